@@ -1,0 +1,34 @@
+# Shared settings for every Verity script. Source it; it never builds anything by itself.
+# Everything heavy lives outside the clone so CI and later sessions build incrementally.
+VERITY_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+export VERITY_CACHE="${VERITY_CACHE:-$HOME/.cache/verity}"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$VERITY_CACHE/target}"
+export VERITY_VENV="${VERITY_VENV:-$VERITY_CACHE/venv}"
+# Pinned ONNX Runtime: must match the C API level `ort` is built against (api-31).
+export ONNXRUNTIME_VERSION="${ONNXRUNTIME_VERSION:-1.31.1}"
+export ORT_DYLIB_PATH="${ORT_DYLIB_PATH:-$VERITY_CACHE/onnxruntime/$ONNXRUNTIME_VERSION/libonnxruntime.so.$ONNXRUNTIME_VERSION}"
+export VERITY_NODE_BIN="${VERITY_NODE_BIN:-$CARGO_TARGET_DIR/release/verity-node}"
+[ -f "$HOME/.cargo/env" ] && . "$HOME/.cargo/env"
+
+log() { printf '\033[1;34m[verity]\033[0m %s\n' "$*" >&2; }
+die() { printf '\033[1;31m[verity] error:\033[0m %s\n' "$*" >&2; exit 1; }
+
+# True when the active rustup toolchain can build `wasm32v1-none` on its own (a normal laptop
+# after `rustup target add wasm32v1-none`). Otherwise we build the runtime with the `web`
+# toolchain that setup.sh assembles from Debian's rustc-web (see docs/toolchain.md).
+# VERITY_FORCE_WEB_TOOLCHAIN=1 takes the rustc-web path even where rustup could do it.
+has_native_wasm_target() {
+	[ "${VERITY_FORCE_WEB_TOOLCHAIN:-0}" = 1 ] && return 1
+	rustup target list --installed 2>/dev/null | grep -qx 'wasm32v1-none'
+}
+
+# Exports what substrate-wasm-builder needs to compile the runtime blob.
+wasm_build_env() {
+	if has_native_wasm_target; then
+		return 0
+	fi
+	export WASM_BUILD_TOOLCHAIN=web
+	# Rust >= 1.96 no longer passes --allow-undefined to the Wasm linker; the SDK declares its
+	# host functions as bare externs, so the runtime link needs it back.
+	export WASM_BUILD_RUSTFLAGS="${WASM_BUILD_RUSTFLAGS:--C link-arg=--allow-undefined}"
+}

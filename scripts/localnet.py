@@ -1,0 +1,232 @@
+#!/usr/bin/env python3
+"""Start a local Verity network from a zombienet definition, without zombienet.
+
+Reads the same TOML the zombienet CLI's native provider takes (zombienet/local-3.toml), starts one
+`verity-node` process per node on loopback, and stops them all on exit, Ctrl-C or error. Used by
+scripts/run-local.sh (foreground, until Ctrl-C) and by the end-to-end tests (as a library, with
+ports shifted so that a running network and a test run do not collide).
+
+Standard library only: it must work before any Python package is installed.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import tomllib
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_NETWORK = ROOT / "zombienet" / "local-3.toml"
+# Names that `verity-node --<name>` knows: each inserts that development account's session keys.
+DEV_NAMES = {"alice", "bob", "charlie", "dave", "eve", "ferdie", "one", "two"}
+
+
+def log(msg: str) -> None:
+    print(f"[localnet] {msg}", file=sys.stderr, flush=True)
+
+
+def rpc(url: str, method: str, params: list | None = None, timeout: float = 10.0):
+    """One JSON-RPC call over HTTP; raises RuntimeError on a JSON-RPC error."""
+    body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": method, "params": params or []}).encode()
+    req = urllib.request.Request(url, body, {"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=timeout) as resp:
+        reply = json.load(resp)
+    if "error" in reply:
+        raise RuntimeError(f"{method}: {reply['error']}")
+    return reply["result"]
+
+
+@dataclass
+class Node:
+    name: str
+    validator: bool
+    rpc_port: int
+    p2p_port: int
+    prometheus_port: int
+    args: list[str]
+    base_path: Path
+    log_path: Path
+    process: subprocess.Popen | None = field(default=None, repr=False)
+
+    @property
+    def rpc_url(self) -> str:
+        return f"http://127.0.0.1:{self.rpc_port}"
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://127.0.0.1:{self.rpc_port}"
+
+
+class LocalNet:
+    """A set of verity-node processes described by a zombienet TOML file."""
+
+    def __init__(self, binary: Path, network_file: Path = DEFAULT_NETWORK, workdir: Path | None = None,
+                 port_offset: int = 0, extra_args: list[str] | None = None):
+        self.binary = Path(binary)
+        spec = tomllib.loads(Path(network_file).read_text())
+        chain = spec["relaychain"]
+        self.chain = chain.get("chain", "local")
+        self.workdir = Path(workdir or ROOT / ".local-net")
+        default_args = list(chain.get("default_args", [])) + list(extra_args or [])
+        self.nodes: list[Node] = []
+        for entry in chain["nodes"]:
+            name = entry["name"]
+            self.nodes.append(Node(
+                name=name,
+                validator=entry.get("validator", True),
+                rpc_port=entry["rpc_port"] + port_offset,
+                p2p_port=entry["p2p_port"] + port_offset,
+                prometheus_port=entry["prometheus_port"] + port_offset,
+                args=default_args + list(entry.get("args", [])),
+                base_path=self.workdir / name,
+                log_path=self.workdir / f"{name}.log",
+            ))
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    def _node_key(self, node: Node) -> str:
+        """Writes a fresh libp2p key for `node` and returns its peer id."""
+        key_file = node.base_path / "node-key"
+        subprocess.run([str(self.binary), "key", "generate-node-key", "--file", str(key_file)],
+                       check=True, capture_output=True)
+        out = subprocess.run([str(self.binary), "key", "inspect-node-key", "--file", str(key_file)],
+                             check=True, capture_output=True, text=True)
+        return out.stdout.strip()
+
+    def start(self) -> None:
+        if not self.binary.exists():
+            raise FileNotFoundError(f"{self.binary} not found: run ./scripts/build.sh first")
+        if self.workdir.exists():
+            shutil.rmtree(self.workdir)
+        self.workdir.mkdir(parents=True)
+        peer_ids = {}
+        for node in self.nodes:
+            node.base_path.mkdir(parents=True)
+            peer_ids[node.name] = self._node_key(node)
+        bootnode = self.nodes[0]
+        boot_addr = f"/ip4/127.0.0.1/tcp/{bootnode.p2p_port}/p2p/{peer_ids[bootnode.name]}"
+        try:
+            for node in self.nodes:
+                cmd = [str(self.binary), "--chain", self.chain,
+                       "--base-path", str(node.base_path),
+                       "--node-key-file", str(node.base_path / "node-key"),
+                       "--name", node.name,
+                       "--port", str(node.p2p_port),
+                       "--rpc-port", str(node.rpc_port),
+                       "--prometheus-port", str(node.prometheus_port),
+                       "--listen-addr", f"/ip4/127.0.0.1/tcp/{node.p2p_port}"]
+                if node.validator:
+                    cmd.append(f"--{node.name}" if node.name in DEV_NAMES else "--validator")
+                if node is not bootnode:
+                    cmd += ["--bootnodes", boot_addr]
+                cmd += node.args
+                logf = open(node.log_path, "wb")
+                node.process = subprocess.Popen(cmd, stdout=logf, stderr=subprocess.STDOUT,
+                                                stdin=subprocess.DEVNULL, start_new_session=True)
+                logf.close()
+            self.wait_rpc()
+        except BaseException:
+            self.stop()
+            raise
+
+    def wait_rpc(self, timeout: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout
+        for node in self.nodes:
+            while True:
+                self.check_alive()
+                try:
+                    rpc(node.rpc_url, "system_health", timeout=2)
+                    break
+                except (urllib.error.URLError, ConnectionError, OSError):
+                    if time.monotonic() > deadline:
+                        raise TimeoutError(f"{node.name}: RPC not up after {timeout}s, see {node.log_path}")
+                    time.sleep(0.5)
+
+    def check_alive(self) -> None:
+        for node in self.nodes:
+            if node.process is not None and node.process.poll() is not None:
+                tail = node.log_path.read_text(errors="replace")[-3000:] if node.log_path.exists() else ""
+                raise RuntimeError(f"{node.name} exited with {node.process.returncode}; log tail:\n{tail}")
+
+    def stop(self, timeout: float = 20.0) -> None:
+        for node in self.nodes:
+            if node.process is not None and node.process.poll() is None:
+                node.process.send_signal(signal.SIGINT)
+        deadline = time.monotonic() + timeout
+        for node in self.nodes:
+            if node.process is None:
+                continue
+            try:
+                node.process.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                node.process.kill()
+                node.process.wait()
+
+    def __enter__(self) -> "LocalNet":
+        self.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    def describe(self) -> str:
+        lines = []
+        for node in self.nodes:
+            lines.append(f"  {node.name:<8} rpc {node.rpc_url} (ws {node.ws_url})  "
+                         f"p2p {node.p2p_port}  metrics http://127.0.0.1:{node.prometheus_port}/metrics  "
+                         f"log {node.log_path}")
+        return "\n".join(lines)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--network", type=Path, default=DEFAULT_NETWORK, help="zombienet TOML file")
+    parser.add_argument("--binary", type=Path,
+                        default=Path(os.environ.get("VERITY_NODE_BIN", "target/release/verity-node")))
+    parser.add_argument("--workdir", type=Path, default=ROOT / ".local-net",
+                        help="chain data and logs (wiped at start)")
+    parser.add_argument("--port-offset", type=int, default=0, help="added to every port in the file")
+    args = parser.parse_args()
+
+    net = LocalNet(args.binary, args.network, args.workdir, args.port_offset)
+    stop = {"now": False}
+
+    def on_signal(*_):
+        stop["now"] = True
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    log(f"starting {len(net.nodes)} nodes from {args.network}")
+    net.start()
+    log("network is up:\n" + net.describe())
+    log("press Ctrl-C to stop every node")
+    last = None
+    try:
+        while not stop["now"]:
+            net.check_alive()
+            try:
+                best = int(rpc(net.nodes[0].rpc_url, "chain_getHeader")["number"], 16)
+                fin_hash = rpc(net.nodes[0].rpc_url, "chain_getFinalizedHead")
+                fin = int(rpc(net.nodes[0].rpc_url, "chain_getHeader", [fin_hash])["number"], 16)
+                if (best, fin) != last:
+                    log(f"best #{best}, finalized #{fin}")
+                    last = (best, fin)
+            except (urllib.error.URLError, OSError, RuntimeError):
+                pass
+            time.sleep(1)
+    finally:
+        log("stopping")
+        net.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

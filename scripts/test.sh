@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# One command for the whole test suite: installs what is missing, builds the release node once,
+# runs every Rust test (release profile, sharing the node build's artefacts), then the end-to-end
+# tests against real verity-node processes on loopback.
+set -euo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+"$VERITY_ROOT/scripts/setup.sh"
+"$VERITY_ROOT/scripts/build.sh"
+wasm_build_env
+cd "$VERITY_ROOT"
+
+log "Rust tests (cargo test --release --workspace)"
+start=$(date +%s)
+cargo test --locked --release --workspace --exclude verity-node
+log "Rust tests done in $(( $(date +%s) - start ))s"
+
+log "end-to-end tests (pytest tests/e2e) against $VERITY_NODE_BIN"
+start=$(date +%s)
+"$VERITY_VENV/bin/python" -m pytest -v -p no:cacheprovider tests/e2e
+log "end-to-end tests done in $(( $(date +%s) - start ))s"

@@ -1,0 +1,37 @@
+"""Fixtures of the end-to-end suite: a real local network of verity-node processes."""
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "scripts"))
+
+import localnet  # noqa: E402
+
+# Test networks use ports shifted away from those of ./scripts/run-local.sh, so a developer's
+# running network and the suite can coexist.
+PORT_OFFSET = int(os.environ.get("VERITY_TEST_PORT_OFFSET", "10000"))
+
+
+def node_binary() -> Path:
+    default = Path(os.environ.get("CARGO_TARGET_DIR", Path.home() / ".cache/verity/target")) / "release/verity-node"
+    return Path(os.environ.get("VERITY_NODE_BIN", default))
+
+
+@pytest.fixture(scope="module")
+def network(tmp_path_factory):
+    """The 3-validator network of zombienet/local-3.toml; every process is stopped afterwards,
+    also when a test fails."""
+    net = localnet.LocalNet(node_binary(), localnet.DEFAULT_NETWORK,
+                            workdir=tmp_path_factory.mktemp("localnet"), port_offset=PORT_OFFSET)
+    net.start()
+    try:
+        yield net
+    finally:
+        net.stop()
+        for node in net.nodes:
+            assert node.process.poll() is not None, f"{node.name} still running after stop()"
