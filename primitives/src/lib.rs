@@ -3,6 +3,12 @@
 //! Kept `no_std` and dependency-light: everything here is compiled into the runtime blob.
 #![cfg_attr(not(feature = "std"), no_std)]
 
+extern crate alloc;
+
+pub mod agreement;
+pub mod spec;
+pub mod tensor;
+
 use sp_core::crypto::KeyTypeId;
 
 /// Session key type of inference executors: validators sign their results with it.
@@ -14,7 +20,8 @@ pub const INFERENCE_KEY_TYPE: KeyTypeId = KeyTypeId(*b"infr");
 /// The application crypto of inference executors (sr25519 under the `infr` key type).
 pub mod crypto {
 	use super::INFERENCE_KEY_TYPE;
-	sp_application_crypto::app_crypto!(sp_application_crypto::sr25519, INFERENCE_KEY_TYPE);
+	use sp_application_crypto::{app_crypto, sr25519};
+	app_crypto!(sr25519, INFERENCE_KEY_TYPE);
 }
 
 /// Public key identifying an inference executor.

@@ -410,9 +410,93 @@ impl pallet_revive::Config for Runtime {
 	type GasScale = ConstU32<50000>;
 }
 
-impl pallet_inference::Config for Runtime {
-	type MaxExecutors = MaxValidators;
+parameter_types! {
+	pub const MaxModelBytes: u32 = 16 * 1024 * 1024;
+	pub const MaxChunkBytes: u32 = 1024 * 1024;
+	pub const ModelDepositBase: Balance = UNIT;
+	/// 16 MiB model: about 16.8 VRT of deposit.
+	pub const ModelDepositPerByte: Balance = MICRO_UNIT;
+	pub const MaxInputBytes: u32 = 64 * 1024;
+	pub const MaxOutputBytes: u32 = 64 * 1024;
+	pub const MaxCommittee: u32 = 16;
+	pub QuorumRatio: Perbill = Perbill::from_rational(2u32, 3u32);
+	pub const MaxPendingRequests: u32 = 1024;
+	pub const MaxRequestsPerBlock: u32 = 256;
+	pub const DefaultInferenceTimeout: BlockNumber = 10;
+	pub const MaxInferenceTimeout: BlockNumber = HOURS;
+	pub const ResultRetention: BlockNumber = DAYS;
+	pub const InferenceUnsignedPriority: u64 = u64::MAX / 2;
 }
+
+impl pallet_inference::Config for Runtime {
+	type Currency = Balances;
+	type RuntimeHoldReason = RuntimeHoldReason;
+	type MaxModelBytes = MaxModelBytes;
+	type MaxChunkBytes = MaxChunkBytes;
+	type ModelDepositBase = ModelDepositBase;
+	type ModelDepositPerByte = ModelDepositPerByte;
+	type MaxInputBytes = MaxInputBytes;
+	type MaxOutputBytes = MaxOutputBytes;
+	type MaxExecutors = MaxValidators;
+	type MaxCommittee = MaxCommittee;
+	type QuorumRatio = QuorumRatio;
+	type MaxPendingRequests = MaxPendingRequests;
+	type MaxRequestsPerBlock = MaxRequestsPerBlock;
+	type DefaultTimeout = DefaultInferenceTimeout;
+	type MaxTimeout = MaxInferenceTimeout;
+	type ResultRetention = ResultRetention;
+	type UnsignedPriority = InferenceUnsignedPriority;
+	type OnDissent = ();
+	type WeightInfo = pallet_inference::weights::SubstrateWeight<Runtime>;
+}
+
+// Off-chain workers build transactions (the validators' authorized result submissions).
+impl<LocalCall> frame_system::offchain::CreateTransactionBase<LocalCall> for Runtime
+where
+	RuntimeCall: From<LocalCall>,
+{
+	type RuntimeCall = RuntimeCall;
+	type Extrinsic = UncheckedExtrinsic;
+}
+
+impl<LocalCall> frame_system::offchain::CreateTransaction<LocalCall> for Runtime
+where
+	RuntimeCall: From<LocalCall>,
+{
+	type Extension = TxExtension;
+
+	fn create_transaction(call: RuntimeCall, extension: TxExtension) -> UncheckedExtrinsic {
+		pallet_revive::evm::runtime::UncheckedExtrinsic(generic::UncheckedExtrinsic::new_transaction(
+			call, extension,
+		))
+	}
+}
+
+impl<LocalCall> frame_system::offchain::CreateAuthorizedTransaction<LocalCall> for Runtime
+where
+	RuntimeCall: From<LocalCall>,
+{
+	fn create_extension() -> TxExtension {
+		(
+			frame_system::AuthorizeCall::<Runtime>::new(),
+			frame_system::CheckNonZeroSender::<Runtime>::new(),
+			frame_system::CheckSpecVersion::<Runtime>::new(),
+			frame_system::CheckTxVersion::<Runtime>::new(),
+			frame_system::CheckGenesis::<Runtime>::new(),
+			frame_system::CheckMortality::from(generic::Era::Immortal),
+			frame_system::CheckNonce::<Runtime>::from(0),
+			frame_system::CheckWeight::<Runtime>::new(),
+			pallet_transaction_payment::ChargeTransactionPayment::<Runtime>::from(0),
+			pallet_revive::evm::tx_extension::SetOrigin::<Runtime>::default(),
+			frame_system::WeightReclaim::<Runtime>::new(),
+		)
+	}
+}
+
+/// The pallet's types as this runtime instantiates them (what `InferenceApi` returns).
+pub type InferenceModel = pallet_inference::ModelOf<Runtime>;
+pub type InferenceRequest = pallet_inference::RequestOf<Runtime>;
+pub type InferenceResult = pallet_inference::ResultOf<Runtime>;
 
 // ----------------------------------------------------------------------------------------------
 // Runtime APIs
@@ -537,6 +621,38 @@ pallet_revive::impl_runtime_apis_plus_revive_traits!(
 			_authority_id: GrandpaId,
 		) -> Option<sp_consensus_grandpa::OpaqueKeyOwnershipProof> {
 			None
+		}
+	}
+
+	impl pallet_inference::runtime_api::InferenceApi<Block, AccountId, InferenceModel, InferenceRequest, InferenceResult> for Runtime {
+		fn model(id: pallet_inference::ModelId) -> Option<InferenceModel> {
+			pallet_inference::Models::<Runtime>::get(id)
+		}
+		fn model_bytes(id: pallet_inference::ModelId) -> Option<Vec<u8>> {
+			let model = pallet_inference::Models::<Runtime>::get(id)?;
+			(model.status != pallet_inference::ModelStatus::Uploading)
+				.then(|| Inference::model_bytes(&id, model.chunks))
+		}
+		fn list_models(start: u32, count: u32) -> Vec<pallet_inference::ModelId> {
+			pallet_inference::Models::<Runtime>::iter_keys()
+				.skip(start as usize)
+				.take(count.min(1000) as usize)
+				.collect()
+		}
+		fn request(id: pallet_inference::RequestId) -> Option<InferenceRequest> {
+			pallet_inference::Requests::<Runtime>::get(id)
+		}
+		fn request_input(id: pallet_inference::RequestId) -> Option<Vec<u8>> {
+			pallet_inference::RequestInputs::<Runtime>::get(id).map(|i| i.into_inner())
+		}
+		fn result(id: pallet_inference::RequestId) -> Option<InferenceResult> {
+			pallet_inference::Results::<Runtime>::get(id)
+		}
+		fn pending_for(key: verity_primitives::InferenceAuthorityId) -> Vec<pallet_inference::RequestId> {
+			Inference::pending_for(&key)
+		}
+		fn strikes(account: AccountId) -> u32 {
+			pallet_inference::Strikes::<Runtime>::get(account)
 		}
 	}
 

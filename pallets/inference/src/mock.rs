@@ -1,12 +1,18 @@
+//! A mock runtime with real balances (holds) and real sr25519 executor keys.
 use crate as pallet_inference;
-use frame_support::{derive_impl, parameter_types};
-use sp_runtime::BuildStorage;
+use frame_support::{derive_impl, parameter_types, traits::ConstU32};
+use sp_core::{sr25519, Pair};
+use sp_runtime::{BuildStorage, Perbill};
+use verity_primitives::InferenceAuthorityId;
 
 type Block = frame_system::mocking::MockBlock<Test>;
+pub type AccountId = u64;
+pub type Balance = u128;
 
 frame_support::construct_runtime!(
 	pub enum Test {
 		System: frame_system,
+		Balances: pallet_balances,
 		Inference: pallet_inference,
 	}
 );
@@ -14,19 +20,117 @@ frame_support::construct_runtime!(
 #[derive_impl(frame_system::config_preludes::TestDefaultConfig)]
 impl frame_system::Config for Test {
 	type Block = Block;
+	type AccountData = pallet_balances::AccountData<Balance>;
 }
 
+#[derive_impl(pallet_balances::config_preludes::TestDefaultConfig)]
+impl pallet_balances::Config for Test {
+	type Balance = Balance;
+	type AccountStore = System;
+	type ExistentialDeposit = ConstU128<1>;
+	type RuntimeHoldReason = RuntimeHoldReason;
+}
+use frame_support::traits::ConstU128;
+
+type TxExtension = frame_system::AuthorizeCall<Test>;
+pub type Extrinsic = sp_runtime::testing::TestXt<RuntimeCall, TxExtension>;
+
+impl<LocalCall> frame_system::offchain::CreateTransactionBase<LocalCall> for Test
+where
+	RuntimeCall: From<LocalCall>,
+{
+	type RuntimeCall = RuntimeCall;
+	type Extrinsic = Extrinsic;
+}
+
+impl<LocalCall> frame_system::offchain::CreateTransaction<LocalCall> for Test
+where
+	RuntimeCall: From<LocalCall>,
+{
+	type Extension = TxExtension;
+	fn create_transaction(call: RuntimeCall, extension: Self::Extension) -> Extrinsic {
+		Extrinsic::new_transaction(call, extension)
+	}
+}
+
+impl<LocalCall> frame_system::offchain::CreateAuthorizedTransaction<LocalCall> for Test
+where
+	RuntimeCall: From<LocalCall>,
+{
+	fn create_extension() -> Self::Extension {
+		TxExtension::new()
+	}
+}
+
+pub const MODEL_DEPOSIT_BASE: Balance = 100;
+pub const MODEL_DEPOSIT_PER_BYTE: Balance = 1;
+pub const MAX_COMMITTEE: u32 = 5;
+pub const MAX_PENDING: u32 = 4;
+pub const MAX_PER_BLOCK: u32 = 3;
+pub const DEFAULT_TIMEOUT: u64 = 5;
+pub const RETENTION: u64 = 20;
+
 parameter_types! {
-	pub const MaxExecutors: u32 = 3;
+	pub QuorumRatio: Perbill = Perbill::from_rational(2u32, 3u32);
+	pub static MaxCommittee: u32 = MAX_COMMITTEE;
 }
 
 impl pallet_inference::Config for Test {
-	type MaxExecutors = MaxExecutors;
+	type Currency = Balances;
+	type RuntimeHoldReason = RuntimeHoldReason;
+	type MaxModelBytes = ConstU32<1000>;
+	type MaxChunkBytes = ConstU32<100>;
+	type ModelDepositBase = ConstU128<MODEL_DEPOSIT_BASE>;
+	type ModelDepositPerByte = ConstU128<MODEL_DEPOSIT_PER_BYTE>;
+	type MaxInputBytes = ConstU32<256>;
+	type MaxOutputBytes = ConstU32<256>;
+	type MaxExecutors = ConstU32<8>;
+	type MaxCommittee = MaxCommittee;
+	type QuorumRatio = QuorumRatio;
+	type MaxPendingRequests = ConstU32<MAX_PENDING>;
+	type MaxRequestsPerBlock = ConstU32<MAX_PER_BLOCK>;
+	type DefaultTimeout = frame_support::traits::ConstU64<DEFAULT_TIMEOUT>;
+	type MaxTimeout = frame_support::traits::ConstU64<50>;
+	type ResultRetention = frame_support::traits::ConstU64<RETENTION>;
+	type UnsignedPriority = frame_support::traits::ConstU64<1000>;
+	type OnDissent = ();
+	type WeightInfo = ();
 }
 
-pub fn new_test_ext() -> sp_io::TestExternalities {
-	let storage = frame_system::GenesisConfig::<Test>::default().build_storage().unwrap();
+/// Accounts: 1 and 2 are users, 10.. are validators (executor i has account 10 + i).
+pub const ALICE: AccountId = 1;
+pub const BOB: AccountId = 2;
+pub const POOR: AccountId = 3;
+pub const INITIAL: Balance = 1_000_000;
+
+pub fn executor_pair(i: u8) -> sr25519::Pair {
+	sr25519::Pair::from_seed(&[i + 1; 32])
+}
+
+pub fn executor_key(i: u8) -> InferenceAuthorityId {
+	executor_pair(i).public().into()
+}
+
+pub fn executor_account(i: u8) -> AccountId {
+	10 + i as AccountId
+}
+
+pub fn new_test_ext(executors: u8) -> sp_io::TestExternalities {
+	let mut storage = frame_system::GenesisConfig::<Test>::default().build_storage().unwrap();
+	let mut balances = vec![(ALICE, INITIAL), (BOB, INITIAL), (POOR, 50)];
+	balances.extend((0..executors).map(|i| (executor_account(i), INITIAL)));
+	pallet_balances::GenesisConfig::<Test> { balances, ..Default::default() }
+		.assimilate_storage(&mut storage)
+		.unwrap();
 	let mut ext: sp_io::TestExternalities = storage.into();
-	ext.execute_with(|| System::set_block_number(1));
+	// Benchmarks generate executor keys in a keystore.
+	ext.register_extension(sp_keystore::KeystoreExt::new(sp_keystore::testing::MemoryKeystore::new()));
+	ext.execute_with(|| {
+		System::set_block_number(1);
+		let accounts: Vec<AccountId> = (0..executors).map(executor_account).collect();
+		<Inference as frame_support::traits::OneSessionHandler<AccountId>>::on_genesis_session(
+			accounts.iter().zip((0..executors).map(executor_key)),
+		);
+	});
 	ext
 }

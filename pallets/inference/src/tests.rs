@@ -1,40 +1,717 @@
-use crate::{mock::*, Event, Executors};
-use frame_support::traits::OneSessionHandler;
-use sp_core::{crypto::UncheckedFrom, sr25519};
-use verity_primitives::InferenceAuthorityId;
+use crate::{mock::*, *};
+use codec::Encode;
+use frame_support::{
+	assert_noop, assert_ok,
+	traits::{fungible::Inspect as _, Hooks, OneSessionHandler},
+	BoundedVec,
+};
+use frame_system::RawOrigin;
+use sp_core::Pair;
+use sp_runtime::{transaction_validity::InvalidTransaction, DispatchError};
+use verity_primitives::{
+	agreement::Tolerance,
+	spec::{tensor_spec, Dim, TensorSpecs},
+	tensor::{encode_owned, DType, Tensor},
+	InferenceAuthoritySignature,
+};
 
-fn key(seed: u8) -> InferenceAuthorityId {
-	InferenceAuthorityId::from(sr25519::Public::unchecked_from([seed; 32]))
+const FEE: Balance = 90;
+const TOL: Tolerance = Tolerance { abs_e9: 10_000, rel_e9: 0 }; // 1e-5
+
+fn inputs() -> TensorSpecs {
+	BoundedVec::truncate_from(vec![tensor_spec("x", DType::F32, &[Dim::Dynamic, Dim::Fixed(2)])])
 }
 
+fn outputs() -> TensorSpecs {
+	BoundedVec::truncate_from(vec![tensor_spec("y", DType::F32, &[Dim::Dynamic, Dim::Fixed(1)])])
+}
+
+fn input(x: [f32; 2]) -> BoundedVec<u8, <Test as Config>::MaxInputBytes> {
+	BoundedVec::try_from(encode_owned(&[Tensor::from_f32("x", vec![1, 2], &x)])).unwrap()
+}
+
+fn output(y: f32) -> Vec<u8> {
+	encode_owned(&[Tensor::from_f32("y", vec![1, 1], &[y])])
+}
+
+fn model_bytes(len: usize) -> Vec<u8> {
+	(0..len).map(|i| (i * 7 % 251) as u8).collect()
+}
+
+fn hash(bytes: &[u8]) -> ModelId {
+	H256(sp_io::hashing::blake2_256(bytes))
+}
+
+/// Registers, uploads in chunks of up to 100 bytes and activates a model of `len` bytes.
+fn active_model(len: usize) -> ModelId {
+	let bytes = model_bytes(len);
+	let id = hash(&bytes);
+	assert_ok!(Inference::register_model(
+		RuntimeOrigin::signed(ALICE),
+		id,
+		len as u32,
+		inputs(),
+		outputs(),
+		TOL,
+		FEE
+	));
+	for chunk in bytes.chunks(100) {
+		assert_ok!(Inference::upload_model_chunk(
+			RuntimeOrigin::signed(ALICE),
+			id,
+			BoundedVec::try_from(chunk.to_vec()).unwrap()
+		));
+	}
+	assert_ok!(Inference::complete_model_upload(RuntimeOrigin::signed(ALICE), id));
+	id
+}
+
+fn request(model: ModelId) -> RequestId {
+	let id = NextRequestId::<Test>::get();
+	assert_ok!(Inference::request_inference(
+		RuntimeOrigin::signed(BOB),
+		model,
+		input([1.0, 2.0]),
+		FEE,
+		None
+	));
+	id
+}
+
+fn signed(request_id: RequestId, executor: u8, out: Vec<u8>) -> (SubmissionOf<Test>, InferenceAuthoritySignature) {
+	let submission = ResultSubmission {
+		request_id,
+		executor: executor_key(executor),
+		output: BoundedVec::try_from(out).unwrap(),
+	};
+	let signature = executor_pair(executor).sign(&submission.encode()).into();
+	(submission, signature)
+}
+
+/// Submits through the same path as the transaction pool: authorize, then dispatch.
+fn submit(request_id: RequestId, executor: u8, out: Vec<u8>) -> DispatchResultWithPostInfo {
+	let (submission, signature) = signed(request_id, executor, out);
+	Inference::authorize_submit_result(TransactionSource::External, &submission, &signature)
+		.map_err(|_| DispatchError::Other("not authorized"))?;
+	Inference::submit_result(RawOrigin::Authorized.into(), submission, signature)
+}
+
+fn authorize(request_id: RequestId, executor: u8, out: Vec<u8>) -> Result<(), InvalidTransaction> {
+	let (submission, signature) = signed(request_id, executor, out);
+	Inference::authorize_submit_result(TransactionSource::External, &submission, &signature)
+		.map(|_| ())
+		.map_err(|e| match e {
+			sp_runtime::transaction_validity::TransactionValidityError::Invalid(i) => i,
+			_ => panic!("unknown validity"),
+		})
+}
+
+fn run_to(n: u64) {
+	while System::block_number() < n {
+		let next = System::block_number() + 1;
+		System::set_block_number(next);
+		Inference::on_initialize(next);
+		Inference::do_try_state().unwrap();
+	}
+}
+
+fn escrow(who: AccountId) -> Balance {
+	Balances::balance_on_hold(&HoldReason::RequestEscrow.into(), &who)
+}
+
+fn last_events(n: usize) -> Vec<Event<Test>> {
+	let events: Vec<_> = System::events()
+		.into_iter()
+		.filter_map(|r| if let RuntimeEvent::Inference(e) = r.event { Some(e) } else { None })
+		.collect();
+	events[events.len().saturating_sub(n)..].to_vec()
+}
+
+// ----------------------------------------------------------------------------------------------
+// Models
+// ----------------------------------------------------------------------------------------------
+
 #[test]
-fn genesis_session_sets_executors() {
-	new_test_ext().execute_with(|| {
-		let accounts = [1u64, 2];
-		Inference::on_genesis_session(accounts.iter().zip([key(1), key(2)]));
-		assert_eq!(Executors::<Test>::get().into_inner(), vec![key(1), key(2)]);
-		System::assert_last_event(Event::ExecutorsChanged { count: 2 }.into());
+fn model_lifecycle_holds_and_releases_the_deposit() {
+	new_test_ext(3).execute_with(|| {
+		let id = active_model(250);
+		let deposit = MODEL_DEPOSIT_BASE + 250 * MODEL_DEPOSIT_PER_BYTE;
+		assert_eq!(Balances::balance_on_hold(&HoldReason::ModelDeposit.into(), &ALICE), deposit);
+		let info = Models::<Test>::get(id).unwrap();
+		assert_eq!((info.status, info.chunks, info.uploaded), (ModelStatus::Active, 3, 250));
+		assert_eq!(Inference::model_bytes(&id, info.chunks), model_bytes(250));
+		System::assert_has_event(Event::ModelActivated { model: id }.into());
+
+		assert_ok!(Inference::retire_model(RuntimeOrigin::signed(ALICE), id));
+		assert_eq!(Models::<Test>::get(id).unwrap().status, ModelStatus::Retired);
+		assert_ok!(Inference::remove_model(RuntimeOrigin::signed(ALICE), id));
+		assert!(Models::<Test>::get(id).is_none());
+		assert_eq!(ModelChunks::<Test>::iter_prefix(id).count(), 0);
+		assert_eq!(Balances::balance_on_hold(&HoldReason::ModelDeposit.into(), &ALICE), 0);
+		assert_eq!(Balances::free_balance(ALICE), INITIAL);
+		System::assert_last_event(Event::ModelRemoved { model: id, deposit_released: deposit }.into());
+		Inference::do_try_state().unwrap();
 	});
 }
 
 #[test]
-fn unchanged_session_keeps_executors() {
-	new_test_ext().execute_with(|| {
-		let accounts = [1u64, 2];
-		Inference::on_genesis_session(accounts.iter().zip([key(1), key(2)]));
-		let other = [3u64];
-		Inference::on_new_session(false, other.iter().zip([key(3)]), other.iter().zip([key(3)]));
-		assert_eq!(Executors::<Test>::get().into_inner(), vec![key(1), key(2)]);
-		Inference::on_new_session(true, other.iter().zip([key(3)]), other.iter().zip([key(3)]));
-		assert_eq!(Executors::<Test>::get().into_inner(), vec![key(3)]);
+fn register_model_errors() {
+	new_test_ext(3).execute_with(|| {
+		let reg = |who, id, size, ins: TensorSpecs, outs: TensorSpecs| {
+			Inference::register_model(RuntimeOrigin::signed(who), id, size, ins, outs, TOL, FEE)
+		};
+		let id = hash(b"m");
+		assert_noop!(reg(ALICE, id, 0, inputs(), outputs()), Error::<Test>::EmptyModel);
+		assert_noop!(reg(ALICE, id, 1001, inputs(), outputs()), Error::<Test>::ModelTooLarge);
+		assert_noop!(reg(ALICE, id, 10, Default::default(), outputs()), Error::<Test>::BadInputSpec);
+		assert_noop!(reg(ALICE, id, 10, inputs(), Default::default()), Error::<Test>::BadOutputSpec);
+		let dup: TensorSpecs = BoundedVec::truncate_from(vec![inputs()[0].clone(), inputs()[0].clone()]);
+		assert_noop!(reg(ALICE, id, 10, dup, outputs()), Error::<Test>::BadInputSpec);
+		assert_noop!(reg(POOR, id, 10, inputs(), outputs()), Error::<Test>::InsufficientBalance);
+		assert_ok!(reg(ALICE, id, 10, inputs(), outputs()));
+		assert_noop!(reg(BOB, id, 10, inputs(), outputs()), Error::<Test>::ModelAlreadyRegistered);
+		assert_noop!(
+			Inference::register_model(RuntimeOrigin::none(), id, 10, inputs(), outputs(), TOL, FEE),
+			DispatchError::BadOrigin
+		);
 	});
 }
 
 #[test]
-fn executor_set_is_bounded() {
-	new_test_ext().execute_with(|| {
-		let accounts = [1u64, 2, 3, 4];
-		Inference::on_genesis_session(accounts.iter().zip([key(1), key(2), key(3), key(4)]));
+fn upload_errors() {
+	new_test_ext(3).execute_with(|| {
+		let bytes = model_bytes(150);
+		let id = hash(&bytes);
+		let chunk = |b: &[u8]| BoundedVec::try_from(b.to_vec()).unwrap();
+		assert_noop!(
+			Inference::upload_model_chunk(RuntimeOrigin::signed(ALICE), id, chunk(&bytes[..10])),
+			Error::<Test>::UnknownModel
+		);
+		assert_ok!(Inference::register_model(RuntimeOrigin::signed(ALICE), id, 150, inputs(), outputs(), TOL, FEE));
+		assert_noop!(
+			Inference::upload_model_chunk(RuntimeOrigin::signed(BOB), id, chunk(&bytes[..10])),
+			Error::<Test>::NotModelOwner
+		);
+		assert_noop!(
+			Inference::upload_model_chunk(RuntimeOrigin::signed(ALICE), id, chunk(&[])),
+			Error::<Test>::EmptyChunk
+		);
+		assert_ok!(Inference::upload_model_chunk(RuntimeOrigin::signed(ALICE), id, chunk(&bytes[..100])));
+		assert_noop!(
+			Inference::complete_model_upload(RuntimeOrigin::signed(ALICE), id),
+			Error::<Test>::UploadIncomplete
+		);
+		assert_noop!(
+			Inference::upload_model_chunk(RuntimeOrigin::signed(ALICE), id, chunk(&model_bytes(100))),
+			Error::<Test>::ChunkExceedsModelSize
+		);
+		// Right length, wrong bytes: the hash check refuses it and the model stays uploading.
+		let mut wrong = bytes[100..].to_vec();
+		wrong[0] ^= 1;
+		assert_ok!(Inference::upload_model_chunk(RuntimeOrigin::signed(ALICE), id, chunk(&wrong)));
+		assert_noop!(
+			Inference::complete_model_upload(RuntimeOrigin::signed(BOB), id),
+			Error::<Test>::NotModelOwner
+		);
+		assert_noop!(
+			Inference::complete_model_upload(RuntimeOrigin::signed(ALICE), id),
+			Error::<Test>::ModelHashMismatch
+		);
+		assert_eq!(Models::<Test>::get(id).unwrap().status, ModelStatus::Uploading);
+		// Requests are refused until the model is active.
+		assert_noop!(
+			Inference::request_inference(RuntimeOrigin::signed(BOB), id, input([1.0, 2.0]), FEE, None),
+			Error::<Test>::ModelNotActive
+		);
+		// A broken upload is recovered by removing the model: the deposit comes back.
+		assert_ok!(Inference::remove_model(RuntimeOrigin::signed(ALICE), id));
+		assert_eq!(Balances::free_balance(ALICE), INITIAL);
+
+		let good = active_model(50);
+		assert_noop!(
+			Inference::upload_model_chunk(RuntimeOrigin::signed(ALICE), good, chunk(&[1])),
+			Error::<Test>::ModelNotUploading
+		);
+		assert_noop!(
+			Inference::complete_model_upload(RuntimeOrigin::signed(ALICE), good),
+			Error::<Test>::ModelNotUploading
+		);
+		Inference::do_try_state().unwrap();
+	});
+}
+
+#[test]
+fn retire_and_remove_errors() {
+	new_test_ext(3).execute_with(|| {
+		let unknown = hash(b"nope");
+		assert_noop!(Inference::retire_model(RuntimeOrigin::signed(ALICE), unknown), Error::<Test>::UnknownModel);
+		assert_noop!(Inference::remove_model(RuntimeOrigin::signed(ALICE), unknown), Error::<Test>::UnknownModel);
+		let id = active_model(10);
+		assert_noop!(Inference::retire_model(RuntimeOrigin::signed(BOB), id), Error::<Test>::NotModelOwner);
+		assert_noop!(Inference::remove_model(RuntimeOrigin::signed(BOB), id), Error::<Test>::NotModelOwner);
+		let r = request(id);
+		assert_noop!(
+			Inference::remove_model(RuntimeOrigin::signed(ALICE), id),
+			Error::<Test>::ModelHasPendingRequests
+		);
+		// Retiring keeps the pending request alive; new requests are refused.
+		assert_ok!(Inference::retire_model(RuntimeOrigin::signed(ALICE), id));
+		assert_noop!(Inference::retire_model(RuntimeOrigin::signed(ALICE), id), Error::<Test>::ModelNotActive);
+		assert_noop!(
+			Inference::request_inference(RuntimeOrigin::signed(BOB), id, input([1.0, 2.0]), FEE, None),
+			Error::<Test>::ModelNotActive
+		);
+		assert_ok!(submit(r, 0, output(3.0)));
+		assert_ok!(submit(r, 1, output(3.0)));
+		assert_eq!(Requests::<Test>::get(r).unwrap().status, RequestStatus::Finalized);
+		// Nothing pending any more: removal works, the result stays.
+		assert_ok!(Inference::remove_model(RuntimeOrigin::signed(ALICE), id));
+		assert!(Results::<Test>::get(r).is_some());
+		Inference::do_try_state().unwrap();
+	});
+}
+
+// ----------------------------------------------------------------------------------------------
+// Requests
+// ----------------------------------------------------------------------------------------------
+
+#[test]
+fn request_holds_fee_and_fixes_committee() {
+	new_test_ext(3).execute_with(|| {
+		let model = active_model(10);
+		let r = request(model);
+		let req = Requests::<Test>::get(r).unwrap();
+		assert_eq!(req.fee, FEE);
+		assert_eq!(req.committee.len(), 3);
+		assert_eq!(req.quorum, 2);
+		assert_eq!(req.deadline, 1 + DEFAULT_TIMEOUT);
+		assert_eq!(req.input_hash, H256(sp_io::hashing::blake2_256(&input([1.0, 2.0]))));
+		assert_eq!(escrow(BOB), FEE);
+		assert_eq!(PendingCount::<Test>::get(), 1);
+		assert_eq!(RequestInputs::<Test>::get(r).unwrap(), input([1.0, 2.0]));
+		for i in 0..3 {
+			assert_eq!(Inference::pending_for(&executor_key(i)), vec![r]);
+		}
+		assert_eq!(Inference::pending_for(&executor_key(7)), Vec::<RequestId>::new());
+		System::assert_last_event(
+			Event::InferenceRequested {
+				request_id: r,
+				requester: BOB,
+				model,
+				input_hash: req.input_hash,
+				fee: FEE,
+				committee: 3,
+				quorum: 2,
+				deadline: 6,
+			}
+			.into(),
+		);
+	});
+}
+
+#[test]
+fn bad_inputs_are_rejected_precisely() {
+	new_test_ext(3).execute_with(|| {
+		let model = active_model(10);
+		let req = |bytes: Vec<u8>| {
+			Inference::request_inference(
+				RuntimeOrigin::signed(BOB),
+				model,
+				BoundedVec::try_from(bytes).unwrap(),
+				FEE,
+				None,
+			)
+		};
+		assert_noop!(req(b"garbage".to_vec()), Error::<Test>::InputUndecodable);
+		assert_noop!(req(encode_owned(&[])), Error::<Test>::InputTensorCount);
+		assert_noop!(
+			req(encode_owned(&[Tensor::from_f32("z", vec![1, 2], &[1.0, 2.0])])),
+			Error::<Test>::InputTensorName
+		);
+		assert_noop!(req(encode_owned(&[Tensor::from_i64("x", vec![1, 2], &[1, 2])])), Error::<Test>::InputTensorDType);
+		assert_noop!(
+			req(encode_owned(&[Tensor::from_f32("x", vec![1, 3], &[1.0, 2.0, 3.0])])),
+			Error::<Test>::InputTensorShape
+		);
+		// The dynamic batch dimension takes any size.
+		assert_ok!(req(encode_owned(&[Tensor::from_f32("x", vec![2, 2], &[1.0, 2.0, 3.0, 4.0])])));
+	});
+}
+
+#[test]
+fn request_errors() {
+	new_test_ext(3).execute_with(|| {
+		let model = active_model(10);
+		let req = |who, model, max_fee, timeout| {
+			Inference::request_inference(RuntimeOrigin::signed(who), model, input([1.0, 2.0]), max_fee, timeout)
+		};
+		assert_noop!(req(BOB, hash(b"x"), FEE, None), Error::<Test>::UnknownModel);
+		assert_noop!(req(BOB, model, FEE - 1, None), Error::<Test>::FeeAboveMax);
+		assert_noop!(req(BOB, model, FEE, Some(0)), Error::<Test>::TimeoutTooShort);
+		assert_noop!(req(BOB, model, FEE, Some(51)), Error::<Test>::TimeoutTooLong);
+		assert_noop!(req(POOR, model, FEE, None), Error::<Test>::InsufficientBalance);
+		assert_ok!(req(BOB, model, FEE * 2, Some(50)));
+		// Only the model's fee is taken, not `max_fee`.
+		assert_eq!(escrow(BOB), FEE);
+	});
+	new_test_ext(0).execute_with(|| {
+		let model = active_model(10);
+		assert_noop!(
+			Inference::request_inference(RuntimeOrigin::signed(BOB), model, input([1.0, 2.0]), FEE, None),
+			Error::<Test>::NoExecutors
+		);
+	});
+}
+
+#[test]
+fn pending_and_per_block_bounds_hold() {
+	new_test_ext(3).execute_with(|| {
+		let model = active_model(10);
+		for _ in 0..MAX_PER_BLOCK {
+			request(model);
+		}
+		// The 4th request of this block with the same deadline does not fit its expiry slot...
+		assert_noop!(
+			Inference::request_inference(RuntimeOrigin::signed(BOB), model, input([1.0, 2.0]), FEE, None),
+			Error::<Test>::DeadlineSlotFull
+		);
+		// ...but fits with another timeout.
+		assert_ok!(Inference::request_inference(
+			RuntimeOrigin::signed(BOB),
+			model,
+			input([1.0, 2.0]),
+			FEE,
+			Some(7)
+		));
+		assert_eq!(PendingCount::<Test>::get(), MAX_PENDING);
+		run_to(2);
+		assert_noop!(
+			Inference::request_inference(RuntimeOrigin::signed(BOB), model, input([1.0, 2.0]), FEE, None),
+			Error::<Test>::TooManyPendingRequests
+		);
+		assert_eq!(escrow(BOB), FEE * MAX_PENDING as Balance);
+		Inference::do_try_state().unwrap();
+	});
+}
+
+// ----------------------------------------------------------------------------------------------
+// Results and agreement
+// ----------------------------------------------------------------------------------------------
+
+#[test]
+fn exactly_quorum_finalizes_pays_and_refunds_to_the_unit() {
+	new_test_ext(3).execute_with(|| {
+		let model = active_model(10);
+		let issuance = Balances::total_issuance();
+		let r = request(model);
+		assert_ok!(submit(r, 0, output(3.0)));
+		assert_eq!(Requests::<Test>::get(r).unwrap().status, RequestStatus::Pending);
+		assert!(Results::<Test>::get(r).is_none());
+		// Within 1e-5: agrees.
+		assert_ok!(submit(r, 2, output(3.000004)));
+		let req = Requests::<Test>::get(r).unwrap();
+		assert_eq!(req.status, RequestStatus::Finalized);
+		let result = Results::<Test>::get(r).unwrap();
+		assert_eq!(result.output.to_vec(), output(3.0));
+		assert_eq!(result.output_hash, H256(sp_io::hashing::blake2_256(&output(3.0))));
+		assert_eq!(result.model, model);
+		assert_eq!(result.input_hash, req.input_hash);
+		assert_eq!(result.attesters.iter().map(|e| e.account).collect::<Vec<_>>(), vec![10, 12]);
+		assert!(result.dissenters.is_empty());
+		assert_eq!(result.finalized_at, 1);
+		// 90 split between two: 45 each; nothing left to refund.
+		assert_eq!(Balances::free_balance(10), INITIAL + 45);
+		assert_eq!(Balances::free_balance(12), INITIAL + 45);
+		assert_eq!(Balances::free_balance(11), INITIAL);
+		assert_eq!(Balances::free_balance(BOB), INITIAL - FEE);
+		assert_eq!(escrow(BOB), 0);
+		assert_eq!(Balances::total_issuance(), issuance);
+		assert_eq!(PendingCount::<Test>::get(), 0);
+		assert_eq!(Submissions::<Test>::iter_prefix(r).count(), 0);
+		assert_eq!(Inference::pending_for(&executor_key(1)), Vec::<RequestId>::new());
+		assert!(last_events(1).contains(&Event::InferenceFinalized {
+			request_id: r,
+			model,
+			output_hash: result.output_hash,
+			attesters: 2,
+			dissenters: 0,
+			paid: 90,
+			refunded: 0,
+		}));
+		Inference::do_try_state().unwrap();
+	});
+}
+
+#[test]
+fn remainder_of_an_uneven_split_is_refunded() {
+	MaxCommittee::set(5);
+	new_test_ext(5).execute_with(|| {
+		let model = active_model(10);
+		let issuance = Balances::total_issuance();
+		let r = request(model);
+		assert_eq!(Requests::<Test>::get(r).unwrap().quorum, 4);
+		for i in 0..4 {
+			assert_ok!(submit(r, i, output(1.0)));
+		}
+		// 90 / 4 = 22 each, 2 refunded.
+		for i in 0..4 {
+			assert_eq!(Balances::free_balance(executor_account(i)), INITIAL + 22);
+		}
+		assert_eq!(Balances::free_balance(BOB), INITIAL - 88);
+		assert_eq!(Balances::total_issuance(), issuance);
+		Inference::do_try_state().unwrap();
+	});
+}
+
+#[test]
+fn dissenters_are_struck_and_not_paid() {
+	new_test_ext(3).execute_with(|| {
+		let model = active_model(10);
+		let r = request(model);
+		assert_ok!(submit(r, 1, output(9.0)));
+		assert_ok!(submit(r, 0, output(3.0)));
+		assert_eq!(Requests::<Test>::get(r).unwrap().status, RequestStatus::Pending);
+		assert_ok!(submit(r, 2, output(3.0)));
+		let result = Results::<Test>::get(r).unwrap();
+		assert_eq!(result.output.to_vec(), output(3.0));
+		assert_eq!(result.dissenters.iter().map(|e| e.account).collect::<Vec<_>>(), vec![11]);
+		assert_eq!(Strikes::<Test>::get(11), 1);
+		assert_eq!(Strikes::<Test>::get(10), 0);
+		assert_eq!(Balances::free_balance(11), INITIAL);
+		System::assert_has_event(Event::ValidatorStruck { validator: 11, request_id: r, strikes: 1 }.into());
+	});
+}
+
+#[test]
+fn split_votes_expire_early_with_full_refund() {
+	new_test_ext(3).execute_with(|| {
+		let model = active_model(10);
+		let r = request(model);
+		assert_ok!(submit(r, 0, output(1.0)));
+		assert_ok!(submit(r, 1, output(2.0)));
+		assert_ok!(submit(r, 2, output(3.0)));
+		assert_eq!(Requests::<Test>::get(r).unwrap().status, RequestStatus::Expired);
+		assert_eq!(Balances::free_balance(BOB), INITIAL);
+		assert_eq!(escrow(BOB), 0);
+		assert!(Results::<Test>::get(r).is_none());
+		// Nobody can tell who was wrong: no strikes.
+		assert_eq!(Strikes::<Test>::iter().count(), 0);
+		System::assert_last_event(
+			Event::RequestExpired { request_id: r, refunded: FEE, reason: ExpiryReason::NoAgreement }.into(),
+		);
+		Inference::do_try_state().unwrap();
+	});
+}
+
+#[test]
+fn nan_and_infinity_results() {
+	new_test_ext(3).execute_with(|| {
+		let model = active_model(10);
+		let r = request(model);
+		assert_ok!(submit(r, 0, output(f32::NAN)));
+		assert_ok!(submit(r, 1, output(f32::NAN)));
+		assert_eq!(Requests::<Test>::get(r).unwrap().status, RequestStatus::Finalized);
+
+		let r = request(model);
+		assert_ok!(submit(r, 0, output(f32::INFINITY)));
+		assert_ok!(submit(r, 1, output(f32::NEG_INFINITY)));
+		assert_ok!(submit(r, 2, output(f32::MAX)));
+		assert_eq!(Requests::<Test>::get(r).unwrap().status, RequestStatus::Expired);
+	});
+}
+
+#[test]
+fn tolerance_edge_decides() {
+	new_test_ext(3).execute_with(|| {
+		let model = active_model(10);
+		let r = request(model);
+		assert_ok!(submit(r, 0, output(1.0)));
+		// 2e-5 apart with abs 1e-5 tolerance: disagree.
+		assert_ok!(submit(r, 1, output(1.00002)));
+		assert_eq!(Requests::<Test>::get(r).unwrap().status, RequestStatus::Pending);
+		assert_ok!(submit(r, 2, output(1.00001)));
+		// The middle value agrees with both: the best supported result wins.
+		let result = Results::<Test>::get(r).unwrap();
+		assert_eq!(result.output.to_vec(), output(1.00001));
+		assert_eq!(result.attesters.len(), 3);
+	});
+}
+
+#[test]
+fn submission_rules() {
+	new_test_ext(4).execute_with(|| {
+		let model = active_model(10);
+		let r = request(model);
+		// Duplicates.
+		assert_ok!(submit(r, 0, output(1.0)));
+		assert_eq!(authorize(r, 0, output(1.0)), Err(InvalidTransaction::Stale));
+		let (s, sig) = signed(r, 0, output(1.0));
+		assert_noop!(
+			Inference::submit_result(RawOrigin::Authorized.into(), s, sig),
+			Error::<Test>::DuplicateResult
+		);
+		// Unknown request.
+		assert_eq!(authorize(99, 1, output(1.0)), Err(InvalidTransaction::Stale));
+		// Malformed output: garbage and wrong spec.
+		assert_eq!(authorize(r, 1, b"junk".to_vec()), Err(InvalidTransaction::Custom(invalid_codes::MALFORMED_OUTPUT)));
+		let wrong = encode_owned(&[Tensor::from_f32("z", vec![1, 1], &[1.0])]);
+		assert_eq!(authorize(r, 1, wrong), Err(InvalidTransaction::Custom(invalid_codes::MALFORMED_OUTPUT)));
+		// A bad signature.
+		let (s, _) = signed(r, 1, output(1.0));
+		let forged = executor_pair(2).sign(&s.encode()).into();
+		assert_eq!(
+			Inference::authorize_submit_result(TransactionSource::External, &s, &forged).map(|_| ()),
+			Err(InvalidTransaction::BadProof.into())
+		);
+		// A key outside the committee (committee is all 4 executors here; key 9 is nobody).
+		assert_eq!(authorize(r, 9, output(1.0)), Err(InvalidTransaction::BadProof));
+		// Without the authorized origin the call is refused.
+		let (s, sig) = signed(r, 1, output(1.0));
+		assert_noop!(Inference::submit_result(RuntimeOrigin::signed(ALICE), s, sig), DispatchError::BadOrigin);
+		// The valid transaction is unique per (request, executor) and lives until the deadline.
+		let (s, sig) = signed(r, 1, output(1.0));
+		let (valid, _) = Inference::authorize_submit_result(TransactionSource::External, &s, &sig).unwrap();
+		assert_eq!(valid.provides, vec![("VerityInference", (r, executor_key(1))).encode()]);
+		assert_eq!(valid.longevity, DEFAULT_TIMEOUT + 1);
+	});
+}
+
+#[test]
+fn late_results_after_finalization_are_refused() {
+	new_test_ext(3).execute_with(|| {
+		let model = active_model(10);
+		let r = request(model);
+		assert_ok!(submit(r, 0, output(1.0)));
+		assert_ok!(submit(r, 1, output(1.0)));
+		assert_eq!(authorize(r, 2, output(1.0)), Err(InvalidTransaction::Stale));
+		let (s, sig) = signed(r, 2, output(5.0));
+		assert_noop!(
+			Inference::submit_result(RawOrigin::Authorized.into(), s, sig),
+			Error::<Test>::RequestNotPending
+		);
+		// No strike for a late dissent.
+		assert_eq!(Strikes::<Test>::get(12), 0);
+	});
+}
+
+#[test]
+fn results_after_the_deadline_are_refused() {
+	new_test_ext(3).execute_with(|| {
+		let model = active_model(10);
+		let r = request(model);
+		System::set_block_number(1 + DEFAULT_TIMEOUT + 1);
+		assert_eq!(authorize(r, 0, output(1.0)), Err(InvalidTransaction::Stale));
+		let (s, sig) = signed(r, 0, output(1.0));
+		assert_noop!(Inference::submit_result(RawOrigin::Authorized.into(), s, sig), Error::<Test>::DeadlinePassed);
+	});
+}
+
+#[test]
+fn validator_set_change_mid_request_keeps_the_committee() {
+	new_test_ext(3).execute_with(|| {
+		let model = active_model(10);
+		let r = request(model);
+		// New session: executor 2 leaves, 3 joins.
+		let accounts = [executor_account(0), executor_account(1), executor_account(3)];
+		let keys = [executor_key(0), executor_key(1), executor_key(3)];
+		Inference::on_new_session(true, accounts.iter().zip(keys.clone()), accounts.iter().zip(keys));
 		assert_eq!(Executors::<Test>::get().len(), 3);
+		// The newcomer is not in this request's committee...
+		assert_eq!(authorize(r, 3, output(1.0)), Err(InvalidTransaction::BadProof));
+		// ...the leaver still is, and completes the quorum.
+		assert_ok!(submit(r, 2, output(1.0)));
+		assert_ok!(submit(r, 0, output(1.0)));
+		assert_eq!(Requests::<Test>::get(r).unwrap().status, RequestStatus::Finalized);
+		// New requests use the new set.
+		let r2 = request(model);
+		assert_ok!(submit(r2, 3, output(1.0)));
+		assert_eq!(authorize(r2, 2, output(1.0)), Err(InvalidTransaction::BadProof));
+	});
+}
+
+#[test]
+fn large_executor_sets_draw_a_bounded_committee() {
+	MaxCommittee::set(3);
+	new_test_ext(8).execute_with(|| {
+		let model = active_model(10);
+		let mut seen = std::collections::BTreeSet::new();
+		for _ in 0..MAX_PER_BLOCK {
+			let r = request(model);
+			let committee = Requests::<Test>::get(r).unwrap().committee;
+			assert_eq!(committee.len(), 3);
+			seen.extend(committee.iter().map(|e| e.account));
+		}
+		// Different requests draw different members.
+		assert!(seen.len() > 3, "{seen:?}");
+	});
+	MaxCommittee::set(MAX_COMMITTEE);
+}
+
+// ----------------------------------------------------------------------------------------------
+// Expiry and retention
+// ----------------------------------------------------------------------------------------------
+
+#[test]
+fn expiry_refunds_in_full_and_pruning_follows_retention() {
+	new_test_ext(3).execute_with(|| {
+		let model = active_model(10);
+		let issuance = Balances::total_issuance();
+		let expired = request(model);
+		let finalized = request(model);
+		assert_ok!(submit(finalized, 0, output(1.0)));
+		assert_ok!(submit(finalized, 1, output(1.0)));
+		assert_ok!(submit(expired, 0, output(1.0)));
+		let deadline = 1 + DEFAULT_TIMEOUT;
+		run_to(deadline);
+		assert_eq!(Requests::<Test>::get(expired).unwrap().status, RequestStatus::Pending);
+		run_to(deadline + 1);
+		assert_eq!(Requests::<Test>::get(expired).unwrap().status, RequestStatus::Expired);
+		assert_eq!(Balances::free_balance(BOB), INITIAL - FEE);
+		assert_eq!(escrow(BOB), 0);
+		assert_eq!(Balances::total_issuance(), issuance);
+		assert_eq!(Submissions::<Test>::iter().count(), 0);
+		System::assert_has_event(
+			Event::RequestExpired { request_id: expired, refunded: FEE, reason: ExpiryReason::Deadline }.into(),
+		);
+		// Kept for the retention period, then pruned with input and result.
+		run_to(deadline + RETENTION);
+		assert!(Requests::<Test>::get(finalized).is_some());
+		run_to(deadline + 1 + RETENTION);
+		for r in [expired, finalized] {
+			assert!(Requests::<Test>::get(r).is_none());
+			assert!(RequestInputs::<Test>::get(r).is_none());
+			assert!(Results::<Test>::get(r).is_none());
+		}
+		System::assert_has_event(Event::RequestPruned { request_id: finalized }.into());
+		assert_eq!(ExpiryQueue::<Test>::iter().count(), 0);
+		assert_eq!(PruneQueue::<Test>::iter().count(), 0);
+	});
+}
+
+#[test]
+fn executors_follow_sessions() {
+	new_test_ext(2).execute_with(|| {
+		assert_eq!(Executors::<Test>::get().len(), 2);
+		let accounts = [executor_account(5)];
+		Inference::on_new_session(false, accounts.iter().zip([executor_key(5)]), accounts.iter().zip([executor_key(5)]));
+		assert_eq!(Executors::<Test>::get().len(), 2);
+		Inference::on_new_session(true, accounts.iter().zip([executor_key(5)]), accounts.iter().zip([executor_key(5)]));
+		assert_eq!(Executors::<Test>::get()[0].account, executor_account(5));
+		System::assert_last_event(Event::ExecutorsChanged { count: 1 }.into());
+		// Bounded by MaxExecutors (8).
+		let many: Vec<AccountId> = (0..10).map(executor_account).collect();
+		Inference::on_new_session(true, many.iter().zip((0..10).map(executor_key)), many.iter().zip((0..10).map(executor_key)));
+		assert_eq!(Executors::<Test>::get().len(), 8);
+	});
+}
+
+#[test]
+fn try_state_catches_broken_escrow() {
+	new_test_ext(3).execute_with(|| {
+		let model = active_model(10);
+		request(model);
+		Inference::do_try_state().unwrap();
+		PendingCount::<Test>::put(5);
+		assert!(Inference::do_try_state().is_err());
 	});
 }

@@ -1,0 +1,277 @@
+//! Benchmarks of `pallet-inference`: every call at its worst case, the finalization path inside
+//! `submit_result`, and the expiry/pruning work of `on_initialize`.
+use super::*;
+use frame_benchmarking::v2::*;
+use frame_support::traits::{fungible::Mutate as _, Get, Hooks};
+use frame_system::RawOrigin;
+use sp_runtime::traits::Bounded;
+use verity_primitives::{
+	agreement::Tolerance,
+	spec::{tensor_spec, Dim},
+	tensor::{encode_owned, DType, Tensor},
+};
+
+fn funded<T: Config>(name: &'static str, i: u32) -> T::AccountId {
+	let who: T::AccountId = account(name, i, 0);
+	T::Currency::set_balance(&who, BalanceOf::<T>::max_value() / 4u32.into());
+	who
+}
+
+/// f32 tensor named `name` of shape [1, n] filling about `bytes` bytes.
+fn tensor_bytes(name: &str, bytes: u32) -> (Vec<u8>, u32) {
+	let n = (bytes.saturating_sub(64) / 4).max(1);
+	let values: Vec<f32> = (0..n).map(|i| i as f32 * 0.5).collect();
+	(encode_owned(&[Tensor::from_f32(name, alloc::vec![1, n], &values)]), n)
+}
+
+/// An active model whose input is `x: f32[1, n_in]` and output `y: f32[1, n_out]`.
+fn setup_model<T: Config>(n_in: u32, n_out: u32) -> (T::AccountId, ModelId) {
+	let owner = funded::<T>("owner", 0);
+	let bytes = alloc::vec![7u8; 64];
+	let id = H256(sp_io::hashing::blake2_256(&bytes));
+	Models::<T>::insert(
+		id,
+		ModelInfo {
+			owner: owner.clone(),
+			size: 64,
+			uploaded: 64,
+			chunks: 1,
+			inputs: BoundedVec::truncate_from(alloc::vec![tensor_spec("x", DType::F32, &[Dim::Fixed(1), Dim::Fixed(n_in)])]),
+			outputs: BoundedVec::truncate_from(alloc::vec![tensor_spec("y", DType::F32, &[Dim::Fixed(1), Dim::Fixed(n_out)])]),
+			tolerance: Tolerance { abs_e9: 10_000, rel_e9: 1_000 },
+			fee: 1_000_000u32.into(),
+			deposit: 0u32.into(),
+			status: ModelStatus::Active,
+			registered_at: 0u32.into(),
+		},
+	);
+	ModelChunks::<T>::insert(id, 0, BoundedVec::truncate_from(bytes));
+	(owner, id)
+}
+
+/// `k` executors with keys in the benchmark keystore.
+fn setup_executors<T: Config>(k: u32) -> Vec<(T::AccountId, InferenceAuthorityId)> {
+	let executors: Vec<(T::AccountId, InferenceAuthorityId)> = (0..k)
+		.map(|i| (funded::<T>("executor", i), InferenceAuthorityId::generate_pair(None)))
+		.collect();
+	Pallet::<T>::set_executors(executors.iter().map(|(a, key)| (a, key.clone())));
+	executors
+}
+
+fn signed_submission<T: Config>(
+	request_id: RequestId,
+	key: &InferenceAuthorityId,
+	output: Vec<u8>,
+) -> (SubmissionOf<T>, <InferenceAuthorityId as RuntimeAppPublic>::Signature) {
+	let submission =
+		ResultSubmission { request_id, executor: key.clone(), output: BoundedVec::truncate_from(output) };
+	let signature = submission.using_encoded(|p| key.sign(&p)).expect("key in keystore");
+	(submission, signature)
+}
+
+#[benchmarks]
+mod benchmarks {
+	use super::*;
+
+	#[benchmark]
+	fn register_model() {
+		let owner = funded::<T>("owner", 0);
+		let id = H256::repeat_byte(1);
+		let specs: spec::TensorSpecs = BoundedVec::truncate_from(
+			(0..verity_primitives::tensor::MAX_TENSORS)
+				.map(|i| tensor_spec(&alloc::format!("tensor_{i:02}_{}", "n".repeat(50)), DType::F32, &[Dim::Dynamic; 8]))
+				.collect::<Vec<_>>(),
+		);
+		#[extrinsic_call]
+		_(
+			RawOrigin::Signed(owner),
+			id,
+			T::MaxModelBytes::get(),
+			specs.clone(),
+			specs,
+			Tolerance::default(),
+			1u32.into(),
+		);
+		assert!(Models::<T>::contains_key(id));
+	}
+
+	#[benchmark]
+	fn upload_model_chunk(c: Linear<1, { T::MaxChunkBytes::get() }>) {
+		let owner = funded::<T>("owner", 0);
+		let id = H256::repeat_byte(1);
+		let outputs = BoundedVec::truncate_from(alloc::vec![tensor_spec("y", DType::F32, &[Dim::Dynamic])]);
+		Pallet::<T>::register_model(
+			RawOrigin::Signed(owner.clone()).into(),
+			id,
+			T::MaxModelBytes::get(),
+			outputs.clone(),
+			outputs,
+			Tolerance::default(),
+			1u32.into(),
+		)
+		.unwrap();
+		let chunk = BoundedVec::truncate_from(alloc::vec![1u8; c as usize]);
+		#[extrinsic_call]
+		_(RawOrigin::Signed(owner), id, chunk);
+		assert_eq!(Models::<T>::get(id).unwrap().uploaded, c);
+	}
+
+	#[benchmark]
+	fn complete_model_upload(s: Linear<1, { T::MaxModelBytes::get() }>) {
+		let owner = funded::<T>("owner", 0);
+		let bytes = alloc::vec![3u8; s as usize];
+		let id = H256(sp_io::hashing::blake2_256(&bytes));
+		let outputs = BoundedVec::truncate_from(alloc::vec![tensor_spec("y", DType::F32, &[Dim::Dynamic])]);
+		Pallet::<T>::register_model(
+			RawOrigin::Signed(owner.clone()).into(),
+			id,
+			s,
+			outputs.clone(),
+			outputs,
+			Tolerance::default(),
+			1u32.into(),
+		)
+		.unwrap();
+		for chunk in bytes.chunks(T::MaxChunkBytes::get() as usize) {
+			Pallet::<T>::upload_model_chunk(
+				RawOrigin::Signed(owner.clone()).into(),
+				id,
+				BoundedVec::truncate_from(chunk.to_vec()),
+			)
+			.unwrap();
+		}
+		#[extrinsic_call]
+		_(RawOrigin::Signed(owner), id);
+		assert_eq!(Models::<T>::get(id).unwrap().status, ModelStatus::Active);
+	}
+
+	#[benchmark]
+	fn retire_model() {
+		let (owner, id) = setup_model::<T>(2, 1);
+		#[extrinsic_call]
+		_(RawOrigin::Signed(owner), id);
+		assert_eq!(Models::<T>::get(id).unwrap().status, ModelStatus::Retired);
+	}
+
+	#[benchmark]
+	fn remove_model(n: Linear<1, { T::MaxModelBytes::get().div_ceil(T::MaxChunkBytes::get()) }>) {
+		let (owner, id) = setup_model::<T>(2, 1);
+		for i in 0..n {
+			ModelChunks::<T>::insert(id, i, BoundedVec::truncate_from(alloc::vec![1u8; 32]));
+		}
+		Models::<T>::mutate(id, |m| m.as_mut().unwrap().chunks = n);
+		#[extrinsic_call]
+		_(RawOrigin::Signed(owner), id);
+		assert!(!Models::<T>::contains_key(id));
+	}
+
+	#[benchmark]
+	fn request_inference(
+		i: Linear<64, { T::MaxInputBytes::get() }>,
+		k: Linear<1, { T::MaxCommittee::get() }>,
+	) {
+		let (input, n) = tensor_bytes("x", i);
+		let (_, model) = setup_model::<T>(n, 1);
+		setup_executors::<T>(k);
+		let requester = funded::<T>("requester", 0);
+		#[extrinsic_call]
+		_(
+			RawOrigin::Signed(requester),
+			model,
+			BoundedVec::truncate_from(input),
+			BalanceOf::<T>::max_value(),
+			None,
+		);
+		assert_eq!(PendingCount::<T>::get(), 1);
+	}
+
+	#[benchmark]
+	fn authorize_submit_result(o: Linear<64, { T::MaxOutputBytes::get() }>) -> Result<(), BenchmarkError> {
+		let (output, n) = tensor_bytes("y", o);
+		let (_, model) = setup_model::<T>(1, n);
+		let executors = setup_executors::<T>(1);
+		let requester = funded::<T>("requester", 0);
+		let (input, _) = tensor_bytes("x", 64);
+		let id = Pallet::<T>::do_request(requester, model, BoundedVec::truncate_from(input), BalanceOf::<T>::max_value(), None)?;
+		let (submission, signature) = signed_submission::<T>(id, &executors[0].1, output);
+		#[block]
+		{
+			Pallet::<T>::authorize_submit_result(TransactionSource::External, &submission, &signature)
+				.map_err(|_| BenchmarkError::Stop("not authorized"))?;
+		}
+		Ok(())
+	}
+
+	/// Worst case: the `k`-th result completes the quorum, every result is compared with every
+	/// other, all agree and are paid.
+	#[benchmark]
+	fn submit_result(
+		o: Linear<64, { T::MaxOutputBytes::get() }>,
+		k: Linear<0, { T::MaxCommittee::get() }>,
+	) -> Result<(), BenchmarkError> {
+		let (output, n) = tensor_bytes("y", o);
+		let (_, model) = setup_model::<T>(1, n);
+		let committee = k.max(1);
+		let executors = setup_executors::<T>(committee);
+		let requester = funded::<T>("requester", 0);
+		let (input, _) = tensor_bytes("x", 64);
+		let id = Pallet::<T>::do_request(requester, model, BoundedVec::truncate_from(input), BalanceOf::<T>::max_value(), None)?;
+		// All but the last result are in; with k = 0 the quorum is not reached (no finalization).
+		Requests::<T>::mutate(id, |r| r.as_mut().unwrap().quorum = if k == 0 { committee + 1 } else { committee });
+		for (index, (_, key)) in executors.iter().enumerate().take(committee as usize - 1) {
+			let (s, sig) = signed_submission::<T>(id, key, output.clone());
+			Pallet::<T>::submit_result(RawOrigin::Authorized.into(), s, sig).map_err(|e| e.error)?;
+			let _ = index;
+		}
+		let (submission, signature) = signed_submission::<T>(id, &executors[committee as usize - 1].1, output);
+		#[extrinsic_call]
+		_(RawOrigin::Authorized, submission, signature);
+		if k > 0 {
+			assert!(Results::<T>::contains_key(id));
+		}
+		Ok(())
+	}
+
+	/// `q` requests scheduled for this block, `e` of them still pending (expired and refunded),
+	/// `p` requests pruned.
+	#[benchmark]
+	fn on_initialize(
+		q: Linear<0, { T::MaxRequestsPerBlock::get() }>,
+		e: Linear<0, { T::MaxRequestsPerBlock::get() }>,
+		p: Linear<0, { T::MaxRequestsPerBlock::get() }>,
+	) -> Result<(), BenchmarkError> {
+		let (_, model) = setup_model::<T>(1, 1);
+		setup_executors::<T>(1);
+		let requester = funded::<T>("requester", 0);
+		let (input, _) = tensor_bytes("x", 64);
+		let scheduled = q.max(e) as usize;
+		let expiry_block = frame_system::Pallet::<T>::block_number() + 2u32.into();
+		let mut ids = Vec::new();
+		// The first `e` scheduled requests stay pending; the other scheduled ones and the `p`
+		// requests to prune are closed right away (so the pending bound is never hit).
+		for index in 0..scheduled + p as usize {
+			let id = Pallet::<T>::do_request(
+				requester.clone(),
+				model,
+				BoundedVec::truncate_from(input.clone()),
+				BalanceOf::<T>::max_value(),
+				Some(1u32.into()),
+			)?;
+			ExpiryQueue::<T>::remove(expiry_block);
+			if index >= e as usize {
+				let request = Requests::<T>::get(id).unwrap();
+				Pallet::<T>::expire(id, request, ExpiryReason::Deadline);
+			}
+			ids.push(id);
+		}
+		ExpiryQueue::<T>::insert(expiry_block, BoundedVec::truncate_from(ids[..scheduled].to_vec()));
+		PruneQueue::<T>::insert(expiry_block, BoundedVec::truncate_from(ids[scheduled..].to_vec()));
+		#[block]
+		{
+			Pallet::<T>::on_initialize(expiry_block);
+		}
+		Ok(())
+	}
+
+	impl_benchmark_test_suite!(Pallet, crate::mock::new_test_ext(0), crate::mock::Test);
+}

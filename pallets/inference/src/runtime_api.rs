@@ -1,0 +1,34 @@
+//! `InferenceApi`: what the node, RPC and clients read from the pallet.
+use crate::{ModelId, RequestId};
+use alloc::vec::Vec;
+use verity_primitives::InferenceAuthorityId;
+
+sp_api::decl_runtime_apis! {
+	/// Read access to models, requests and results. Types are the pallet's storage types,
+	/// SCALE-encoded: `Model`, `Request` and `Result` are `ModelInfo`, `Request` and
+	/// `InferenceResult` as the runtime instantiates them.
+	pub trait InferenceApi<AccountId, Model, Request, Result>
+	where
+		AccountId: codec::Codec,
+		Model: codec::Codec,
+		Request: codec::Codec,
+		Result: codec::Codec,
+	{
+		/// A registered model.
+		fn model(id: ModelId) -> Option<Model>;
+		/// The ONNX bytes of an active or retired model (for validators and re-checkers).
+		fn model_bytes(id: ModelId) -> Option<Vec<u8>>;
+		/// Registered model ids, `count` from `start` (in storage order).
+		fn list_models(start: u32, count: u32) -> Vec<ModelId>;
+		/// A request, while it is kept.
+		fn request(id: RequestId) -> Option<Request>;
+		/// The encoded input tensors of a request.
+		fn request_input(id: RequestId) -> Option<Vec<u8>>;
+		/// The finalized result of a request.
+		fn result(id: RequestId) -> Option<Result>;
+		/// Requests an executor has to answer.
+		fn pending_for(key: InferenceAuthorityId) -> Vec<RequestId>;
+		/// Strikes of a validator account.
+		fn strikes(account: AccountId) -> u32;
+	}
+}

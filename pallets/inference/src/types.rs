@@ -1,0 +1,123 @@
+//! Storage types of the inference pallet.
+use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
+use frame_support::{BoundedVec, CloneNoBound, DebugNoBound, EqNoBound, PartialEqNoBound};
+use scale_info::TypeInfo;
+use sp_core::{Get, H256};
+use verity_primitives::{agreement::Tolerance, spec::TensorSpecs, InferenceAuthorityId};
+
+/// A model is named by the blake2-256 hash of its ONNX bytes (content addressing).
+pub type ModelId = H256;
+/// Requests are numbered from 0.
+pub type RequestId = u64;
+
+/// Life cycle of a model.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen)]
+pub enum ModelStatus {
+	/// Registered; its bytes are being uploaded. No requests yet.
+	Uploading,
+	/// Bytes complete and hash-checked: requests are accepted.
+	Active,
+	/// No new requests; pending ones still finish.
+	Retired,
+}
+
+/// A registered model.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, TypeInfo, MaxEncodedLen)]
+pub struct ModelInfo<AccountId, Balance, BlockNumber> {
+	/// Who registered it, pays its deposit and may retire or remove it.
+	pub owner: AccountId,
+	/// Size of the ONNX file in bytes.
+	pub size: u32,
+	/// Bytes uploaded so far.
+	pub uploaded: u32,
+	/// Number of stored chunks.
+	pub chunks: u32,
+	/// What requests must provide.
+	pub inputs: TensorSpecs,
+	/// What results must look like.
+	pub outputs: TensorSpecs,
+	/// When two floating-point results agree.
+	pub tolerance: Tolerance,
+	/// Price of one request, paid by the requester to the agreeing validators.
+	pub fee: Balance,
+	/// Held from the owner while the model exists.
+	pub deposit: Balance,
+	pub status: ModelStatus,
+	/// Block of registration.
+	pub registered_at: BlockNumber,
+}
+
+/// Life cycle of a request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen)]
+pub enum RequestStatus {
+	/// Waiting for a quorum of agreeing results.
+	Pending,
+	/// A quorum agreed; the result is in `Results`.
+	Finalized,
+	/// No quorum before the deadline (or every member answered without agreement); refunded.
+	Expired,
+}
+
+/// A committee member: the validator's account (paid) and its inference key (signs results).
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen)]
+pub struct Executor<AccountId> {
+	pub account: AccountId,
+	pub key: InferenceAuthorityId,
+}
+
+/// An inference request.
+#[derive(CloneNoBound, DebugNoBound, PartialEqNoBound, EqNoBound, Encode, Decode, TypeInfo, MaxEncodedLen)]
+#[scale_info(skip_type_params(MaxCommittee))]
+pub struct Request<AccountId, Balance, BlockNumber, MaxCommittee: Get<u32>>
+where
+	AccountId: Clone + core::fmt::Debug + PartialEq + Eq,
+	Balance: Clone + core::fmt::Debug + PartialEq + Eq,
+	BlockNumber: Clone + core::fmt::Debug + PartialEq + Eq,
+{
+	pub requester: AccountId,
+	pub model: ModelId,
+	/// blake2-256 of the encoded input tensors (the input itself is in `RequestInputs`).
+	pub input_hash: H256,
+	/// Escrowed fee, held from the requester until finalization or expiry.
+	pub fee: Balance,
+	/// Who may answer, fixed when the request is made: validator-set changes do not affect it.
+	pub committee: BoundedVec<Executor<AccountId>, MaxCommittee>,
+	/// Agreeing results needed.
+	pub quorum: u32,
+	pub created_at: BlockNumber,
+	/// Last block in which results are accepted.
+	pub deadline: BlockNumber,
+	pub status: RequestStatus,
+}
+
+/// A finalized result and its provenance.
+#[derive(CloneNoBound, DebugNoBound, PartialEqNoBound, EqNoBound, Encode, Decode, TypeInfo, MaxEncodedLen)]
+#[scale_info(skip_type_params(MaxCommittee, MaxOutput))]
+pub struct InferenceResult<AccountId, BlockNumber, MaxCommittee: Get<u32>, MaxOutput: Get<u32>>
+where
+	AccountId: Clone + core::fmt::Debug + PartialEq + Eq,
+	BlockNumber: Clone + core::fmt::Debug + PartialEq + Eq,
+{
+	/// The output tensors the quorum agreed on (the best-supported submission).
+	pub output: BoundedVec<u8, MaxOutput>,
+	pub output_hash: H256,
+	pub model: ModelId,
+	pub input_hash: H256,
+	/// Validators whose results agreed (and were paid).
+	pub attesters: BoundedVec<Executor<AccountId>, MaxCommittee>,
+	/// Validators whose results disagreed (and got a strike).
+	pub dissenters: BoundedVec<Executor<AccountId>, MaxCommittee>,
+	/// Block in which the result was finalized.
+	pub finalized_at: BlockNumber,
+}
+
+/// What a validator signs and submits: its output for one request.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo)]
+#[scale_info(skip_type_params(MaxOutput))]
+pub struct ResultSubmission<MaxOutput: Get<u32>> {
+	pub request_id: RequestId,
+	/// The signer; must be in the request's committee.
+	pub executor: InferenceAuthorityId,
+	/// Output tensors in the Verity tensor format.
+	pub output: BoundedVec<u8, MaxOutput>,
+}

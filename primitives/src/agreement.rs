@@ -1,0 +1,318 @@
+//! When do two results agree, and which result does a committee stand behind?
+//!
+//! Validators run the same model on different CPUs; ONNX Runtime's kernels then differ in the
+//! last bits of floating-point results (about 1e-5 relative, see docs). So floating outputs agree
+//! within a per-model [`Tolerance`], while integer and bool outputs must be identical.
+//!
+//! The rules, for two finite floats `a`, `b`:
+//! `|a - b| <= abs + rel * max(|a|, |b|)`. NaN agrees only with NaN; an infinity only with the
+//! same infinity. Names, dtypes and shapes must match exactly, tensor by tensor.
+//!
+//! Everything here is deterministic in the runtime: IEEE-754 arithmetic on `f64` in Wasm is
+//! exact and reproducible; only NaN payloads vary, and NaN is tested with `is_nan`.
+use crate::tensor::{decode, TensorRef};
+use alloc::vec::Vec;
+use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
+use scale_info::TypeInfo;
+use sp_runtime::Perbill;
+
+/// Scale of the fixed-point tolerance fields: 1_000_000_000 means 1.0.
+pub const TOLERANCE_SCALE: f64 = 1e9;
+
+/// Agreement tolerance of a model's floating-point outputs, in billionths.
+#[derive(
+	Clone,
+	Copy,
+	Debug,
+	Default,
+	PartialEq,
+	Eq,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	TypeInfo,
+	MaxEncodedLen,
+)]
+#[cfg_attr(feature = "std", derive(serde::Serialize, serde::Deserialize))]
+pub struct Tolerance {
+	/// Absolute tolerance x 1e9 (e.g. 10_000 = 1e-5).
+	pub abs_e9: u64,
+	/// Relative tolerance x 1e9 (e.g. 1_000 = 1e-6).
+	pub rel_e9: u64,
+}
+
+impl Tolerance {
+	/// Exact agreement, also for floats.
+	pub const EXACT: Tolerance = Tolerance { abs_e9: 0, rel_e9: 0 };
+
+	fn abs(self) -> f64 {
+		self.abs_e9 as f64 / TOLERANCE_SCALE
+	}
+
+	fn rel(self) -> f64 {
+		self.rel_e9 as f64 / TOLERANCE_SCALE
+	}
+}
+
+/// Why two results do not agree.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Mismatch {
+	/// One of them is not a valid tensor list.
+	Undecodable,
+	/// Different numbers of tensors.
+	TensorCount,
+	/// Tensor `0` differs in name, dtype or shape.
+	Layout(usize),
+	/// Tensor `.0`, element `.1` differs beyond the tolerance.
+	Value(usize, usize),
+}
+
+fn magnitude(x: f64) -> f64 {
+	if x < 0.0 {
+		-x
+	} else {
+		x
+	}
+}
+
+/// Whether two floating-point values agree under `tol`.
+pub fn values_agree(a: f64, b: f64, tol: Tolerance) -> bool {
+	if a.is_nan() || b.is_nan() {
+		return a.is_nan() && b.is_nan();
+	}
+	if a.is_infinite() || b.is_infinite() {
+		return a == b;
+	}
+	let diff = magnitude(a - b);
+	diff <= tol.abs() + tol.rel() * magnitude(a).max(magnitude(b))
+}
+
+/// Compares two decoded results tensor by tensor.
+pub fn compare(a: &[TensorRef<'_>], b: &[TensorRef<'_>], tol: Tolerance) -> Result<(), Mismatch> {
+	if a.len() != b.len() {
+		return Err(Mismatch::TensorCount);
+	}
+	for (i, (x, y)) in a.iter().zip(b).enumerate() {
+		if x.name != y.name || x.dtype != y.dtype || x.shape != y.shape {
+			return Err(Mismatch::Layout(i));
+		}
+		if x.data == y.data {
+			continue;
+		}
+		if !x.dtype.is_float() {
+			let size = x.dtype.size();
+			let element = x.data.chunks(size).zip(y.data.chunks(size)).position(|(p, q)| p != q);
+			return Err(Mismatch::Value(i, element.unwrap_or(0)));
+		}
+		for e in 0..x.element_count() {
+			if !values_agree(x.get_f64(e), y.get_f64(e), tol) {
+				return Err(Mismatch::Value(i, e));
+			}
+		}
+	}
+	Ok(())
+}
+
+/// Compares two encoded results.
+pub fn compare_encoded(a: &[u8], b: &[u8], tol: Tolerance, max_elements: usize) -> Result<(), Mismatch> {
+	let x = decode(a, max_elements).map_err(|_| Mismatch::Undecodable)?;
+	if a == b {
+		return Ok(());
+	}
+	let y = decode(b, max_elements).map_err(|_| Mismatch::Undecodable)?;
+	compare(&x, &y, tol)
+}
+
+/// Smallest number of agreeing results that finalizes a request: `ceil(ratio * committee)`,
+/// at least 1 and at most `committee`.
+pub fn quorum(committee: u32, ratio: Perbill) -> u32 {
+	ratio.mul_ceil(committee).clamp(1, committee.max(1))
+}
+
+/// The result a committee stands behind.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Verdict {
+	/// Index of the result that is finalized (the one with the most support; on a tie, the
+	/// earliest submitted).
+	pub representative: usize,
+	/// Indices of the results that agree with it (including itself), ascending.
+	pub agreeing: Vec<usize>,
+}
+
+/// Finds the result that at least `quorum` results agree with, if any.
+///
+/// Tolerance is not transitive (a ~ b and b ~ c does not give a ~ c), so results are not
+/// grouped into classes: each result counts the results within tolerance of it, and the best
+/// supported one wins. Undecodable results support nothing. `O(n^2)` comparisons for `n`
+/// results; `n` is bounded by the committee size.
+pub fn find_agreement(
+	outputs: &[&[u8]],
+	tol: Tolerance,
+	quorum: u32,
+	max_elements: usize,
+) -> Option<Verdict> {
+	let decoded: Vec<Option<Vec<TensorRef<'_>>>> =
+		outputs.iter().map(|o| decode(o, max_elements).ok()).collect();
+	let mut best: Option<Verdict> = None;
+	for (i, candidate) in decoded.iter().enumerate() {
+		let Some(candidate) = candidate else { continue };
+		let agreeing: Vec<usize> = decoded
+			.iter()
+			.enumerate()
+			.filter(|(j, other)| {
+				*j == i ||
+					other.as_ref().is_some_and(|o| {
+						outputs[i] == outputs[*j] || compare(candidate, o, tol).is_ok()
+					})
+			})
+			.map(|(j, _)| j)
+			.collect();
+		if best.as_ref().map_or(true, |b| agreeing.len() > b.agreeing.len()) {
+			best = Some(Verdict { representative: i, agreeing });
+		}
+	}
+	best.filter(|b| b.agreeing.len() as u32 >= quorum)
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+	use crate::tensor::{encode_owned, DType, Tensor};
+	use alloc::vec;
+
+	const TOL: Tolerance = Tolerance { abs_e9: 10_000, rel_e9: 1_000 }; // 1e-5 abs, 1e-6 rel
+
+	fn out(values: &[f32]) -> Vec<u8> {
+		encode_owned(&[Tensor::from_f32("y", vec![values.len() as u32], values)])
+	}
+
+	#[test]
+	fn tolerance_edges() {
+		assert!(values_agree(1.0, 1.0 + 1e-5, TOL));
+		// abs 1e-5 + rel 1e-6 * 1.0 = 1.1e-5: just inside and just outside.
+		assert!(values_agree(1.0, 1.0 + 1.09e-5, TOL));
+		assert!(!values_agree(1.0, 1.0 + 1.2e-5, TOL));
+		assert!(values_agree(1e6, 1e6 + 1.0, TOL)); // relative part dominates: 1e-5 + 1.0
+		assert!(!values_agree(1e6, 1e6 + 1.1, TOL));
+		assert!(values_agree(0.0, -0.0, Tolerance::EXACT));
+		assert!(!values_agree(1.0, 1.0 + f64::EPSILON, Tolerance::EXACT));
+	}
+
+	#[test]
+	fn nan_and_infinities() {
+		assert!(values_agree(f64::NAN, f64::NAN, TOL));
+		assert!(values_agree(f64::NAN, -f64::NAN, Tolerance::EXACT));
+		assert!(!values_agree(f64::NAN, 0.0, TOL));
+		assert!(!values_agree(1.0, f64::NAN, TOL));
+		assert!(values_agree(f64::INFINITY, f64::INFINITY, TOL));
+		assert!(!values_agree(f64::INFINITY, f64::NEG_INFINITY, TOL));
+		assert!(!values_agree(f64::INFINITY, f64::MAX, TOL));
+		assert!(!values_agree(f64::MAX, f64::INFINITY, Tolerance { abs_e9: u64::MAX, rel_e9: u64::MAX }));
+	}
+
+	#[test]
+	fn integers_compare_exactly() {
+		let a = encode_owned(&[Tensor::from_i64("c", vec![2], &[1, 2])]);
+		let b = encode_owned(&[Tensor::from_i64("c", vec![2], &[1, 3])]);
+		let huge = Tolerance { abs_e9: u64::MAX, rel_e9: u64::MAX };
+		assert_eq!(compare_encoded(&a, &b, huge, 16), Err(Mismatch::Value(0, 1)));
+		assert_eq!(compare_encoded(&a, &a, Tolerance::EXACT, 16), Ok(()));
+	}
+
+	#[test]
+	fn layout_must_match() {
+		let a = out(&[1.0, 2.0]);
+		let b = encode_owned(&[Tensor::from_f32("z", vec![2], &[1.0, 2.0])]);
+		let c = encode_owned(&[Tensor::from_f32("y", vec![1, 2], &[1.0, 2.0])]);
+		let mut d = Tensor::from_f32("y", vec![2], &[1.0, 2.0]);
+		d.dtype = DType::I32;
+		let d = encode_owned(&[d]);
+		assert_eq!(compare_encoded(&a, &b, TOL, 16), Err(Mismatch::Layout(0)));
+		assert_eq!(compare_encoded(&a, &c, TOL, 16), Err(Mismatch::Layout(0)));
+		assert_eq!(compare_encoded(&a, &d, TOL, 16), Err(Mismatch::Layout(0)));
+		assert_eq!(compare_encoded(&a, &encode_owned(&[]), TOL, 16), Err(Mismatch::TensorCount));
+		assert_eq!(compare_encoded(&a, b"junk", TOL, 16), Err(Mismatch::Undecodable));
+		assert_eq!(compare_encoded(b"junk", b"junk", TOL, 16), Err(Mismatch::Undecodable));
+	}
+
+	#[test]
+	fn quorum_is_two_thirds_rounded_up() {
+		let two_thirds = Perbill::from_rational(2u32, 3u32);
+		assert_eq!(quorum(1, two_thirds), 1);
+		assert_eq!(quorum(3, two_thirds), 2);
+		assert_eq!(quorum(4, two_thirds), 3);
+		assert_eq!(quorum(5, two_thirds), 4);
+		assert_eq!(quorum(0, two_thirds), 1);
+		assert_eq!(quorum(3, Perbill::one()), 3);
+		assert_eq!(quorum(3, Perbill::zero()), 1);
+	}
+
+	#[test]
+	fn exactly_quorum_finalizes() {
+		let outs = [out(&[1.0]), out(&[1.000001]), out(&[5.0])];
+		let refs: Vec<&[u8]> = outs.iter().map(|o| o.as_slice()).collect();
+		let v = find_agreement(&refs, TOL, 2, 16).unwrap();
+		assert_eq!(v, Verdict { representative: 0, agreeing: vec![0, 1] });
+		assert_eq!(find_agreement(&refs, TOL, 3, 16), None);
+	}
+
+	#[test]
+	fn split_votes_do_not_finalize() {
+		let outs = [out(&[1.0]), out(&[2.0]), out(&[3.0])];
+		let refs: Vec<&[u8]> = outs.iter().map(|o| o.as_slice()).collect();
+		assert_eq!(find_agreement(&refs, TOL, 2, 16), None);
+		// With quorum 1 the earliest wins a tie.
+		assert_eq!(find_agreement(&refs, TOL, 1, 16).unwrap().representative, 0);
+	}
+
+	#[test]
+	fn best_supported_result_wins_when_tolerance_is_not_transitive() {
+		// 1.0 ~ 1.00001 ~ 1.00002 but 1.0 !~ 1.00002: the middle one has the most support.
+		let outs = [out(&[1.0]), out(&[1.00001]), out(&[1.00002])];
+		let refs: Vec<&[u8]> = outs.iter().map(|o| o.as_slice()).collect();
+		let tol = Tolerance { abs_e9: 11_000, rel_e9: 0 };
+		let v = find_agreement(&refs, tol, 3, 16).unwrap();
+		assert_eq!(v.representative, 1);
+		assert_eq!(v.agreeing, vec![0, 1, 2]);
+	}
+
+	#[test]
+	fn undecodable_results_support_nothing() {
+		let outs = [b"junk".to_vec(), b"junk".to_vec(), out(&[1.0])];
+		let refs: Vec<&[u8]> = outs.iter().map(|o| o.as_slice()).collect();
+		assert_eq!(find_agreement(&refs, TOL, 2, 16), None);
+		assert_eq!(find_agreement(&refs, TOL, 1, 16).unwrap().agreeing, vec![2]);
+	}
+}
+
+#[cfg(all(test, feature = "std"))]
+mod proptests {
+	use super::*;
+	use proptest::prelude::*;
+
+	proptest! {
+		#[test]
+		fn agreement_is_symmetric(a in any::<f64>(), b in any::<f64>(), abs in 0u64..1_000_000_000, rel in 0u64..1_000_000_000) {
+			let tol = Tolerance { abs_e9: abs, rel_e9: rel };
+			prop_assert_eq!(values_agree(a, b, tol), values_agree(b, a, tol));
+		}
+
+		#[test]
+		fn every_value_agrees_with_itself(a in any::<f64>()) {
+			prop_assert!(values_agree(a, a, Tolerance::EXACT));
+		}
+
+		#[test]
+		fn verdict_meets_quorum(values in proptest::collection::vec(-3i8..3, 1..8), q in 1u32..8) {
+			let outs: Vec<Vec<u8>> = values.iter().map(|v| crate::tensor::encode_owned(&[crate::tensor::Tensor::from_f32("y", alloc::vec![1], &[*v as f32])])).collect();
+			let refs: Vec<&[u8]> = outs.iter().map(|o| o.as_slice()).collect();
+			if let Some(v) = find_agreement(&refs, Tolerance::EXACT, q, 4) {
+				prop_assert!(v.agreeing.len() as u32 >= q);
+				for j in &v.agreeing { prop_assert_eq!(values[*j], values[v.representative]); }
+			} else {
+				let max = values.iter().map(|x| values.iter().filter(|y| *y == x).count()).max().unwrap();
+				prop_assert!((max as u32) < q);
+			}
+		}
+	}
+}

@@ -1,0 +1,145 @@
+#!/usr/bin/env python3
+"""Generates the test and demo ONNX models, their inputs and reference outputs.
+
+Every model is built with the `onnx` helper API from fixed seeds, so the files are reproducible.
+For each model NAME it writes, into the output folder:
+  NAME.onnx            the model
+  NAME.input.vtns      a sample input (Verity tensor format)
+  NAME.expected.vtns   Python onnxruntime's output for that input (the reference)
+  NAME.json            spec: inputs, outputs (name, dtype, shape; -1 = dynamic), tolerance
+Usage: gen_models.py OUT_DIR
+"""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+from onnx import TensorProto, helper, numpy_helper
+
+sys.path.insert(0, str(Path(__file__).resolve().parent / "py"))
+import vtns  # noqa: E402
+
+OPSET = [helper.make_opsetid("", 17)]
+ONNX_TO_SPEC = {TensorProto.FLOAT: "f32", TensorProto.DOUBLE: "f64", TensorProto.INT32: "i32",
+                TensorProto.INT64: "i64", TensorProto.UINT8: "u8", TensorProto.BOOL: "bool"}
+# Agreement tolerance of float outputs: 1e-5 absolute + 1e-5 relative (in billionths).
+FLOAT_TOLERANCE = {"abs_e9": 10_000, "rel_e9": 10_000}
+
+
+def value_info(name, elem, shape):
+    return helper.make_tensor_value_info(name, elem, shape)
+
+
+def init(name, array):
+    return numpy_helper.from_array(array, name)
+
+
+def linear(rng):
+    """y = x W + b: a linear regression over 4 features."""
+    w = rng.normal(size=(4, 1)).astype(np.float32)
+    b = rng.normal(size=(1,)).astype(np.float32)
+    graph = helper.make_graph(
+        [helper.make_node("MatMul", ["x", "W"], ["xw"]), helper.make_node("Add", ["xw", "b"], ["y"])],
+        "linear", [value_info("x", TensorProto.FLOAT, ["batch", 4])],
+        [value_info("y", TensorProto.FLOAT, ["batch", 1])], [init("W", w), init("b", b)])
+    return graph, {"x": rng.normal(size=(1, 4)).astype(np.float32)}
+
+
+def mlp(rng):
+    """A 16-32-3 MLP classifier with softmax probabilities."""
+    w1 = rng.normal(scale=0.3, size=(16, 32)).astype(np.float32)
+    b1 = rng.normal(scale=0.1, size=(32,)).astype(np.float32)
+    w2 = rng.normal(scale=0.3, size=(32, 3)).astype(np.float32)
+    b2 = rng.normal(scale=0.1, size=(3,)).astype(np.float32)
+    nodes = [helper.make_node("Gemm", ["x", "W1", "b1"], ["h"]), helper.make_node("Relu", ["h"], ["r"]),
+             helper.make_node("Gemm", ["r", "W2", "b2"], ["logits"]),
+             helper.make_node("Softmax", ["logits"], ["probs"], axis=1)]
+    graph = helper.make_graph(nodes, "mlp", [value_info("x", TensorProto.FLOAT, ["batch", 16])],
+                              [value_info("probs", TensorProto.FLOAT, ["batch", 3])],
+                              [init("W1", w1), init("b1", b1), init("W2", w2), init("b2", b2)])
+    return graph, {"x": rng.normal(size=(1, 16)).astype(np.float32)}
+
+
+def cnn(rng):
+    """Conv(1->4, 3x3) + ReLU + global average pool + dense(4->2) on 1x1x8x8 images."""
+    k = rng.normal(scale=0.5, size=(4, 1, 3, 3)).astype(np.float32)
+    kb = rng.normal(scale=0.1, size=(4,)).astype(np.float32)
+    w = rng.normal(scale=0.5, size=(4, 2)).astype(np.float32)
+    nodes = [helper.make_node("Conv", ["image", "K", "Kb"], ["c"], pads=[1, 1, 1, 1]),
+             helper.make_node("Relu", ["c"], ["r"]), helper.make_node("GlobalAveragePool", ["r"], ["g"]),
+             helper.make_node("Flatten", ["g"], ["f"]), helper.make_node("MatMul", ["f", "W"], ["scores"])]
+    graph = helper.make_graph(nodes, "cnn", [value_info("image", TensorProto.FLOAT, [1, 1, 8, 8])],
+                              [value_info("scores", TensorProto.FLOAT, [1, 2])],
+                              [init("K", k), init("Kb", kb), init("W", w)])
+    return graph, {"image": rng.normal(size=(1, 1, 8, 8)).astype(np.float32)}
+
+
+def argmax(rng):
+    """An integer-output classifier: the index of the largest of 5 linear scores (int64)."""
+    w = rng.normal(size=(8, 5)).astype(np.float32)
+    nodes = [helper.make_node("MatMul", ["x", "W"], ["s"]),
+             helper.make_node("ArgMax", ["s"], ["label"], axis=1, keepdims=0)]
+    graph = helper.make_graph(nodes, "argmax", [value_info("x", TensorProto.FLOAT, ["batch", 8])],
+                              [value_info("label", TensorProto.INT64, ["batch"])], [init("W", w)])
+    return graph, {"x": rng.normal(size=(1, 8)).astype(np.float32)}
+
+
+def two_io(rng):
+    """Two inputs, two outputs: sum = a + b (f32) and count = (a > b) summed per row (i64)."""
+    nodes = [helper.make_node("Add", ["a", "b"], ["sum"]), helper.make_node("Greater", ["a", "b"], ["gt"]),
+             helper.make_node("Cast", ["gt"], ["gt64"], to=TensorProto.INT64),
+             helper.make_node("ReduceSum", ["gt64", "axes"], ["count"], keepdims=0)]
+    graph = helper.make_graph(nodes, "two_io",
+                              [value_info("a", TensorProto.FLOAT, [1, 6]), value_info("b", TensorProto.FLOAT, [1, 6])],
+                              [value_info("sum", TensorProto.FLOAT, [1, 6]), value_info("count", TensorProto.INT64, [1])],
+                              [init("axes", np.array([1], dtype=np.int64))])
+    return graph, {"a": rng.normal(size=(1, 6)).astype(np.float32), "b": rng.normal(size=(1, 6)).astype(np.float32)}
+
+
+MODELS = {"linear": linear, "mlp": mlp, "cnn": cnn, "argmax": argmax, "two_io": two_io}
+
+
+def spec_of(values):
+    out = []
+    for v in values:
+        t = v.type.tensor_type
+        dims = [d.dim_value if d.HasField("dim_value") else -1 for d in t.shape.dim]
+        out.append({"name": v.name, "dtype": ONNX_TO_SPEC[t.elem_type], "shape": dims})
+    return out
+
+
+def main() -> int:
+    out_dir = Path(sys.argv[1] if len(sys.argv) > 1 else "target/models")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for seed, (name, build) in enumerate(MODELS.items()):
+        rng = np.random.default_rng(1000 + seed)
+        graph, inputs = build(rng)
+        model = helper.make_model(graph, opset_imports=OPSET, producer_name="verity-gen-models")
+        model.ir_version = 8
+        onnx.checker.check_model(model)
+        data = model.SerializeToString(deterministic=True)
+        (out_dir / f"{name}.onnx").write_bytes(data)
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = 1
+        options.inter_op_num_threads = 1
+        session = ort.InferenceSession(data, options, providers=["CPUExecutionProvider"])
+        outputs = session.run(None, inputs)
+        out_names = [o.name for o in session.get_outputs()]
+        (out_dir / f"{name}.input.vtns").write_bytes(vtns.encode(inputs))
+        (out_dir / f"{name}.expected.vtns").write_bytes(vtns.encode(dict(zip(out_names, outputs))))
+        for input_name, array in inputs.items():
+            np.save(out_dir / f"{name}.{input_name}.npy", array)
+        floats = any(o.type.tensor_type.elem_type in (TensorProto.FLOAT, TensorProto.DOUBLE) for o in graph.output)
+        spec = {"inputs": spec_of(graph.input), "outputs": spec_of(graph.output),
+                "tolerance": FLOAT_TOLERANCE if floats else {"abs_e9": 0, "rel_e9": 0}}
+        (out_dir / f"{name}.json").write_text(json.dumps(spec, indent=2) + "\n")
+        print(f"[gen_models] {name}: {len(data)} bytes -> {out_dir / (name + '.onnx')}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
