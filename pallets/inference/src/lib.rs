@@ -52,7 +52,7 @@ use frame_support::{
 	},
 	BoundedVec,
 };
-use sp_core::H256;
+use sp_core::{Get, H256};
 use sp_runtime::{
 	traits::{Saturating, Zero},
 	transaction_validity::{

@@ -64,7 +64,7 @@ where
 
 pub const MODEL_DEPOSIT_BASE: Balance = 100;
 pub const MODEL_DEPOSIT_PER_BYTE: Balance = 1;
-pub const MAX_COMMITTEE: u32 = 5;
+pub const DEFAULT_COMMITTEE: u32 = 5;
 pub const MAX_PENDING: u32 = 4;
 pub const MAX_PER_BLOCK: u32 = 3;
 pub const DEFAULT_TIMEOUT: u64 = 5;
@@ -72,7 +72,7 @@ pub const RETENTION: u64 = 20;
 
 parameter_types! {
 	pub QuorumRatio: Perbill = Perbill::from_rational(2u32, 3u32);
-	pub static MaxCommittee: u32 = MAX_COMMITTEE;
+	pub static MaxCommittee: u32 = DEFAULT_COMMITTEE;
 }
 
 impl pallet_inference::Config for Test {

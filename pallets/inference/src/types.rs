@@ -112,7 +112,9 @@ where
 }
 
 /// What a validator signs and submits: its output for one request.
-#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo)]
+#[derive(
+	CloneNoBound, DebugNoBound, PartialEqNoBound, EqNoBound, Encode, Decode, DecodeWithMemTracking, TypeInfo,
+)]
 #[scale_info(skip_type_params(MaxOutput))]
 pub struct ResultSubmission<MaxOutput: Get<u32>> {
 	pub request_id: RequestId,

@@ -4,7 +4,10 @@
 //! dominated by decoding/encoding the vector (linear in its length `v`). The constants below are
 //! conservative estimates (measured numbers come from the pallet's benchmarks, see
 //! `benchmarking.rs` and docs/benchmarks.md).
-use frame_support::weights::{constants::RocksDbWeight, Weight};
+use frame_support::{
+	traits::Get,
+	weights::{constants::RocksDbWeight, Weight},
+};
 
 /// Weight functions needed by `pallet-validator-set`.
 pub trait WeightInfo {
