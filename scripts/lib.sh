@@ -7,6 +7,9 @@ export VERITY_VENV="${VERITY_VENV:-$VERITY_CACHE/venv}"
 # Pinned ONNX Runtime: must match the C API level `ort` is built against (api-31).
 export ONNXRUNTIME_VERSION="${ONNXRUNTIME_VERSION:-1.31.1}"
 export ORT_DYLIB_PATH="${ORT_DYLIB_PATH:-$VERITY_CACHE/onnxruntime/$ONNXRUNTIME_VERSION/libonnxruntime.so.$ONNXRUNTIME_VERSION}"
+# The target dir lives outside the clone, so substrate-wasm-builder cannot find Cargo.lock by
+# walking up from it: point it at the workspace, so the runtime blob uses the locked versions.
+export WASM_BUILD_WORKSPACE_HINT="$VERITY_ROOT"
 export VERITY_NODE_BIN="${VERITY_NODE_BIN:-$CARGO_TARGET_DIR/release/verity-node}"
 [ -f "$HOME/.cargo/env" ] && . "$HOME/.cargo/env"
 

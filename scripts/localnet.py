@@ -119,7 +119,6 @@ class LocalNet:
                        "--base-path", str(node.base_path),
                        "--node-key-file", str(node.base_path / "node-key"),
                        "--name", node.name,
-                       "--port", str(node.p2p_port),
                        "--rpc-port", str(node.rpc_port),
                        "--prometheus-port", str(node.prometheus_port),
                        "--listen-addr", f"/ip4/127.0.0.1/tcp/{node.p2p_port}"]

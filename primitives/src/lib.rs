@@ -6,6 +6,7 @@
 extern crate alloc;
 
 pub mod agreement;
+pub mod host;
 pub mod spec;
 pub mod tensor;
 

@@ -6,7 +6,7 @@
 //! Both fund the well-known development accounts (sr25519 keyring and the standard Ethereum
 //! development keys, for Ethereum tooling against pallet-revive) and make Alice sudo.
 use crate::{
-	currency::UNIT, AccountId, BalancesConfig, Runtime, RuntimeGenesisConfig, SessionConfig,
+	currency::UNIT, AccountId, BalancesConfig, RuntimeGenesisConfig, SessionConfig,
 	SessionKeys, SudoConfig, ValidatorSetConfig,
 };
 use alloc::{vec, vec::Vec};
@@ -122,6 +122,7 @@ pub fn preset_names() -> Vec<PresetId> {
 #[cfg(test)]
 mod tests {
 	use super::*;
+	use crate::Runtime;
 	use frame_support::genesis_builder_helper::build_state;
 
 	#[test]

@@ -1,0 +1,100 @@
+//! The `inference` host functions: how the off-chain worker reaches the node's ONNX Runtime.
+//!
+//! Why this is safe for consensus: the functions only work when the node registered an
+//! [`InferenceExt`] extension, and the node registers it for off-chain-worker calls only
+//! (`OffchainWorkerOptions::custom_extensions`), never for block import, authoring or
+//! `validate_transaction`. Nothing a model computes can reach chain state except through a
+//! signed result transaction, which every node validates like any other. In any other context
+//! (and on a node started with `--no-inference`) the functions answer
+//! `EngineError::Unavailable` instead of panicking.
+//!
+//! Every node must still register the *functions* (`HostFunctions`) in its executor: a runtime
+//! whose imports the executor lacks is refused at load.
+use alloc::vec::Vec;
+use codec::{Decode, Encode};
+use sp_runtime_interface::{
+	pass_by::{AllocateAndReturnByCodec, PassFatPointerAndRead, PassPointerAndReadCopy},
+	runtime_interface,
+};
+
+/// Why the engine could not produce an output.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+pub enum EngineError {
+	/// No engine here: not an off-chain worker, or inference is disabled on this node.
+	Unavailable,
+	/// The model is not loaded (call `load_model` first).
+	ModelNotLoaded,
+	/// The model bytes do not hash to the model id.
+	HashMismatch,
+	/// ONNX Runtime refused the model.
+	BadModel,
+	/// The input is malformed or does not match the model's inputs.
+	BadInput,
+	/// Input or output beyond the engine's limits.
+	TooLarge,
+	/// The run took longer than the node's `--max-inference-ms`.
+	Timeout,
+	/// ONNX Runtime failed while running.
+	RunFailed,
+}
+
+/// What the node plugs in behind the host functions.
+#[cfg(feature = "std")]
+pub trait InferenceEngine: Send + Sync {
+	/// Whether the model is ready to run (in memory or in the model cache folder).
+	fn has_model(&self, model: &[u8; 32]) -> bool;
+	/// Verifies `bytes` against `model` and makes it ready to run.
+	fn load_model(&self, model: &[u8; 32], bytes: &[u8]) -> Result<(), EngineError>;
+	/// Runs a model on encoded input tensors; returns encoded output tensors.
+	fn run(&self, model: &[u8; 32], input: &[u8]) -> Result<Vec<u8>, EngineError>;
+}
+
+#[cfg(feature = "std")]
+sp_externalities::decl_extension! {
+	/// The engine, as an externalities extension of off-chain worker calls.
+	pub struct InferenceExt(std::sync::Arc<dyn InferenceEngine>);
+}
+
+#[cfg(feature = "std")]
+impl InferenceExt {
+	/// Wraps an engine.
+	pub fn new(engine: std::sync::Arc<dyn InferenceEngine>) -> Self {
+		InferenceExt(engine)
+	}
+}
+
+/// Host functions for running ONNX models from the off-chain worker.
+#[runtime_interface]
+pub trait Inference {
+	/// Whether the node's engine has `model` ready.
+	fn has_model(&mut self, model: PassPointerAndReadCopy<[u8; 32], 32>) -> bool {
+		use sp_externalities::ExternalitiesExt;
+		self.extension::<InferenceExt>().is_some_and(|e| e.0.has_model(&model))
+	}
+
+	/// Hands the model's bytes to the engine (which checks them against `model`).
+	fn load_model(
+		&mut self,
+		model: PassPointerAndReadCopy<[u8; 32], 32>,
+		bytes: PassFatPointerAndRead<&[u8]>,
+	) -> AllocateAndReturnByCodec<Result<(), EngineError>> {
+		use sp_externalities::ExternalitiesExt;
+		match self.extension::<InferenceExt>() {
+			Some(engine) => engine.0.load_model(&model, bytes),
+			None => Err(EngineError::Unavailable),
+		}
+	}
+
+	/// Runs `model` on `input` (Verity tensor format); returns the output tensors.
+	fn run(
+		&mut self,
+		model: PassPointerAndReadCopy<[u8; 32], 32>,
+		input: PassFatPointerAndRead<&[u8]>,
+	) -> AllocateAndReturnByCodec<Result<Vec<u8>, EngineError>> {
+		use sp_externalities::ExternalitiesExt;
+		match self.extension::<InferenceExt>() {
+			Some(engine) => engine.0.run(&model, input),
+			None => Err(EngineError::Unavailable),
+		}
+	}
+}
