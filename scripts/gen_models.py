@@ -100,7 +100,22 @@ def two_io(rng):
     return graph, {"a": rng.normal(size=(1, 6)).astype(np.float32), "b": rng.normal(size=(1, 6)).astype(np.float32)}
 
 
-MODELS = {"linear": linear, "mlp": mlp, "cnn": cnn, "argmax": argmax, "two_io": two_io}
+def heavy(rng, width=256, depth=48):
+    """A deliberately slow chain of `depth` width x width MatMul + Tanh layers (timeouts and
+    benchmarks): about 2 * depth * width^2 FLOPs per row."""
+    nodes, inits, prev = [], [], "x"
+    for i in range(depth):
+        w = (rng.normal(size=(width, width)) / np.sqrt(width)).astype(np.float32)
+        inits.append(init(f"W{i}", w))
+        nodes += [helper.make_node("MatMul", [prev, f"W{i}"], [f"m{i}"]), helper.make_node("Tanh", [f"m{i}"], [f"t{i}"])]
+        prev = f"t{i}"
+    nodes.append(helper.make_node("Identity", [prev], ["y"]))
+    graph = helper.make_graph(nodes, "heavy", [value_info("x", TensorProto.FLOAT, ["batch", width])],
+                              [value_info("y", TensorProto.FLOAT, ["batch", width])], inits)
+    return graph, {"x": rng.normal(size=(16, width)).astype(np.float32)}
+
+
+MODELS = {"linear": linear, "mlp": mlp, "cnn": cnn, "argmax": argmax, "two_io": two_io, "heavy": heavy}
 
 
 def spec_of(values):

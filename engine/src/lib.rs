@@ -187,7 +187,7 @@ impl Engine {
 		}
 		let file = self.model_file(id).ok_or(EngineError::ModelNotLoaded)?;
 		let bytes = std::fs::read(&file).map_err(|_| EngineError::ModelNotLoaded)?;
-		if &sp_core::hashing::blake2_256(&bytes) != id {
+		if &sp_crypto_hashing::blake2_256(&bytes) != id {
 			let _ = std::fs::remove_file(&file);
 			return Err(EngineError::HashMismatch);
 		}
@@ -197,7 +197,7 @@ impl Engine {
 
 	/// Verifies and loads a model; keeps its bytes in the model folder.
 	pub fn load(&self, id: &[u8; 32], bytes: &[u8]) -> Result<(), EngineError> {
-		if &sp_core::hashing::blake2_256(bytes) != id {
+		if &sp_crypto_hashing::blake2_256(bytes) != id {
 			return Err(EngineError::HashMismatch);
 		}
 		if self.cached(id).is_some() {
