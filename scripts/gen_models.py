@@ -6,6 +6,7 @@ For each model NAME it writes, into the output folder:
   NAME.onnx            the model
   NAME.input.vtns      a sample input (Verity tensor format)
   NAME.expected.vtns   Python onnxruntime's output for that input (the reference)
+  NAME.INPUT.npy/.pb   each input as NumPy and ONNX TensorProto files
   NAME.json            spec: inputs, outputs (name, dtype, shape; -1 = dynamic), tolerance
 Usage: gen_models.py OUT_DIR
 """
@@ -148,6 +149,8 @@ def main() -> int:
         (out_dir / f"{name}.expected.vtns").write_bytes(vtns.encode(dict(zip(out_names, outputs))))
         for input_name, array in inputs.items():
             np.save(out_dir / f"{name}.{input_name}.npy", array)
+            proto = numpy_helper.from_array(array, input_name)
+            (out_dir / f"{name}.{input_name}.pb").write_bytes(proto.SerializeToString())
         floats = any(o.type.tensor_type.elem_type in (TensorProto.FLOAT, TensorProto.DOUBLE) for o in graph.output)
         spec = {"inputs": spec_of(graph.input), "outputs": spec_of(graph.output),
                 "tolerance": FLOAT_TOLERANCE if floats else {"abs_e9": 0, "rel_e9": 0}}

@@ -9,6 +9,10 @@ set -euo pipefail
 wasm_build_env
 cd "$VERITY_ROOT"
 
+log "generating test models (scripts/gen_models.py)"
+export VERITY_TEST_MODELS="$CARGO_TARGET_DIR/models"
+"$VERITY_VENV/bin/python" "$VERITY_ROOT/scripts/gen_models.py" "$VERITY_TEST_MODELS"
+
 log "Rust tests (cargo test --release --workspace)"
 start=$(date +%s)
 cargo test --locked --release --workspace --exclude verity-node

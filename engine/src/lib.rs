@@ -18,6 +18,8 @@
 //! Limits: input elements, output bytes and run time (`max_run`): a run past its time is
 //! terminated by ONNX Runtime and reported as [`EngineError::Timeout`], never a hang. Malformed
 //! models or inputs are errors, never panics.
+pub mod formats;
+
 use std::{
 	collections::VecDeque,
 	path::{Path, PathBuf},
@@ -26,9 +28,10 @@ use std::{
 };
 
 use ort::{
-	session::{builder::GraphOptimizationLevel, RunOptions, Session},
+	session::{builder::GraphOptimizationLevel, RunOptions},
 	value::{DynValue, Shape, Tensor, TensorElementType, ValueType},
 };
+pub use ort::session::Session;
 pub use verity_primitives::host::{EngineError, InferenceEngine};
 use verity_primitives::tensor::{self, DType, TensorRef};
 
@@ -321,6 +324,12 @@ impl Watchdog {
 		let fired = lock.lock().unwrap_or_else(|e| e.into_inner()).1;
 		fired
 	}
+}
+
+/// Names and element types of a model's inputs, in the model's order (`None`: a type the
+/// Verity format cannot carry).
+pub fn describe_inputs(session: &Session) -> Vec<(String, Option<DType>)> {
+	session.inputs().iter().map(|i| (i.name().to_string(), dtype_of(i.dtype()))).collect()
 }
 
 fn dtype_of(ty: &ValueType) -> Option<DType> {

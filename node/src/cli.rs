@@ -23,6 +23,29 @@ pub enum Subcommand {
 	Revert(sc_cli::RevertCmd),
 	/// Database metadata.
 	ChainInfo(sc_cli::ChainInfoCmd),
+	/// Run a model locally, or re-execute a finalized result, with the validators' engine.
+	#[command(subcommand)]
+	Inference(crate::inference_cmd::InferenceCmd),
+}
+
+/// Inference settings of a running node (validators run models in their off-chain worker).
+#[derive(Debug, Clone, clap::Args)]
+pub struct InferenceParams {
+	/// Path of `libonnxruntime.so` (else `ORT_DYLIB_PATH`, else the folder scripts/setup.sh fills).
+	#[arg(long, value_name = "PATH")]
+	pub onnxruntime_lib: Option<std::path::PathBuf>,
+	/// Threads inside one ONNX operator. Validators should all use the same value (default 1).
+	#[arg(long, default_value_t = 1, value_name = "N")]
+	pub inference_threads: usize,
+	/// Folder where models are kept as `<hash>.onnx` (default: `<base-path>/models`).
+	#[arg(long, value_name = "DIR")]
+	pub model_cache_dir: Option<std::path::PathBuf>,
+	/// Longest model run before it is terminated, in milliseconds.
+	#[arg(long, default_value_t = 2_000, value_name = "MS")]
+	pub max_inference_ms: u64,
+	/// Do not run models even if this node is a validator with an `infr` key.
+	#[arg(long)]
+	pub no_inference: bool,
 }
 
 /// The command line of `verity-node`.
@@ -35,4 +58,8 @@ pub struct Cli {
 	/// Options of the running node.
 	#[clap(flatten)]
 	pub run: sc_cli::RunCmd,
+
+	/// Inference options of the running node.
+	#[clap(flatten)]
+	pub inference: InferenceParams,
 }

@@ -102,16 +102,19 @@ pub fn run() -> sc_cli::Result<()> {
 			let runner = cli.create_runner(cmd)?;
 			runner.sync_run(|config| cmd.run::<Block>(&config))
 		},
+		Some(Subcommand::Inference(cmd)) => cmd.run(),
 		None => {
 			let runner = cli.create_runner(&cli.run)?;
+			let params = cli.inference.clone();
 			runner.run_node_until_exit(|config| async move {
+				let engine = crate::inference_cmd::node_engine(&params, &config)?;
 				match config.network.network_backend {
 					sc_network::config::NetworkBackendType::Libp2p => service::new_full::<
 						sc_network::NetworkWorker<Block, <Block as sp_runtime::traits::Block>::Hash>,
-					>(config)
+					>(config, engine)
 					.map_err(sc_cli::Error::Service),
 					sc_network::config::NetworkBackendType::Litep2p =>
-						service::new_full::<sc_network::Litep2pNetworkBackend>(config)
+						service::new_full::<sc_network::Litep2pNetworkBackend>(config, engine)
 							.map_err(sc_cli::Error::Service),
 				}
 			})

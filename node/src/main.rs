@@ -4,6 +4,7 @@
 mod chain_spec;
 mod cli;
 mod command;
+mod inference_cmd;
 mod rpc;
 mod service;
 

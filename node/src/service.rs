@@ -12,8 +12,10 @@ use std::{sync::Arc, time::Duration};
 use verity_runtime::{opaque::Block, RuntimeApi};
 
 /// Host functions the runtime may import. Every node registers the same set: a runtime that
-/// imports a function the executor lacks is refused.
-pub type HostFunctions = sp_io::SubstrateHostFunctions;
+/// imports a function the executor lacks is refused. The `inference` functions only do work in
+/// off-chain workers, where the engine extension is registered (see `new_full`).
+pub type HostFunctions =
+	(sp_io::SubstrateHostFunctions, verity_primitives::host::inference::HostFunctions);
 
 pub(crate) type FullClient = sc_service::TFullClient<Block, RuntimeApi, sc_executor::WasmExecutor<HostFunctions>>;
 type FullBackend = sc_service::TFullBackend<Block>;
@@ -131,8 +133,10 @@ pub fn new_partial(config: &Configuration) -> Result<Service, ServiceError> {
 }
 
 /// Builds and starts a full node (an authority when started with `--validator`).
+/// `engine`: the inference engine for this validator's off-chain worker, if it runs models.
 pub fn new_full<N: sc_network::NetworkBackend<Block, <Block as sp_runtime::traits::Block>::Hash>>(
 	config: Configuration,
+	engine: Option<Arc<verity_engine::Engine>>,
 ) -> Result<TaskManager, ServiceError> {
 	let sc_service::PartialComponents {
 		client,
@@ -199,7 +203,17 @@ pub fn new_full<N: sc_network::NetworkBackend<Block, <Block as sp_runtime::trait
 				)),
 				network_provider: Arc::new(network.clone()),
 				enable_http_requests: true,
-				custom_extensions: |_| vec![],
+				// The engine is reachable from off-chain workers only: block import, authoring
+				// and transaction validation never see this extension.
+				custom_extensions: move |_| {
+					engine
+						.iter()
+						.map(|e| {
+							Box::new(verity_primitives::host::InferenceExt::new(e.clone()))
+								as Box<dyn sp_externalities::Extension>
+						})
+						.collect()
+				},
 			})?;
 		task_manager.spawn_handle().spawn(
 			"offchain-workers-runner",

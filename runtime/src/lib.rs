@@ -237,9 +237,11 @@ mod runtime {
 const AVERAGE_ON_INITIALIZE_RATIO: Perbill = Perbill::from_percent(10);
 /// Normal extrinsics may fill 75% of a block; the rest is kept for operational ones.
 const NORMAL_DISPATCH_RATIO: Perbill = Perbill::from_percent(75);
-/// 2 seconds of compute per 6-second block, and a 5 MiB proof budget.
+/// 2 seconds of compute per 6-second block. A solochain ships no proofs, so the proof-size
+/// budget only needs to be finite (pallet-revive derives gas limits from it) and large enough
+/// for the biggest model hash check (16 MiB read in `complete_model_upload`).
 const MAXIMUM_BLOCK_WEIGHT: Weight =
-	Weight::from_parts(WEIGHT_REF_TIME_PER_SECOND.saturating_mul(2), 5 * 1024 * 1024);
+	Weight::from_parts(WEIGHT_REF_TIME_PER_SECOND.saturating_mul(2), 64 * 1024 * 1024);
 
 parameter_types! {
 	pub const BlockHashCount: BlockNumber = 2400;
@@ -444,6 +446,8 @@ impl pallet_inference::Config for Runtime {
 	type MaxTimeout = MaxInferenceTimeout;
 	type ResultRetention = ResultRetention;
 	type UnsignedPriority = InferenceUnsignedPriority;
+	type MaxRunsPerBlock = ConstU32<32>;
+	type ResubmitAfter = ConstU32<5>;
 	type OnDissent = ();
 	type WeightInfo = pallet_inference::weights::SubstrateWeight<Runtime>;
 }

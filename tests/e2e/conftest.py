@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -22,7 +23,7 @@ def node_binary() -> Path:
     return Path(os.environ.get("VERITY_NODE_BIN", default))
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def network(tmp_path_factory):
     """The 3-validator network of zombienet/local-3.toml; every process is stopped afterwards,
     also when a test fails."""
@@ -35,3 +36,14 @@ def network(tmp_path_factory):
         net.stop()
         for node in net.nodes:
             assert node.process.poll() is not None, f"{node.name} still running after stop()"
+
+
+@pytest.fixture(scope="session")
+def models(tmp_path_factory) -> Path:
+    """The models of scripts/gen_models.py (VERITY_TEST_MODELS if it holds them)."""
+    given = os.environ.get("VERITY_TEST_MODELS")
+    if given and (Path(given) / "linear.onnx").is_file():
+        return Path(given)
+    out = tmp_path_factory.mktemp("models")
+    subprocess.run([sys.executable, str(ROOT / "scripts/gen_models.py"), str(out)], check=True)
+    return out

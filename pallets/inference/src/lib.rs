@@ -31,6 +31,7 @@ pub use pallet::*;
 #[cfg(feature = "runtime-benchmarks")]
 mod benchmarking;
 pub mod committee;
+pub mod offchain;
 #[cfg(test)]
 mod mock;
 pub mod runtime_api;
@@ -200,6 +201,13 @@ pub mod pallet {
 		/// Priority of result submissions in the transaction pool.
 		#[pallet::constant]
 		type UnsignedPriority: Get<TransactionPriority>;
+		/// Most requests one validator's off-chain worker runs per block (bounds its work).
+		#[pallet::constant]
+		type MaxRunsPerBlock: Get<u32>;
+		/// Blocks after which an off-chain worker retries a request it answered but whose
+		/// result did not land (e.g. a dropped transaction).
+		#[pallet::constant]
+		type ResubmitAfter: Get<BlockNumberFor<Self>>;
 		/// Hook for dissenting validators.
 		type OnDissent: OnDissent<Self::AccountId>;
 		/// Weights of this pallet.
@@ -425,6 +433,12 @@ pub mod pallet {
 				Self::prune(*id);
 			}
 			T::WeightInfo::on_initialize(scheduled, expired_count, pruned.len() as u32)
+		}
+
+		/// Validators holding an `infr` key run the requests assigned to them (see
+		/// [`offchain`]).
+		fn offchain_worker(now: BlockNumberFor<T>) {
+			offchain::run::<T>(now);
 		}
 
 		#[cfg(feature = "try-runtime")]

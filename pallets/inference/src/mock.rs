@@ -93,6 +93,8 @@ impl pallet_inference::Config for Test {
 	type MaxTimeout = frame_support::traits::ConstU64<50>;
 	type ResultRetention = frame_support::traits::ConstU64<RETENTION>;
 	type UnsignedPriority = frame_support::traits::ConstU64<1000>;
+	type MaxRunsPerBlock = ConstU32<4>;
+	type ResubmitAfter = frame_support::traits::ConstU64<3>;
 	type OnDissent = ();
 	type WeightInfo = ();
 }

@@ -1,0 +1,108 @@
+"""A small client for the end-to-end tests: substrate-interface (a real third-party Substrate
+client from PyPI) plus helpers for Verity's pallet-inference."""
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+import time
+from pathlib import Path
+
+from substrateinterface import Keypair, SubstrateInterface
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts" / "py"))
+import vtns  # noqa: E402,F401
+
+DTYPE = {"f32": "F32", "f64": "F64", "i32": "I32", "i64": "I64", "u8": "U8", "bool": "Bool"}
+CHUNK = 1024 * 1024
+
+
+def blake2_256(data: bytes) -> bytes:
+    return hashlib.blake2b(data, digest_size=32).digest()
+
+
+def connect(url: str) -> SubstrateInterface:
+    return SubstrateInterface(url=url, ss58_format=42)
+
+
+def spec_arg(entries: list[dict]) -> list:
+    """A model spec as call argument. scalecodec treats a BoundedVec (a one-field tuple struct)
+    as a tuple, so its list goes inside a one-element list."""
+    return [[{"name": "0x" + e["name"].encode().hex(), "dtype": DTYPE[e["dtype"]],
+              "shape": [[{"Fixed": d} if d >= 0 else "Dynamic" for d in e["shape"]]]} for e in entries]]
+
+
+def unwrap(value):
+    """The list inside a decoded BoundedVec (see spec_arg)."""
+    while isinstance(value, list) and len(value) == 1 and isinstance(value[0], list):
+        value = value[0]
+    return value
+
+
+def submit(substrate: SubstrateInterface, signer: Keypair, module: str, function: str, params: dict):
+    call = substrate.compose_call(call_module=module, call_function=function, call_params=params)
+    xt = substrate.create_signed_extrinsic(call=call, keypair=signer)
+    receipt = substrate.submit_extrinsic(xt, wait_for_inclusion=True)
+    if not receipt.is_success:
+        raise RuntimeError(f"{module}.{function} failed: {receipt.error_message}")
+    return receipt
+
+
+def register_model(substrate: SubstrateInterface, owner: Keypair, model_file: Path, fee: int) -> str:
+    """Registers, uploads and activates a model; returns its id (0x hash)."""
+    data = model_file.read_bytes()
+    spec = json.loads(model_file.with_suffix(".json").read_text())
+    model_id = "0x" + blake2_256(data).hex()
+    if substrate.query("Inference", "Models", [model_id]).value is None:
+        submit(substrate, owner, "Inference", "register_model", {
+            "model": model_id, "size": len(data), "inputs": spec_arg(spec["inputs"]),
+            "outputs": spec_arg(spec["outputs"]), "tolerance": spec["tolerance"], "fee": fee})
+        for start in range(0, len(data), CHUNK):
+            submit(substrate, owner, "Inference", "upload_model_chunk",
+                   {"model": model_id, "chunk": "0x" + data[start:start + CHUNK].hex()})
+        submit(substrate, owner, "Inference", "complete_model_upload", {"model": model_id})
+    return model_id
+
+
+def request(substrate: SubstrateInterface, requester: Keypair, model_id: str, input_bytes: bytes,
+            max_fee: int, timeout: int | None = None) -> tuple[int, int]:
+    """Makes a request; returns (request id, block number of inclusion)."""
+    receipt = submit(substrate, requester, "Inference", "request_inference", {
+        "model": model_id, "input": "0x" + input_bytes.hex(), "max_fee": max_fee, "timeout": timeout})
+    for event in receipt.triggered_events:
+        value = event.value
+        if value["module_id"] == "Inference" and value["event_id"] == "InferenceRequested":
+            block = substrate.get_block_number(receipt.block_hash)
+            return value["attributes"]["request_id"], block
+    raise RuntimeError("no InferenceRequested event")
+
+
+def wait_result(substrate: SubstrateInterface, request_id: int, timeout: float = 120.0) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = substrate.query("Inference", "Results", [request_id]).value
+        if result is not None:
+            return result
+        status = substrate.query("Inference", "Requests", [request_id]).value
+        if status is not None and status["status"] == "Expired":
+            raise AssertionError(f"request {request_id} expired")
+        time.sleep(1)
+    raise TimeoutError(f"request {request_id} not finalized after {timeout}s")
+
+
+def wait_finalized(substrate: SubstrateInterface, number: int, timeout: float = 120.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        head = substrate.get_chain_finalised_head()
+        if substrate.get_block_number(head) >= number:
+            return
+        time.sleep(1)
+    raise TimeoutError(f"block #{number} not finalized after {timeout}s")
+
+
+def to_bytes(value) -> bytes:
+    if isinstance(value, (bytes, bytearray)):
+        return bytes(value)
+    if isinstance(value, str):
+        return bytes.fromhex(value[2:] if value.startswith("0x") else value)
+    return bytes(value)
