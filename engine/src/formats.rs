@@ -23,9 +23,16 @@ pub fn read_tensor(path: &Path, name: &str, hint: Option<DType>) -> Result<Tenso
 }
 
 fn dtype_size_check(dtype: DType, shape: &[u32], data: &[u8]) -> Result<(), String> {
-	let elements = shape.iter().try_fold(1usize, |acc, d| acc.checked_mul(*d as usize)).ok_or("shape overflows")?;
+	let elements = shape
+		.iter()
+		.try_fold(1usize, |acc, d| acc.checked_mul(*d as usize))
+		.ok_or("shape overflows")?;
 	if elements.checked_mul(dtype.size()) != Some(data.len()) {
-		return Err(format!("{} bytes of data for shape {shape:?} of {}", data.len(), dtype.name()));
+		return Err(format!(
+			"{} bytes of data for shape {shape:?} of {}",
+			data.len(),
+			dtype.name()
+		));
 	}
 	Ok(())
 }
@@ -50,7 +57,9 @@ pub fn parse_npy(bytes: &[u8]) -> Result<Tensor, String> {
 	}
 	let (header_len, start) = match bytes[6] {
 		1 => (u16::from_le_bytes([bytes[8], bytes[9]]) as usize, 10),
-		2 | 3 if bytes.len() >= 12 => (u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize, 12),
+		2 | 3 if bytes.len() >= 12 => {
+			(u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize, 12)
+		}
 		v => return Err(format!("unsupported .npy version {v}")),
 	};
 	let header = bytes.get(start..start + header_len).ok_or("truncated .npy header")?;
@@ -88,7 +97,10 @@ pub fn write_npy(t: &Tensor) -> Vec<u8> {
 		1 => format!("({},)", t.shape[0]),
 		_ => format!("({})", t.shape.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(", ")),
 	};
-	let mut header = format!("{{'descr': '{}', 'fortran_order': False, 'shape': {shape}, }}", npy_descr(t.dtype));
+	let mut header = format!(
+		"{{'descr': '{}', 'fortran_order': False, 'shape': {shape}, }}",
+		npy_descr(t.dtype)
+	);
 	while (10 + header.len() + 1) % 64 != 0 {
 		header.push(' ');
 	}
@@ -136,7 +148,8 @@ fn put_varint(out: &mut Vec<u8>, mut v: u64) {
 
 /// Parses an ONNX `TensorProto` (dims, data_type, and raw_data or the typed repeated fields).
 pub fn parse_tensor_proto(bytes: &[u8]) -> Result<Tensor, String> {
-	let (mut dims, mut data_type, mut raw, mut typed) = (Vec::new(), 0u64, None::<Vec<u8>>, Vec::<u8>::new());
+	let (mut dims, mut data_type, mut raw, mut typed) =
+		(Vec::new(), 0u64, None::<Vec<u8>>, Vec::<u8>::new());
 	let mut pos = 0;
 	while pos < bytes.len() {
 		let tag = varint(bytes, &mut pos)?;
@@ -147,27 +160,31 @@ pub fn parse_tensor_proto(bytes: &[u8]) -> Result<Tensor, String> {
 				match field {
 					1 => dims.push(v as i64),
 					2 => data_type = v,
-					5 | 7 => typed.extend_from_slice(&(v as i64).to_le_bytes()[..if field == 5 { 4 } else { 8 }]),
-					_ => {},
+					5 | 7 => typed.extend_from_slice(
+						&(v as i64).to_le_bytes()[..if field == 5 { 4 } else { 8 }],
+					),
+					_ => {}
 				}
-			},
+			}
 			1 => {
 				let b = bytes.get(pos..pos + 8).ok_or("truncated fixed64")?;
 				if field == 10 {
 					typed.extend_from_slice(b);
 				}
 				pos += 8;
-			},
+			}
 			5 => {
 				let b = bytes.get(pos..pos + 4).ok_or("truncated fixed32")?;
 				if field == 4 {
 					typed.extend_from_slice(b);
 				}
 				pos += 4;
-			},
+			}
 			2 => {
 				let len = varint(bytes, &mut pos)? as usize;
-				let body = bytes.get(pos..pos.checked_add(len).ok_or("bad length")?).ok_or("truncated field")?;
+				let body = bytes
+					.get(pos..pos.checked_add(len).ok_or("bad length")?)
+					.ok_or("truncated field")?;
 				pos += len;
 				match field {
 					9 => raw = Some(body.to_vec()),
@@ -177,18 +194,20 @@ pub fn parse_tensor_proto(bytes: &[u8]) -> Result<Tensor, String> {
 						while p < body.len() {
 							dims.push(varint(body, &mut p)? as i64);
 						}
-					},
+					}
 					4 | 10 => typed.extend_from_slice(body),
 					5 | 7 => {
 						let mut p = 0;
 						while p < body.len() {
 							let v = varint(body, &mut p)? as i64;
-							typed.extend_from_slice(&v.to_le_bytes()[..if field == 5 { 4 } else { 8 }]);
+							typed.extend_from_slice(
+								&v.to_le_bytes()[..if field == 5 { 4 } else { 8 }],
+							);
 						}
-					},
-					_ => {},
+					}
+					_ => {}
 				}
-			},
+			}
 			_ => return Err(format!("unsupported protobuf wire type {wire}")),
 		}
 	}
@@ -201,7 +220,10 @@ pub fn parse_tensor_proto(bytes: &[u8]) -> Result<Tensor, String> {
 		11 => DType::F64,
 		other => return Err(format!("unsupported ONNX data_type {other}")),
 	};
-	let shape = dims.iter().map(|d| u32::try_from(*d).map_err(|_| format!("bad dimension {d}"))).collect::<Result<Vec<_>, _>>()?;
+	let shape = dims
+		.iter()
+		.map(|d| u32::try_from(*d).map_err(|_| format!("bad dimension {d}")))
+		.collect::<Result<Vec<_>, _>>()?;
 	let mut data = raw.unwrap_or(typed);
 	if raw_is_int32_packed(dtype) && data.len() != shape.iter().product::<u32>() as usize {
 		// u8 and bool in int32_data: one value per 4 bytes.
@@ -236,10 +258,17 @@ pub fn write_tensor_proto(t: &Tensor) -> Vec<u8> {
 // ---- JSON -------------------------------------------------------------------------------------
 
 fn dtype_from_name(name: &str) -> Option<DType> {
-	[DType::F32, DType::F64, DType::I32, DType::I64, DType::U8, DType::Bool].into_iter().find(|d| d.name() == name)
+	[DType::F32, DType::F64, DType::I32, DType::I64, DType::U8, DType::Bool]
+		.into_iter()
+		.find(|d| d.name() == name)
 }
 
-fn flatten(value: &serde_json::Value, shape: &mut Vec<u32>, depth: usize, out: &mut Vec<f64>) -> Result<(), String> {
+fn flatten(
+	value: &serde_json::Value,
+	shape: &mut Vec<u32>,
+	depth: usize,
+	out: &mut Vec<f64>,
+) -> Result<(), String> {
 	match value {
 		serde_json::Value::Array(items) => {
 			if shape.len() == depth {
@@ -248,18 +277,18 @@ fn flatten(value: &serde_json::Value, shape: &mut Vec<u32>, depth: usize, out: &
 				return Err("ragged JSON array".into());
 			}
 			items.iter().try_for_each(|i| flatten(i, shape, depth + 1, out))
-		},
+		}
 		serde_json::Value::Number(n) => {
 			if depth != shape.len() {
 				return Err("ragged JSON array".into());
 			}
 			out.push(n.as_f64().ok_or("bad number")?);
 			Ok(())
-		},
+		}
 		serde_json::Value::Bool(b) => {
 			out.push(if *b { 1.0 } else { 0.0 });
 			Ok(())
-		},
+		}
 		_ => Err("JSON tensors hold numbers or booleans".into()),
 	}
 }
@@ -280,7 +309,8 @@ fn pack(dtype: DType, values: &[f64]) -> Vec<u8> {
 
 /// Parses a JSON tensor (see the module docs).
 pub fn parse_json(bytes: &[u8], hint: Option<DType>) -> Result<Tensor, String> {
-	let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| format!("JSON: {e}"))?;
+	let value: serde_json::Value =
+		serde_json::from_slice(bytes).map_err(|e| format!("JSON: {e}"))?;
 	let (dtype, data_value, shape) = match &value {
 		serde_json::Value::Object(map) => {
 			let dtype = map
@@ -292,10 +322,14 @@ pub fn parse_json(bytes: &[u8], hint: Option<DType>) -> Result<Tensor, String> {
 			let shape = map
 				.get("shape")
 				.and_then(|s| s.as_array())
-				.map(|s| s.iter().map(|d| d.as_u64().map(|d| d as u32).ok_or("bad shape")).collect::<Result<Vec<u32>, _>>())
+				.map(|s| {
+					s.iter()
+						.map(|d| d.as_u64().map(|d| d as u32).ok_or("bad shape"))
+						.collect::<Result<Vec<u32>, _>>()
+				})
 				.transpose()?;
 			(dtype, map.get("data").ok_or("JSON tensor needs \"data\"")?.clone(), shape)
-		},
+		}
 		_ => (hint.ok_or("a bare JSON array needs the model's dtype")?, value.clone(), None),
 	};
 	let (mut nested_shape, mut values) = (Vec::new(), Vec::new());
@@ -308,7 +342,13 @@ pub fn parse_json(bytes: &[u8], hint: Option<DType>) -> Result<Tensor, String> {
 
 /// Element `i` of a tensor as f64, for summaries.
 pub fn value_at(t: &Tensor, i: usize) -> f64 {
-	verity_primitives::tensor::TensorRef { name: &t.name, dtype: t.dtype, shape: t.shape.clone(), data: &t.data }.get_f64(i)
+	verity_primitives::tensor::TensorRef {
+		name: &t.name,
+		dtype: t.dtype,
+		shape: t.shape.clone(),
+		data: &t.data,
+	}
+	.get_f64(i)
 }
 
 #[cfg(test)]
@@ -325,7 +365,12 @@ mod tests {
 	fn npy_roundtrip() {
 		let t = sample();
 		assert_eq!(parse_npy(&write_npy(&t)).unwrap(), t);
-		let scalar = Tensor { name: String::new(), dtype: DType::I64, shape: vec![], data: 7i64.to_le_bytes().to_vec() };
+		let scalar = Tensor {
+			name: String::new(),
+			dtype: DType::I64,
+			shape: vec![],
+			data: 7i64.to_le_bytes().to_vec(),
+		};
 		assert_eq!(parse_npy(&write_npy(&scalar)).unwrap(), scalar);
 		assert!(parse_npy(b"junk").is_err());
 		let mut short = write_npy(&t);
@@ -346,7 +391,9 @@ mod tests {
 
 	#[test]
 	fn json_forms() {
-		let t = parse_json(br#"{"dtype": "f32", "shape": [2, 3], "data": [1, 2, 3, 4, 5, 6.5]}"#, None).unwrap();
+		let t =
+			parse_json(br#"{"dtype": "f32", "shape": [2, 3], "data": [1, 2, 3, 4, 5, 6.5]}"#, None)
+				.unwrap();
 		assert_eq!(t, sample());
 		let bare = parse_json(b"[[1, 2, 3], [4, 5, 6.5]]", Some(DType::F32)).unwrap();
 		assert_eq!(bare, sample());

@@ -12,6 +12,7 @@
 //! - deterministic compute on (ONNX Runtime then avoids non-deterministic kernels);
 //! - graph optimization pinned to `Level1` (constant folding, redundant node elimination):
 //!   higher levels fuse kernels in CPU-specific ways. It costs some speed on large models.
+//!
 //! Kernels still differ across CPU features (AVX2, AVX-512, VNNI) in the last bits, which is why
 //! results are compared under each model's tolerance.
 //!
@@ -27,11 +28,11 @@ use std::{
 	time::{Duration, Instant},
 };
 
+pub use ort::session::Session;
 use ort::{
 	session::{builder::GraphOptimizationLevel, RunOptions},
 	value::{DynValue, Shape, Tensor, TensorElementType, ValueType},
 };
-pub use ort::session::Session;
 pub use verity_primitives::host::{EngineError, InferenceEngine};
 use verity_primitives::tensor::{self, DType, TensorRef};
 
@@ -75,17 +76,21 @@ impl EngineConfig {
 /// Where the ONNX Runtime library is: `explicit` (the `--onnxruntime-lib` flag), else
 /// `ORT_DYLIB_PATH`, else the folder `scripts/setup.sh` fills. The error names the fix.
 pub fn library_path(explicit: Option<&Path>) -> Result<PathBuf, String> {
-	let candidate = explicit
-		.map(Path::to_path_buf)
-		.or_else(|| std::env::var_os("ORT_DYLIB_PATH").map(PathBuf::from))
-		.or_else(|| {
-			let home = std::env::var_os("HOME")?;
-			let cache = std::env::var_os("VERITY_CACHE")
-				.map(PathBuf::from)
-				.unwrap_or_else(|| PathBuf::from(home).join(".cache/verity"));
-			Some(cache.join(format!("onnxruntime/{v}/libonnxruntime.so.{v}", v = ONNXRUNTIME_VERSION)))
-		})
-		.ok_or_else(|| "cannot locate ONNX Runtime: HOME is not set".to_string())?;
+	let candidate =
+		explicit
+			.map(Path::to_path_buf)
+			.or_else(|| std::env::var_os("ORT_DYLIB_PATH").map(PathBuf::from))
+			.or_else(|| {
+				let home = std::env::var_os("HOME")?;
+				let cache = std::env::var_os("VERITY_CACHE")
+					.map(PathBuf::from)
+					.unwrap_or_else(|| PathBuf::from(home).join(".cache/verity"));
+				Some(cache.join(format!(
+					"onnxruntime/{v}/libonnxruntime.so.{v}",
+					v = ONNXRUNTIME_VERSION
+				)))
+			})
+			.ok_or_else(|| "cannot locate ONNX Runtime: HOME is not set".to_string())?;
 	if candidate.is_file() {
 		Ok(candidate)
 	} else {
@@ -122,9 +127,13 @@ impl Engine {
 		let builder = ort::init_from(&config.library).map_err(|e| {
 			format!("cannot load ONNX Runtime from {}: {e}", config.library.display())
 		})?;
-		let env = builder.with_name("verity").build().map_err(|e| format!("ONNX Runtime environment: {e}"))?;
+		let env = builder
+			.with_name("verity")
+			.build()
+			.map_err(|e| format!("ONNX Runtime environment: {e}"))?;
 		if let Some(dir) = &config.model_dir {
-			std::fs::create_dir_all(dir).map_err(|e| format!("model cache {}: {e}", dir.display()))?;
+			std::fs::create_dir_all(dir)
+				.map_err(|e| format!("model cache {}: {e}", dir.display()))?;
 		}
 		Ok(Engine { env, config, cache: Mutex::new(VecDeque::new()), loads: Default::default() })
 	}
@@ -132,7 +141,12 @@ impl Engine {
 	/// Another engine on the same ONNX Runtime environment (one per process), with its own
 	/// settings and cache; `config.library` is ignored.
 	pub fn sibling(&self, config: EngineConfig) -> Engine {
-		Engine { env: self.env.clone(), config, cache: Mutex::new(VecDeque::new()), loads: Default::default() }
+		Engine {
+			env: self.env.clone(),
+			config,
+			cache: Mutex::new(VecDeque::new()),
+			loads: Default::default(),
+		}
 	}
 
 	/// The engine's settings.
@@ -155,20 +169,26 @@ impl Engine {
 	}
 
 	fn model_file(&self, id: &[u8; 32]) -> Option<PathBuf> {
-		self.config.model_dir.as_ref().map(|d| d.join(format!("{}.onnx", sp_core::hexdisplay::HexDisplay::from(id))))
+		self.config
+			.model_dir
+			.as_ref()
+			.map(|d| d.join(format!("{}.onnx", sp_core::hexdisplay::HexDisplay::from(id))))
 	}
 
 	/// Builds a session with the deterministic settings.
 	pub fn session_from_bytes(&self, bytes: &[u8]) -> Result<Session, EngineError> {
-		let builder = Session::builder(&self.env).map_err(load_error)?;
-		let builder = builder
+		let mut builder = Session::builder(&self.env)
+			.map_err(load_error)?
 			.with_intra_threads(self.config.intra_threads)
-			.and_then(|b| b.with_inter_threads(1))
-			.and_then(|b| b.with_parallel_execution(false))
-			.and_then(|b| b.with_deterministic_compute(true))
-			.and_then(|b| b.with_optimization_level(GraphOptimizationLevel::Level1))
+			.map_err(load_error)?
+			.with_inter_threads(1)
+			.map_err(load_error)?
+			.with_parallel_execution(false)
+			.map_err(load_error)?
+			.with_deterministic_compute(true)
+			.map_err(load_error)?
+			.with_optimization_level(GraphOptimizationLevel::Level1)
 			.map_err(load_error)?;
-		let mut builder = builder;
 		let session = builder.commit_from_memory(bytes).map_err(load_error)?;
 		self.loads.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
 		Ok(session)
@@ -234,8 +254,10 @@ impl Engine {
 			}
 		})?;
 		check_inputs(session, &tensors)?;
-		let values: Vec<(String, DynValue)> =
-			tensors.iter().map(|t| Ok((t.name.to_string(), to_value(t)?))).collect::<Result<_, EngineError>>()?;
+		let values: Vec<(String, DynValue)> = tensors
+			.iter()
+			.map(|t| Ok((t.name.to_string(), to_value(t)?)))
+			.collect::<Result<_, EngineError>>()?;
 		let output_names: Vec<(String, DType)> = session
 			.outputs()
 			.iter()
@@ -252,7 +274,7 @@ impl Engine {
 			Err(e) => {
 				log::debug!(target: "verity-engine", "run failed after {:?}: {e}", started.elapsed());
 				return Err(if timed_out { EngineError::Timeout } else { EngineError::RunFailed });
-			},
+			}
 		};
 
 		let mut owned: Vec<tensor::Tensor> = Vec::with_capacity(output_names.len());
@@ -306,7 +328,10 @@ impl Watchdog {
 						guard.1 = true;
 						return;
 					}
-					guard = cvar.wait_timeout(guard, deadline - now).unwrap_or_else(|e| e.into_inner()).0;
+					guard = cvar
+						.wait_timeout(guard, deadline - now)
+						.unwrap_or_else(|e| e.into_inner())
+						.0;
 				}
 			})
 			.ok();
@@ -354,7 +379,8 @@ fn check_inputs(session: &Session, tensors: &[TensorRef<'_>]) -> Result<(), Engi
 		return Err(EngineError::BadInput);
 	}
 	for t in tensors {
-		let input = session.inputs().iter().find(|i| i.name() == t.name).ok_or(EngineError::BadInput)?;
+		let input =
+			session.inputs().iter().find(|i| i.name() == t.name).ok_or(EngineError::BadInput)?;
 		if dtype_of(input.dtype()) != Some(t.dtype) {
 			return Err(EngineError::BadInput);
 		}
@@ -378,14 +404,22 @@ fn le_values<T, const N: usize>(data: &[u8], from: fn([u8; N]) -> T) -> Vec<T> {
 
 fn to_value(t: &TensorRef<'_>) -> Result<DynValue, EngineError> {
 	let shape = Shape::new(t.shape.iter().map(|d| i64::from(*d)));
-	let value = match t.dtype {
-		DType::F32 => Tensor::from_array((shape, le_values(t.data, f32::from_le_bytes))).map(|v| v.into_dyn()),
-		DType::F64 => Tensor::from_array((shape, le_values(t.data, f64::from_le_bytes))).map(|v| v.into_dyn()),
-		DType::I32 => Tensor::from_array((shape, le_values(t.data, i32::from_le_bytes))).map(|v| v.into_dyn()),
-		DType::I64 => Tensor::from_array((shape, le_values(t.data, i64::from_le_bytes))).map(|v| v.into_dyn()),
-		DType::U8 => Tensor::from_array((shape, t.data.to_vec())).map(|v| v.into_dyn()),
-		DType::Bool => Tensor::from_array((shape, t.data.iter().map(|b| *b != 0).collect::<Vec<bool>>())).map(|v| v.into_dyn()),
-	};
+	let value =
+		match t.dtype {
+			DType::F32 => Tensor::from_array((shape, le_values(t.data, f32::from_le_bytes)))
+				.map(|v| v.into_dyn()),
+			DType::F64 => Tensor::from_array((shape, le_values(t.data, f64::from_le_bytes)))
+				.map(|v| v.into_dyn()),
+			DType::I32 => Tensor::from_array((shape, le_values(t.data, i32::from_le_bytes)))
+				.map(|v| v.into_dyn()),
+			DType::I64 => Tensor::from_array((shape, le_values(t.data, i64::from_le_bytes)))
+				.map(|v| v.into_dyn()),
+			DType::U8 => Tensor::from_array((shape, t.data.to_vec())).map(|v| v.into_dyn()),
+			DType::Bool => {
+				Tensor::from_array((shape, t.data.iter().map(|b| *b != 0).collect::<Vec<bool>>()))
+					.map(|v| v.into_dyn())
+			}
+		};
 	value.map_err(|_| EngineError::BadInput)
 }
 
@@ -395,7 +429,10 @@ fn from_value(name: &str, dtype: DType, value: &DynValue) -> Result<tensor::Tens
 		to: fn(T) -> [u8; N],
 	) -> Result<(Vec<u32>, Vec<u8>), EngineError> {
 		let (shape, data) = value.try_extract_tensor::<T>().map_err(|_| EngineError::RunFailed)?;
-		let dims = shape.iter().map(|d| u32::try_from(*d).map_err(|_| EngineError::TooLarge)).collect::<Result<_, _>>()?;
+		let dims = shape
+			.iter()
+			.map(|d| u32::try_from(*d).map_err(|_| EngineError::TooLarge))
+			.collect::<Result<_, _>>()?;
 		Ok((dims, data.iter().flat_map(|v| to(*v)).collect()))
 	}
 	let (shape, data) = match dtype {

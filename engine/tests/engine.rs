@@ -33,7 +33,9 @@ fn every_model_matches_python_onnxruntime() {
 		// Same names, dtypes and shapes, in the model's output order.
 		let got = decode_owned(&output, 1 << 20).unwrap();
 		let want = decode_owned(&expected, 1 << 20).unwrap();
-		let layout = |ts: &[Tensor]| ts.iter().map(|t| (t.name.clone(), t.dtype, t.shape.clone())).collect::<Vec<_>>();
+		let layout = |ts: &[Tensor]| {
+			ts.iter().map(|t| (t.name.clone(), t.dtype, t.shape.clone())).collect::<Vec<_>>()
+		};
 		assert_eq!(layout(&got), layout(&want), "{name}");
 	}
 }
@@ -116,7 +118,10 @@ fn malformed_models_and_inputs_are_errors() {
 	assert_eq!(engine.load(&hash(&garbage), &garbage), Err(EngineError::BadModel));
 	let linear = read("linear.onnx");
 	assert_eq!(engine.load(&[0u8; 32], &linear), Err(EngineError::HashMismatch));
-	assert_eq!(engine.run(&[9u8; 32], &read("linear.input.vtns")), Err(EngineError::ModelNotLoaded));
+	assert_eq!(
+		engine.run(&[9u8; 32], &read("linear.input.vtns")),
+		Err(EngineError::ModelNotLoaded)
+	);
 	let id = load(engine, "linear");
 	assert_eq!(engine.run(&id, b"junk"), Err(EngineError::BadInput));
 	let wrong = |t: Tensor| engine.run(&id, &encode_owned(&[t]));
@@ -126,7 +131,8 @@ fn malformed_models_and_inputs_are_errors() {
 	assert_eq!(wrong(Tensor::from_f32("x", vec![4], &[0.0; 4])), Err(EngineError::BadInput));
 	assert_eq!(engine.run(&id, &tensor::encode_owned(&[])), Err(EngineError::BadInput));
 	// The dynamic batch dimension accepts other batch sizes.
-	let batch = engine.run(&id, &encode_owned(&[Tensor::from_f32("x", vec![3, 4], &[0.5; 12])])).unwrap();
+	let batch =
+		engine.run(&id, &encode_owned(&[Tensor::from_f32("x", vec![3, 4], &[0.5; 12])])).unwrap();
 	assert_eq!(decode_owned(&batch, 64).unwrap()[0].shape, vec![3, 1]);
 }
 

@@ -16,7 +16,8 @@ fn properties() -> sc_service::Properties {
 
 fn build(name: &str, id: &str, chain_type: ChainType, preset: &str) -> Result<ChainSpec, String> {
 	let wasm = WASM_BINARY.ok_or_else(|| {
-		"the runtime Wasm blob is missing: build without SKIP_WASM_BUILD (scripts/build.sh)".to_string()
+		"the runtime Wasm blob is missing: build without SKIP_WASM_BUILD (scripts/build.sh)"
+			.to_string()
 	})?;
 	Ok(ChainSpec::builder(wasm, None)
 		.with_name(name)

@@ -73,7 +73,9 @@ impl InferenceCmd {
 	/// Runs the sub-command.
 	pub fn run(&self) -> sc_cli::Result<()> {
 		let result = match self {
-			InferenceCmd::Run { model, inputs, output_dir, engine } => run_model(model, inputs, output_dir.as_ref(), engine),
+			InferenceCmd::Run { model, inputs, output_dir, engine } => {
+				run_model(model, inputs, output_dir.as_ref(), engine)
+			}
 			InferenceCmd::Verify { request, rpc, engine } => verify(*request, rpc, engine),
 		};
 		result.map_err(sc_cli::Error::Input)
@@ -93,7 +95,9 @@ pub fn node_engine(
 	let mut engine = EngineConfig::new(library);
 	engine.intra_threads = params.inference_threads;
 	engine.max_run = Duration::from_millis(params.max_inference_ms);
-	engine.model_dir = Some(params.model_cache_dir.clone().unwrap_or_else(|| config.base_path.path().join("models")));
+	engine.model_dir = Some(
+		params.model_cache_dir.clone().unwrap_or_else(|| config.base_path.path().join("models")),
+	);
 	let engine = Engine::new(engine).map_err(sc_cli::Error::Input)?;
 	log::info!(
 		target: "verity",
@@ -110,11 +114,18 @@ fn hex(bytes: &[u8]) -> String {
 	format!("0x{}", sp_core::hexdisplay::HexDisplay::from(&bytes))
 }
 
-fn run_model(model: &PathBuf, inputs: &[String], output_dir: Option<&PathBuf>, args: &EngineArgs) -> Result<(), String> {
+fn run_model(
+	model: &PathBuf,
+	inputs: &[String],
+	output_dir: Option<&PathBuf>,
+	args: &EngineArgs,
+) -> Result<(), String> {
 	let engine = args.engine()?;
 	let bytes = std::fs::read(model).map_err(|e| format!("{}: {e}", model.display()))?;
 	let id = sp_crypto_hashing::blake2_256(&bytes);
-	let mut session = engine.session_from_bytes(&bytes).map_err(|e| format!("{}: ONNX Runtime refused the model: {e:?}", model.display()))?;
+	let mut session = engine
+		.session_from_bytes(&bytes)
+		.map_err(|e| format!("{}: ONNX Runtime refused the model: {e:?}", model.display()))?;
 	let wanted = describe_inputs(&session);
 	let mut tensors: Vec<Tensor> = Vec::new();
 	let mut next = 0;
@@ -125,7 +136,8 @@ fn run_model(model: &PathBuf, inputs: &[String], output_dir: Option<&PathBuf>, a
 		};
 		if file.extension().is_some_and(|e| e == "vtns") {
 			let data = std::fs::read(&file).map_err(|e| format!("{}: {e}", file.display()))?;
-			let all = tensor::decode_owned(&data, usize::MAX).map_err(|e| format!("{}: {e:?}", file.display()))?;
+			let all = tensor::decode_owned(&data, usize::MAX)
+				.map_err(|e| format!("{}: {e:?}", file.display()))?;
 			next += all.len();
 			tensors.extend(all);
 			continue;
@@ -133,17 +145,22 @@ fn run_model(model: &PathBuf, inputs: &[String], output_dir: Option<&PathBuf>, a
 		let name = match name {
 			Some(name) => name,
 			None => {
-				let (name, _) = wanted.get(next).ok_or(format!("{}: the model has only {} inputs", file.display(), wanted.len()))?;
+				let (name, _) = wanted.get(next).ok_or(format!(
+					"{}: the model has only {} inputs",
+					file.display(),
+					wanted.len()
+				))?;
 				next += 1;
 				name.clone()
-			},
+			}
 		};
 		let hint = wanted.iter().find(|(n, _)| *n == name).and_then(|(_, d)| *d);
 		tensors.push(formats::read_tensor(&file, &name, hint)?);
 	}
 	let input = tensor::encode_owned(&tensors);
 	let started = Instant::now();
-	let output = engine.run_session(&mut session, &input).map_err(|e| format!("run failed: {e:?}"))?;
+	let output =
+		engine.run_session(&mut session, &input).map_err(|e| format!("run failed: {e:?}"))?;
 	let elapsed = started.elapsed();
 	let outputs = tensor::decode_owned(&output, usize::MAX).map_err(|e| format!("{e:?}"))?;
 	println!("model   {} ({} bytes, blake2-256 {})", model.display(), bytes.len(), hex(&id));
@@ -153,7 +170,9 @@ fn run_model(model: &PathBuf, inputs: &[String], output_dir: Option<&PathBuf>, a
 		let n = t.data.len() / t.dtype.size();
 		let values: Vec<f64> = (0..n).map(|i| formats::value_at(t, i)).collect();
 		let shown: Vec<String> = values.iter().take(8).map(|v| format!("{v}")).collect();
-		let (min, max) = values.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| (a.min(*v), b.max(*v)));
+		let (min, max) = values
+			.iter()
+			.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| (a.min(*v), b.max(*v)));
 		let mean = values.iter().sum::<f64>() / n.max(1) as f64;
 		println!(
 			"  {} {} {:?}: [{}{}]  min {min} max {max} mean {mean}",
@@ -167,8 +186,10 @@ fn run_model(model: &PathBuf, inputs: &[String], output_dir: Option<&PathBuf>, a
 	if let Some(dir) = output_dir {
 		std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
 		for t in &outputs {
-			std::fs::write(dir.join(format!("{}.pb", t.name)), formats::write_tensor_proto(t)).map_err(|e| e.to_string())?;
-			std::fs::write(dir.join(format!("{}.npy", t.name)), formats::write_npy(t)).map_err(|e| e.to_string())?;
+			std::fs::write(dir.join(format!("{}.pb", t.name)), formats::write_tensor_proto(t))
+				.map_err(|e| e.to_string())?;
+			std::fs::write(dir.join(format!("{}.npy", t.name)), formats::write_npy(t))
+				.map_err(|e| e.to_string())?;
 		}
 		std::fs::write(dir.join("outputs.vtns"), &output).map_err(|e| e.to_string())?;
 		println!("wrote {} output(s) to {}", outputs.len(), dir.display());
@@ -177,10 +198,16 @@ fn run_model(model: &PathBuf, inputs: &[String], output_dir: Option<&PathBuf>, a
 }
 
 /// One JSON-RPC call over plain HTTP/1.1 (loopback or a trusted endpoint; no TLS).
-fn rpc_call(url: &str, method: &str, params: serde_json::Value) -> Result<serde_json::Value, String> {
+fn rpc_call(
+	url: &str,
+	method: &str,
+	params: serde_json::Value,
+) -> Result<serde_json::Value, String> {
 	let rest = url.strip_prefix("http://").ok_or("--rpc must be an http:// URL")?;
-	let (host, path) = rest.split_once('/').map(|(h, p)| (h, format!("/{p}"))).unwrap_or((rest, "/".into()));
-	let body = serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}).to_string();
+	let (host, path) =
+		rest.split_once('/').map(|(h, p)| (h, format!("/{p}"))).unwrap_or((rest, "/".into()));
+	let body = serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params})
+		.to_string();
 	let mut stream = std::net::TcpStream::connect(host).map_err(|e| format!("{url}: {e}"))?;
 	stream.set_read_timeout(Some(Duration::from_secs(60))).ok();
 	write!(
@@ -198,7 +225,8 @@ fn rpc_call(url: &str, method: &str, params: serde_json::Value) -> Result<serde_
 	} else {
 		payload.to_string()
 	};
-	let reply: serde_json::Value = serde_json::from_str(&payload).map_err(|e| format!("{method}: {e}"))?;
+	let reply: serde_json::Value =
+		serde_json::from_str(&payload).map_err(|e| format!("{method}: {e}"))?;
 	if let Some(error) = reply.get("error") {
 		return Err(format!("{method}: {error}"));
 	}
@@ -230,12 +258,16 @@ fn api<T: Decode>(rpc: &str, method: &str, args: impl Encode, at: &str) -> Resul
 fn verify(request: u64, rpc: &str, args: &EngineArgs) -> Result<(), String> {
 	let finalized = rpc_call(rpc, "chain_getFinalizedHead", serde_json::json!([]))?;
 	let at = finalized.as_str().ok_or("no finalized head")?.to_string();
-	let result: Option<verity_runtime::InferenceResult> = api(rpc, "InferenceApi_result", request, &at)?;
-	let result = result.ok_or(format!("request {request} has no finalized result at the finalized block {at}"))?;
+	let result: Option<verity_runtime::InferenceResult> =
+		api(rpc, "InferenceApi_result", request, &at)?;
+	let result = result
+		.ok_or(format!("request {request} has no finalized result at the finalized block {at}"))?;
 	let input: Option<Vec<u8>> = api(rpc, "InferenceApi_request_input", request, &at)?;
 	let input = input.ok_or("the request's input is gone (pruned)")?;
-	let model: Option<verity_runtime::InferenceModel> = api(rpc, "InferenceApi_model", result.model, &at)?;
-	let model = model.ok_or("the model was removed; re-run it from its file with `inference run`")?;
+	let model: Option<verity_runtime::InferenceModel> =
+		api(rpc, "InferenceApi_model", result.model, &at)?;
+	let model =
+		model.ok_or("the model was removed; re-run it from its file with `inference run`")?;
 	let bytes: Option<Vec<u8>> = api(rpc, "InferenceApi_model_bytes", result.model, &at)?;
 	let bytes = bytes.ok_or("the model's bytes are not available")?;
 
@@ -246,13 +278,23 @@ fn verify(request: u64, rpc: &str, args: &EngineArgs) -> Result<(), String> {
 			failures.push(what.to_string());
 		}
 	};
-	check("model bytes hash to the model id", sp_crypto_hashing::blake2_256(&bytes) == result.model.0);
-	check("input hashes to the recorded input hash", sp_crypto_hashing::blake2_256(&input) == result.input_hash.0);
-	check("output hashes to the recorded output hash", sp_crypto_hashing::blake2_256(&result.output) == result.output_hash.0);
+	check(
+		"model bytes hash to the model id",
+		sp_crypto_hashing::blake2_256(&bytes) == result.model.0,
+	);
+	check(
+		"input hashes to the recorded input hash",
+		sp_crypto_hashing::blake2_256(&input) == result.input_hash.0,
+	);
+	check(
+		"output hashes to the recorded output hash",
+		sp_crypto_hashing::blake2_256(&result.output) == result.output_hash.0,
+	);
 
 	let engine = args.engine()?;
 	engine.load(&result.model.0, &bytes).map_err(|e| format!("loading the model: {e:?}"))?;
-	let local = engine.run(&result.model.0, &input).map_err(|e| format!("re-execution failed: {e:?}"))?;
+	let local =
+		engine.run(&result.model.0, &input).map_err(|e| format!("re-execution failed: {e:?}"))?;
 	let agreement = compare_encoded(&local, &result.output, model.tolerance, usize::MAX);
 	check(
 		&format!(

@@ -114,7 +114,12 @@ pub fn compare(a: &[TensorRef<'_>], b: &[TensorRef<'_>], tol: Tolerance) -> Resu
 }
 
 /// Compares two encoded results.
-pub fn compare_encoded(a: &[u8], b: &[u8], tol: Tolerance, max_elements: usize) -> Result<(), Mismatch> {
+pub fn compare_encoded(
+	a: &[u8],
+	b: &[u8],
+	tol: Tolerance,
+	max_elements: usize,
+) -> Result<(), Mismatch> {
 	let x = decode(a, max_elements).map_err(|_| Mismatch::Undecodable)?;
 	if a == b {
 		return Ok(());
@@ -160,14 +165,14 @@ pub fn find_agreement(
 			.iter()
 			.enumerate()
 			.filter(|(j, other)| {
-				*j == i ||
-					other.as_ref().is_some_and(|o| {
+				*j == i
+					|| other.as_ref().is_some_and(|o| {
 						outputs[i] == outputs[*j] || compare(candidate, o, tol).is_ok()
 					})
 			})
 			.map(|(j, _)| j)
 			.collect();
-		if best.as_ref().map_or(true, |b| agreeing.len() > b.agreeing.len()) {
+		if best.as_ref().is_none_or(|b| agreeing.len() > b.agreeing.len()) {
 			best = Some(Verdict { representative: i, agreeing });
 		}
 	}
@@ -207,7 +212,11 @@ mod tests {
 		assert!(values_agree(f64::INFINITY, f64::INFINITY, TOL));
 		assert!(!values_agree(f64::INFINITY, f64::NEG_INFINITY, TOL));
 		assert!(!values_agree(f64::INFINITY, f64::MAX, TOL));
-		assert!(!values_agree(f64::MAX, f64::INFINITY, Tolerance { abs_e9: u64::MAX, rel_e9: u64::MAX }));
+		assert!(!values_agree(
+			f64::MAX,
+			f64::INFINITY,
+			Tolerance { abs_e9: u64::MAX, rel_e9: u64::MAX }
+		));
 	}
 
 	#[test]

@@ -6,7 +6,16 @@ use sp_runtime::{traits::ConstU32, BoundedVec};
 
 /// One dimension of a tensor spec.
 #[derive(
-	Clone, Copy, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen,
+	Clone,
+	Copy,
+	Debug,
+	PartialEq,
+	Eq,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	TypeInfo,
+	MaxEncodedLen,
 )]
 #[cfg_attr(feature = "std", derive(serde::Serialize, serde::Deserialize))]
 pub enum Dim {
@@ -17,7 +26,9 @@ pub enum Dim {
 }
 
 /// Name, element type and shape that a model expects (inputs) or produces (outputs).
-#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen)]
+#[derive(
+	Clone, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen,
+)]
 #[cfg_attr(feature = "std", derive(serde::Serialize, serde::Deserialize))]
 pub struct TensorSpec {
 	/// UTF-8 name, as in the ONNX graph.
@@ -72,7 +83,10 @@ pub fn validate_specs(specs: &[TensorSpec]) -> Result<(), BadSpec> {
 /// Checks tensors against specs: same count and order, names, dtypes, ranks and fixed dims.
 pub fn check(tensors: &[TensorRef<'_>], specs: &[TensorSpec]) -> Result<(), SpecMismatch> {
 	if tensors.len() != specs.len() {
-		return Err(SpecMismatch::Count { expected: specs.len() as u32, got: tensors.len() as u32 });
+		return Err(SpecMismatch::Count {
+			expected: specs.len() as u32,
+			got: tensors.len() as u32,
+		});
 	}
 	for (i, (t, s)) in tensors.iter().zip(specs).enumerate() {
 		let i = i as u32;
@@ -82,8 +96,8 @@ pub fn check(tensors: &[TensorRef<'_>], specs: &[TensorSpec]) -> Result<(), Spec
 		if t.dtype != s.dtype {
 			return Err(SpecMismatch::DType(i));
 		}
-		let dims_match = t.shape.len() == s.shape.len() &&
-			t.shape.iter().zip(s.shape.iter()).all(|(d, sd)| match sd {
+		let dims_match = t.shape.len() == s.shape.len()
+			&& t.shape.iter().zip(s.shape.iter()).all(|(d, sd)| match sd {
 				Dim::Fixed(n) => d == n,
 				Dim::Dynamic => true,
 			});
@@ -126,12 +140,27 @@ mod tests {
 
 	#[test]
 	fn every_mismatch_is_named() {
-		assert_eq!(check_bytes(Tensor::from_f32("y", vec![1, 3], &[0.0; 3])), Err(SpecMismatch::Name(0)));
-		assert_eq!(check_bytes(Tensor::from_i64("x", vec![1, 3], &[0; 3])), Err(SpecMismatch::DType(0)));
-		assert_eq!(check_bytes(Tensor::from_f32("x", vec![1, 4], &[0.0; 4])), Err(SpecMismatch::Shape(0)));
-		assert_eq!(check_bytes(Tensor::from_f32("x", vec![3], &[0.0; 3])), Err(SpecMismatch::Shape(0)));
+		assert_eq!(
+			check_bytes(Tensor::from_f32("y", vec![1, 3], &[0.0; 3])),
+			Err(SpecMismatch::Name(0))
+		);
+		assert_eq!(
+			check_bytes(Tensor::from_i64("x", vec![1, 3], &[0; 3])),
+			Err(SpecMismatch::DType(0))
+		);
+		assert_eq!(
+			check_bytes(Tensor::from_f32("x", vec![1, 4], &[0.0; 4])),
+			Err(SpecMismatch::Shape(0))
+		);
+		assert_eq!(
+			check_bytes(Tensor::from_f32("x", vec![3], &[0.0; 3])),
+			Err(SpecMismatch::Shape(0))
+		);
 		let none = encode_owned(&[]);
-		assert_eq!(check(&decode(&none, 1).unwrap(), &specs()), Err(SpecMismatch::Count { expected: 1, got: 0 }));
+		assert_eq!(
+			check(&decode(&none, 1).unwrap(), &specs()),
+			Err(SpecMismatch::Count { expected: 1, got: 0 })
+		);
 	}
 
 	#[test]

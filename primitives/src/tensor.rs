@@ -36,7 +36,16 @@ pub const MAX_RANK: usize = 8;
 
 /// Element type of a tensor.
 #[derive(
-	Clone, Copy, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen,
+	Clone,
+	Copy,
+	Debug,
+	PartialEq,
+	Eq,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	TypeInfo,
+	MaxEncodedLen,
 )]
 #[cfg_attr(feature = "std", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "std", serde(rename_all = "lowercase"))]
@@ -155,8 +164,9 @@ impl TensorRef<'_> {
 			DType::F32 => f32::from_le_bytes([b[0], b[1], b[2], b[3]]) as f64,
 			DType::F64 => f64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]),
 			DType::I32 => i32::from_le_bytes([b[0], b[1], b[2], b[3]]) as f64,
-			DType::I64 =>
-				i64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]) as f64,
+			DType::I64 => {
+				i64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]) as f64
+			}
 			DType::U8 | DType::Bool => b[0] as f64,
 		}
 	}
@@ -187,7 +197,12 @@ impl Tensor {
 
 	/// Borrowed view of this tensor.
 	pub fn as_ref(&self) -> TensorRef<'_> {
-		TensorRef { name: &self.name, dtype: self.dtype, shape: self.shape.clone(), data: &self.data }
+		TensorRef {
+			name: &self.name,
+			dtype: self.dtype,
+			shape: self.shape.clone(),
+			data: &self.data,
+		}
 	}
 }
 
@@ -280,7 +295,8 @@ pub fn decode(bytes: &[u8], max_elements: usize) -> Result<Vec<TensorRef<'_>>, C
 		if elements > max_elements {
 			return Err(CodecError::TooManyElements);
 		}
-		let data = r.take(elements.checked_mul(dtype.size()).ok_or(CodecError::TooManyElements)?)?;
+		let data =
+			r.take(elements.checked_mul(dtype.size()).ok_or(CodecError::TooManyElements)?)?;
 		if dtype == DType::Bool && data.iter().any(|b| *b > 1) {
 			return Err(CodecError::InvalidBool);
 		}
@@ -296,7 +312,12 @@ pub fn decode(bytes: &[u8], max_elements: usize) -> Result<Vec<TensorRef<'_>>, C
 pub fn decode_owned(bytes: &[u8], max_elements: usize) -> Result<Vec<Tensor>, CodecError> {
 	Ok(decode(bytes, max_elements)?
 		.into_iter()
-		.map(|t| Tensor { name: t.name.into(), dtype: t.dtype, shape: t.shape, data: t.data.to_vec() })
+		.map(|t| Tensor {
+			name: t.name.into(),
+			dtype: t.dtype,
+			shape: t.shape,
+			data: t.data.to_vec(),
+		})
 		.collect())
 }
 

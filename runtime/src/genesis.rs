@@ -6,8 +6,8 @@
 //! Both fund the well-known development accounts (sr25519 keyring and the standard Ethereum
 //! development keys, for Ethereum tooling against pallet-revive) and make Alice sudo.
 use crate::{
-	currency::UNIT, AccountId, BalancesConfig, RuntimeGenesisConfig, SessionConfig,
-	SessionKeys, SudoConfig, ValidatorSetConfig,
+	currency::UNIT, AccountId, BalancesConfig, RuntimeGenesisConfig, SessionConfig, SessionKeys,
+	SudoConfig, ValidatorSetConfig,
 };
 use alloc::{vec, vec::Vec};
 use frame_support::build_struct_json_patch;
@@ -144,7 +144,9 @@ mod tests {
 				pallet_session::Validators::<Runtime>::get().len(),
 				pallet_aura::Authorities::<Runtime>::get().len(),
 				pallet_inference::Executors::<Runtime>::get().len(),
-				pallet_balances::Pallet::<Runtime>::free_balance(Sr25519Keyring::Alice.to_account_id()),
+				pallet_balances::Pallet::<Runtime>::free_balance(
+					Sr25519Keyring::Alice.to_account_id(),
+				),
 			)
 		})
 	}

@@ -468,9 +468,9 @@ where
 	type Extension = TxExtension;
 
 	fn create_transaction(call: RuntimeCall, extension: TxExtension) -> UncheckedExtrinsic {
-		pallet_revive::evm::runtime::UncheckedExtrinsic(generic::UncheckedExtrinsic::new_transaction(
-			call, extension,
-		))
+		pallet_revive::evm::runtime::UncheckedExtrinsic(
+			generic::UncheckedExtrinsic::new_transaction(call, extension),
+		)
 	}
 }
 

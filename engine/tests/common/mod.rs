@@ -1,10 +1,6 @@
 //! Shared helpers: the generated test models and one engine per test process.
 #![allow(dead_code)]
-use std::{
-	path::PathBuf,
-	process::Command,
-	sync::OnceLock,
-};
+use std::{path::PathBuf, process::Command, sync::OnceLock};
 use verity_engine::{library_path, Engine, EngineConfig};
 
 /// Folder of the models made by scripts/gen_models.py (generated once per test process unless
@@ -19,9 +15,9 @@ pub fn models() -> &'static PathBuf {
 		}
 		let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
 		let dir = std::env::temp_dir().join(format!("verity-models-{}", std::process::id()));
-		let venv = std::env::var_os("VERITY_VENV")
-			.map(PathBuf::from)
-			.unwrap_or_else(|| PathBuf::from(std::env::var("HOME").unwrap()).join(".cache/verity/venv"));
+		let venv = std::env::var_os("VERITY_VENV").map(PathBuf::from).unwrap_or_else(|| {
+			PathBuf::from(std::env::var("HOME").unwrap()).join(".cache/verity/venv")
+		});
 		let status = Command::new(venv.join("bin/python"))
 			.arg(root.join("scripts/gen_models.py"))
 			.arg(&dir)

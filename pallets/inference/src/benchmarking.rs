@@ -36,8 +36,16 @@ fn setup_model<T: Config>(n_in: u32, n_out: u32) -> (T::AccountId, ModelId) {
 			size: 64,
 			uploaded: 64,
 			chunks: 1,
-			inputs: BoundedVec::truncate_from(alloc::vec![tensor_spec("x", DType::F32, &[Dim::Fixed(1), Dim::Fixed(n_in)])]),
-			outputs: BoundedVec::truncate_from(alloc::vec![tensor_spec("y", DType::F32, &[Dim::Fixed(1), Dim::Fixed(n_out)])]),
+			inputs: BoundedVec::truncate_from(alloc::vec![tensor_spec(
+				"x",
+				DType::F32,
+				&[Dim::Fixed(1), Dim::Fixed(n_in)]
+			)]),
+			outputs: BoundedVec::truncate_from(alloc::vec![tensor_spec(
+				"y",
+				DType::F32,
+				&[Dim::Fixed(1), Dim::Fixed(n_out)]
+			)]),
 			tolerance: Tolerance { abs_e9: 10_000, rel_e9: 1_000 },
 			fee: 1_000_000u32.into(),
 			deposit: 0u32.into(),
@@ -63,8 +71,11 @@ fn signed_submission<T: Config>(
 	key: &InferenceAuthorityId,
 	output: Vec<u8>,
 ) -> (SubmissionOf<T>, <InferenceAuthorityId as RuntimeAppPublic>::Signature) {
-	let submission =
-		ResultSubmission { request_id, executor: key.clone(), output: BoundedVec::truncate_from(output) };
+	let submission = ResultSubmission {
+		request_id,
+		executor: key.clone(),
+		output: BoundedVec::truncate_from(output),
+	};
 	let signature = submission.using_encoded(|p| key.sign(&p)).expect("key in keystore");
 	(submission, signature)
 }
@@ -79,7 +90,13 @@ mod benchmarks {
 		let id = H256::repeat_byte(1);
 		let specs: spec::TensorSpecs = BoundedVec::truncate_from(
 			(0..verity_primitives::tensor::MAX_TENSORS)
-				.map(|i| tensor_spec(&alloc::format!("tensor_{i:02}_{}", "n".repeat(50)), DType::F32, &[Dim::Dynamic; 8]))
+				.map(|i| {
+					tensor_spec(
+						&alloc::format!("tensor_{i:02}_{}", "n".repeat(50)),
+						DType::F32,
+						&[Dim::Dynamic; 8],
+					)
+				})
 				.collect::<Vec<_>>(),
 		);
 		#[extrinsic_call]
@@ -99,7 +116,8 @@ mod benchmarks {
 	fn upload_model_chunk(c: Linear<1, { T::MaxChunkBytes::get() }>) {
 		let owner = funded::<T>("owner", 0);
 		let id = H256::repeat_byte(1);
-		let outputs = BoundedVec::truncate_from(alloc::vec![tensor_spec("y", DType::F32, &[Dim::Dynamic])]);
+		let outputs =
+			BoundedVec::truncate_from(alloc::vec![tensor_spec("y", DType::F32, &[Dim::Dynamic])]);
 		Pallet::<T>::register_model(
 			RawOrigin::Signed(owner.clone()).into(),
 			id,
@@ -121,7 +139,8 @@ mod benchmarks {
 		let owner = funded::<T>("owner", 0);
 		let bytes = alloc::vec![3u8; s as usize];
 		let id = H256(sp_io::hashing::blake2_256(&bytes));
-		let outputs = BoundedVec::truncate_from(alloc::vec![tensor_spec("y", DType::F32, &[Dim::Dynamic])]);
+		let outputs =
+			BoundedVec::truncate_from(alloc::vec![tensor_spec("y", DType::F32, &[Dim::Dynamic])]);
 		Pallet::<T>::register_model(
 			RawOrigin::Signed(owner.clone()).into(),
 			id,
@@ -186,18 +205,30 @@ mod benchmarks {
 	}
 
 	#[benchmark]
-	fn authorize_submit_result(o: Linear<64, { T::MaxOutputBytes::get() }>) -> Result<(), BenchmarkError> {
+	fn authorize_submit_result(
+		o: Linear<64, { T::MaxOutputBytes::get() }>,
+	) -> Result<(), BenchmarkError> {
 		let (output, n) = tensor_bytes("y", o);
 		let (_, model) = setup_model::<T>(1, n);
 		let executors = setup_executors::<T>(1);
 		let requester = funded::<T>("requester", 0);
 		let (input, _) = tensor_bytes("x", 64);
-		let id = Pallet::<T>::do_request(requester, model, BoundedVec::truncate_from(input), BalanceOf::<T>::max_value(), None)?;
+		let id = Pallet::<T>::do_request(
+			requester,
+			model,
+			BoundedVec::truncate_from(input),
+			BalanceOf::<T>::max_value(),
+			None,
+		)?;
 		let (submission, signature) = signed_submission::<T>(id, &executors[0].1, output);
 		#[block]
 		{
-			Pallet::<T>::authorize_submit_result(TransactionSource::External, &submission, &signature)
-				.map_err(|_| BenchmarkError::Stop("not authorized"))?;
+			Pallet::<T>::authorize_submit_result(
+				TransactionSource::External,
+				&submission,
+				&signature,
+			)
+			.map_err(|_| BenchmarkError::Stop("not authorized"))?;
 		}
 		Ok(())
 	}
@@ -215,15 +246,25 @@ mod benchmarks {
 		let executors = setup_executors::<T>(committee);
 		let requester = funded::<T>("requester", 0);
 		let (input, _) = tensor_bytes("x", 64);
-		let id = Pallet::<T>::do_request(requester, model, BoundedVec::truncate_from(input), BalanceOf::<T>::max_value(), None)?;
+		let id = Pallet::<T>::do_request(
+			requester,
+			model,
+			BoundedVec::truncate_from(input),
+			BalanceOf::<T>::max_value(),
+			None,
+		)?;
 		// All but the last result are in; with k = 0 the quorum is not reached (no finalization).
-		Requests::<T>::mutate(id, |r| r.as_mut().unwrap().quorum = if k == 0 { committee + 1 } else { committee });
+		Requests::<T>::mutate(id, |r| {
+			r.as_mut().unwrap().quorum = if k == 0 { committee + 1 } else { committee }
+		});
 		for (index, (_, key)) in executors.iter().enumerate().take(committee as usize - 1) {
 			let (s, sig) = signed_submission::<T>(id, key, output.clone());
-			Pallet::<T>::submit_result(RawOrigin::Authorized.into(), s, sig).map_err(|e| e.error)?;
+			Pallet::<T>::submit_result(RawOrigin::Authorized.into(), s, sig)
+				.map_err(|e| e.error)?;
 			let _ = index;
 		}
-		let (submission, signature) = signed_submission::<T>(id, &executors[committee as usize - 1].1, output);
+		let (submission, signature) =
+			signed_submission::<T>(id, &executors[committee as usize - 1].1, output);
 		#[extrinsic_call]
 		_(RawOrigin::Authorized, submission, signature);
 		if k > 0 {
@@ -264,7 +305,10 @@ mod benchmarks {
 			}
 			ids.push(id);
 		}
-		ExpiryQueue::<T>::insert(expiry_block, BoundedVec::truncate_from(ids[..scheduled].to_vec()));
+		ExpiryQueue::<T>::insert(
+			expiry_block,
+			BoundedVec::truncate_from(ids[..scheduled].to_vec()),
+		);
 		PruneQueue::<T>::insert(expiry_block, BoundedVec::truncate_from(ids[scheduled..].to_vec()));
 		#[block]
 		{

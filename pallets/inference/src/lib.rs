@@ -31,9 +31,9 @@ pub use pallet::*;
 #[cfg(feature = "runtime-benchmarks")]
 mod benchmarking;
 pub mod committee;
-pub mod offchain;
 #[cfg(test)]
 mod mock;
+pub mod offchain;
 pub mod runtime_api;
 #[cfg(test)]
 mod tests;
@@ -220,14 +220,8 @@ pub mod pallet {
 
 	/// Model bytes, in upload order: `(model, chunk index) -> bytes`.
 	#[pallet::storage]
-	pub type ModelChunks<T: Config> = StorageDoubleMap<
-		_,
-		Identity,
-		ModelId,
-		Twox64Concat,
-		u32,
-		BoundedVec<u8, T::MaxChunkBytes>,
-	>;
+	pub type ModelChunks<T: Config> =
+		StorageDoubleMap<_, Identity, ModelId, Twox64Concat, u32, BoundedVec<u8, T::MaxChunkBytes>>;
 
 	/// Pending requests per model (a model with pending requests cannot be removed).
 	#[pallet::storage]
@@ -521,14 +515,20 @@ pub mod pallet {
 		/// largest model up front; the unused part is refunded.
 		#[pallet::call_index(2)]
 		#[pallet::weight(T::WeightInfo::complete_model_upload(T::MaxModelBytes::get()))]
-		pub fn complete_model_upload(origin: OriginFor<T>, model: ModelId) -> DispatchResultWithPostInfo {
+		pub fn complete_model_upload(
+			origin: OriginFor<T>,
+			model: ModelId,
+		) -> DispatchResultWithPostInfo {
 			let who = ensure_signed(origin)?;
 			let mut info = Models::<T>::get(model).ok_or(Error::<T>::UnknownModel)?;
 			ensure!(info.owner == who, Error::<T>::NotModelOwner);
 			ensure!(info.status == ModelStatus::Uploading, Error::<T>::ModelNotUploading);
 			ensure!(info.uploaded == info.size, Error::<T>::UploadIncomplete);
 			let bytes = Self::model_bytes(&model, info.chunks);
-			ensure!(H256(sp_io::hashing::blake2_256(&bytes)) == model, Error::<T>::ModelHashMismatch);
+			ensure!(
+				H256(sp_io::hashing::blake2_256(&bytes)) == model,
+				Error::<T>::ModelHashMismatch
+			);
 			info.status = ModelStatus::Active;
 			let size = info.size;
 			Models::<T>::insert(model, info);
@@ -614,8 +614,13 @@ pub mod pallet {
 			frame_system::ensure_authorized(origin)?;
 			let (request, member) = Self::check_submission(&submission)?;
 			let executor = request.committee[member as usize].account.clone();
-			let order = request.committee.len() as u32 - Self::unanswered(&submission.request_id, &request);
-			Submissions::<T>::insert(submission.request_id, member, (order, submission.output.clone()));
+			let order =
+				request.committee.len() as u32 - Self::unanswered(&submission.request_id, &request);
+			Submissions::<T>::insert(
+				submission.request_id,
+				member,
+				(order, submission.output.clone()),
+			);
 			Self::deposit_event(Event::ResultSubmitted {
 				request_id: submission.request_id,
 				executor,
@@ -660,7 +665,8 @@ impl<T: Config> Pallet<T> {
 		use frame_support::ensure;
 		let model = Models::<T>::get(model_id).ok_or(Error::<T>::UnknownModel)?;
 		ensure!(model.status == ModelStatus::Active, Error::<T>::ModelNotActive);
-		let tensors = tensor::decode(&input, Self::max_elements()).map_err(|_| Error::<T>::InputUndecodable)?;
+		let tensors = tensor::decode(&input, Self::max_elements())
+			.map_err(|_| Error::<T>::InputUndecodable)?;
 		spec::check(&tensors, &model.inputs).map_err(|e| match e {
 			SpecMismatch::Count { .. } => Error::<T>::InputTensorCount,
 			SpecMismatch::Name(_) => Error::<T>::InputTensorName,
@@ -677,7 +683,8 @@ impl<T: Config> Pallet<T> {
 		let executors = Executors::<T>::get();
 		ensure!(!executors.is_empty(), Error::<T>::NoExecutors);
 		let id = NextRequestId::<T>::get();
-		let seed = sp_io::hashing::blake2_256(&(frame_system::Pallet::<T>::parent_hash(), id).encode());
+		let seed =
+			sp_io::hashing::blake2_256(&(frame_system::Pallet::<T>::parent_hash(), id).encode());
 		let chosen = committee::draw(executors.len(), T::MaxCommittee::get() as usize, seed);
 		let members: Vec<Executor<T::AccountId>> =
 			chosen.into_iter().filter_map(|i| executors.get(i).cloned()).collect();
@@ -686,8 +693,10 @@ impl<T: Config> Pallet<T> {
 
 		let now = frame_system::Pallet::<T>::block_number();
 		let deadline = now.saturating_add(timeout);
-		ExpiryQueue::<T>::try_mutate(deadline.saturating_add(1u32.into()), |queue| queue.try_push(id))
-			.map_err(|_| Error::<T>::DeadlineSlotFull)?;
+		ExpiryQueue::<T>::try_mutate(deadline.saturating_add(1u32.into()), |queue| {
+			queue.try_push(id)
+		})
+		.map_err(|_| Error::<T>::DeadlineSlotFull)?;
 		T::Currency::hold(&HoldReason::RequestEscrow.into(), &requester, model.fee)
 			.map_err(|_| Error::<T>::InsufficientBalance)?;
 
@@ -727,7 +736,8 @@ impl<T: Config> Pallet<T> {
 	/// Every rule a submission must meet, in the pool and at dispatch alike. Returns the request
 	/// and the submitter's committee index.
 	fn check_submission(submission: &SubmissionOf<T>) -> Result<(RequestOf<T>, u32), Error<T>> {
-		let request = Requests::<T>::get(submission.request_id).ok_or(Error::<T>::UnknownRequest)?;
+		let request =
+			Requests::<T>::get(submission.request_id).ok_or(Error::<T>::UnknownRequest)?;
 		if request.status != RequestStatus::Pending {
 			return Err(Error::<T>::RequestNotPending);
 		}
@@ -743,8 +753,8 @@ impl<T: Config> Pallet<T> {
 			return Err(Error::<T>::DuplicateResult);
 		}
 		let model = Models::<T>::get(request.model).ok_or(Error::<T>::UnknownModel)?;
-		let outputs =
-			tensor::decode(&submission.output, Self::max_elements()).map_err(|_| Error::<T>::MalformedOutput)?;
+		let outputs = tensor::decode(&submission.output, Self::max_elements())
+			.map_err(|_| Error::<T>::MalformedOutput)?;
 		spec::check(&outputs, &model.outputs).map_err(|_| Error::<T>::MalformedOutput)?;
 		Ok((request, member))
 	}
@@ -758,19 +768,25 @@ impl<T: Config> Pallet<T> {
 		signature: &<InferenceAuthorityId as RuntimeAppPublic>::Signature,
 	) -> TransactionValidityWithRefund {
 		let (request, _) = Self::check_submission(submission).map_err(|e| match e {
-			Error::<T>::UnknownRequest |
-			Error::<T>::RequestNotPending |
-			Error::<T>::DeadlinePassed |
-			Error::<T>::DuplicateResult => InvalidTransaction::Stale,
-			Error::<T>::MalformedOutput => InvalidTransaction::Custom(invalid_codes::MALFORMED_OUTPUT),
+			Error::<T>::UnknownRequest
+			| Error::<T>::RequestNotPending
+			| Error::<T>::DeadlinePassed
+			| Error::<T>::DuplicateResult => InvalidTransaction::Stale,
+			Error::<T>::MalformedOutput => {
+				InvalidTransaction::Custom(invalid_codes::MALFORMED_OUTPUT)
+			}
 			_ => InvalidTransaction::BadProof,
 		})?;
 		if !submission.using_encoded(|payload| submission.executor.verify(&payload, signature)) {
 			return Err(InvalidTransaction::BadProof.into());
 		}
 		let now = frame_system::Pallet::<T>::block_number();
-		let remaining: u64 =
-			request.deadline.saturating_sub(now).saturating_add(1u32.into()).try_into().unwrap_or(u64::MAX);
+		let remaining: u64 = request
+			.deadline
+			.saturating_sub(now)
+			.saturating_add(1u32.into())
+			.try_into()
+			.unwrap_or(u64::MAX);
 		ValidTransaction::with_tag_prefix("VerityInference")
 			.priority(T::UnsignedPriority::get())
 			.and_provides((submission.request_id, submission.executor.clone()))
@@ -791,10 +807,13 @@ impl<T: Config> Pallet<T> {
 	fn try_conclude(id: RequestId, mut request: RequestOf<T>) -> bool {
 		let Some(model) = Models::<T>::get(request.model) else { return false };
 		let mut submitted: Vec<(u32, u32, BoundedVec<u8, T::MaxOutputBytes>)> =
-			Submissions::<T>::iter_prefix(id).map(|(member, (order, out))| (order, member, out)).collect();
+			Submissions::<T>::iter_prefix(id)
+				.map(|(member, (order, out))| (order, member, out))
+				.collect();
 		submitted.sort_by_key(|(order, member, _)| (*order, *member));
 		let outputs: Vec<&[u8]> = submitted.iter().map(|(_, _, o)| o.as_slice()).collect();
-		let Some(verdict) = find_agreement(&outputs, model.tolerance, request.quorum, Self::max_elements())
+		let Some(verdict) =
+			find_agreement(&outputs, model.tolerance, request.quorum, Self::max_elements())
 		else {
 			if submitted.len() == request.committee.len() {
 				Self::expire(id, request, ExpiryReason::NoAgreement);
@@ -804,11 +823,10 @@ impl<T: Config> Pallet<T> {
 		};
 
 		let member_of = |i: usize| request.committee[submitted[i].1 as usize].clone();
-		let attesters: Vec<Executor<T::AccountId>> = verdict.agreeing.iter().map(|i| member_of(*i)).collect();
-		let dissenters: Vec<Executor<T::AccountId>> = (0..submitted.len())
-			.filter(|i| !verdict.agreeing.contains(i))
-			.map(member_of)
-			.collect();
+		let attesters: Vec<Executor<T::AccountId>> =
+			verdict.agreeing.iter().map(|i| member_of(*i)).collect();
+		let dissenters: Vec<Executor<T::AccountId>> =
+			(0..submitted.len()).filter(|i| !verdict.agreeing.contains(i)).map(member_of).collect();
 
 		// Pay the agreeing validators an equal share; refund the rest.
 		let reason: T::RuntimeHoldReason = HoldReason::RequestEscrow.into();
@@ -833,8 +851,9 @@ impl<T: Config> Pallet<T> {
 			}
 		}
 		let refund = request.fee.saturating_sub(paid);
-		let refunded = T::Currency::release(&reason, &request.requester, refund, Precision::BestEffort)
-			.unwrap_or_default();
+		let refunded =
+			T::Currency::release(&reason, &request.requester, refund, Precision::BestEffort)
+				.unwrap_or_default();
 
 		for dissenter in &dissenters {
 			let strikes = Strikes::<T>::mutate(&dissenter.account, |s| {
@@ -955,20 +974,29 @@ impl<T: Config> Pallet<T> {
 					let e = escrow.entry(r.requester.clone()).or_default();
 					*e = e.saturating_add(r.fee);
 					ensure!(!Results::<T>::contains_key(id), "pending request with a result");
-					ensure!(Models::<T>::contains_key(r.model), "pending request for a removed model");
-				},
-				RequestStatus::Finalized =>
-					ensure!(Results::<T>::contains_key(id), "finalized request without result"),
-				RequestStatus::Expired =>
-					ensure!(!Results::<T>::contains_key(id), "expired request with a result"),
+					ensure!(
+						Models::<T>::contains_key(r.model),
+						"pending request for a removed model"
+					);
+				}
+				RequestStatus::Finalized => {
+					ensure!(Results::<T>::contains_key(id), "finalized request without result")
+				}
+				RequestStatus::Expired => {
+					ensure!(!Results::<T>::contains_key(id), "expired request with a result")
+				}
 			}
 			if r.status != RequestStatus::Pending {
-				ensure!(Submissions::<T>::iter_prefix(id).next().is_none(), "submissions of a closed request");
+				ensure!(
+					Submissions::<T>::iter_prefix(id).next().is_none(),
+					"submissions of a closed request"
+				);
 			}
 		}
 		ensure!(pending == PendingCount::<T>::get(), "PendingCount mismatch");
 		ensure!(
-			by_model.into_iter().collect::<Vec<_>>() == PendingByModel::<T>::iter().collect::<Vec<_>>(),
+			by_model.into_iter().collect::<Vec<_>>()
+				== PendingByModel::<T>::iter().collect::<Vec<_>>(),
 			"PendingByModel mismatch"
 		);
 		for (who, amount) in escrow {
@@ -1015,16 +1043,16 @@ impl<T: Config> sp_runtime::BoundToRuntimeAppPublic for Pallet<T> {
 impl<T: Config> OneSessionHandler<T::AccountId> for Pallet<T> {
 	type Key = InferenceAuthorityId;
 
-	fn on_genesis_session<'a, I: 'a>(validators: I)
+	fn on_genesis_session<'a, I>(validators: I)
 	where
-		I: Iterator<Item = (&'a T::AccountId, Self::Key)>,
+		I: Iterator<Item = (&'a T::AccountId, Self::Key)> + 'a,
 	{
 		Self::set_executors(validators);
 	}
 
-	fn on_new_session<'a, I: 'a>(changed: bool, validators: I, _queued: I)
+	fn on_new_session<'a, I>(changed: bool, validators: I, _queued: I)
 	where
-		I: Iterator<Item = (&'a T::AccountId, Self::Key)>,
+		I: Iterator<Item = (&'a T::AccountId, Self::Key)> + 'a,
 	{
 		if changed {
 			Self::set_executors(validators);

@@ -126,7 +126,9 @@ pub fn new_test_ext(executors: u8) -> sp_io::TestExternalities {
 		.unwrap();
 	let mut ext: sp_io::TestExternalities = storage.into();
 	// Benchmarks generate executor keys in a keystore.
-	ext.register_extension(sp_keystore::KeystoreExt::new(sp_keystore::testing::MemoryKeystore::new()));
+	ext.register_extension(sp_keystore::KeystoreExt::new(
+		sp_keystore::testing::MemoryKeystore::new(),
+	));
 	ext.execute_with(|| {
 		System::set_block_number(1);
 		let accounts: Vec<AccountId> = (0..executors).map(executor_account).collect();

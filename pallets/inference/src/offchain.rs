@@ -53,12 +53,12 @@ pub fn run<T: Config>(now: BlockNumberOf<T>) {
 				Ok(()) => {
 					budget -= 1;
 					log::info!(target: LOG_TARGET, "answered request {id} at block {now:?}");
-				},
-				Err(OffchainError::AlreadyClaimed) => {},
+				}
+				Err(OffchainError::AlreadyClaimed) => {}
 				Err(e) => {
 					budget -= 1;
 					log::warn!(target: LOG_TARGET, "request {id}: {e:?}");
-				},
+				}
 			}
 		}
 	}
@@ -74,10 +74,18 @@ fn claim<T: Config>(now: BlockNumberOf<T>, id: RequestId, key: &InferenceAuthori
 			_ => Ok(now),
 		},
 	);
-	!matches!(claimed, Err(MutateStorageError::ValueFunctionFailed(())) | Err(MutateStorageError::ConcurrentModification(_)))
+	!matches!(
+		claimed,
+		Err(MutateStorageError::ValueFunctionFailed(()))
+			| Err(MutateStorageError::ConcurrentModification(_))
+	)
 }
 
-fn answer<T: Config>(now: BlockNumberOf<T>, id: RequestId, key: &InferenceAuthorityId) -> Result<(), OffchainError> {
+fn answer<T: Config>(
+	now: BlockNumberOf<T>,
+	id: RequestId,
+	key: &InferenceAuthorityId,
+) -> Result<(), OffchainError> {
 	if !claim::<T>(now, id, key) {
 		return Err(OffchainError::AlreadyClaimed);
 	}
@@ -92,7 +100,9 @@ fn answer<T: Config>(now: BlockNumberOf<T>, id: RequestId, key: &InferenceAuthor
 	let output = host::run(model_id, &input).map_err(OffchainError::Engine)?;
 	let output = BoundedVec::try_from(output).map_err(|_| OffchainError::OutputTooLarge)?;
 	let submission = ResultSubmission { request_id: id, executor: key.clone(), output };
-	let signature = submission.using_encoded(|payload| key.sign(&payload)).ok_or(OffchainError::Signing)?;
-	let xt = T::create_authorized_transaction(Call::<T>::submit_result { submission, signature }.into());
+	let signature =
+		submission.using_encoded(|payload| key.sign(&payload)).ok_or(OffchainError::Signing)?;
+	let xt =
+		T::create_authorized_transaction(Call::<T>::submit_result { submission, signature }.into());
 	SubmitTransaction::<T, Call<T>>::submit_transaction(xt).map_err(|_| OffchainError::Submit)
 }

@@ -79,7 +79,11 @@ fn request(model: ModelId) -> RequestId {
 	id
 }
 
-fn signed(request_id: RequestId, executor: u8, out: Vec<u8>) -> (SubmissionOf<Test>, InferenceAuthoritySignature) {
+fn signed(
+	request_id: RequestId,
+	executor: u8,
+	out: Vec<u8>,
+) -> (SubmissionOf<Test>, InferenceAuthoritySignature) {
 	let submission = ResultSubmission {
 		request_id,
 		executor: executor_key(executor),
@@ -150,7 +154,9 @@ fn model_lifecycle_holds_and_releases_the_deposit() {
 		assert_eq!(ModelChunks::<Test>::iter_prefix(id).count(), 0);
 		assert_eq!(Balances::balance_on_hold(&HoldReason::ModelDeposit.into(), &ALICE), 0);
 		assert_eq!(Balances::free_balance(ALICE), INITIAL);
-		System::assert_last_event(Event::ModelRemoved { model: id, deposit_released: deposit }.into());
+		System::assert_last_event(
+			Event::ModelRemoved { model: id, deposit_released: deposit }.into(),
+		);
 		Inference::do_try_state().unwrap();
 	});
 }
@@ -164,9 +170,16 @@ fn register_model_errors() {
 		let id = hash(b"m");
 		assert_noop!(reg(ALICE, id, 0, inputs(), outputs()), Error::<Test>::EmptyModel);
 		assert_noop!(reg(ALICE, id, 1001, inputs(), outputs()), Error::<Test>::ModelTooLarge);
-		assert_noop!(reg(ALICE, id, 10, Default::default(), outputs()), Error::<Test>::BadInputSpec);
-		assert_noop!(reg(ALICE, id, 10, inputs(), Default::default()), Error::<Test>::BadOutputSpec);
-		let dup: TensorSpecs = BoundedVec::truncate_from(vec![inputs()[0].clone(), inputs()[0].clone()]);
+		assert_noop!(
+			reg(ALICE, id, 10, Default::default(), outputs()),
+			Error::<Test>::BadInputSpec
+		);
+		assert_noop!(
+			reg(ALICE, id, 10, inputs(), Default::default()),
+			Error::<Test>::BadOutputSpec
+		);
+		let dup: TensorSpecs =
+			BoundedVec::truncate_from(vec![inputs()[0].clone(), inputs()[0].clone()]);
 		assert_noop!(reg(ALICE, id, 10, dup, outputs()), Error::<Test>::BadInputSpec);
 		assert_noop!(reg(POOR, id, 10, inputs(), outputs()), Error::<Test>::InsufficientBalance);
 		assert_ok!(reg(ALICE, id, 10, inputs(), outputs()));
@@ -188,7 +201,15 @@ fn upload_errors() {
 			Inference::upload_model_chunk(RuntimeOrigin::signed(ALICE), id, chunk(&bytes[..10])),
 			Error::<Test>::UnknownModel
 		);
-		assert_ok!(Inference::register_model(RuntimeOrigin::signed(ALICE), id, 150, inputs(), outputs(), TOL, FEE));
+		assert_ok!(Inference::register_model(
+			RuntimeOrigin::signed(ALICE),
+			id,
+			150,
+			inputs(),
+			outputs(),
+			TOL,
+			FEE
+		));
 		assert_noop!(
 			Inference::upload_model_chunk(RuntimeOrigin::signed(BOB), id, chunk(&bytes[..10])),
 			Error::<Test>::NotModelOwner
@@ -197,13 +218,21 @@ fn upload_errors() {
 			Inference::upload_model_chunk(RuntimeOrigin::signed(ALICE), id, chunk(&[])),
 			Error::<Test>::EmptyChunk
 		);
-		assert_ok!(Inference::upload_model_chunk(RuntimeOrigin::signed(ALICE), id, chunk(&bytes[..100])));
+		assert_ok!(Inference::upload_model_chunk(
+			RuntimeOrigin::signed(ALICE),
+			id,
+			chunk(&bytes[..100])
+		));
 		assert_noop!(
 			Inference::complete_model_upload(RuntimeOrigin::signed(ALICE), id),
 			Error::<Test>::UploadIncomplete
 		);
 		assert_noop!(
-			Inference::upload_model_chunk(RuntimeOrigin::signed(ALICE), id, chunk(&model_bytes(100))),
+			Inference::upload_model_chunk(
+				RuntimeOrigin::signed(ALICE),
+				id,
+				chunk(&model_bytes(100))
+			),
 			Error::<Test>::ChunkExceedsModelSize
 		);
 		// Right length, wrong bytes: the hash check refuses it and the model stays uploading.
@@ -221,7 +250,13 @@ fn upload_errors() {
 		assert_eq!(Models::<Test>::get(id).unwrap().status, ModelStatus::Uploading);
 		// Requests are refused until the model is active.
 		assert_noop!(
-			Inference::request_inference(RuntimeOrigin::signed(BOB), id, input([1.0, 2.0]), FEE, None),
+			Inference::request_inference(
+				RuntimeOrigin::signed(BOB),
+				id,
+				input([1.0, 2.0]),
+				FEE,
+				None
+			),
 			Error::<Test>::ModelNotActive
 		);
 		// A broken upload is recovered by removing the model: the deposit comes back.
@@ -245,11 +280,23 @@ fn upload_errors() {
 fn retire_and_remove_errors() {
 	new_test_ext(3).execute_with(|| {
 		let unknown = hash(b"nope");
-		assert_noop!(Inference::retire_model(RuntimeOrigin::signed(ALICE), unknown), Error::<Test>::UnknownModel);
-		assert_noop!(Inference::remove_model(RuntimeOrigin::signed(ALICE), unknown), Error::<Test>::UnknownModel);
+		assert_noop!(
+			Inference::retire_model(RuntimeOrigin::signed(ALICE), unknown),
+			Error::<Test>::UnknownModel
+		);
+		assert_noop!(
+			Inference::remove_model(RuntimeOrigin::signed(ALICE), unknown),
+			Error::<Test>::UnknownModel
+		);
 		let id = active_model(10);
-		assert_noop!(Inference::retire_model(RuntimeOrigin::signed(BOB), id), Error::<Test>::NotModelOwner);
-		assert_noop!(Inference::remove_model(RuntimeOrigin::signed(BOB), id), Error::<Test>::NotModelOwner);
+		assert_noop!(
+			Inference::retire_model(RuntimeOrigin::signed(BOB), id),
+			Error::<Test>::NotModelOwner
+		);
+		assert_noop!(
+			Inference::remove_model(RuntimeOrigin::signed(BOB), id),
+			Error::<Test>::NotModelOwner
+		);
 		let r = request(id);
 		assert_noop!(
 			Inference::remove_model(RuntimeOrigin::signed(ALICE), id),
@@ -257,9 +304,18 @@ fn retire_and_remove_errors() {
 		);
 		// Retiring keeps the pending request alive; new requests are refused.
 		assert_ok!(Inference::retire_model(RuntimeOrigin::signed(ALICE), id));
-		assert_noop!(Inference::retire_model(RuntimeOrigin::signed(ALICE), id), Error::<Test>::ModelNotActive);
 		assert_noop!(
-			Inference::request_inference(RuntimeOrigin::signed(BOB), id, input([1.0, 2.0]), FEE, None),
+			Inference::retire_model(RuntimeOrigin::signed(ALICE), id),
+			Error::<Test>::ModelNotActive
+		);
+		assert_noop!(
+			Inference::request_inference(
+				RuntimeOrigin::signed(BOB),
+				id,
+				input([1.0, 2.0]),
+				FEE,
+				None
+			),
 			Error::<Test>::ModelNotActive
 		);
 		assert_ok!(submit(r, 0, output(3.0)));
@@ -329,7 +385,10 @@ fn bad_inputs_are_rejected_precisely() {
 			req(encode_owned(&[Tensor::from_f32("z", vec![1, 2], &[1.0, 2.0])])),
 			Error::<Test>::InputTensorName
 		);
-		assert_noop!(req(encode_owned(&[Tensor::from_i64("x", vec![1, 2], &[1, 2])])), Error::<Test>::InputTensorDType);
+		assert_noop!(
+			req(encode_owned(&[Tensor::from_i64("x", vec![1, 2], &[1, 2])])),
+			Error::<Test>::InputTensorDType
+		);
 		assert_noop!(
 			req(encode_owned(&[Tensor::from_f32("x", vec![1, 3], &[1.0, 2.0, 3.0])])),
 			Error::<Test>::InputTensorShape
@@ -344,7 +403,13 @@ fn request_errors() {
 	new_test_ext(3).execute_with(|| {
 		let model = active_model(10);
 		let req = |who, model, max_fee, timeout| {
-			Inference::request_inference(RuntimeOrigin::signed(who), model, input([1.0, 2.0]), max_fee, timeout)
+			Inference::request_inference(
+				RuntimeOrigin::signed(who),
+				model,
+				input([1.0, 2.0]),
+				max_fee,
+				timeout,
+			)
 		};
 		assert_noop!(req(BOB, hash(b"x"), FEE, None), Error::<Test>::UnknownModel);
 		assert_noop!(req(BOB, model, FEE - 1, None), Error::<Test>::FeeAboveMax);
@@ -358,7 +423,13 @@ fn request_errors() {
 	new_test_ext(0).execute_with(|| {
 		let model = active_model(10);
 		assert_noop!(
-			Inference::request_inference(RuntimeOrigin::signed(BOB), model, input([1.0, 2.0]), FEE, None),
+			Inference::request_inference(
+				RuntimeOrigin::signed(BOB),
+				model,
+				input([1.0, 2.0]),
+				FEE,
+				None
+			),
 			Error::<Test>::NoExecutors
 		);
 	});
@@ -373,7 +444,13 @@ fn pending_and_per_block_bounds_hold() {
 		}
 		// The 4th request of this block with the same deadline does not fit its expiry slot...
 		assert_noop!(
-			Inference::request_inference(RuntimeOrigin::signed(BOB), model, input([1.0, 2.0]), FEE, None),
+			Inference::request_inference(
+				RuntimeOrigin::signed(BOB),
+				model,
+				input([1.0, 2.0]),
+				FEE,
+				None
+			),
 			Error::<Test>::DeadlineSlotFull
 		);
 		// ...but fits with another timeout.
@@ -387,7 +464,13 @@ fn pending_and_per_block_bounds_hold() {
 		assert_eq!(PendingCount::<Test>::get(), MAX_PENDING);
 		run_to(2);
 		assert_noop!(
-			Inference::request_inference(RuntimeOrigin::signed(BOB), model, input([1.0, 2.0]), FEE, None),
+			Inference::request_inference(
+				RuntimeOrigin::signed(BOB),
+				model,
+				input([1.0, 2.0]),
+				FEE,
+				None
+			),
 			Error::<Test>::TooManyPendingRequests
 		);
 		assert_eq!(escrow(BOB), FEE * MAX_PENDING as Balance);
@@ -479,7 +562,9 @@ fn dissenters_are_struck_and_not_paid() {
 		assert_eq!(Strikes::<Test>::get(11), 1);
 		assert_eq!(Strikes::<Test>::get(10), 0);
 		assert_eq!(Balances::free_balance(11), INITIAL);
-		System::assert_has_event(Event::ValidatorStruck { validator: 11, request_id: r, strikes: 1 }.into());
+		System::assert_has_event(
+			Event::ValidatorStruck { validator: 11, request_id: r, strikes: 1 }.into(),
+		);
 	});
 }
 
@@ -498,7 +583,12 @@ fn split_votes_expire_early_with_full_refund() {
 		// Nobody can tell who was wrong: no strikes.
 		assert_eq!(Strikes::<Test>::iter().count(), 0);
 		System::assert_last_event(
-			Event::RequestExpired { request_id: r, refunded: FEE, reason: ExpiryReason::NoAgreement }.into(),
+			Event::RequestExpired {
+				request_id: r,
+				refunded: FEE,
+				reason: ExpiryReason::NoAgreement,
+			}
+			.into(),
 		);
 		Inference::do_try_state().unwrap();
 	});
@@ -554,24 +644,35 @@ fn submission_rules() {
 		// Unknown request.
 		assert_eq!(authorize(99, 1, output(1.0)), Err(InvalidTransaction::Stale));
 		// Malformed output: garbage and wrong spec.
-		assert_eq!(authorize(r, 1, b"junk".to_vec()), Err(InvalidTransaction::Custom(invalid_codes::MALFORMED_OUTPUT)));
+		assert_eq!(
+			authorize(r, 1, b"junk".to_vec()),
+			Err(InvalidTransaction::Custom(invalid_codes::MALFORMED_OUTPUT))
+		);
 		let wrong = encode_owned(&[Tensor::from_f32("z", vec![1, 1], &[1.0])]);
-		assert_eq!(authorize(r, 1, wrong), Err(InvalidTransaction::Custom(invalid_codes::MALFORMED_OUTPUT)));
+		assert_eq!(
+			authorize(r, 1, wrong),
+			Err(InvalidTransaction::Custom(invalid_codes::MALFORMED_OUTPUT))
+		);
 		// A bad signature.
 		let (s, _) = signed(r, 1, output(1.0));
 		let forged = executor_pair(2).sign(&s.encode()).into();
 		assert_eq!(
-			Inference::authorize_submit_result(TransactionSource::External, &s, &forged).map(|_| ()),
+			Inference::authorize_submit_result(TransactionSource::External, &s, &forged)
+				.map(|_| ()),
 			Err(InvalidTransaction::BadProof.into())
 		);
 		// A key outside the committee (committee is all 4 executors here; key 9 is nobody).
 		assert_eq!(authorize(r, 9, output(1.0)), Err(InvalidTransaction::BadProof));
 		// Without the authorized origin the call is refused.
 		let (s, sig) = signed(r, 1, output(1.0));
-		assert_noop!(Inference::submit_result(RuntimeOrigin::signed(ALICE), s, sig), DispatchError::BadOrigin);
+		assert_noop!(
+			Inference::submit_result(RuntimeOrigin::signed(ALICE), s, sig),
+			DispatchError::BadOrigin
+		);
 		// The valid transaction is unique per (request, executor) and lives until the deadline.
 		let (s, sig) = signed(r, 1, output(1.0));
-		let (valid, _) = Inference::authorize_submit_result(TransactionSource::External, &s, &sig).unwrap();
+		let (valid, _) =
+			Inference::authorize_submit_result(TransactionSource::External, &s, &sig).unwrap();
 		assert_eq!(valid.provides, vec![("VerityInference", (r, executor_key(1))).encode()]);
 		assert_eq!(valid.longevity, DEFAULT_TIMEOUT + 1);
 	});
@@ -603,7 +704,10 @@ fn results_after_the_deadline_are_refused() {
 		System::set_block_number(1 + DEFAULT_TIMEOUT + 1);
 		assert_eq!(authorize(r, 0, output(1.0)), Err(InvalidTransaction::Stale));
 		let (s, sig) = signed(r, 0, output(1.0));
-		assert_noop!(Inference::submit_result(RawOrigin::Authorized.into(), s, sig), Error::<Test>::DeadlinePassed);
+		assert_noop!(
+			Inference::submit_result(RawOrigin::Authorized.into(), s, sig),
+			Error::<Test>::DeadlinePassed
+		);
 	});
 }
 
@@ -615,7 +719,11 @@ fn validator_set_change_mid_request_keeps_the_committee() {
 		// New session: executor 2 leaves, 3 joins.
 		let accounts = [executor_account(0), executor_account(1), executor_account(3)];
 		let keys = [executor_key(0), executor_key(1), executor_key(3)];
-		Inference::on_new_session(true, accounts.iter().zip(keys.clone()), accounts.iter().zip(keys));
+		Inference::on_new_session(
+			true,
+			accounts.iter().zip(keys.clone()),
+			accounts.iter().zip(keys),
+		);
 		assert_eq!(Executors::<Test>::get().len(), 3);
 		// The newcomer is not in this request's committee...
 		assert_eq!(authorize(r, 3, output(1.0)), Err(InvalidTransaction::BadProof));
@@ -672,7 +780,12 @@ fn expiry_refunds_in_full_and_pruning_follows_retention() {
 		assert_eq!(Balances::total_issuance(), issuance);
 		assert_eq!(Submissions::<Test>::iter().count(), 0);
 		System::assert_has_event(
-			Event::RequestExpired { request_id: expired, refunded: FEE, reason: ExpiryReason::Deadline }.into(),
+			Event::RequestExpired {
+				request_id: expired,
+				refunded: FEE,
+				reason: ExpiryReason::Deadline,
+			}
+			.into(),
 		);
 		// Kept for the retention period, then pruned with input and result.
 		run_to(deadline + RETENTION);
@@ -694,14 +807,26 @@ fn executors_follow_sessions() {
 	new_test_ext(2).execute_with(|| {
 		assert_eq!(Executors::<Test>::get().len(), 2);
 		let accounts = [executor_account(5)];
-		Inference::on_new_session(false, accounts.iter().zip([executor_key(5)]), accounts.iter().zip([executor_key(5)]));
+		Inference::on_new_session(
+			false,
+			accounts.iter().zip([executor_key(5)]),
+			accounts.iter().zip([executor_key(5)]),
+		);
 		assert_eq!(Executors::<Test>::get().len(), 2);
-		Inference::on_new_session(true, accounts.iter().zip([executor_key(5)]), accounts.iter().zip([executor_key(5)]));
+		Inference::on_new_session(
+			true,
+			accounts.iter().zip([executor_key(5)]),
+			accounts.iter().zip([executor_key(5)]),
+		);
 		assert_eq!(Executors::<Test>::get()[0].account, executor_account(5));
 		System::assert_last_event(Event::ExecutorsChanged { count: 1 }.into());
 		// Bounded by MaxExecutors (8).
 		let many: Vec<AccountId> = (0..10).map(executor_account).collect();
-		Inference::on_new_session(true, many.iter().zip((0..10).map(executor_key)), many.iter().zip((0..10).map(executor_key)));
+		Inference::on_new_session(
+			true,
+			many.iter().zip((0..10).map(executor_key)),
+			many.iter().zip((0..10).map(executor_key)),
+		);
 		assert_eq!(Executors::<Test>::get().len(), 8);
 	});
 }

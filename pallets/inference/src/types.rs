@@ -11,7 +11,18 @@ pub type ModelId = H256;
 pub type RequestId = u64;
 
 /// Life cycle of a model.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen)]
+#[derive(
+	Clone,
+	Copy,
+	Debug,
+	PartialEq,
+	Eq,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	TypeInfo,
+	MaxEncodedLen,
+)]
 pub enum ModelStatus {
 	/// Registered; its bytes are being uploaded. No requests yet.
 	Uploading,
@@ -48,7 +59,18 @@ pub struct ModelInfo<AccountId, Balance, BlockNumber> {
 }
 
 /// Life cycle of a request.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen)]
+#[derive(
+	Clone,
+	Copy,
+	Debug,
+	PartialEq,
+	Eq,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	TypeInfo,
+	MaxEncodedLen,
+)]
 pub enum RequestStatus {
 	/// Waiting for a quorum of agreeing results.
 	Pending,
@@ -59,14 +81,18 @@ pub enum RequestStatus {
 }
 
 /// A committee member: the validator's account (paid) and its inference key (signs results).
-#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen)]
+#[derive(
+	Clone, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen,
+)]
 pub struct Executor<AccountId> {
 	pub account: AccountId,
 	pub key: InferenceAuthorityId,
 }
 
 /// An inference request.
-#[derive(CloneNoBound, DebugNoBound, PartialEqNoBound, EqNoBound, Encode, Decode, TypeInfo, MaxEncodedLen)]
+#[derive(
+	CloneNoBound, DebugNoBound, PartialEqNoBound, EqNoBound, Encode, Decode, TypeInfo, MaxEncodedLen,
+)]
 #[scale_info(skip_type_params(MaxCommittee))]
 pub struct Request<AccountId, Balance, BlockNumber, MaxCommittee: Get<u32>>
 where
@@ -91,7 +117,9 @@ where
 }
 
 /// A finalized result and its provenance.
-#[derive(CloneNoBound, DebugNoBound, PartialEqNoBound, EqNoBound, Encode, Decode, TypeInfo, MaxEncodedLen)]
+#[derive(
+	CloneNoBound, DebugNoBound, PartialEqNoBound, EqNoBound, Encode, Decode, TypeInfo, MaxEncodedLen,
+)]
 #[scale_info(skip_type_params(MaxCommittee, MaxOutput))]
 pub struct InferenceResult<AccountId, BlockNumber, MaxCommittee: Get<u32>, MaxOutput: Get<u32>>
 where
@@ -113,7 +141,14 @@ where
 
 /// What a validator signs and submits: its output for one request.
 #[derive(
-	CloneNoBound, DebugNoBound, PartialEqNoBound, EqNoBound, Encode, Decode, DecodeWithMemTracking, TypeInfo,
+	CloneNoBound,
+	DebugNoBound,
+	PartialEqNoBound,
+	EqNoBound,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	TypeInfo,
 )]
 #[scale_info(skip_type_params(MaxOutput))]
 pub struct ResultSubmission<MaxOutput: Get<u32>> {

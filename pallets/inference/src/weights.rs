@@ -110,7 +110,9 @@ impl<T> WeightInfo for SubstrateWeight<T> {
 		Weight::from_parts(60_000_000, 6_000)
 			.saturating_add(Weight::from_parts(1_500, 1).saturating_mul(o.into()))
 			.saturating_add(db(4, 1))
-			.saturating_add(Weight::from_parts(3_000, 0).saturating_mul(u64::from(o).saturating_mul(k2)))
+			.saturating_add(
+				Weight::from_parts(3_000, 0).saturating_mul(u64::from(o).saturating_mul(k2)),
+			)
 			.saturating_add(Weight::from_parts(40_000_000, 2_000).saturating_mul(k.into()))
 			.saturating_add(db(3, 3).saturating_mul(k.into()))
 			.saturating_add(db(4, 6))

@@ -15,7 +15,8 @@ mod benchmarks {
 	#[benchmark]
 	fn add_validator(v: Linear<1, { T::MaxValidators::get() - 1 }>) -> Result<(), BenchmarkError> {
 		fill::<T>(v);
-		let origin = T::AddRemoveOrigin::try_successful_origin().map_err(|_| BenchmarkError::Weightless)?;
+		let origin =
+			T::AddRemoveOrigin::try_successful_origin().map_err(|_| BenchmarkError::Weightless)?;
 		let who: T::AccountId = account("new", 0, 0);
 		#[extrinsic_call]
 		_(origin as T::RuntimeOrigin, who.clone());
@@ -24,9 +25,12 @@ mod benchmarks {
 	}
 
 	#[benchmark]
-	fn remove_validator(v: Linear<{ T::MinValidators::get() + 1 }, { T::MaxValidators::get() }>) -> Result<(), BenchmarkError> {
+	fn remove_validator(
+		v: Linear<{ T::MinValidators::get() + 1 }, { T::MaxValidators::get() }>,
+	) -> Result<(), BenchmarkError> {
 		fill::<T>(v);
-		let origin = T::AddRemoveOrigin::try_successful_origin().map_err(|_| BenchmarkError::Weightless)?;
+		let origin =
+			T::AddRemoveOrigin::try_successful_origin().map_err(|_| BenchmarkError::Weightless)?;
 		let who: T::AccountId = account("validator", v - 1, 0);
 		#[extrinsic_call]
 		_(origin as T::RuntimeOrigin, who.clone());

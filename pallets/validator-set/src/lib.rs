@@ -73,8 +73,9 @@ pub mod pallet {
 			unique.sort();
 			unique.dedup();
 			assert_eq!(unique.len(), self.initial_validators.len(), "duplicate genesis validator");
-			let bounded = BoundedVec::<_, T::MaxValidators>::try_from(self.initial_validators.clone())
-				.expect("genesis validators exceed MaxValidators");
+			let bounded =
+				BoundedVec::<_, T::MaxValidators>::try_from(self.initial_validators.clone())
+					.expect("genesis validators exceed MaxValidators");
 			Validators::<T>::put(bounded);
 		}
 	}
@@ -127,7 +128,8 @@ pub mod pallet {
 		pub fn remove_validator(origin: OriginFor<T>, who: T::AccountId) -> DispatchResult {
 			T::AddRemoveOrigin::ensure_origin(origin)?;
 			Validators::<T>::try_mutate(|set| -> DispatchResult {
-				let position = set.iter().position(|v| v == &who).ok_or(Error::<T>::NotValidator)?;
+				let position =
+					set.iter().position(|v| v == &who).ok_or(Error::<T>::NotValidator)?;
 				ensure!(set.len() as u32 > T::MinValidators::get(), Error::<T>::TooFewValidators);
 				set.remove(position);
 				Ok(())

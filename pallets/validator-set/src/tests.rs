@@ -42,7 +42,10 @@ fn remove_validator_is_planned_at_next_rotation() {
 #[test]
 fn only_the_configured_origin_changes_the_set() {
 	new_test_ext(vec![1, 2, 3]).execute_with(|| {
-		assert_noop!(ValidatorSet::add_validator(RuntimeOrigin::signed(1), 4), DispatchError::BadOrigin);
+		assert_noop!(
+			ValidatorSet::add_validator(RuntimeOrigin::signed(1), 4),
+			DispatchError::BadOrigin
+		);
 		assert_noop!(
 			ValidatorSet::remove_validator(RuntimeOrigin::signed(1), 2),
 			DispatchError::BadOrigin
@@ -53,8 +56,14 @@ fn only_the_configured_origin_changes_the_set() {
 #[test]
 fn duplicates_and_unknowns_are_rejected() {
 	new_test_ext(vec![1, 2, 3]).execute_with(|| {
-		assert_noop!(ValidatorSet::add_validator(RuntimeOrigin::root(), 2), Error::<Test>::AlreadyValidator);
-		assert_noop!(ValidatorSet::remove_validator(RuntimeOrigin::root(), 9), Error::<Test>::NotValidator);
+		assert_noop!(
+			ValidatorSet::add_validator(RuntimeOrigin::root(), 2),
+			Error::<Test>::AlreadyValidator
+		);
+		assert_noop!(
+			ValidatorSet::remove_validator(RuntimeOrigin::root(), 9),
+			Error::<Test>::NotValidator
+		);
 		assert!(!SetChanged::<Test>::get());
 	});
 }
@@ -62,10 +71,16 @@ fn duplicates_and_unknowns_are_rejected() {
 #[test]
 fn bounds_hold() {
 	new_test_ext(vec![1, 2, 3, 4, 5]).execute_with(|| {
-		assert_noop!(ValidatorSet::add_validator(RuntimeOrigin::root(), 6), Error::<Test>::TooManyValidators);
+		assert_noop!(
+			ValidatorSet::add_validator(RuntimeOrigin::root(), 6),
+			Error::<Test>::TooManyValidators
+		);
 	});
 	new_test_ext(vec![1]).execute_with(|| {
-		assert_noop!(ValidatorSet::remove_validator(RuntimeOrigin::root(), 1), Error::<Test>::TooFewValidators);
+		assert_noop!(
+			ValidatorSet::remove_validator(RuntimeOrigin::root(), 1),
+			Error::<Test>::TooFewValidators
+		);
 		assert_eq!(set(), vec![1]);
 	});
 }
