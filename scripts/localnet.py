@@ -193,6 +193,8 @@ def main() -> int:
     parser.add_argument("--workdir", type=Path, default=ROOT / ".local-net",
                         help="chain data and logs (wiped at start)")
     parser.add_argument("--port-offset", type=int, default=0, help="added to every port in the file")
+    parser.add_argument("--demo", nargs=2, metavar=("PYTHON", "MODELS_DIR"),
+                        help="once up, run scripts/demo.py with this Python to register a demo model")
     args = parser.parse_args()
 
     net = LocalNet(args.binary, args.network, args.workdir, args.port_offset)
@@ -206,6 +208,11 @@ def main() -> int:
     log(f"starting {len(net.nodes)} nodes from {args.network}")
     net.start()
     log("network is up:\n" + net.describe())
+    if args.demo:
+        python, models = args.demo
+        demo = subprocess.run([python, str(ROOT / "scripts" / "demo.py"), net.nodes[0].ws_url, models])
+        if demo.returncode != 0:
+            log("the demo model could not be set up (see above); the network keeps running")
     log("press Ctrl-C to stop every node")
     last = None
     try:
