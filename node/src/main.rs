@@ -1,5 +1,8 @@
 //! The Verity node.
 #![warn(missing_docs)]
+// sc-cli and sc-service errors are large by design; boxing them at every call site of the SDK
+// API would only add noise.
+#![allow(clippy::result_large_err)]
 
 mod chain_spec;
 mod cli;
