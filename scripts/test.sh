@@ -18,6 +18,11 @@ start=$(date +%s)
 cargo test --locked --release --workspace --exclude verity-node
 log "Rust tests done in $(( $(date +%s) - start ))s"
 
+log "benchmark test suites (pallets with runtime-benchmarks: every benchmark runs once)"
+start=$(date +%s)
+cargo test --locked --release -p pallet-inference -p pallet-validator-set --features runtime-benchmarks benchmarking
+log "benchmark tests done in $(( $(date +%s) - start ))s"
+
 log "end-to-end tests (pytest tests/e2e) against $VERITY_NODE_BIN"
 start=$(date +%s)
 "$VERITY_VENV/bin/python" -m pytest -v -p no:cacheprovider tests/e2e

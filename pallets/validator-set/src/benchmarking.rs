@@ -1,7 +1,10 @@
 //! Benchmarks of `pallet-validator-set` (worst case: a set one short of its bound).
 use super::*;
 use frame_benchmarking::v2::*;
-use frame_support::{traits::EnsureOrigin, BoundedVec};
+use frame_support::{
+	traits::{EnsureOrigin, Get},
+	BoundedVec,
+};
 
 fn fill<T: Config>(count: u32) {
 	let set: Vec<T::AccountId> = (0..count).map(|i| account("validator", i, 0)).collect();
