@@ -111,12 +111,18 @@ def heavy(rng, width=256, depth=48):
         nodes += [helper.make_node("MatMul", [prev, f"W{i}"], [f"m{i}"]), helper.make_node("Tanh", [f"m{i}"], [f"t{i}"])]
         prev = f"t{i}"
     nodes.append(helper.make_node("Identity", [prev], ["y"]))
-    graph = helper.make_graph(nodes, "heavy", [value_info("x", TensorProto.FLOAT, ["batch", width])],
+    graph = helper.make_graph(nodes, f"heavy{depth}", [value_info("x", TensorProto.FLOAT, ["batch", width])],
                               [value_info("y", TensorProto.FLOAT, ["batch", width])], inits)
     return graph, {"x": rng.normal(size=(16, width)).astype(np.float32)}
 
 
-MODELS = {"linear": linear, "mlp": mlp, "cnn": cnn, "argmax": argmax, "two_io": two_io, "heavy": heavy}
+def heavy8(rng):
+    """The heavy chain with 8 layers (a mid-size model for benchmarks)."""
+    return heavy(rng, depth=8)
+
+
+MODELS = {"linear": linear, "mlp": mlp, "cnn": cnn, "argmax": argmax, "two_io": two_io, "heavy": heavy,
+          "heavy8": heavy8}
 
 
 def spec_of(values):

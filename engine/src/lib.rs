@@ -114,6 +114,7 @@ pub struct Engine {
 	config: EngineConfig,
 	cache: Mutex<VecDeque<CachedModel>>,
 	loads: std::sync::atomic::AtomicU64,
+	watchdog: Watchdog,
 }
 
 fn load_error(e: impl std::fmt::Display) -> EngineError {
@@ -135,7 +136,13 @@ impl Engine {
 			std::fs::create_dir_all(dir)
 				.map_err(|e| format!("model cache {}: {e}", dir.display()))?;
 		}
-		Ok(Engine { env, config, cache: Mutex::new(VecDeque::new()), loads: Default::default() })
+		Ok(Engine {
+			env,
+			config,
+			cache: Mutex::new(VecDeque::new()),
+			loads: Default::default(),
+			watchdog: Watchdog::new(),
+		})
 	}
 
 	/// Another engine on the same ONNX Runtime environment (one per process), with its own
@@ -146,6 +153,7 @@ impl Engine {
 			config,
 			cache: Mutex::new(VecDeque::new()),
 			loads: Default::default(),
+			watchdog: Watchdog::new(),
 		}
 	}
 
@@ -265,10 +273,10 @@ impl Engine {
 			.collect::<Result<_, EngineError>>()?;
 
 		let options = Arc::new(RunOptions::new().map_err(|_| EngineError::RunFailed)?);
-		let watchdog = Watchdog::start(options.clone(), self.config.max_run);
+		let watch = self.watchdog.watch(options.clone(), self.config.max_run);
 		let started = Instant::now();
 		let result = session.run_with_options(values, &options);
-		let timed_out = watchdog.stop();
+		let timed_out = self.watchdog.release(watch);
 		let outputs = match result {
 			Ok(outputs) => outputs,
 			Err(e) => {
@@ -304,50 +312,77 @@ impl InferenceEngine for Engine {
 	}
 }
 
-/// Terminates a run that outlives its time budget.
+/// Terminates runs that outlive their time budget. One thread per engine, started once: a
+/// thread per run would cost more than a small model's whole run.
 struct Watchdog {
-	state: Arc<(Mutex<(bool, bool)>, Condvar)>,
-	thread: Option<std::thread::JoinHandle<()>>,
+	state: Arc<(Mutex<WatchState>, Condvar)>,
+}
+
+#[derive(Default)]
+struct WatchState {
+	next_id: u64,
+	/// Running: id -> (deadline, its run options).
+	runs: std::collections::BTreeMap<u64, (Instant, Arc<RunOptions>)>,
+	/// Ids whose runs were terminated.
+	fired: std::collections::BTreeSet<u64>,
 }
 
 impl Watchdog {
-	fn start(options: Arc<RunOptions>, budget: Duration) -> Self {
-		// (done, fired)
-		let state = Arc::new((Mutex::new((false, false)), Condvar::new()));
-		let shared = state.clone();
-		let thread = std::thread::Builder::new()
-			.name("verity-engine-watchdog".into())
-			.spawn(move || {
-				let (lock, cvar) = &*shared;
-				let deadline = Instant::now() + budget;
-				let mut guard = lock.lock().unwrap_or_else(|e| e.into_inner());
-				while !guard.0 {
+	fn new() -> Self {
+		let state: Arc<(Mutex<WatchState>, Condvar)> = Default::default();
+		let shared = Arc::downgrade(&state);
+		let spawned =
+			std::thread::Builder::new().name("verity-engine-watchdog".into()).spawn(move || {
+				loop {
+					// Stops once the engine (the only strong owner) is gone.
+					let Some(state) = shared.upgrade() else { return };
+					let (lock, cvar) = &*state;
+					let mut guard = lock.lock().unwrap_or_else(|e| e.into_inner());
 					let now = Instant::now();
-					if now >= deadline {
-						let _ = options.terminate();
-						guard.1 = true;
-						return;
+					let expired: Vec<u64> = guard
+						.runs
+						.iter()
+						.filter(|(_, (deadline, _))| *deadline <= now)
+						.map(|(id, _)| *id)
+						.collect();
+					for id in expired {
+						if let Some((_, options)) = guard.runs.remove(&id) {
+							let _ = options.terminate();
+							guard.fired.insert(id);
+						}
 					}
-					guard = cvar
-						.wait_timeout(guard, deadline - now)
-						.unwrap_or_else(|e| e.into_inner())
-						.0;
+					let wait = guard
+						.runs
+						.values()
+						.map(|(deadline, _)| deadline.saturating_duration_since(now))
+						.min()
+						.unwrap_or(Duration::from_millis(500));
+					let _ = cvar.wait_timeout(guard, wait).unwrap_or_else(|e| e.into_inner());
 				}
-			})
-			.ok();
-		Watchdog { state, thread }
+			});
+		if let Err(e) = spawned {
+			log::warn!(target: "verity-engine", "no watchdog thread, runs are not time-limited: {e}");
+		}
+		Watchdog { state }
 	}
 
-	/// Stops the watchdog; returns whether it terminated the run.
-	fn stop(mut self) -> bool {
+	/// Starts watching a run; returns its id.
+	fn watch(&self, options: Arc<RunOptions>, budget: Duration) -> u64 {
 		let (lock, cvar) = &*self.state;
-		lock.lock().unwrap_or_else(|e| e.into_inner()).0 = true;
+		let mut guard = lock.lock().unwrap_or_else(|e| e.into_inner());
+		guard.next_id += 1;
+		let id = guard.next_id;
+		guard.runs.insert(id, (Instant::now() + budget, options));
 		cvar.notify_all();
-		if let Some(thread) = self.thread.take() {
-			let _ = thread.join();
-		}
-		let fired = lock.lock().unwrap_or_else(|e| e.into_inner()).1;
-		fired
+		id
+	}
+
+	/// Stops watching a run; returns whether it was terminated.
+	fn release(&self, id: u64) -> bool {
+		let (lock, _) = &*self.state;
+		let mut guard = lock.lock().unwrap_or_else(|e| e.into_inner());
+		guard.runs.remove(&id);
+		guard.fired.remove(&id)
 	}
 }
 
@@ -433,7 +468,11 @@ fn from_value(name: &str, dtype: DType, value: &DynValue) -> Result<tensor::Tens
 			.iter()
 			.map(|d| u32::try_from(*d).map_err(|_| EngineError::TooLarge))
 			.collect::<Result<_, _>>()?;
-		Ok((dims, data.iter().flat_map(|v| to(*v)).collect()))
+		let mut bytes = Vec::with_capacity(data.len() * N);
+		for v in data {
+			bytes.extend_from_slice(&to(*v));
+		}
+		Ok((dims, bytes))
 	}
 	let (shape, data) = match dtype {
 		DType::F32 => extract::<f32, 4>(value, f32::to_le_bytes)?,
