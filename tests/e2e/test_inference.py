@@ -46,6 +46,13 @@ def test_request_is_finalized_with_the_models_output(network, models):
     assert verify.returncode == 0, verify.stderr
     assert "verified" in verify.stdout
 
+    # A request without a finalized result cannot be verified: non-zero exit, clear reason.
+    missing = subprocess.run(
+        [str(node_binary()), "inference", "verify", "--request", "999999", "--rpc", network.nodes[1].rpc_url],
+        capture_output=True, text=True, timeout=120)
+    assert missing.returncode != 0
+    assert "no finalized result" in missing.stderr + missing.stdout
+
 
 def test_inference_run_cli_matches_reference(models, tmp_path):
     out = tmp_path / "out"
