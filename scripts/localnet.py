@@ -56,6 +56,7 @@ class Node:
     base_path: Path
     log_path: Path
     process: subprocess.Popen | None = field(default=None, repr=False)
+    command: list[str] = field(default_factory=list, repr=False)
 
     @property
     def rpc_url(self) -> str:
@@ -127,18 +128,42 @@ class LocalNet:
                 if node is not bootnode:
                     cmd += ["--bootnodes", boot_addr]
                 cmd += node.args
-                logf = open(node.log_path, "wb")
-                node.process = subprocess.Popen(cmd, stdout=logf, stderr=subprocess.STDOUT,
-                                                stdin=subprocess.DEVNULL, start_new_session=True)
-                logf.close()
+                node.command = cmd
+                self._spawn(node)
             self.wait_rpc()
         except BaseException:
             self.stop()
             raise
 
-    def wait_rpc(self, timeout: float = 60.0) -> None:
+    def _spawn(self, node: Node) -> None:
+        logf = open(node.log_path, "ab")
+        node.process = subprocess.Popen(node.command, stdout=logf, stderr=subprocess.STDOUT,
+                                        stdin=subprocess.DEVNULL, start_new_session=True)
+        logf.close()
+
+    def node(self, name: str) -> Node:
+        return next(n for n in self.nodes if n.name == name)
+
+    def kill(self, name: str) -> None:
+        """Kills a node abruptly (SIGKILL), as a crash would."""
+        node = self.node(name)
+        if node.process is not None and node.process.poll() is None:
+            node.process.kill()
+            node.process.wait()
+        node.process = None
+
+    def restart(self, name: str, extra_args: list[str] | None = None) -> None:
+        """Starts a killed node again with the same data, keys and ports (plus `extra_args`)."""
+        node = self.node(name)
+        command = node.command
+        node.command = command + list(extra_args or [])
+        self._spawn(node)
+        node.command = command
+        self.wait_rpc(nodes=[node])
+
+    def wait_rpc(self, timeout: float = 60.0, nodes: list[Node] | None = None) -> None:
         deadline = time.monotonic() + timeout
-        for node in self.nodes:
+        for node in nodes or self.nodes:
             while True:
                 self.check_alive()
                 try:

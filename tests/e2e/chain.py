@@ -15,6 +15,8 @@ import vtns  # noqa: E402,F401
 
 DTYPE = {"f32": "F32", "f64": "F64", "i32": "I32", "i64": "I64", "u8": "U8", "bool": "Bool"}
 CHUNK = 1024 * 1024
+# Transaction fees paid through `submit`, so tests can account for every unit of issuance.
+FEES_PAID = {"total": 0}
 
 
 def blake2_256(data: bytes) -> bytes:
@@ -43,6 +45,7 @@ def submit(substrate: SubstrateInterface, signer: Keypair, module: str, function
     call = substrate.compose_call(call_module=module, call_function=function, call_params=params)
     xt = substrate.create_signed_extrinsic(call=call, keypair=signer)
     receipt = substrate.submit_extrinsic(xt, wait_for_inclusion=True)
+    FEES_PAID["total"] += receipt.total_fee_amount or 0
     if not receipt.is_success:
         raise RuntimeError(f"{module}.{function} failed: {receipt.error_message}")
     return receipt

@@ -38,6 +38,18 @@ def network(tmp_path_factory):
             assert node.process.poll() is not None, f"{node.name} still running after stop()"
 
 
+@pytest.fixture(scope="module")
+def fault_network(tmp_path_factory):
+    """A separate 3-validator network for the fault scenarios (they kill nodes)."""
+    net = localnet.LocalNet(node_binary(), localnet.DEFAULT_NETWORK,
+                            workdir=tmp_path_factory.mktemp("faultnet"), port_offset=PORT_OFFSET + 1000)
+    net.start()
+    try:
+        yield net
+    finally:
+        net.stop()
+
+
 @pytest.fixture(scope="session")
 def models(tmp_path_factory) -> Path:
     """The models of scripts/gen_models.py (VERITY_TEST_MODELS if it holds them)."""

@@ -68,6 +68,26 @@ fn setup_executors<T: Config>(k: u32) -> Vec<(T::AccountId, InferenceAuthorityId
 	executors
 }
 
+/// A pending request for a model with output `y: f32[1, n_out]`, attested by `committee`
+/// executors whose keys are in the keystore.
+fn open_request<T: Config>(
+	n_out: u32,
+	committee: u32,
+) -> Result<(RequestId, Vec<(T::AccountId, InferenceAuthorityId)>), BenchmarkError> {
+	let (_, model) = setup_model::<T>(1, n_out);
+	let executors = setup_executors::<T>(committee);
+	let requester = funded::<T>("requester", 0);
+	let (input, _) = tensor_bytes("x", 64);
+	let id = Pallet::<T>::do_request(
+		requester,
+		model,
+		BoundedVec::truncate_from(input),
+		BalanceOf::<T>::max_value(),
+		None,
+	)?;
+	Ok((id, executors))
+}
+
 fn signed_submission<T: Config>(
 	request_id: RequestId,
 	key: &InferenceAuthorityId,
@@ -211,17 +231,7 @@ mod benchmarks {
 		o: Linear<64, { T::MaxOutputBytes::get() }>,
 	) -> Result<(), BenchmarkError> {
 		let (output, n) = tensor_bytes("y", o);
-		let (_, model) = setup_model::<T>(1, n);
-		let executors = setup_executors::<T>(1);
-		let requester = funded::<T>("requester", 0);
-		let (input, _) = tensor_bytes("x", 64);
-		let id = Pallet::<T>::do_request(
-			requester,
-			model,
-			BoundedVec::truncate_from(input),
-			BalanceOf::<T>::max_value(),
-			None,
-		)?;
+		let (id, executors) = open_request::<T>(n, 1)?;
 		let (submission, signature) = signed_submission::<T>(id, &executors[0].1, output);
 		#[block]
 		{
@@ -243,18 +253,8 @@ mod benchmarks {
 		k: Linear<0, { T::MaxCommittee::get() }>,
 	) -> Result<(), BenchmarkError> {
 		let (output, n) = tensor_bytes("y", o);
-		let (_, model) = setup_model::<T>(1, n);
 		let committee = k.max(1);
-		let executors = setup_executors::<T>(committee);
-		let requester = funded::<T>("requester", 0);
-		let (input, _) = tensor_bytes("x", 64);
-		let id = Pallet::<T>::do_request(
-			requester,
-			model,
-			BoundedVec::truncate_from(input),
-			BalanceOf::<T>::max_value(),
-			None,
-		)?;
+		let (id, executors) = open_request::<T>(n, committee)?;
 		// All but the last result are in; with k = 0 the quorum is not reached (no finalization).
 		Requests::<T>::mutate(id, |r| {
 			r.as_mut().unwrap().quorum = if k == 0 { committee + 1 } else { committee }
