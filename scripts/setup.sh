@@ -6,8 +6,9 @@
 #   2. a Rust toolchain that can build the runtime to `wasm32v1-none`
 #      (rustup's own target where it can be downloaded; otherwise Debian's rustc-web with a
 #       locally built core/alloc sysroot, linked into rustup as the `web` toolchain)
-#   3. the pinned ONNX Runtime shared library, taken from the PyPI wheel into $VERITY_CACHE
-#   4. a Python venv with onnx/numpy/onnxruntime/pytest for test models and the e2e suite
+#   3. a Python venv with onnx/numpy/onnxruntime/pytest/substrate-interface (test models, e2e)
+#   4. the pinned ONNX Runtime shared library, taken from the PyPI wheel into $VERITY_CACHE
+#      (downloaded with the venv's pip: Debian's python3 has no pip of its own)
 #   5. npm packages (solc) pinned by package-lock.json
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -100,29 +101,8 @@ RS
 	fi
 fi
 
-# --- 3. ONNX Runtime shared library ---------------------------------------------------------
-log "step 3/5: ONNX Runtime $ONNXRUNTIME_VERSION"
-if [ -f "$ORT_DYLIB_PATH" ]; then
-	log "already present: $ORT_DYLIB_PATH"
-else
-	tmp="$(mktemp -d)"
-	log "downloading the onnxruntime==$ONNXRUNTIME_VERSION wheel (only its shared library is kept)"
-	python3 -m pip download -q --no-deps --only-binary=:all: -d "$tmp" "onnxruntime==$ONNXRUNTIME_VERSION"
-	mkdir -p "$(dirname "$ORT_DYLIB_PATH")"
-	python3 - "$tmp"/onnxruntime-*.whl "$ORT_DYLIB_PATH" <<'PY'
-import sys, zipfile, shutil
-wheel, dest = sys.argv[1], sys.argv[2]
-with zipfile.ZipFile(wheel) as z:
-    name = next(n for n in z.namelist() if n.startswith("onnxruntime/capi/libonnxruntime.so."))
-    with z.open(name) as src, open(dest, "wb") as out:
-        shutil.copyfileobj(src, out)
-PY
-	rm -rf "$tmp"
-	log "installed $ORT_DYLIB_PATH"
-fi
-
-# --- 4. Python venv -------------------------------------------------------------------------
-log "step 4/5: Python venv at $VERITY_VENV"
+# --- 3. Python venv -------------------------------------------------------------------------
+log "step 3/5: Python venv at $VERITY_VENV"
 req="$VERITY_ROOT/scripts/requirements.txt"
 stamp="$VERITY_VENV/.verity-requirements"
 if [ -f "$stamp" ] && cmp -s "$req" "$stamp"; then
@@ -132,6 +112,27 @@ else
 	"$VERITY_VENV/bin/pip" install -q --disable-pip-version-check -r "$req"
 	cp "$req" "$stamp"
 	log "venv ready"
+fi
+
+# --- 4. ONNX Runtime shared library ---------------------------------------------------------
+log "step 4/5: ONNX Runtime $ONNXRUNTIME_VERSION"
+if [ -f "$ORT_DYLIB_PATH" ]; then
+	log "already present: $ORT_DYLIB_PATH"
+else
+	tmp="$(mktemp -d)"
+	log "downloading the onnxruntime==$ONNXRUNTIME_VERSION wheel (only its shared library is kept)"
+	"$VERITY_VENV/bin/pip" download -q --disable-pip-version-check --no-deps --only-binary=:all: -d "$tmp" "onnxruntime==$ONNXRUNTIME_VERSION"
+	mkdir -p "$(dirname "$ORT_DYLIB_PATH")"
+	"$VERITY_VENV/bin/python" - "$tmp"/onnxruntime-*.whl "$ORT_DYLIB_PATH" <<'PY'
+import sys, zipfile, shutil
+wheel, dest = sys.argv[1], sys.argv[2]
+with zipfile.ZipFile(wheel) as z:
+    name = next(n for n in z.namelist() if n.startswith("onnxruntime/capi/libonnxruntime.so."))
+    with z.open(name) as src, open(dest, "wb") as out:
+        shutil.copyfileobj(src, out)
+PY
+	rm -rf "$tmp"
+	log "installed $ORT_DYLIB_PATH"
 fi
 
 # --- 5. npm packages ------------------------------------------------------------------------
