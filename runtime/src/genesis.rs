@@ -135,8 +135,26 @@ mod tests {
 
 	/// Builds the genesis state of a preset the way the node does, and returns what the
 	/// consensus pallets see.
+	fn merge(base: &mut Value, patch: Value) {
+		match (base, patch) {
+			(Value::Object(base), Value::Object(patch)) => {
+				for (key, value) in patch {
+					merge(base.entry(key).or_insert(Value::Null), value);
+				}
+			}
+			(base, patch) => *base = patch,
+		}
+	}
+
 	fn built(preset: &str) -> (usize, usize, usize, crate::Balance) {
-		let json = get_preset(&PresetId::from(preset)).expect("listed preset exists");
+		// As the node does: the preset is a patch over the default genesis config.
+		let patch: Value = serde_json::from_slice(
+			&get_preset(&PresetId::from(preset)).expect("listed preset exists"),
+		)
+		.unwrap();
+		let mut config = serde_json::to_value(RuntimeGenesisConfig::default()).unwrap();
+		merge(&mut config, patch);
+		let json = serde_json::to_vec(&config).unwrap();
 		let mut ext = sp_io::TestExternalities::new_empty();
 		ext.execute_with(|| {
 			build_state::<RuntimeGenesisConfig>(json).expect("preset builds");

@@ -697,6 +697,7 @@ pallet_revive::impl_runtime_apis_plus_revive_traits!(
 #[cfg(test)]
 mod tests {
 	use super::*;
+	use frame_support::traits::Get;
 
 	#[test]
 	fn block_time_is_set_in_one_place() {
