@@ -97,10 +97,13 @@ fn cache_hits_never_reload_and_evictions_reload_from_the_model_folder() {
 
 #[test]
 fn limits_end_runs_with_errors() {
-	// Time: the heavy model takes far longer than 1 ms.
+	// Time: the heavy model on a batch of 1024 rows takes tens of milliseconds on any CPU, far
+	// beyond 1 ms (and its 1 MiB output would exceed the output limit if it were not stopped).
 	let fast = engine_with(|c| c.max_run = Duration::from_millis(1));
 	let id = load(&fast, "heavy");
-	assert_eq!(fast.run(&id, &read("heavy.input.vtns")), Err(EngineError::Timeout));
+	let big_batch =
+		encode_owned(&[Tensor::from_f32("x", vec![1024, 256], &vec![0.25; 1024 * 256])]);
+	assert_eq!(fast.run(&id, &big_batch), Err(EngineError::Timeout));
 	// Input elements.
 	let tight = engine_with(|c| c.max_input_elements = 3);
 	let id = load(&tight, "linear");
