@@ -614,8 +614,8 @@ pub mod pallet {
 			frame_system::ensure_authorized(origin)?;
 			let (request, member) = Self::check_submission(&submission)?;
 			let executor = request.committee[member as usize].account.clone();
-			let order =
-				request.committee.len() as u32 - Self::unanswered(&submission.request_id, &request);
+			// Submission order (for tie-breaks) = how many results were in before this one.
+			let order = Submissions::<T>::iter_prefix(submission.request_id).count() as u32;
 			Submissions::<T>::insert(
 				submission.request_id,
 				member,
@@ -794,12 +794,6 @@ impl<T: Config> Pallet<T> {
 			.propagate(true)
 			.build()
 			.map(|v| (v, frame_support::weights::Weight::zero()))
-	}
-
-	/// Members of the committee that have not answered yet.
-	fn unanswered(id: &RequestId, request: &RequestOf<T>) -> u32 {
-		let answered = Submissions::<T>::iter_prefix(id).count() as u32;
-		(request.committee.len() as u32).saturating_sub(answered)
 	}
 
 	/// Finalizes the request if a quorum agrees, expires it if everyone answered without
