@@ -351,6 +351,82 @@ pub fn value_at(t: &Tensor, i: usize) -> f64 {
 	.get_f64(i)
 }
 
+/// Reads the input tensors named on a command line: `NAME=FILE` or bare `FILE`s, which fill the
+/// model's inputs (`wanted`: names and dtypes in the model's order) in order; a `.vtns` file
+/// brings all its tensors at once. Returns the tensors in the Verity format.
+pub fn collect_inputs(
+	args: &[String],
+	wanted: &[(String, Option<DType>)],
+) -> Result<Vec<u8>, String> {
+	let mut tensors: Vec<Tensor> = Vec::new();
+	let mut next = 0;
+	for arg in args {
+		let (name, file) = match arg.split_once('=') {
+			Some((name, file)) => (Some(name.to_string()), std::path::PathBuf::from(file)),
+			None => (None, std::path::PathBuf::from(arg)),
+		};
+		if file.extension().is_some_and(|e| e == "vtns") {
+			let data = std::fs::read(&file).map_err(|e| format!("{}: {e}", file.display()))?;
+			let all = verity_primitives::tensor::decode_owned(&data, usize::MAX)
+				.map_err(|e| format!("{}: {e:?}", file.display()))?;
+			next += all.len();
+			tensors.extend(all);
+			continue;
+		}
+		let name = match name {
+			Some(name) => name,
+			None => {
+				let (name, _) = wanted.get(next).ok_or(format!(
+					"{}: the model has only {} inputs",
+					file.display(),
+					wanted.len()
+				))?;
+				next += 1;
+				name.clone()
+			}
+		};
+		let hint = wanted.iter().find(|(n, _)| *n == name).and_then(|(_, d)| *d);
+		tensors.push(read_tensor(&file, &name, hint)?);
+	}
+	Ok(verity_primitives::tensor::encode_owned(&tensors))
+}
+
+/// One line per tensor: name, dtype, shape, the first values and min/max/mean.
+pub fn summarize(tensors: &[Tensor]) -> Vec<String> {
+	tensors
+		.iter()
+		.map(|t| {
+			let n = t.data.len() / t.dtype.size();
+			let values: Vec<f64> = (0..n).map(|i| value_at(t, i)).collect();
+			let shown: Vec<String> = values.iter().take(8).map(|v| format!("{v}")).collect();
+			let (min, max) = values
+				.iter()
+				.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| (a.min(*v), b.max(*v)));
+			let mean = values.iter().sum::<f64>() / n.max(1) as f64;
+			format!(
+				"  {} {} {:?}: [{}{}]  min {min} max {max} mean {mean}",
+				t.name,
+				t.dtype.name(),
+				t.shape,
+				shown.join(", "),
+				if n > 8 { ", ..." } else { "" }
+			)
+		})
+		.collect()
+}
+
+/// Writes each tensor as `<name>.pb` and `<name>.npy`, and all of them as `outputs.vtns`.
+pub fn write_outputs(dir: &Path, encoded: &[u8], tensors: &[Tensor]) -> Result<(), String> {
+	std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+	for t in tensors {
+		std::fs::write(dir.join(format!("{}.pb", t.name)), write_tensor_proto(t))
+			.map_err(|e| e.to_string())?;
+		std::fs::write(dir.join(format!("{}.npy", t.name)), write_npy(t))
+			.map_err(|e| e.to_string())?;
+	}
+	std::fs::write(dir.join("outputs.vtns"), encoded).map_err(|e| e.to_string())
+}
+
 #[cfg(test)]
 mod tests {
 	use super::*;

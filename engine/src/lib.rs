@@ -34,7 +34,10 @@ use ort::{
 	value::{DynValue, Shape, Tensor, TensorElementType, ValueType},
 };
 pub use verity_primitives::host::{EngineError, InferenceEngine};
-use verity_primitives::tensor::{self, DType, TensorRef};
+use verity_primitives::{
+	spec::{tensor_spec, Dim, TensorSpec},
+	tensor::{self, DType, TensorRef},
+};
 
 /// Version of ONNX Runtime the engine is built and tested against (C API 31).
 pub const ONNXRUNTIME_VERSION: &str = "1.31.1";
@@ -390,6 +393,42 @@ impl Watchdog {
 /// Verity format cannot carry).
 pub fn describe_inputs(session: &Session) -> Vec<(String, Option<DType>)> {
 	session.inputs().iter().map(|i| (i.name().to_string(), dtype_of(i.dtype()))).collect()
+}
+
+/// A model's input and output specs as the chain records them (`-1` dimensions are dynamic).
+/// Errors name the first tensor whose type the Verity format cannot carry.
+pub fn describe_model(session: &Session) -> Result<(Vec<TensorSpec>, Vec<TensorSpec>), String> {
+	let specs = |outlets: &[ort::value::Outlet]| -> Result<Vec<TensorSpec>, String> {
+		outlets
+			.iter()
+			.map(|o| {
+				let dtype = dtype_of(o.dtype()).ok_or(format!(
+					"tensor {}: element type {:?} is not supported",
+					o.name(),
+					o.dtype()
+				))?;
+				let ValueType::Tensor { shape, .. } = o.dtype() else {
+					unreachable!("dtype_of checked")
+				};
+				let dims: Vec<Dim> = shape
+					.iter()
+					.map(|d| u32::try_from(*d).map(Dim::Fixed).unwrap_or(Dim::Dynamic))
+					.collect();
+				if o.name().len() > tensor::MAX_NAME_LEN || dims.len() > tensor::MAX_RANK {
+					return Err(format!(
+						"tensor {}: name or rank beyond the chain's bounds",
+						o.name()
+					));
+				}
+				Ok(tensor_spec(o.name(), dtype, &dims))
+			})
+			.collect()
+	};
+	let (inputs, outputs) = (specs(session.inputs())?, specs(session.outputs())?);
+	if inputs.len() > tensor::MAX_TENSORS || outputs.len() > tensor::MAX_TENSORS {
+		return Err(format!("more than {} inputs or outputs", tensor::MAX_TENSORS));
+	}
+	Ok((inputs, outputs))
 }
 
 fn dtype_of(ty: &ValueType) -> Option<DType> {

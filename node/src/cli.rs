@@ -26,6 +26,11 @@ pub enum Subcommand {
 	/// Run a model locally, or re-execute a finalized result, with the validators' engine.
 	#[command(subcommand)]
 	Inference(crate::inference_cmd::InferenceCmd),
+	/// Runtime benchmarks (`benchmark pallet` writes a pallet's `weights.rs`). Only in a node
+	/// built with `--features runtime-benchmarks`: see scripts/bench-pallet.sh.
+	#[cfg(feature = "runtime-benchmarks")]
+	#[command(subcommand)]
+	Benchmark(frame_benchmarking_cli::BenchmarkCmd),
 }
 
 /// Inference settings of a running node (validators run models in their off-chain worker).

@@ -105,6 +105,20 @@ pub fn run() -> sc_cli::Result<()> {
 			runner.sync_run(|config| cmd.run::<Block>(&config))
 		}
 		Some(Subcommand::Inference(cmd)) => cmd.run(),
+		#[cfg(feature = "runtime-benchmarks")]
+		Some(Subcommand::Benchmark(cmd)) => {
+			use frame_benchmarking_cli::BenchmarkCmd;
+			let runner = cli.create_runner(cmd)?;
+			runner.sync_run(|config| match cmd {
+				// The executor gets the node's inference host functions too: the runtime blob
+				// imports them (they are only ever called by the off-chain worker).
+				BenchmarkCmd::Pallet(cmd) => cmd
+					.run_with_spec::<sp_runtime::traits::HashingFor<Block>, verity_primitives::host::inference::HostFunctions>(
+						Some(config.chain_spec),
+					),
+				_ => Err("only `benchmark pallet` is wired into this node".into()),
+			})
+		}
 		None => {
 			let runner = cli.create_runner(&cli.run)?;
 			let params = cli.inference.clone();

@@ -8,6 +8,7 @@ mod chain_spec;
 mod cli;
 mod command;
 mod inference_cmd;
+mod inference_rpc;
 mod rpc;
 mod service;
 

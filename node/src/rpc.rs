@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use jsonrpsee::RpcModule;
+use sc_client_api::{BlockBackend, BlockchainEvents, ProofProvider, StorageProvider};
 use sc_transaction_pool_api::TransactionPool;
 use sp_api::ProvideRuntimeApi;
 use sp_block_builder::BlockBuilder;
@@ -17,28 +18,42 @@ pub struct FullDeps<C, P> {
 	pub pool: Arc<P>,
 }
 
-/// Builds the RPC extensions.
-pub fn create_full<C, P>(
+/// Builds the RPC extensions (`B`: the client's database backend).
+pub fn create_full<C, P, B>(
 	deps: FullDeps<C, P>,
 ) -> Result<RpcModule<()>, Box<dyn std::error::Error + Send + Sync>>
 where
 	C: ProvideRuntimeApi<Block>
 		+ HeaderBackend<Block>
 		+ HeaderMetadata<Block, Error = BlockChainError>
+		+ BlockBackend<Block>
+		+ StorageProvider<Block, B>
+		+ ProofProvider<Block>
+		+ BlockchainEvents<Block>
 		+ Send
 		+ Sync
 		+ 'static,
+	B: sc_client_api::Backend<Block> + Send + Sync + 'static,
 	C::Api: substrate_frame_rpc_system::AccountNonceApi<Block, AccountId, Nonce>,
+	C::Api: pallet_inference::runtime_api::InferenceApi<
+		Block,
+		AccountId,
+		verity_runtime::InferenceModel,
+		verity_runtime::InferenceRequest,
+		verity_runtime::InferenceResult,
+	>,
 	C::Api: pallet_transaction_payment_rpc::TransactionPaymentRuntimeApi<Block, Balance>,
 	C::Api: BlockBuilder<Block>,
 	P: TransactionPool + 'static,
 {
+	use crate::inference_rpc::{Inference, InferenceRpcServer};
 	use pallet_transaction_payment_rpc::{TransactionPayment, TransactionPaymentApiServer};
 	use substrate_frame_rpc_system::{System, SystemApiServer};
 
 	let mut module = RpcModule::new(());
 	let FullDeps { client, pool } = deps;
 	module.merge(System::new(client.clone(), pool).into_rpc())?;
-	module.merge(TransactionPayment::new(client).into_rpc())?;
+	module.merge(TransactionPayment::new(client.clone()).into_rpc())?;
+	module.merge(Inference::<C, B>::new(client).into_rpc())?;
 	Ok(module)
 }

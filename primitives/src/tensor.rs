@@ -109,6 +109,13 @@ impl DType {
 			DType::Bool => "bool",
 		}
 	}
+
+	/// The inverse of [`DType::name`].
+	pub fn from_name(name: &str) -> Option<Self> {
+		[DType::F32, DType::F64, DType::I32, DType::I64, DType::U8, DType::Bool]
+			.into_iter()
+			.find(|d| d.name() == name)
+	}
 }
 
 /// Why a byte string is not a valid tensor list.

@@ -625,12 +625,13 @@ pub mod pallet {
 				request_id: submission.request_id,
 				executor,
 			});
+			// Charged up front for the largest committee; refunded to this request's own size.
+			let committee = request.committee.len() as u32;
 			let finalized = Self::try_conclude(submission.request_id, request);
-			let weight = if finalized {
-				T::WeightInfo::submit_result(submission.output.len() as u32, T::MaxCommittee::get())
-			} else {
-				T::WeightInfo::submit_result(submission.output.len() as u32, 0)
-			};
+			let weight = T::WeightInfo::submit_result(
+				submission.output.len() as u32,
+				if finalized { committee } else { 0 },
+			);
 			Ok(Some(weight).into())
 		}
 	}

@@ -1,0 +1,75 @@
+//! Re-execution of a finalized result: fetch the model bytes and the input at a block, check
+//! them against the hashes the result records, run the model with the validators' engine and
+//! compare under the model's tolerance.
+use sp_core::H256;
+use verity_engine::Engine;
+use verity_primitives::agreement::compare_encoded;
+use verity_runtime::{InferenceModel, InferenceResult};
+
+use crate::rpc::{hex, Rpc};
+
+/// One named check and whether it passed.
+pub type Check = (String, bool);
+
+/// Re-executes `result` (of `request_id`) from the state at `at`.
+pub fn reexecute(
+	rpc: &Rpc,
+	engine: &Engine,
+	request_id: u64,
+	result: &InferenceResult,
+	at: H256,
+) -> Result<Vec<Check>, String> {
+	let input: Option<Vec<u8>> = rpc.api("InferenceApi_request_input", request_id, at)?;
+	let input = input.ok_or("the request's input is gone (pruned after its retention)")?;
+	let model: Option<InferenceModel> = rpc.api("InferenceApi_model", result.model, at)?;
+	let model = model
+		.ok_or("the model was removed; re-run it from its file with `verity-node inference run`")?;
+	let bytes: Option<Vec<u8>> = rpc.api("InferenceApi_model_bytes", result.model, at)?;
+	let bytes = bytes.ok_or("the model's bytes are not available")?;
+
+	let mut checks = vec![
+		(
+			"model bytes hash to the model id".to_string(),
+			sp_crypto_hashing::blake2_256(&bytes) == result.model.0,
+		),
+		(
+			"input hashes to the recorded input hash".to_string(),
+			sp_crypto_hashing::blake2_256(&input) == result.input_hash.0,
+		),
+		(
+			"output hashes to the recorded output hash".to_string(),
+			sp_crypto_hashing::blake2_256(&result.output) == result.output_hash.0,
+		),
+	];
+	engine.load(&result.model.0, &bytes).map_err(|e| format!("loading the model: {e:?}"))?;
+	let local =
+		engine.run(&result.model.0, &input).map_err(|e| format!("re-execution failed: {e:?}"))?;
+	let agreement = compare_encoded(&local, &result.output, model.tolerance, usize::MAX);
+	checks.push((
+		format!(
+			"local re-execution of model {} agrees with the result (tolerance abs {}e-9, rel {}e-9){}",
+			hex(&result.model.0),
+			model.tolerance.abs_e9,
+			model.tolerance.rel_e9,
+			agreement.as_ref().err().map(|e| format!(": {e:?}")).unwrap_or_default()
+		),
+		agreement.is_ok(),
+	));
+	Ok(checks)
+}
+
+/// Prints checks as `ok`/`FAIL` lines; `Err` lists the failed ones.
+pub fn report(checks: &[Check]) -> Result<(), String> {
+	let mut failed = Vec::new();
+	for (what, ok) in checks {
+		println!("{} {what}", if *ok { "ok  " } else { "FAIL" });
+		if !ok {
+			failed.push(what.clone());
+		}
+	}
+	if failed.is_empty() {
+		Ok(())
+	} else {
+		Err(format!("verification failed: {}", failed.join("; ")))
+	}
+}

@@ -1,0 +1,484 @@
+//! `verity`: the command line for people using a Verity chain. Register a model from an `.onnx`
+//! file, request inference on `.npy`/`.pb`/JSON inputs and wait for the result, print results,
+//! fetch provenance receipts and verify them against a trusted finalized block (optionally
+//! re-running the model locally with the validators' engine).
+use clap::{Parser, Subcommand};
+use sp_core::{crypto::Ss58Codec, H256};
+use std::{
+	io::Write,
+	path::PathBuf,
+	time::{Duration, Instant},
+};
+use verity_client::{
+	check,
+	engine_args::EngineArgs,
+	receipt::{self, Receipt, TrustedChain},
+	rpc::{hex, Rpc},
+	tx::{self, Signer},
+	views::{ModelPage, ModelView, RequestView, ResultView},
+};
+use verity_engine::{describe_model, formats};
+use verity_primitives::{agreement::Tolerance, spec::Dim, tensor};
+use verity_runtime::{Runtime, RuntimeCall, RuntimeEvent};
+
+#[derive(Debug, Parser)]
+#[command(
+	name = "verity",
+	version,
+	about = "Use a Verity chain: models, inference requests, results and their proofs."
+)]
+struct Cli {
+	/// HTTP JSON-RPC endpoint of a node.
+	#[arg(long, global = true, default_value = "http://127.0.0.1:9944")]
+	rpc: String,
+	#[command(subcommand)]
+	command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+	/// List registered models.
+	Models {
+		#[arg(long, default_value_t = 0)]
+		page: u32,
+		#[arg(long, default_value_t = 20)]
+		page_size: u32,
+	},
+	/// Register a model from an `.onnx` file and upload it in chunks (resumes an unfinished
+	/// upload of the same file). Input and output specs are read from the model.
+	Register {
+		#[arg(long)]
+		model: PathBuf,
+		/// Fee per request, in the chain's smallest unit.
+		#[arg(long, default_value_t = 1_000_000_000)]
+		fee: u128,
+		/// Absolute tolerance under which two floating-point outputs agree.
+		#[arg(long, default_value_t = 1e-5)]
+		abs_tol: f64,
+		/// Relative tolerance under which two floating-point outputs agree.
+		#[arg(long, default_value_t = 1e-6)]
+		rel_tol: f64,
+		/// Secret URI of the owner's key (e.g. `//Alice` on a dev chain).
+		#[arg(long)]
+		suri: String,
+	},
+	/// Request inference and (unless --no-wait) wait for the finalized result.
+	Request {
+		/// Model id (blake2-256 of its ONNX bytes).
+		#[arg(long)]
+		model: H256,
+		/// `NAME=FILE` or bare `FILE`s filling the model's inputs in order (`.npy`, `.pb`,
+		/// `.json`, `.vtns`).
+		#[arg(long = "input", value_name = "[NAME=]FILE", required = true)]
+		inputs: Vec<String>,
+		/// Most the request may cost (default: the model's fee).
+		#[arg(long)]
+		max_fee: Option<u128>,
+		/// Blocks the validators have (default: the chain's).
+		#[arg(long)]
+		timeout: Option<u32>,
+		#[arg(long)]
+		suri: String,
+		/// Return once the request is in a block.
+		#[arg(long)]
+		no_wait: bool,
+		/// Give up waiting after this many seconds.
+		#[arg(long, default_value_t = 300)]
+		wait_secs: u64,
+		/// Write the outputs as `.pb`, `.npy` and `outputs.vtns` here.
+		#[arg(long)]
+		output_dir: Option<PathBuf>,
+	},
+	/// Print a request's status and, once finalized, its result.
+	Result {
+		#[arg(long)]
+		request: u64,
+		#[arg(long)]
+		output_dir: Option<PathBuf>,
+	},
+	/// Print (or write) the provenance receipt of a finalized result.
+	Receipt {
+		#[arg(long)]
+		request: u64,
+		/// Write the receipt JSON here instead of printing it.
+		#[arg(long)]
+		out: Option<PathBuf>,
+	},
+	/// Verify a receipt against the finalized chain of a node you trust; exits non-zero if any
+	/// check fails.
+	Verify {
+		/// Fetch the receipt of this request from --rpc ...
+		#[arg(long, conflicts_with = "receipt", required_unless_present = "receipt")]
+		request: Option<u64>,
+		/// ... or read it from this file.
+		#[arg(long)]
+		receipt: Option<PathBuf>,
+		/// Node that tells which blocks are finalized (default: --rpc). Use your own node or
+		/// a light client's endpoint so that the serving node is not trusted.
+		#[arg(long)]
+		trusted_rpc: Option<String>,
+		/// Also re-run the model on the request's input and compare under its tolerance.
+		#[arg(long)]
+		reexecute: bool,
+		#[clap(flatten)]
+		engine: EngineArgs,
+	},
+}
+
+fn main() {
+	let cli = Cli::parse();
+	if let Err(e) = run(cli) {
+		eprintln!("error: {e}");
+		std::process::exit(1);
+	}
+}
+
+fn run(cli: Cli) -> Result<(), String> {
+	let rpc = Rpc::new(&cli.rpc)?;
+	match cli.command {
+		Command::Models { page, page_size } => {
+			let page: ModelPage =
+				rpc.get("inference_listModels", serde_json::json!([page, page_size]))?;
+			for m in &page.models {
+				println!(
+					"{}  {}  {} bytes  fee {}  owner {}",
+					hex(&m.id.0),
+					m.status,
+					m.size,
+					m.fee,
+					m.owner
+				);
+			}
+			println!("page {} ({} model(s))", page.page, page.models.len());
+			Ok(())
+		}
+		Command::Register { model, fee, abs_tol, rel_tol, suri } => {
+			register(&rpc, &model, fee, tolerance(abs_tol, rel_tol)?, &Signer::from_suri(&suri)?)
+		}
+		Command::Request {
+			model,
+			inputs,
+			max_fee,
+			timeout,
+			suri,
+			no_wait,
+			wait_secs,
+			output_dir,
+		} => {
+			let signer = Signer::from_suri(&suri)?;
+			let id = request(&rpc, model, &inputs, max_fee, timeout, &signer)?;
+			if no_wait {
+				return Ok(());
+			}
+			wait_for_result(&rpc, id, Duration::from_secs(wait_secs))?;
+			show_result(&rpc, id, output_dir.as_ref())
+		}
+		Command::Result { request, output_dir } => show_result(&rpc, request, output_dir.as_ref()),
+		Command::Receipt { request, out } => {
+			let receipt: Receipt = rpc.get("inference_getReceipt", serde_json::json!([request]))?;
+			let json = serde_json::to_string_pretty(&receipt).map_err(|e| e.to_string())?;
+			match out {
+				Some(path) => {
+					std::fs::write(&path, json).map_err(|e| format!("{}: {e}", path.display()))?;
+					println!(
+						"receipt of request {request} (block #{}) written to {}",
+						receipt.block_number,
+						path.display()
+					);
+				}
+				None => println!("{json}"),
+			}
+			Ok(())
+		}
+		Command::Verify { request, receipt, trusted_rpc, reexecute, engine } => {
+			let receipt: Receipt = match (request, receipt) {
+				(Some(id), _) => rpc.get("inference_getReceipt", serde_json::json!([id]))?,
+				(None, Some(path)) => {
+					let text = std::fs::read_to_string(&path)
+						.map_err(|e| format!("{}: {e}", path.display()))?;
+					serde_json::from_str(&text)
+						.map_err(|e| format!("{}: not a receipt: {e}", path.display()))?
+				}
+				(None, None) => return Err("give --request or --receipt".into()),
+			};
+			let trusted = match trusted_rpc {
+				Some(url) => Rpc::new(&url)?,
+				None => rpc.clone(),
+			};
+			verify(&trusted, &receipt, reexecute.then_some(&engine))
+		}
+	}
+}
+
+fn tolerance(abs: f64, rel: f64) -> Result<Tolerance, String> {
+	let scale = |x: f64, name: &str| {
+		if x.is_finite() && (0.0..=1e9).contains(&x) {
+			Ok((x * 1e9).round() as u64)
+		} else {
+			Err(format!("--{name} must be a number from 0 to 1e9"))
+		}
+	};
+	Ok(Tolerance { abs_e9: scale(abs, "abs-tol")?, rel_e9: scale(rel, "rel-tol")? })
+}
+
+fn progress(done: u64, total: u64, started: Instant) {
+	let width = 30;
+	let filled = (done * width / total.max(1)) as usize;
+	print!(
+		"\r[{}{}] {:.2}/{:.2} MiB ({}%) {:.0}s",
+		"#".repeat(filled),
+		".".repeat(width as usize - filled),
+		done as f64 / 1048576.0,
+		total as f64 / 1048576.0,
+		done * 100 / total.max(1),
+		started.elapsed().as_secs_f64()
+	);
+	std::io::stdout().flush().ok();
+}
+
+fn submit(rpc: &Rpc, signer: &Signer, call: RuntimeCall) -> Result<tx::Included, String> {
+	let nonce = tx::next_nonce(rpc, &signer.account)?;
+	let xt = tx::sign(rpc, signer, call, nonce)?;
+	tx::submit_and_wait(rpc, &xt, Duration::from_secs(120))
+}
+
+fn register(
+	rpc: &Rpc,
+	path: &PathBuf,
+	fee: u128,
+	tolerance: Tolerance,
+	signer: &Signer,
+) -> Result<(), String> {
+	let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+	let id = H256(sp_crypto_hashing::blake2_256(&bytes));
+	let size = u32::try_from(bytes.len()).map_err(|_| "the model is larger than 4 GiB")?;
+	println!("model {} ({} bytes), id {}", path.display(), bytes.len(), hex(&id.0));
+
+	let existing: Option<ModelView> = rpc.get("inference_getModel", serde_json::json!([id])).ok();
+	let mut uploaded = match existing {
+		Some(m) if m.status != "uploading" => {
+			println!("already registered ({}); nothing to do", m.status);
+			return Ok(());
+		}
+		Some(m) if m.owner != signer.account.to_ss58check() => {
+			return Err(format!("{} is being uploaded by {}", hex(&id.0), m.owner))
+		}
+		Some(m) => {
+			println!("resuming the upload at byte {}", m.uploaded);
+			m.uploaded as usize
+		}
+		None => {
+			// The chain records the specs ONNX Runtime reads from the model itself.
+			let engine = EngineArgs {
+				onnxruntime_lib: None,
+				inference_threads: 1,
+				max_inference_ms: 60_000,
+			}
+			.engine()?;
+			let session = engine
+				.session_from_bytes(&bytes)
+				.map_err(|e| format!("ONNX Runtime refused the model: {e:?}"))?;
+			let (inputs, outputs) = describe_model(&session)?;
+			for (side, specs) in [("input ", &inputs), ("output", &outputs)] {
+				for s in specs.iter() {
+					let dims: Vec<String> = s
+						.shape
+						.iter()
+						.map(|d| match d {
+							Dim::Fixed(n) => n.to_string(),
+							Dim::Dynamic => "?".into(),
+						})
+						.collect();
+					println!(
+						"  {side} {} {} [{}]",
+						String::from_utf8_lossy(&s.name),
+						s.dtype.name(),
+						dims.join(", ")
+					);
+				}
+			}
+			let call = RuntimeCall::Inference(pallet_inference::Call::register_model {
+				model: id,
+				size,
+				inputs: frame_support::BoundedVec::truncate_from(inputs),
+				outputs: frame_support::BoundedVec::truncate_from(outputs),
+				tolerance,
+				fee,
+			});
+			let included = submit(rpc, signer, call)?;
+			println!("registered in block #{}", included.block_number);
+			0
+		}
+	};
+	let chunk_size = <Runtime as pallet_inference::Config>::MaxChunkBytes::get() as usize;
+	let started = Instant::now();
+	progress(uploaded as u64, bytes.len() as u64, started);
+	while uploaded < bytes.len() {
+		let end = (uploaded + chunk_size).min(bytes.len());
+		let call = RuntimeCall::Inference(pallet_inference::Call::upload_model_chunk {
+			model: id,
+			chunk: frame_support::BoundedVec::truncate_from(bytes[uploaded..end].to_vec()),
+		});
+		submit(rpc, signer, call)?;
+		uploaded = end;
+		progress(uploaded as u64, bytes.len() as u64, started);
+	}
+	println!();
+	let included = submit(
+		rpc,
+		signer,
+		RuntimeCall::Inference(pallet_inference::Call::complete_model_upload { model: id }),
+	)?;
+	let activated = included.events.iter().any(|e| {
+		matches!(e, RuntimeEvent::Inference(pallet_inference::Event::ModelActivated { model }) if *model == id)
+	});
+	if !activated {
+		return Err("the upload completed but the model was not activated".into());
+	}
+	println!("model {} is active (block #{})", hex(&id.0), included.block_number);
+	Ok(())
+}
+
+fn request(
+	rpc: &Rpc,
+	model: H256,
+	inputs: &[String],
+	max_fee: Option<u128>,
+	timeout: Option<u32>,
+	signer: &Signer,
+) -> Result<u64, String> {
+	let info: ModelView = rpc.get("inference_getModel", serde_json::json!([model]))?;
+	let wanted: Vec<(String, Option<tensor::DType>)> =
+		info.inputs.iter().map(|s| (s.name.clone(), tensor::DType::from_name(&s.dtype))).collect();
+	let input = formats::collect_inputs(inputs, &wanted)?;
+	let max_fee = match max_fee {
+		Some(fee) => fee,
+		None => info.fee.parse().map_err(|_| "the model's fee is not a number")?,
+	};
+	let call = RuntimeCall::Inference(pallet_inference::Call::request_inference {
+		model,
+		input: frame_support::BoundedVec::try_from(input)
+			.map_err(|_| "the input is larger than the chain accepts")?,
+		max_fee,
+		timeout,
+	});
+	let included = submit(rpc, signer, call)?;
+	included
+		.events
+		.iter()
+		.find_map(|e| match e {
+			RuntimeEvent::Inference(pallet_inference::Event::InferenceRequested { request_id, committee, quorum, deadline, .. }) => {
+				println!(
+					"request {request_id} in block #{}: {committee} validator(s), quorum {quorum}, deadline #{deadline}",
+					included.block_number
+				);
+				Some(*request_id)
+			},
+			_ => None,
+		})
+		.ok_or("the request was included but no InferenceRequested event was found".into())
+}
+
+fn wait_for_result(rpc: &Rpc, id: u64, limit: Duration) -> Result<(), String> {
+	let started = Instant::now();
+	let mut last_block = 0;
+	loop {
+		let best = rpc.block_number(rpc.best_head()?)?.unwrap_or(0);
+		let request: RequestView = rpc.get("inference_getRequest", serde_json::json!([id]))?;
+		if best != last_block {
+			println!(
+				"block #{best}: request {id} {} ({:.0}s)",
+				request.status,
+				started.elapsed().as_secs_f64()
+			);
+			last_block = best;
+		}
+		match request.status.as_str() {
+			"finalized" => return Ok(()),
+			"expired" => {
+				return Err(format!("request {id} expired without a quorum; its fee was refunded"))
+			}
+			_ if started.elapsed() > limit => return Err(format!("no result after {limit:?}")),
+			_ => std::thread::sleep(Duration::from_millis(500)),
+		}
+	}
+}
+
+fn show_result(rpc: &Rpc, id: u64, output_dir: Option<&PathBuf>) -> Result<(), String> {
+	let request: RequestView = rpc.get("inference_getRequest", serde_json::json!([id]))?;
+	println!(
+		"request {id}: {} (model {}, by {})",
+		request.status,
+		hex(&request.model.0),
+		request.requester
+	);
+	if request.status != "finalized" {
+		return Ok(());
+	}
+	let result: ResultView = rpc.get("inference_getResult", serde_json::json!([id]))?;
+	println!(
+		"finalized in block #{} by {} attester(s), {} dissenter(s); output blake2-256 {}",
+		result.finalized_at,
+		result.attesters.len(),
+		result.dissenters.len(),
+		hex(&result.output_hash.0)
+	);
+	let outputs = tensor::decode_owned(&result.output, usize::MAX).map_err(|e| format!("{e:?}"))?;
+	for line in formats::summarize(&outputs) {
+		println!("{line}");
+	}
+	if let Some(dir) = output_dir {
+		formats::write_outputs(dir, &result.output, &outputs)?;
+		println!("wrote {} output(s) to {}", outputs.len(), dir.display());
+	}
+	Ok(())
+}
+
+fn verify(trusted: &Rpc, receipt: &Receipt, engine: Option<&EngineArgs>) -> Result<(), String> {
+	let finalized = trusted.finalized_head()?;
+	let finalized_number =
+		trusted.block_number(finalized)?.ok_or("the trusted node lost its finalized head")?;
+	let hash_at_receipt_height = if receipt.block_number <= finalized_number {
+		trusted.block_hash(receipt.block_number)?
+	} else {
+		None
+	};
+	println!(
+		"receipt of request {} against block #{} {}; trusted finalized head #{finalized_number} ({})",
+		receipt.result.request_id,
+		receipt.block_number,
+		hex(&receipt.block_hash.0),
+		trusted.url()
+	);
+	let result =
+		receipt::verify(receipt, &TrustedChain { finalized_number, hash_at_receipt_height })
+			.map_err(|e| format!("FAIL {e}"))?;
+	println!("ok   header hashes to the block hash, which is finalized and canonical");
+	println!(
+		"ok   storage proof of Inference::Results({}) checks against the state root",
+		receipt.result.request_id
+	);
+	println!(
+		"ok   the proven result is the receipt's (output, hashes, attesters, block #{})",
+		result.finalized_at
+	);
+	println!(
+		"     model {}, input {}, {} attester(s): {}",
+		hex(&result.model.0),
+		hex(&result.input_hash.0),
+		result.attesters.len(),
+		result.attesters.iter().map(|a| a.account.to_ss58check()).collect::<Vec<_>>().join(", ")
+	);
+	if let Some(args) = engine {
+		let checks = check::reexecute(
+			trusted,
+			&args.engine()?,
+			receipt.result.request_id,
+			&result,
+			receipt.block_hash,
+		)?;
+		check::report(&checks)?;
+	}
+	println!("verified");
+	Ok(())
+}

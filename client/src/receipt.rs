@@ -1,0 +1,307 @@
+//! Provenance receipts: a finalized result plus a storage read proof of it against a block's
+//! state root, so that anyone holding a trusted finalized block hash (from a light client, a
+//! second node, a block explorer they trust) can check the result without trusting the node
+//! that served the receipt.
+//!
+//! Checks, in order: the header hashes to the claimed block hash; that hash is the finalized
+//! hash the verifier trusts at that height; the proof (nodes of the state trie) leads from the
+//! header's state root to the value stored under `Inference::Results(request_id)`, a key the
+//! verifier derives itself; the value decodes to a result whose fields are the receipt's; the
+//! output hashes to the recorded output hash.
+use codec::{Decode, Encode};
+use serde::{Deserialize, Serialize};
+use sp_core::{Bytes, H256};
+use sp_runtime::traits::{BlakeTwo256, Hash as _, Header as _};
+use verity_runtime::{opaque::Header, InferenceResult, Runtime};
+
+use crate::views::ResultView;
+
+/// Receipt format version.
+pub const RECEIPT_VERSION: u32 = 1;
+
+/// What `inference_getReceipt` returns.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Receipt {
+	pub version: u32,
+	/// The result as the node claims it (everything is re-derived from the proof).
+	pub result: ResultView,
+	/// The block whose state the proof is against (a finalized block).
+	pub block_number: u32,
+	pub block_hash: H256,
+	/// SCALE-encoded header of that block: its hash is `blockHash`, it holds the state root.
+	pub header: Bytes,
+	/// Storage key of `Inference::Results(requestId)`.
+	pub storage_key: Bytes,
+	/// Trie nodes from the state root to the value.
+	pub proof: Vec<Bytes>,
+}
+
+/// Why a receipt does not verify.
+#[derive(Debug, PartialEq, Eq)]
+pub enum ReceiptError {
+	UnsupportedVersion(u32),
+	BadHeader,
+	HeaderHashMismatch,
+	BlockNumberMismatch,
+	/// The block is above the trusted finalized height.
+	NotFinalized {
+		block: u32,
+		finalized: u32,
+	},
+	/// The trusted chain has another block at this height.
+	NotCanonical,
+	WrongStorageKey,
+	BadProof(String),
+	/// The proof shows that no result is stored under the key.
+	NoResultInState,
+	BadValue,
+	/// The proven result differs from what the receipt claims.
+	ResultMismatch(&'static str),
+	OutputHashMismatch,
+}
+
+impl core::fmt::Display for ReceiptError {
+	fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+		match self {
+			Self::UnsupportedVersion(v) => write!(f, "unsupported receipt version {v}"),
+			Self::BadHeader => write!(f, "the header does not decode"),
+			Self::HeaderHashMismatch => write!(f, "the header does not hash to the block hash"),
+			Self::BlockNumberMismatch => write!(f, "the header's number is not the block number"),
+			Self::NotFinalized { block, finalized } => {
+				write!(f, "block #{block} is not finalized (finalized head #{finalized})")
+			}
+			Self::NotCanonical => write!(f, "the block is not the finalized block at its height"),
+			Self::WrongStorageKey => write!(f, "the storage key is not that of this request"),
+			Self::BadProof(e) => write!(f, "the storage proof does not check: {e}"),
+			Self::NoResultInState => write!(f, "the proof shows no result for this request"),
+			Self::BadValue => write!(f, "the proven value is not a result"),
+			Self::ResultMismatch(field) => write!(f, "the receipt's {field} is not the proven one"),
+			Self::OutputHashMismatch => write!(f, "the output does not hash to the output hash"),
+		}
+	}
+}
+
+/// What the verifier trusts: the finalized head's number and the finalized block hash at the
+/// receipt's height (`None` when the trusted chain has not finalized that height).
+#[derive(Clone, Debug)]
+pub struct TrustedChain {
+	pub finalized_number: u32,
+	pub hash_at_receipt_height: Option<H256>,
+}
+
+/// Storage key of `Inference::Results(request_id)`.
+pub fn result_storage_key(request_id: u64) -> Vec<u8> {
+	pallet_inference::Results::<Runtime>::hashed_key_for(request_id)
+}
+
+/// Builds a receipt from a result, the header of the block it is proven in, and the proof.
+pub fn build(
+	request_id: u64,
+	result: &InferenceResult,
+	header: &Header,
+	proof: Vec<Vec<u8>>,
+) -> Receipt {
+	Receipt {
+		version: RECEIPT_VERSION,
+		result: ResultView::new(request_id, result),
+		block_number: *header.number(),
+		block_hash: header.hash(),
+		header: Bytes(header.encode()),
+		storage_key: Bytes(result_storage_key(request_id)),
+		proof: proof.into_iter().map(Bytes).collect(),
+	}
+}
+
+/// Verifies a receipt; on success returns the proven result.
+pub fn verify(receipt: &Receipt, trusted: &TrustedChain) -> Result<InferenceResult, ReceiptError> {
+	if receipt.version != RECEIPT_VERSION {
+		return Err(ReceiptError::UnsupportedVersion(receipt.version));
+	}
+	let header = Header::decode(&mut &receipt.header[..]).map_err(|_| ReceiptError::BadHeader)?;
+	if BlakeTwo256::hash(&receipt.header) != receipt.block_hash {
+		return Err(ReceiptError::HeaderHashMismatch);
+	}
+	if *header.number() != receipt.block_number {
+		return Err(ReceiptError::BlockNumberMismatch);
+	}
+	if receipt.block_number > trusted.finalized_number {
+		return Err(ReceiptError::NotFinalized {
+			block: receipt.block_number,
+			finalized: trusted.finalized_number,
+		});
+	}
+	if trusted.hash_at_receipt_height != Some(receipt.block_hash) {
+		return Err(ReceiptError::NotCanonical);
+	}
+	let key = result_storage_key(receipt.result.request_id);
+	if receipt.storage_key.0 != key {
+		return Err(ReceiptError::WrongStorageKey);
+	}
+	let proof = sp_trie::StorageProof::new(receipt.proof.iter().map(|n| n.0.clone()));
+	let mut values =
+		sp_state_machine::read_proof_check::<BlakeTwo256, _>(*header.state_root(), proof, [&key])
+			.map_err(|e| ReceiptError::BadProof(e.to_string()))?;
+	let value = values.remove(&key).flatten().ok_or(ReceiptError::NoResultInState)?;
+	let proven = InferenceResult::decode(&mut &value[..]).map_err(|_| ReceiptError::BadValue)?;
+
+	let claimed = &receipt.result;
+	let view = ResultView::new(claimed.request_id, &proven);
+	let fields: [(&'static str, bool); 7] = [
+		("model", view.model == claimed.model),
+		("input hash", view.input_hash == claimed.input_hash),
+		("output", view.output == claimed.output),
+		("output hash", view.output_hash == claimed.output_hash),
+		("attesters", view.attesters == claimed.attesters),
+		("dissenters", view.dissenters == claimed.dissenters),
+		("finalization block", view.finalized_at == claimed.finalized_at),
+	];
+	if let Some((field, _)) = fields.iter().find(|(_, same)| !same) {
+		return Err(ReceiptError::ResultMismatch(field));
+	}
+	if sp_crypto_hashing::blake2_256(&proven.output) != proven.output_hash.0 {
+		return Err(ReceiptError::OutputHashMismatch);
+	}
+	Ok(proven)
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+	use frame_support::BoundedVec;
+	use sp_runtime::traits::Header as _;
+	use sp_state_machine::{Backend as _, InMemoryBackend};
+
+	fn result() -> InferenceResult {
+		let output = vec![1u8, 2, 3, 4];
+		InferenceResult {
+			output_hash: H256(sp_crypto_hashing::blake2_256(&output)),
+			output: BoundedVec::truncate_from(output),
+			model: H256::repeat_byte(7),
+			input_hash: H256::repeat_byte(9),
+			attesters: BoundedVec::truncate_from(vec![pallet_inference::Executor {
+				account: sp_core::crypto::AccountId32::new([1; 32]),
+				key: sp_core::sr25519::Public::from_raw([2; 32]).into(),
+			}]),
+			dissenters: BoundedVec::default(),
+			finalized_at: 5,
+		}
+	}
+
+	/// A real state trie holding the result (and an unrelated entry), its header and a proof.
+	fn receipt_for(id: u64, stored: &InferenceResult, number: u32) -> Receipt {
+		let key = result_storage_key(id);
+		let backend = InMemoryBackend::<BlakeTwo256>::from((
+			vec![(
+				None,
+				vec![(key.clone(), Some(stored.encode())), (b"other".to_vec(), Some(vec![0; 40]))],
+			)],
+			sp_core::storage::StateVersion::V1,
+		));
+		let root = *backend.root();
+		let proof = sp_state_machine::prove_read(backend, [&key]).unwrap();
+		let header =
+			Header::new(number, H256::zero(), root, H256::repeat_byte(3), Default::default());
+		build(id, stored, &header, proof.into_iter_nodes().collect())
+	}
+
+	fn trusted(r: &Receipt) -> TrustedChain {
+		TrustedChain {
+			finalized_number: r.block_number + 2,
+			hash_at_receipt_height: Some(r.block_hash),
+		}
+	}
+
+	#[test]
+	fn a_valid_receipt_verifies() {
+		let r = receipt_for(42, &result(), 10);
+		assert_eq!(verify(&r, &trusted(&r)).unwrap(), result());
+		let json = serde_json::to_string(&r).unwrap();
+		assert_eq!(serde_json::from_str::<Receipt>(&json).unwrap(), r);
+	}
+
+	#[test]
+	fn a_tampered_output_is_rejected() {
+		let mut r = receipt_for(42, &result(), 10);
+		r.result.output.0[0] ^= 1;
+		assert_eq!(verify(&r, &trusted(&r)), Err(ReceiptError::ResultMismatch("output")));
+		let mut r = receipt_for(42, &result(), 10);
+		r.result.attesters.clear();
+		assert_eq!(verify(&r, &trusted(&r)), Err(ReceiptError::ResultMismatch("attesters")));
+	}
+
+	#[test]
+	fn a_tampered_proof_is_rejected() {
+		let r = receipt_for(42, &result(), 10);
+		for node in 0..r.proof.len() {
+			let mut bad = r.clone();
+			let last = bad.proof[node].0.len() - 1;
+			bad.proof[node].0[last] ^= 0x55;
+			assert!(
+				matches!(
+					verify(&bad, &trusted(&r)),
+					Err(ReceiptError::BadProof(_)
+						| ReceiptError::BadValue
+						| ReceiptError::NoResultInState)
+				),
+				"tampered node {node} accepted"
+			);
+		}
+		let mut empty = r.clone();
+		empty.proof.clear();
+		assert!(matches!(verify(&empty, &trusted(&r)), Err(ReceiptError::BadProof(_))));
+	}
+
+	#[test]
+	fn a_stored_value_that_differs_from_the_claim_is_rejected() {
+		// The node proves a genuine state whose result differs from the one it claims.
+		let mut other = result();
+		other.output = BoundedVec::truncate_from(vec![9u8; 4]);
+		other.output_hash = H256(sp_crypto_hashing::blake2_256(&other.output));
+		let genuine = receipt_for(42, &other, 10);
+		let mut r = genuine.clone();
+		r.result = ResultView::new(42, &result());
+		assert_eq!(verify(&r, &trusted(&genuine)), Err(ReceiptError::ResultMismatch("output")));
+	}
+
+	#[test]
+	fn header_and_finality_are_checked() {
+		let r = receipt_for(42, &result(), 10);
+		let not_final = TrustedChain { finalized_number: 9, hash_at_receipt_height: None };
+		assert_eq!(
+			verify(&r, &not_final),
+			Err(ReceiptError::NotFinalized { block: 10, finalized: 9 })
+		);
+		let fork = TrustedChain {
+			finalized_number: 12,
+			hash_at_receipt_height: Some(H256::repeat_byte(1)),
+		};
+		assert_eq!(verify(&r, &fork), Err(ReceiptError::NotCanonical));
+		let mut bad = r.clone();
+		bad.block_hash = H256::repeat_byte(4);
+		assert_eq!(verify(&bad, &trusted(&bad)), Err(ReceiptError::HeaderHashMismatch));
+		let mut bad = r.clone();
+		bad.block_number = 11;
+		assert_eq!(verify(&bad, &trusted(&bad)), Err(ReceiptError::BlockNumberMismatch));
+		let mut bad = r.clone();
+		bad.header.0.truncate(10);
+		assert_eq!(verify(&bad, &trusted(&r)), Err(ReceiptError::BadHeader));
+		let mut bad = r.clone();
+		bad.version = 2;
+		assert_eq!(verify(&bad, &trusted(&r)), Err(ReceiptError::UnsupportedVersion(2)));
+	}
+
+	#[test]
+	fn a_receipt_for_another_request_is_rejected() {
+		let r = receipt_for(42, &result(), 10);
+		let mut bad = r.clone();
+		bad.result.request_id = 43;
+		assert_eq!(verify(&bad, &trusted(&r)), Err(ReceiptError::WrongStorageKey));
+		// With the key of 43 but the proof of 42, the proof shows nothing for 43.
+		bad.storage_key = Bytes(result_storage_key(43));
+		assert!(matches!(
+			verify(&bad, &trusted(&r)),
+			Err(ReceiptError::NoResultInState | ReceiptError::BadProof(_))
+		));
+	}
+}

@@ -1,0 +1,242 @@
+"""End to end: the `inference_*` RPC methods, provenance receipts with storage proofs, the
+`verity` client CLI, and a third-party JavaScript client (@polkadot/api) against the
+3-validator network."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import time
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+import pytest
+import websocket  # websocket-client, a dependency of substrate-interface
+from substrateinterface import Keypair
+
+import chain
+import localnet
+from conftest import ROOT
+
+FEE = 2_000_000_000
+
+
+def verity_binary() -> Path:
+    target = Path(os.environ.get("CARGO_TARGET_DIR", Path.home() / ".cache/verity/target"))
+    return Path(os.environ.get("VERITY_CLIENT_BIN", target / "release/verity"))
+
+
+def verity(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
+    run = subprocess.run([str(verity_binary()), *args], capture_output=True, text=True, timeout=timeout)
+    print(f"$ verity {' '.join(args)}\n{run.stdout}{run.stderr}")
+    return run
+
+
+def rpc_error(url: str, method: str, params: list) -> dict:
+    """The JSON-RPC error object of a call that must fail."""
+    body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}).encode()
+    req = urllib.request.Request(url, body, {"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=10) as resp:
+        reply = json.load(resp)
+    assert "error" in reply, f"{method}{params} answered {reply.get('result')!r} instead of an error"
+    return reply["error"]
+
+
+@pytest.fixture(scope="module")
+def cnn_request(network, models, tmp_path_factory):
+    """The CNN registered and requested through the `verity` CLI: (model id, request id, outputs dir)."""
+    url = network.nodes[0].rpc_url
+    out = tmp_path_factory.mktemp("cnn-out")
+    reg = verity("register", "--model", str(models / "cnn.onnx"), "--fee", str(FEE), "--suri", "//Charlie", "--rpc", url)
+    assert reg.returncode == 0, reg.stderr
+    model_id = "0x" + chain.blake2_256((models / "cnn.onnx").read_bytes()).hex()
+    assert f"model {model_id} is active" in reg.stdout
+    assert "MiB (100%)" in reg.stdout  # the progress bar reached the end
+    req = verity("request", "--model", model_id, "--input", str(models / "cnn.image.npy"),
+                 "--suri", "//Dave", "--output-dir", str(out), "--rpc", url)
+    assert req.returncode == 0, req.stderr
+    request_id = int(req.stdout.split("request ", 1)[1].split(" ", 1)[0])
+    assert "finalized" in req.stdout
+    return model_id, request_id, out
+
+
+def test_cli_registers_requests_and_writes_the_models_output(cnn_request, models):
+    _, _, out = cnn_request
+    expected = chain.vtns.decode((models / "cnn.expected.vtns").read_bytes())
+    for name, value in expected.items():
+        np.testing.assert_allclose(np.load(out / f"{name}.npy"), value, rtol=1e-5, atol=1e-5)
+    # Registering the same file again is a no-op, not an error.
+    again = verity("register", "--model", str(models / "cnn.onnx"), "--suri", "//Charlie")
+    assert again.returncode != 0 or "already registered" in again.stdout
+
+
+def test_receipts_verify_and_tampering_is_caught(network, cnn_request, tmp_path):
+    model_id, request_id, _ = cnn_request
+    substrate = chain.connect(network.nodes[0].ws_url)
+    result = chain.wait_result(substrate, request_id)
+    chain.wait_finalized(substrate, result["finalized_at"])
+
+    url, other = network.nodes[0].rpc_url, network.nodes[2].rpc_url
+    receipt_file = tmp_path / "receipt.json"
+    got = verity("receipt", "--request", str(request_id), "--out", str(receipt_file), "--rpc", url)
+    assert got.returncode == 0, got.stderr
+    receipt = json.loads(receipt_file.read_text())
+    assert receipt["result"]["model"] == model_id
+    assert receipt["result"]["requestId"] == request_id
+    assert receipt["blockNumber"] >= result["finalized_at"]
+    assert receipt["proof"], "a receipt carries its storage proof"
+
+    # Valid: checked against another node's finality, and re-executed locally.
+    ok = verity("verify", "--receipt", str(receipt_file), "--trusted-rpc", other, "--reexecute")
+    assert ok.returncode == 0, ok.stderr
+    assert "verified" in ok.stdout and "local re-execution" in ok.stdout
+
+    def rejected(mutate, reason: str) -> None:
+        bad = json.loads(receipt_file.read_text())
+        mutate(bad)
+        path = tmp_path / "bad.json"
+        path.write_text(json.dumps(bad))
+        run = verity("verify", "--receipt", str(path), "--trusted-rpc", other)
+        assert run.returncode != 0, f"a receipt with {reason} verified"
+        return run.stderr
+
+    def flip_output(r):
+        out = bytearray.fromhex(r["result"]["output"][2:])
+        out[-1] ^= 1
+        r["result"]["output"] = "0x" + out.hex()
+
+    def flip_proof(r):
+        node = bytearray.fromhex(r["proof"][-1][2:])
+        node[len(node) // 2] ^= 0xFF
+        r["proof"][-1] = "0x" + node.hex()
+
+    assert "output" in rejected(flip_output, "a tampered output")
+    assert "proof" in rejected(flip_proof, "a tampered proof") or "result" in rejected(flip_proof, "a tampered proof")
+    assert "attesters" in rejected(lambda r: r["result"]["attesters"].pop(), "a removed attester")
+    assert "hash" in rejected(lambda r: r.update(blockHash="0x" + "11" * 32), "a wrong block hash")
+
+    # The node only proves against finalized blocks.
+    deadline = time.time() + 60
+    while True:
+        best = localnet.rpc(url, "chain_getBlockHash", [])
+        fin = localnet.rpc(url, "chain_getHeader", [localnet.rpc(url, "chain_getFinalizedHead")])["number"]
+        if int(localnet.rpc(url, "chain_getHeader", [best])["number"], 16) > int(fin, 16):
+            err = rpc_error(url, "inference_getReceipt", [request_id, best])
+            assert err["code"] == 4001 and "not finalized" in err["message"], err
+            break
+        assert time.time() < deadline, "best block never got ahead of the finalized one"
+        time.sleep(0.3)
+
+
+def test_rpc_methods_and_their_errors(network, cnn_request):
+    model_id, request_id, _ = cnn_request
+    url = network.nodes[1].rpc_url
+
+    model = localnet.rpc(url, "inference_getModel", [model_id])
+    assert model["id"] == model_id and model["status"] == "active"
+    assert model["inputs"][0]["dtype"] == "f32" and model["fee"] == str(FEE)
+    page = localnet.rpc(url, "inference_listModels", [0, 100])
+    assert model_id in [m["id"] for m in page["models"]]
+    assert page["pageSize"] == 100
+    one = localnet.rpc(url, "inference_listModels", [0, 1])
+    assert len(one["models"]) == 1
+
+    request = localnet.rpc(url, "inference_getRequest", [request_id])
+    assert request["status"] == "finalized" and request["model"] == model_id
+    assert request["quorum"] == 2 and len(request["committee"]) == 3
+    result = localnet.rpc(url, "inference_getResult", [request_id])
+    assert result["requestId"] == request_id and len(result["attesters"]) >= 2
+    assert result["outputHash"] == "0x" + chain.blake2_256(bytes.fromhex(result["output"][2:])).hex()
+    alice_infr = "0x" + Keypair.create_from_uri("//Alice").public_key.hex()
+    assert isinstance(localnet.rpc(url, "inference_pendingRequests", [alice_infr]), list)
+
+    # Historic reads: before the request existed there was no result.
+    genesis = localnet.rpc(url, "chain_getBlockHash", [0])
+    assert rpc_error(url, "inference_getResult", [request_id, genesis])["code"] == 4004
+
+    # Bad parameters are JSON-RPC errors, never a crash.
+    unknown = "0x" + "ab" * 32
+    assert rpc_error(url, "inference_getModel", [unknown])["code"] == 4004
+    assert rpc_error(url, "inference_getRequest", [10**12])["code"] == 4004
+    assert rpc_error(url, "inference_getResult", [10**12])["code"] == 4004
+    assert rpc_error(url, "inference_getReceipt", [10**12])["code"] == 4004
+    assert rpc_error(url, "inference_getModel", ["0x1234"])["code"] == -32602
+    assert rpc_error(url, "inference_getModel", ["not hex"])["code"] == -32602
+    assert rpc_error(url, "inference_getRequest", ["seven"])["code"] == -32602
+    assert rpc_error(url, "inference_getRequest", [-1])["code"] == -32602
+    assert rpc_error(url, "inference_pendingRequests", ["0x00"])["code"] == -32602
+    assert rpc_error(url, "inference_listModels", [10_000, 20])["code"] == 4000
+    assert rpc_error(url, "inference_listModels", [0, 0])["code"] == 4000
+    assert rpc_error(url, "inference_listModels", [0, 101])["code"] == 4000
+    assert rpc_error(url, "inference_listModels", [2**32 - 1, 100])["code"] == 4000
+    assert rpc_error(url, "inference_getModel", [model_id, unknown])["code"] == 4001
+    network.check_alive()
+
+
+def subscribe(url: str, params: list) -> websocket.WebSocket:
+    ws = websocket.create_connection(url, timeout=5)
+    ws.send(json.dumps({"jsonrpc": "2.0", "id": 1, "method": "inference_subscribeResults", "params": params}))
+    reply = json.loads(ws.recv())
+    assert "result" in reply, reply
+    return ws
+
+
+def notifications(ws: websocket.WebSocket, seconds: float) -> list[dict]:
+    found, deadline = [], time.time() + seconds
+    while time.time() < deadline:
+        ws.settimeout(max(0.1, deadline - time.time()))
+        try:
+            message = json.loads(ws.recv())
+        except websocket.WebSocketTimeoutException:
+            break
+        if message.get("method") == "inference_result":
+            found.append(message["params"]["result"])
+    return found
+
+
+def test_subscription_pushes_finalized_results(network, models, cnn_request):
+    model_id, _, _ = cnn_request
+    ws_url = network.nodes[2].ws_url
+    matching = subscribe(ws_url, [{"model": model_id}])
+    other = subscribe(ws_url, [{"model": "0x" + "cd" * 32}])
+    everything = subscribe(ws_url, [])
+    bad = websocket.create_connection(ws_url, timeout=5)
+    bad.send(json.dumps({"jsonrpc": "2.0", "id": 1, "method": "inference_subscribeResults", "params": [{"modle": "x"}]}))
+    assert json.loads(bad.recv())["error"]["code"] == -32602
+
+    req = verity("request", "--model", model_id, "--input", str(models / "cnn.input.vtns"), "--suri", "//Eve",
+                 "--rpc", network.nodes[0].rpc_url)
+    assert req.returncode == 0, req.stderr
+    request_id = int(req.stdout.split("request ", 1)[1].split(" ", 1)[0])
+
+    got = []
+    deadline = time.time() + 90
+    while not any(r["requestId"] == request_id for r in got) and time.time() < deadline:
+        got += notifications(matching, 3)
+    pushed = [r for r in got if r["requestId"] == request_id]
+    assert pushed, "the finalized result was not pushed"
+    assert pushed[0]["model"] == model_id
+    assert pushed[0] == localnet.rpc(network.nodes[2].rpc_url, "inference_getResult", [request_id])
+    assert any(r["requestId"] == request_id for r in notifications(everything, 5))
+    assert not [r for r in notifications(other, 1) if r["requestId"] == request_id]
+    for ws in (matching, other, everything, bad):
+        ws.close()
+
+
+def test_polkadot_js_client_requests_and_reads_a_result(network, models):
+    """@polkadot/api, from npm, with no custom type definitions: metadata alone decodes every
+    call, event and storage item."""
+    substrate = chain.connect(network.nodes[0].ws_url)
+    model_id = chain.register_model(substrate, Keypair.create_from_uri("//Alice"), models / "argmax.onnx", FEE)
+    run = subprocess.run(
+        ["node", str(ROOT / "tests/e2e/js/polkadot_api_request.mjs"), network.nodes[1].ws_url, model_id,
+         "0x" + (models / "argmax.input.vtns").read_bytes().hex(), str(FEE)],
+        capture_output=True, text=True, timeout=240, cwd=ROOT)
+    print(run.stdout, run.stderr)
+    assert run.returncode == 0, run.stderr
+    report = json.loads(run.stdout.strip().splitlines()[-1])
+    expected = (models / "argmax.expected.vtns").read_bytes()
+    assert report["output"] == "0x" + expected.hex()
+    assert report["rpcResult"]["output"] == report["output"]
+    assert report["attesters"] >= 2
