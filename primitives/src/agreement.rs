@@ -179,6 +179,72 @@ pub fn find_agreement(
 	best.filter(|b| b.agreeing.len() as u32 >= quorum)
 }
 
+/// Whether two encoded outputs agree (identical bytes, or within tolerance tensor by tensor).
+pub fn outputs_agree(a: &[u8], b: &[u8], tol: Tolerance, max_elements: usize) -> bool {
+	a == b || compare_encoded(a, b, tol, max_elements).is_ok()
+}
+
+/// Most committee members a [`Support`] mask can name.
+pub const MAX_MEMBERS: u32 = 64;
+
+/// Agreement recorded for one submitted result, updated as later results arrive, so that each
+/// new result is compared once with each earlier one (`O(k)` comparisons per result, not
+/// `O(k^2)` per result as [`find_agreement`] does over all of them).
+#[derive(
+	Clone,
+	Copy,
+	Debug,
+	Default,
+	PartialEq,
+	Eq,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	TypeInfo,
+	MaxEncodedLen,
+)]
+pub struct Support {
+	/// How many results were in before this one (tie-break: earlier wins).
+	pub order: u32,
+	/// Bit `m` set: committee member `m`'s result agrees with this one (its own bit included).
+	pub agreeing: u64,
+}
+
+impl Support {
+	/// Support of a new result: itself only.
+	pub fn new(member: u32, order: u32) -> Self {
+		Support { order, agreeing: bit(member) }
+	}
+	/// Number of results that agree with this one, itself included.
+	pub fn count(&self) -> u32 {
+		self.agreeing.count_ones()
+	}
+	/// Whether member `m` agrees.
+	pub fn has(&self, member: u32) -> bool {
+		self.agreeing & bit(member) != 0
+	}
+	/// Records that `a` and `b` agree.
+	pub fn link(a: (&mut Support, u32), b: (&mut Support, u32)) {
+		a.0.agreeing |= bit(b.1);
+		b.0.agreeing |= bit(a.1);
+	}
+}
+
+fn bit(member: u32) -> u64 {
+	1u64.checked_shl(member).unwrap_or(0)
+}
+
+/// The result a committee stands behind, from the supports of the results so far: the one
+/// with the most agreeing results if that reaches `quorum` (on a tie, the earliest submitted).
+/// Same verdict as [`find_agreement`] over the same results.
+pub fn leader(supports: &[(u32, Support)], quorum: u32) -> Option<(u32, Support)> {
+	supports
+		.iter()
+		.copied()
+		.filter(|(_, s)| s.count() >= quorum)
+		.min_by_key(|(_, s)| (core::cmp::Reverse(s.count()), s.order))
+}
+
 #[cfg(test)]
 mod tests {
 	use super::*;
@@ -321,6 +387,41 @@ mod proptests {
 			} else {
 				let max = values.iter().map(|x| values.iter().filter(|y| *y == x).count()).max().unwrap();
 				prop_assert!((max as u32) < q);
+			}
+		}
+
+		/// Incremental support, after each new result, gives the verdict of the reference
+		/// `find_agreement` over all results so far (values near each other, so that
+		/// non-transitive tolerance chains occur).
+		#[test]
+		fn incremental_support_matches_the_reference(values in proptest::collection::vec(0u8..6, 1..12), q in 1u32..8) {
+			let tol = Tolerance { abs_e9: 1_100_000_000, rel_e9: 0 }; // 1.1: neighbours agree
+			let outs: Vec<Vec<u8>> = values.iter().map(|v| crate::tensor::encode_owned(&[crate::tensor::Tensor::from_f32("y", alloc::vec![1], &[*v as f32])])).collect();
+			let mut supports: Vec<(u32, Support)> = Vec::new();
+			for (n, out) in outs.iter().enumerate() {
+				// Members answer in a scrambled order: member ids differ from submission order.
+				let member = ((n as u32) * 5 + 3) % 12;
+				let mut new = Support::new(member, n as u32);
+				for (m, s) in supports.iter_mut() {
+					let earlier = &outs[s.order as usize];
+					if outputs_agree(earlier, out, tol, 4) {
+						Support::link((s, *m), (&mut new, member));
+					}
+				}
+				supports.push((member, new));
+				let refs: Vec<&[u8]> = outs[..=n].iter().map(|o| o.as_slice()).collect();
+				let reference = find_agreement(&refs, tol, q, 4);
+				let incremental = leader(&supports, q);
+				match (reference, incremental) {
+					(None, None) => {}
+					(Some(v), Some((_, s))) => {
+						prop_assert_eq!(v.representative as u32, s.order);
+						let mut orders: Vec<u32> = supports.iter().filter(|(m, _)| s.has(*m)).map(|(_, x)| x.order).collect();
+						orders.sort();
+						prop_assert_eq!(v.agreeing.iter().map(|i| *i as u32).collect::<Vec<_>>(), orders);
+					}
+					(r, i) => prop_assert!(false, "reference {:?} vs incremental {:?}", r, i),
+				}
 			}
 		}
 	}

@@ -245,8 +245,8 @@ mod benchmarks {
 		Ok(())
 	}
 
-	/// Worst case: the `k`-th result completes the quorum, every result is compared with every
-	/// other, all agree and are paid.
+	/// Worst case: the `k`-th result is compared with the `k - 1` earlier ones (each comparison
+	/// reads one earlier output), all agree, it completes the quorum and all `k` are paid.
 	#[benchmark]
 	fn submit_result(
 		o: Linear<64, { T::MaxOutputBytes::get() }>,

@@ -62,7 +62,7 @@ use sp_runtime::{
 	Perbill, RuntimeAppPublic,
 };
 use verity_primitives::{
-	agreement::{find_agreement, quorum},
+	agreement::{leader, outputs_agree, quorum, Support},
 	spec::{self, SpecMismatch},
 	tensor, InferenceAuthorityId,
 };
@@ -244,7 +244,7 @@ pub mod pallet {
 	pub type RequestInputs<T: Config> =
 		StorageMap<_, Twox64Concat, RequestId, BoundedVec<u8, T::MaxInputBytes>>;
 
-	/// Results submitted for pending requests: `(request, committee index) -> (order, output)`.
+	/// Results submitted for pending requests: `(request, committee index) -> output`.
 	#[pallet::storage]
 	pub type Submissions<T: Config> = StorageDoubleMap<
 		_,
@@ -252,8 +252,15 @@ pub mod pallet {
 		RequestId,
 		Twox64Concat,
 		u32,
-		(u32, BoundedVec<u8, T::MaxOutputBytes>),
+		BoundedVec<u8, T::MaxOutputBytes>,
 	>;
+
+	/// For each submitted result, its submission order and which committee members' results
+	/// agree with it, kept up to date as results arrive (each new result is compared once with
+	/// each earlier one: linear work per submission).
+	#[pallet::storage]
+	pub type SubmissionSupport<T: Config> =
+		StorageDoubleMap<_, Twox64Concat, RequestId, Twox64Concat, u32, Support>;
 
 	/// Finalized results with their provenance.
 	#[pallet::storage]
@@ -435,6 +442,13 @@ pub mod pallet {
 			offchain::run::<T>(now);
 		}
 
+		fn integrity_test() {
+			assert!(
+				T::MaxCommittee::get() <= verity_primitives::agreement::MAX_MEMBERS,
+				"agreement masks name at most 64 committee members"
+			);
+		}
+
 		#[cfg(feature = "try-runtime")]
 		fn try_state(_n: BlockNumberFor<T>) -> Result<(), sp_runtime::TryRuntimeError> {
 			Self::do_try_state()
@@ -614,25 +628,15 @@ pub mod pallet {
 			frame_system::ensure_authorized(origin)?;
 			let (request, member) = Self::check_submission(&submission)?;
 			let executor = request.committee[member as usize].account.clone();
-			// Submission order (for tie-breaks) = how many results were in before this one.
-			let order = Submissions::<T>::iter_prefix(submission.request_id).count() as u32;
-			Submissions::<T>::insert(
-				submission.request_id,
-				member,
-				(order, submission.output.clone()),
-			);
 			Self::deposit_event(Event::ResultSubmitted {
 				request_id: submission.request_id,
 				executor,
 			});
-			// Charged up front for the largest committee; refunded to this request's own size.
-			let committee = request.committee.len() as u32;
-			let finalized = Self::try_conclude(submission.request_id, request);
-			let weight = T::WeightInfo::submit_result(
-				submission.output.len() as u32,
-				if finalized { committee } else { 0 },
-			);
-			Ok(Some(weight).into())
+			// Charged up front for the largest committee; refunded to the results compared.
+			let output_len = submission.output.len() as u32;
+			let (compared, _) =
+				Self::record_and_conclude(submission.request_id, request, member, submission.output);
+			Ok(Some(T::WeightInfo::submit_result(output_len, compared)).into())
 		}
 	}
 }
@@ -797,31 +801,49 @@ impl<T: Config> Pallet<T> {
 			.map(|v| (v, frame_support::weights::Weight::zero()))
 	}
 
-	/// Finalizes the request if a quorum agrees, expires it if everyone answered without
-	/// agreement. Returns whether it was concluded.
-	fn try_conclude(id: RequestId, mut request: RequestOf<T>) -> bool {
-		let Some(model) = Models::<T>::get(request.model) else { return false };
-		let mut submitted: Vec<(u32, u32, BoundedVec<u8, T::MaxOutputBytes>)> =
-			Submissions::<T>::iter_prefix(id)
-				.map(|(member, (order, out))| (order, member, out))
-				.collect();
-		submitted.sort_by_key(|(order, member, _)| (*order, *member));
-		let outputs: Vec<&[u8]> = submitted.iter().map(|(_, _, o)| o.as_slice()).collect();
-		let Some(verdict) =
-			find_agreement(&outputs, model.tolerance, request.quorum, Self::max_elements())
-		else {
-			if submitted.len() == request.committee.len() {
-				Self::expire(id, request, ExpiryReason::NoAgreement);
-				return true;
+	/// Records `member`'s result, comparing it once with each earlier result, then finalizes the
+	/// request if a quorum agrees or expires it if everyone answered without agreement.
+	/// Returns how many earlier results were compared and whether the request was concluded.
+	fn record_and_conclude(
+		id: RequestId,
+		mut request: RequestOf<T>,
+		member: u32,
+		output: BoundedVec<u8, T::MaxOutputBytes>,
+	) -> (u32, bool) {
+		let Some(model) = Models::<T>::get(request.model) else { return (0, false) };
+		let mut supports: Vec<(u32, Support)> = SubmissionSupport::<T>::iter_prefix(id).collect();
+		let compared = supports.len() as u32;
+		let mut new = Support::new(member, compared);
+		for (other, support) in supports.iter_mut() {
+			let Some(earlier) = Submissions::<T>::get(id, *other) else { continue };
+			if outputs_agree(&earlier, &output, model.tolerance, Self::max_elements()) {
+				Support::link((support, *other), (&mut new, member));
+				SubmissionSupport::<T>::insert(id, *other, *support);
 			}
-			return false;
+		}
+		SubmissionSupport::<T>::insert(id, member, new);
+		supports.push((member, new));
+		let Some((leader, verdict)) = leader(&supports, request.quorum) else {
+			Submissions::<T>::insert(id, member, output);
+			if supports.len() == request.committee.len() {
+				Self::expire(id, request, ExpiryReason::NoAgreement);
+				return (compared, true);
+			}
+			return (compared, false);
+		};
+		let output = if leader == member {
+			output
+		} else {
+			Submissions::<T>::get(id, leader).unwrap_or_default()
 		};
 
-		let member_of = |i: usize| request.committee[submitted[i].1 as usize].clone();
+		// Attesters and dissenters in submission order.
+		supports.sort_by_key(|(_, s)| s.order);
+		let member_of = |m: &u32| request.committee[*m as usize].clone();
 		let attesters: Vec<Executor<T::AccountId>> =
-			verdict.agreeing.iter().map(|i| member_of(*i)).collect();
+			supports.iter().filter(|(m, _)| verdict.has(*m)).map(|(m, _)| member_of(m)).collect();
 		let dissenters: Vec<Executor<T::AccountId>> =
-			(0..submitted.len()).filter(|i| !verdict.agreeing.contains(i)).map(member_of).collect();
+			supports.iter().filter(|(m, _)| !verdict.has(*m)).map(|(m, _)| member_of(m)).collect();
 
 		// Pay the agreeing validators an equal share; refund the rest.
 		let reason: T::RuntimeHoldReason = HoldReason::RequestEscrow.into();
@@ -863,7 +885,6 @@ impl<T: Config> Pallet<T> {
 			});
 		}
 
-		let output = submitted.swap_remove(verdict.representative).2;
 		let output_hash = H256(sp_io::hashing::blake2_256(&output));
 		Results::<T>::insert(
 			id,
@@ -891,7 +912,7 @@ impl<T: Config> Pallet<T> {
 			paid,
 			refunded,
 		});
-		true
+		(compared, true)
 	}
 
 	/// Ends a pending request without a result and refunds its fee in full.
@@ -914,6 +935,7 @@ impl<T: Config> Pallet<T> {
 	/// Bookkeeping shared by finalization and expiry.
 	fn close_pending(id: RequestId, model: ModelId, committee: u32) {
 		let _ = Submissions::<T>::clear_prefix(id, committee, None);
+		let _ = SubmissionSupport::<T>::clear_prefix(id, committee, None);
 		PendingCount::<T>::mutate(|n| *n = n.saturating_sub(1));
 		PendingByModel::<T>::mutate_exists(model, |n| {
 			let left = n.unwrap_or(0).saturating_sub(1);
@@ -983,7 +1005,8 @@ impl<T: Config> Pallet<T> {
 			}
 			if r.status != RequestStatus::Pending {
 				ensure!(
-					Submissions::<T>::iter_prefix(id).next().is_none(),
+					Submissions::<T>::iter_prefix(id).next().is_none() &&
+						SubmissionSupport::<T>::iter_prefix(id).next().is_none(),
 					"submissions of a closed request"
 				);
 			}
@@ -1008,6 +1031,9 @@ impl<T: Config> Pallet<T> {
 		}
 		for (id, _, _) in Submissions::<T>::iter() {
 			ensure!(Requests::<T>::contains_key(id), "orphaned submission");
+		}
+		for (id, member, _) in SubmissionSupport::<T>::iter() {
+			ensure!(Submissions::<T>::contains_key(id, member), "support without a submission");
 		}
 		for (model, index, _) in ModelChunks::<T>::iter() {
 			let info = Models::<T>::get(model).ok_or("chunk of an unknown model")?;
