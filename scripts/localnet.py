@@ -71,8 +71,12 @@ class LocalNet:
     """A set of verity-node processes described by a zombienet TOML file."""
 
     def __init__(self, binary: Path, network_file: Path = DEFAULT_NETWORK, workdir: Path | None = None,
-                 port_offset: int = 0, extra_args: list[str] | None = None):
+                 port_offset: int = 0, extra_args: list[str] | None = None,
+                 node_overrides: dict[str, tuple[Path, list[str]]] | None = None):
+        """`node_overrides`: per node name, another binary and extra arguments (the test suite's
+        byzantine validator runs a fault-injection build)."""
         self.binary = Path(binary)
+        self.node_overrides = node_overrides or {}
         spec = tomllib.loads(Path(network_file).read_text())
         chain = spec["relaychain"]
         self.chain = chain.get("chain", "local")
@@ -116,7 +120,8 @@ class LocalNet:
         boot_addr = f"/ip4/127.0.0.1/tcp/{bootnode.p2p_port}/p2p/{peer_ids[bootnode.name]}"
         try:
             for node in self.nodes:
-                cmd = [str(self.binary), "--chain", self.chain,
+                binary, override_args = self.node_overrides.get(node.name, (self.binary, []))
+                cmd = [str(binary), "--chain", self.chain,
                        "--base-path", str(node.base_path),
                        "--node-key-file", str(node.base_path / "node-key"),
                        "--name", node.name,
@@ -127,7 +132,7 @@ class LocalNet:
                     cmd.append(f"--{node.name}" if node.name in DEV_NAMES else "--validator")
                 if node is not bootnode:
                     cmd += ["--bootnodes", boot_addr]
-                cmd += node.args
+                cmd += node.args + list(override_args)
                 node.command = cmd
                 self._spawn(node)
             self.wait_rpc()

@@ -23,6 +23,17 @@ start=$(date +%s)
 cargo test --locked --release -p pallet-inference -p pallet-validator-set --features runtime-benchmarks benchmarking
 log "benchmark tests done in $(( $(date +%s) - start ))s"
 
+log "fault-injection node for the byzantine scenario (verity-node --features fault-injection)"
+start=$(date +%s)
+# Only the node crate differs between the two builds; the second command puts the normal
+# binary back at $VERITY_NODE_BIN (its build is up to date, cargo only re-links it).
+cargo build --locked --release -p verity-node --features fault-injection
+cp "$VERITY_NODE_BIN" "$CARGO_TARGET_DIR/release/verity-node-faulty"
+cargo build --locked --release -p verity-node
+export VERITY_FAULTY_NODE_BIN="$CARGO_TARGET_DIR/release/verity-node-faulty"
+if "$VERITY_NODE_BIN" --help | grep -q -- '--fault-'; then die "the release node must not have fault injection"; fi
+log "fault-injection node built in $(( $(date +%s) - start ))s"
+
 log "end-to-end tests (pytest tests/e2e) against $VERITY_NODE_BIN"
 start=$(date +%s)
 "$VERITY_VENV/bin/python" -m pytest -v -p no:cacheprovider tests/e2e

@@ -37,3 +37,13 @@ pub fn development() -> Result<ChainSpec, String> {
 pub fn local_testnet() -> Result<ChainSpec, String> {
 	build("Verity Local Testnet", "verity_local", ChainType::Local, genesis::LOCAL_TESTNET_PRESET)
 }
+
+/// `--chain local5`: Alice, Bob, Charlie, Dave and Eve.
+pub fn local_testnet_5() -> Result<ChainSpec, String> {
+	build(
+		"Verity Local Testnet (5 validators)",
+		"verity_local5",
+		ChainType::Local,
+		genesis::LOCAL_TESTNET_5_PRESET,
+	)
+}

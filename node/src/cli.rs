@@ -51,6 +51,11 @@ pub struct InferenceParams {
 	/// Do not run models even if this node is a validator with an `infr` key.
 	#[arg(long)]
 	pub no_inference: bool,
+	/// Test only (`fault-injection` builds): submit corrupted outputs, as a byzantine
+	/// validator would.
+	#[cfg(feature = "fault-injection")]
+	#[arg(long)]
+	pub fault_corrupt_outputs: bool,
 }
 
 /// The command line of `verity-node`.

@@ -6,6 +6,8 @@ use crate::{
 };
 use sc_cli::SubstrateCli;
 use sc_service::PartialComponents;
+use std::sync::Arc;
+use verity_primitives::host::InferenceEngine;
 use verity_runtime::opaque::Block;
 
 impl SubstrateCli for Cli {
@@ -37,6 +39,7 @@ impl SubstrateCli for Cli {
 		Ok(match id {
 			"dev" => Box::new(chain_spec::development()?),
 			"" | "local" => Box::new(chain_spec::local_testnet()?),
+			"local5" => Box::new(chain_spec::local_testnet_5()?),
 			path => {
 				Box::new(chain_spec::ChainSpec::from_json_file(std::path::PathBuf::from(path))?)
 			}
@@ -123,7 +126,17 @@ pub fn run() -> sc_cli::Result<()> {
 			let runner = cli.create_runner(&cli.run)?;
 			let params = cli.inference.clone();
 			runner.run_node_until_exit(|config| async move {
-				let engine = crate::inference_cmd::node_engine(&params, &config)?;
+				let engine: Option<Arc<dyn InferenceEngine>> =
+					crate::inference_cmd::node_engine(&params, &config)?
+						.map(|e| e as Arc<dyn InferenceEngine>);
+				#[cfg(feature = "fault-injection")]
+				let engine = match engine {
+					Some(e) if params.fault_corrupt_outputs => {
+						log::warn!(target: "verity", "FAULT INJECTION: this validator corrupts its outputs");
+						Some(Arc::new(crate::fault::CorruptingEngine(e)) as Arc<dyn InferenceEngine>)
+					}
+					other => other,
+				};
 				match config.network.network_backend {
 					sc_network::config::NetworkBackendType::Libp2p => service::new_full::<
 						sc_network::NetworkWorker<

@@ -7,6 +7,8 @@
 mod chain_spec;
 mod cli;
 mod command;
+#[cfg(feature = "fault-injection")]
+mod fault;
 mod inference_cmd;
 mod inference_rpc;
 mod rpc;

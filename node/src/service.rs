@@ -141,7 +141,7 @@ pub fn new_full<
 	N: sc_network::NetworkBackend<Block, <Block as sp_runtime::traits::Block>::Hash>,
 >(
 	config: Configuration,
-	engine: Option<Arc<verity_engine::Engine>>,
+	engine: Option<Arc<dyn verity_primitives::host::InferenceEngine>>,
 ) -> Result<TaskManager, ServiceError> {
 	let sc_service::PartialComponents {
 		client,

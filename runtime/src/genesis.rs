@@ -2,6 +2,7 @@
 //!
 //! - `development`: Alice alone validates; for a single node started with `--dev`/`--alice`.
 //! - `local_testnet`: Alice, Bob and Charlie validate; the 3-validator local network.
+//! - `local_testnet_5`: Alice, Bob, Charlie, Dave and Eve validate; the 5-validator network.
 //!
 //! Both fund the well-known development accounts (sr25519 keyring and the standard Ethereum
 //! development keys, for Ethereum tooling against pallet-revive) and make Alice sudo.
@@ -20,6 +21,8 @@ use verity_primitives::InferenceAuthorityId;
 
 /// Name of the 3-validator preset.
 pub const LOCAL_TESTNET_PRESET: &str = sp_genesis_builder::LOCAL_TESTNET_RUNTIME_PRESET;
+/// Name of the 5-validator preset.
+pub const LOCAL_TESTNET_5_PRESET: &str = "local_testnet_5";
 /// Name of the single-validator preset.
 pub const DEVELOPMENT_PRESET: &str = sp_genesis_builder::DEV_RUNTIME_PRESET;
 
@@ -74,6 +77,8 @@ type DevValidator = (Sr25519Keyring, Ed25519Keyring);
 const ALICE: DevValidator = (Sr25519Keyring::Alice, Ed25519Keyring::Alice);
 const BOB: DevValidator = (Sr25519Keyring::Bob, Ed25519Keyring::Bob);
 const CHARLIE: DevValidator = (Sr25519Keyring::Charlie, Ed25519Keyring::Charlie);
+const DAVE: DevValidator = (Sr25519Keyring::Dave, Ed25519Keyring::Dave);
+const EVE: DevValidator = (Sr25519Keyring::Eve, Ed25519Keyring::Eve);
 
 fn dev_session_keys((sr, ed): DevValidator) -> SessionKeys {
 	SessionKeys {
@@ -105,6 +110,7 @@ pub fn get_preset(id: &PresetId) -> Option<Vec<u8>> {
 	let patch = match id.as_ref() {
 		DEVELOPMENT_PRESET => genesis(&[ALICE]),
 		LOCAL_TESTNET_PRESET => genesis(&[ALICE, BOB, CHARLIE]),
+		LOCAL_TESTNET_5_PRESET => genesis(&[ALICE, BOB, CHARLIE, DAVE, EVE]),
 		_ => return None,
 	};
 	Some(
@@ -116,7 +122,11 @@ pub fn get_preset(id: &PresetId) -> Option<Vec<u8>> {
 
 /// The names of the presets this runtime offers.
 pub fn preset_names() -> Vec<PresetId> {
-	vec![PresetId::from(DEVELOPMENT_PRESET), PresetId::from(LOCAL_TESTNET_PRESET)]
+	vec![
+		PresetId::from(DEVELOPMENT_PRESET),
+		PresetId::from(LOCAL_TESTNET_PRESET),
+		PresetId::from(LOCAL_TESTNET_5_PRESET),
+	]
 }
 
 #[cfg(test)]
@@ -177,6 +187,11 @@ mod tests {
 	#[test]
 	fn local_testnet_has_three_validators() {
 		assert_eq!(built(LOCAL_TESTNET_PRESET), (3, 3, 3, ENDOWMENT));
+	}
+
+	#[test]
+	fn local_testnet_5_has_five_validators() {
+		assert_eq!(built(LOCAL_TESTNET_5_PRESET), (5, 5, 5, ENDOWMENT));
 	}
 
 	#[test]

@@ -107,5 +107,77 @@ def to_bytes(value) -> bytes:
     if isinstance(value, (bytes, bytearray)):
         return bytes(value)
     if isinstance(value, str):
-        return bytes.fromhex(value[2:] if value.startswith("0x") else value)
+        # scalecodec gives Vec<u8> as 0x-hex, or as text when the bytes happen to be UTF-8.
+        if value.startswith("0x"):
+            try:
+                return bytes.fromhex(value[2:])
+            except ValueError:
+                pass
+        return value.encode("utf-8")
     return bytes(value)
+
+
+def submit_batch(substrate: SubstrateInterface, calls: list[tuple[Keypair, str, str, dict]]) -> int:
+    """Signs and submits many calls at once, without waiting (nonces counted per signer);
+    returns the best block number before submission. Outcomes come from `scan`."""
+    start = substrate.get_block_number(substrate.get_chain_head())
+    nonces: dict[str, int] = {}
+    blobs = []
+    for signer, module, function, params in calls:
+        if signer.ss58_address not in nonces:
+            nonces[signer.ss58_address] = substrate.get_account_nonce(signer.ss58_address)
+        call = substrate.compose_call(call_module=module, call_function=function, call_params=params)
+        xt = substrate.create_signed_extrinsic(call=call, keypair=signer, nonce=nonces[signer.ss58_address])
+        nonces[signer.ss58_address] += 1
+        blobs.append(str(xt.data))
+    for blob in blobs:
+        reply = substrate.rpc_request("author_submitExtrinsic", [blob])
+        if "error" in reply:
+            raise RuntimeError(f"submission refused: {reply['error']}")
+    return start
+
+
+class Scan:
+    """Events of blocks `first..=last` of the best chain, decoded once: requests made, results,
+    failures (with the pallet error's name), fees paid and block timestamps."""
+
+    def __init__(self, substrate: SubstrateInterface, first: int, last: int):
+        self.requested: dict[int, int] = {}       # request id -> block
+        self.requester: dict[int, str] = {}       # request id -> SS58 address
+        self.finalized: dict[int, int] = {}       # request id -> block
+        self.expired: dict[int, int] = {}         # request id -> block
+        self.struck: list[tuple[str, int]] = []   # (validator, request id)
+        self.failures: list[str] = []             # error names of failed extrinsics
+        self.fees: dict[str, int] = {}            # payer -> fees
+        self.timestamps: dict[int, int] = {}      # block -> ms
+        self.pending: dict[int, int] = {}         # block -> PendingCount after it
+        for number in range(first, last + 1):
+            block_hash = substrate.get_block_hash(number)
+            self.timestamps[number] = substrate.query("Timestamp", "Now", block_hash=block_hash).value
+            self.pending[number] = substrate.query("Inference", "PendingCount", block_hash=block_hash).value
+            for event in substrate.get_events(block_hash):
+                v = event.value
+                module, name, attrs = v["module_id"], v["event_id"], v["attributes"]
+                if module == "Inference" and name == "InferenceRequested":
+                    self.requested[attrs["request_id"]] = number
+                    self.requester[attrs["request_id"]] = attrs["requester"]
+                elif module == "Inference" and name == "InferenceFinalized":
+                    self.finalized[attrs["request_id"]] = number
+                elif module == "Inference" and name == "RequestExpired":
+                    self.expired[attrs["request_id"]] = number
+                elif module == "Inference" and name == "ValidatorStruck":
+                    self.struck.append((attrs["validator"], attrs["request_id"]))
+                elif module == "TransactionPayment" and name == "TransactionFeePaid":
+                    self.fees[attrs["who"]] = self.fees.get(attrs["who"], 0) + attrs["actual_fee"] + attrs["tip"]
+                elif module == "System" and name == "ExtrinsicFailed":
+                    error = attrs["dispatch_error"]
+                    if isinstance(error, dict) and "Module" in error:
+                        index = error["Module"]["index"]
+                        code = bytes.fromhex(error["Module"]["error"][2:])[0]
+                        self.failures.append(substrate.metadata.get_module_error(index, code).name)
+                    else:
+                        self.failures.append(str(error))
+
+
+def best_number(substrate: SubstrateInterface) -> int:
+    return substrate.get_block_number(substrate.get_chain_head())

@@ -50,6 +50,28 @@ def fault_network(tmp_path_factory):
         net.stop()
 
 
+def faulty_node_binary() -> Path:
+    """The fault-injection build (`--features fault-injection`) that scripts/test.sh makes."""
+    return Path(os.environ.get("VERITY_FAULTY_NODE_BIN", node_binary().with_name("verity-node-faulty")))
+
+
+@pytest.fixture(scope="module")
+def network5(tmp_path_factory):
+    """The 5-validator network of zombienet/local-5.toml in which Eve is byzantine: she runs
+    the fault-injection build with --fault-corrupt-outputs."""
+    faulty = faulty_node_binary()
+    if not faulty.is_file():
+        pytest.fail(f"{faulty} is missing: scripts/test.sh builds it (cargo build -p verity-node --features fault-injection)")
+    net = localnet.LocalNet(node_binary(), ROOT / "zombienet" / "local-5.toml",
+                            workdir=tmp_path_factory.mktemp("net5"), port_offset=PORT_OFFSET + 2000,
+                            node_overrides={"eve": (faulty, ["--fault-corrupt-outputs"])})
+    net.start()
+    try:
+        yield net
+    finally:
+        net.stop()
+
+
 @pytest.fixture(scope="session")
 def models(tmp_path_factory) -> Path:
     """The models of scripts/gen_models.py (VERITY_TEST_MODELS if it holds them)."""

@@ -634,8 +634,12 @@ pub mod pallet {
 			});
 			// Charged up front for the largest committee; refunded to the results compared.
 			let output_len = submission.output.len() as u32;
-			let (compared, _) =
-				Self::record_and_conclude(submission.request_id, request, member, submission.output);
+			let (compared, _) = Self::record_and_conclude(
+				submission.request_id,
+				request,
+				member,
+				submission.output,
+			);
 			Ok(Some(T::WeightInfo::submit_result(output_len, compared)).into())
 		}
 	}
@@ -1005,8 +1009,8 @@ impl<T: Config> Pallet<T> {
 			}
 			if r.status != RequestStatus::Pending {
 				ensure!(
-					Submissions::<T>::iter_prefix(id).next().is_none() &&
-						SubmissionSupport::<T>::iter_prefix(id).next().is_none(),
+					Submissions::<T>::iter_prefix(id).next().is_none()
+						&& SubmissionSupport::<T>::iter_prefix(id).next().is_none(),
 					"submissions of a closed request"
 				);
 			}

@@ -65,8 +65,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `145`
 		//  Estimated: `7052`
-		// Minimum execution time: 58_986_000 picoseconds.
-		Weight::from_parts(61_986_000, 0)
+		// Minimum execution time: 59_224_000 picoseconds.
+		Weight::from_parts(62_054_000, 0)
 			.saturating_add(Weight::from_parts(0, 7052))
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
@@ -80,11 +80,11 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `186`
 		//  Estimated: `7052`
-		// Minimum execution time: 13_771_000 picoseconds.
-		Weight::from_parts(10_224_555, 0)
+		// Minimum execution time: 13_404_000 picoseconds.
+		Weight::from_parts(8_594_876, 0)
 			.saturating_add(Weight::from_parts(0, 7052))
 			// Standard Error: 0
-			.saturating_add(Weight::from_parts(478, 0).saturating_mul(c.into()))
+			.saturating_add(Weight::from_parts(499, 0).saturating_mul(c.into()))
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().writes(2_u64))
 	}
@@ -97,11 +97,11 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `1398330`
 		//  Estimated: `601617 + s * (1 ±0)`
-		// Minimum execution time: 16_981_000 picoseconds.
-		Weight::from_parts(17_299_000, 0)
+		// Minimum execution time: 16_957_000 picoseconds.
+		Weight::from_parts(17_499_000, 0)
 			.saturating_add(Weight::from_parts(0, 601617))
-			// Standard Error: 5
-			.saturating_add(Weight::from_parts(1_888, 0).saturating_mul(s.into()))
+			// Standard Error: 4
+			.saturating_add(Weight::from_parts(1_848, 0).saturating_mul(s.into()))
 			.saturating_add(T::DbWeight::get().reads(2_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 			.saturating_add(Weight::from_parts(0, 1).saturating_mul(s.into()))
@@ -112,8 +112,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `238`
 		//  Estimated: `7052`
-		// Minimum execution time: 11_409_000 picoseconds.
-		Weight::from_parts(12_455_000, 0)
+		// Minimum execution time: 11_357_000 picoseconds.
+		Weight::from_parts(12_464_000, 0)
 			.saturating_add(Weight::from_parts(0, 7052))
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
@@ -133,11 +133,11 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `360 + n * (47 ±0)`
 		//  Estimated: `7052 + n * (1051099 ±0)`
-		// Minimum execution time: 35_195_000 picoseconds.
-		Weight::from_parts(36_748_890, 0)
+		// Minimum execution time: 34_827_000 picoseconds.
+		Weight::from_parts(36_802_721, 0)
 			.saturating_add(Weight::from_parts(0, 7052))
-			// Standard Error: 1_468
-			.saturating_add(Weight::from_parts(1_125_886, 0).saturating_mul(n.into()))
+			// Standard Error: 1_598
+			.saturating_add(Weight::from_parts(1_141_632, 0).saturating_mul(n.into()))
 			.saturating_add(T::DbWeight::get().reads(4_u64))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(n.into())))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
@@ -172,40 +172,42 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `523 + k * (64 ±0)`
 		//  Estimated: `7887`
-		// Minimum execution time: 77_744_000 picoseconds.
-		Weight::from_parts(72_195_374, 0)
+		// Minimum execution time: 78_912_000 picoseconds.
+		Weight::from_parts(70_375_774, 0)
 			.saturating_add(Weight::from_parts(0, 7887))
-			// Standard Error: 5
-			.saturating_add(Weight::from_parts(1_222, 0).saturating_mul(i.into()))
-			// Standard Error: 23_350
-			.saturating_add(Weight::from_parts(633_330, 0).saturating_mul(k.into()))
+			// Standard Error: 6
+			.saturating_add(Weight::from_parts(1_239, 0).saturating_mul(i.into()))
+			// Standard Error: 27_669
+			.saturating_add(Weight::from_parts(830_669, 0).saturating_mul(k.into()))
 			.saturating_add(T::DbWeight::get().reads(9_u64))
 			.saturating_add(T::DbWeight::get().writes(8_u64))
 	}
 	/// Storage: `Inference::Requests` (r:1 w:0)
 	/// Proof: `Inference::Requests` (`max_values`: None, `max_size`: Some(1166), added: 3641, mode: `MaxEncodedLen`)
 	/// Storage: `Inference::Submissions` (r:1 w:0)
-	/// Proof: `Inference::Submissions` (`max_values`: None, `max_size`: Some(65572), added: 68047, mode: `MaxEncodedLen`)
+	/// Proof: `Inference::Submissions` (`max_values`: None, `max_size`: Some(65568), added: 68043, mode: `MaxEncodedLen`)
 	/// Storage: `Inference::Models` (r:1 w:0)
 	/// Proof: `Inference::Models` (`max_values`: None, `max_size`: Some(3587), added: 6062, mode: `MaxEncodedLen`)
 	/// The range of component `o` is `[64, 65536]`.
 	fn authorize_submit_result(o: u32, ) -> Weight {
 		// Proof Size summary in bytes:
 		//  Measured:  `615`
-		//  Estimated: `69037`
-		// Minimum execution time: 50_473_000 picoseconds.
-		Weight::from_parts(56_571_159, 0)
-			.saturating_add(Weight::from_parts(0, 69037))
+		//  Estimated: `69033`
+		// Minimum execution time: 50_590_000 picoseconds.
+		Weight::from_parts(56_743_550, 0)
+			.saturating_add(Weight::from_parts(0, 69033))
 			// Standard Error: 2
-			.saturating_add(Weight::from_parts(2_365, 0).saturating_mul(o.into()))
+			.saturating_add(Weight::from_parts(2_366, 0).saturating_mul(o.into()))
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 	}
 	/// Storage: `Inference::Requests` (r:1 w:1)
 	/// Proof: `Inference::Requests` (`max_values`: None, `max_size`: Some(1166), added: 3641, mode: `MaxEncodedLen`)
-	/// Storage: `Inference::Submissions` (r:17 w:16)
-	/// Proof: `Inference::Submissions` (`max_values`: None, `max_size`: Some(65572), added: 68047, mode: `MaxEncodedLen`)
+	/// Storage: `Inference::Submissions` (r:16 w:15)
+	/// Proof: `Inference::Submissions` (`max_values`: None, `max_size`: Some(65568), added: 68043, mode: `MaxEncodedLen`)
 	/// Storage: `Inference::Models` (r:1 w:0)
 	/// Proof: `Inference::Models` (`max_values`: None, `max_size`: Some(3587), added: 6062, mode: `MaxEncodedLen`)
+	/// Storage: `Inference::SubmissionSupport` (r:16 w:16)
+	/// Proof: `Inference::SubmissionSupport` (`max_values`: None, `max_size`: Some(40), added: 2515, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
 	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(157), added: 2632, mode: `MaxEncodedLen`)
 	/// Storage: `System::Account` (r:17 w:17)
@@ -220,20 +222,20 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// The range of component `k` is `[0, 16]`.
 	fn submit_result(o: u32, k: u32, ) -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `0 + k * (65665 ±0) + o * (15 ±0)`
-		//  Estimated: `97507 + k * (66425 ±0)`
-		// Minimum execution time: 136_052_000 picoseconds.
-		Weight::from_parts(139_346_000, 0)
-			.saturating_add(Weight::from_parts(0, 97507))
-			// Standard Error: 3_418
-			.saturating_add(Weight::from_parts(25_349, 0).saturating_mul(o.into()))
-			// Standard Error: 13_913_635
-			.saturating_add(Weight::from_parts(255_119_096, 0).saturating_mul(k.into()))
+		//  Measured:  `685 + k * (225 ±0) + o * (1 ±0)`
+		//  Estimated: `29458 + k * (66421 ±0)`
+		// Minimum execution time: 103_884_000 picoseconds.
+		Weight::from_parts(110_161_000, 0)
+			.saturating_add(Weight::from_parts(0, 29458))
+			// Standard Error: 336
+			.saturating_add(Weight::from_parts(5_020, 0).saturating_mul(o.into()))
+			// Standard Error: 1_370_530
+			.saturating_add(Weight::from_parts(60_415_424, 0).saturating_mul(k.into()))
 			.saturating_add(T::DbWeight::get().reads(7_u64))
-			.saturating_add(T::DbWeight::get().reads((2_u64).saturating_mul(k.into())))
+			.saturating_add(T::DbWeight::get().reads((3_u64).saturating_mul(k.into())))
 			.saturating_add(T::DbWeight::get().writes(6_u64))
-			.saturating_add(T::DbWeight::get().writes((2_u64).saturating_mul(k.into())))
-			.saturating_add(Weight::from_parts(0, 66425).saturating_mul(k.into()))
+			.saturating_add(T::DbWeight::get().writes((3_u64).saturating_mul(k.into())))
+			.saturating_add(Weight::from_parts(0, 66421).saturating_mul(k.into()))
 	}
 	/// Storage: `Inference::ExpiryQueue` (r:1 w:1)
 	/// Proof: `Inference::ExpiryQueue` (`max_values`: None, `max_size`: Some(2062), added: 4537, mode: `MaxEncodedLen`)
@@ -260,15 +262,15 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `16150 + p * (59 ±0)`
 		//  Estimated: `933086 + p * (3641 ±0)`
-		// Minimum execution time: 2_594_692_000 picoseconds.
-		Weight::from_parts(610_513_925, 0)
+		// Minimum execution time: 2_565_126_000 picoseconds.
+		Weight::from_parts(800_552_991, 0)
 			.saturating_add(Weight::from_parts(0, 933086))
-			// Standard Error: 151_037
-			.saturating_add(Weight::from_parts(293_171, 0).saturating_mul(q.into()))
-			// Standard Error: 151_037
-			.saturating_add(Weight::from_parts(34_141_631, 0).saturating_mul(e.into()))
-			// Standard Error: 151_037
-			.saturating_add(Weight::from_parts(8_006_572, 0).saturating_mul(p.into()))
+			// Standard Error: 109_416
+			.saturating_add(Weight::from_parts(36_359, 0).saturating_mul(q.into()))
+			// Standard Error: 109_416
+			.saturating_add(Weight::from_parts(36_223_905, 0).saturating_mul(e.into()))
+			// Standard Error: 109_416
+			.saturating_add(Weight::from_parts(7_366_569, 0).saturating_mul(p.into()))
 			.saturating_add(T::DbWeight::get().reads(261_u64))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(p.into())))
 			.saturating_add(T::DbWeight::get().writes(6_u64))
@@ -281,36 +283,36 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 /// The same measurements on ParityDB weights, for tests and mock runtimes.
 impl WeightInfo for () {
 	fn register_model() -> Weight {
-		Weight::from_parts(61_986_000, 0)
+		Weight::from_parts(62_054_000, 0)
 			.saturating_add(Weight::from_parts(0, 7052))
 			.saturating_add(ParityDbWeight::get().reads(3_u64))
 			.saturating_add(ParityDbWeight::get().writes(3_u64))
 	}
 	fn upload_model_chunk(c: u32, ) -> Weight {
-		Weight::from_parts(10_224_555, 0)
+		Weight::from_parts(8_594_876, 0)
 			.saturating_add(Weight::from_parts(0, 7052))
-			.saturating_add(Weight::from_parts(478, 0).saturating_mul(c.into()))
+			.saturating_add(Weight::from_parts(499, 0).saturating_mul(c.into()))
 			.saturating_add(ParityDbWeight::get().reads(1_u64))
 			.saturating_add(ParityDbWeight::get().writes(2_u64))
 	}
 	fn complete_model_upload(s: u32, ) -> Weight {
-		Weight::from_parts(17_299_000, 0)
+		Weight::from_parts(17_499_000, 0)
 			.saturating_add(Weight::from_parts(0, 601617))
-			.saturating_add(Weight::from_parts(1_888, 0).saturating_mul(s.into()))
+			.saturating_add(Weight::from_parts(1_848, 0).saturating_mul(s.into()))
 			.saturating_add(ParityDbWeight::get().reads(2_u64))
 			.saturating_add(ParityDbWeight::get().writes(1_u64))
 			.saturating_add(Weight::from_parts(0, 1).saturating_mul(s.into()))
 	}
 	fn retire_model() -> Weight {
-		Weight::from_parts(12_455_000, 0)
+		Weight::from_parts(12_464_000, 0)
 			.saturating_add(Weight::from_parts(0, 7052))
 			.saturating_add(ParityDbWeight::get().reads(1_u64))
 			.saturating_add(ParityDbWeight::get().writes(1_u64))
 	}
 	fn remove_model(n: u32, ) -> Weight {
-		Weight::from_parts(36_748_890, 0)
+		Weight::from_parts(36_802_721, 0)
 			.saturating_add(Weight::from_parts(0, 7052))
-			.saturating_add(Weight::from_parts(1_125_886, 0).saturating_mul(n.into()))
+			.saturating_add(Weight::from_parts(1_141_632, 0).saturating_mul(n.into()))
 			.saturating_add(ParityDbWeight::get().reads(4_u64))
 			.saturating_add(ParityDbWeight::get().reads((1_u64).saturating_mul(n.into())))
 			.saturating_add(ParityDbWeight::get().writes(3_u64))
@@ -318,36 +320,36 @@ impl WeightInfo for () {
 			.saturating_add(Weight::from_parts(0, 1051099).saturating_mul(n.into()))
 	}
 	fn request_inference(i: u32, k: u32, ) -> Weight {
-		Weight::from_parts(72_195_374, 0)
+		Weight::from_parts(70_375_774, 0)
 			.saturating_add(Weight::from_parts(0, 7887))
-			.saturating_add(Weight::from_parts(1_222, 0).saturating_mul(i.into()))
-			.saturating_add(Weight::from_parts(633_330, 0).saturating_mul(k.into()))
+			.saturating_add(Weight::from_parts(1_239, 0).saturating_mul(i.into()))
+			.saturating_add(Weight::from_parts(830_669, 0).saturating_mul(k.into()))
 			.saturating_add(ParityDbWeight::get().reads(9_u64))
 			.saturating_add(ParityDbWeight::get().writes(8_u64))
 	}
 	fn authorize_submit_result(o: u32, ) -> Weight {
-		Weight::from_parts(56_571_159, 0)
-			.saturating_add(Weight::from_parts(0, 69037))
-			.saturating_add(Weight::from_parts(2_365, 0).saturating_mul(o.into()))
+		Weight::from_parts(56_743_550, 0)
+			.saturating_add(Weight::from_parts(0, 69033))
+			.saturating_add(Weight::from_parts(2_366, 0).saturating_mul(o.into()))
 			.saturating_add(ParityDbWeight::get().reads(3_u64))
 	}
 	fn submit_result(o: u32, k: u32, ) -> Weight {
-		Weight::from_parts(139_346_000, 0)
-			.saturating_add(Weight::from_parts(0, 97507))
-			.saturating_add(Weight::from_parts(25_349, 0).saturating_mul(o.into()))
-			.saturating_add(Weight::from_parts(255_119_096, 0).saturating_mul(k.into()))
+		Weight::from_parts(110_161_000, 0)
+			.saturating_add(Weight::from_parts(0, 29458))
+			.saturating_add(Weight::from_parts(5_020, 0).saturating_mul(o.into()))
+			.saturating_add(Weight::from_parts(60_415_424, 0).saturating_mul(k.into()))
 			.saturating_add(ParityDbWeight::get().reads(7_u64))
-			.saturating_add(ParityDbWeight::get().reads((2_u64).saturating_mul(k.into())))
+			.saturating_add(ParityDbWeight::get().reads((3_u64).saturating_mul(k.into())))
 			.saturating_add(ParityDbWeight::get().writes(6_u64))
-			.saturating_add(ParityDbWeight::get().writes((2_u64).saturating_mul(k.into())))
-			.saturating_add(Weight::from_parts(0, 66425).saturating_mul(k.into()))
+			.saturating_add(ParityDbWeight::get().writes((3_u64).saturating_mul(k.into())))
+			.saturating_add(Weight::from_parts(0, 66421).saturating_mul(k.into()))
 	}
 	fn on_initialize(q: u32, e: u32, p: u32, ) -> Weight {
-		Weight::from_parts(610_513_925, 0)
+		Weight::from_parts(800_552_991, 0)
 			.saturating_add(Weight::from_parts(0, 933086))
-			.saturating_add(Weight::from_parts(293_171, 0).saturating_mul(q.into()))
-			.saturating_add(Weight::from_parts(34_141_631, 0).saturating_mul(e.into()))
-			.saturating_add(Weight::from_parts(8_006_572, 0).saturating_mul(p.into()))
+			.saturating_add(Weight::from_parts(36_359, 0).saturating_mul(q.into()))
+			.saturating_add(Weight::from_parts(36_223_905, 0).saturating_mul(e.into()))
+			.saturating_add(Weight::from_parts(7_366_569, 0).saturating_mul(p.into()))
 			.saturating_add(ParityDbWeight::get().reads(261_u64))
 			.saturating_add(ParityDbWeight::get().reads((1_u64).saturating_mul(p.into())))
 			.saturating_add(ParityDbWeight::get().writes(6_u64))

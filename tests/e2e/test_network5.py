@@ -1,0 +1,164 @@
+"""Five validators on loopback (zombienet/local-5.toml, quorum 4 of 5), one of them byzantine:
+Eve runs the fault-injection build and corrupts every output she submits.
+
+1. Normal path under a byzantine validator: batches of requests from many accounts, each with
+   its own input, all finalize with the output Python onnxruntime computes; Eve is never an
+   attester, and each of her results that arrived in time is recorded as dissent with a strike.
+2. Spam: more requests than `MaxPendingRequests` in one go: the bound holds (the excess fails
+   with `TooManyPendingRequests`), blocks keep coming every 6 s, and every request ends
+   (finalized or expired and refunded).
+
+In both, nothing is lost: escrow returns to zero and total issuance drops by exactly the
+transaction fees paid. Each scenario prints its timeline."""
+from __future__ import annotations
+
+import json
+import statistics
+import time
+
+import numpy as np
+import onnxruntime as ort
+import pytest
+from substrateinterface import Keypair
+
+import chain
+
+FEE = 1_000_000_000
+ACCOUNTS = ["//Alice", "//Bob", "//Charlie", "//Dave", "//Ferdie", "//One", "//Two"]
+
+
+@pytest.fixture(scope="module")
+def setup(network5, models):
+    substrate = chain.connect(network5.nodes[0].ws_url)
+    model = chain.register_model(substrate, Keypair.create_from_uri("//Alice"), models / "linear.onnx", FEE)
+    session = ort.InferenceSession(str(models / "linear.onnx"), providers=["CPUExecutionProvider"])
+    tolerance = json.loads((models / "linear.json").read_text())["tolerance"]
+    return substrate, model, session, tolerance
+
+
+def wait_until(predicate, timeout: float, what: str):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(1)
+    raise TimeoutError(what)
+
+
+def escrow_total(substrate, accounts) -> int:
+    total = 0
+    for kp in accounts:
+        holds = substrate.query("Balances", "Holds", [kp.ss58_address]).value or []
+        total += sum(h["amount"] for h in chain.unwrap(holds) if h["id"] == {"Inference": "RequestEscrow"})
+    return total
+
+
+def test_requests_finalize_correctly_with_a_byzantine_validator(network5, setup):
+    substrate, model, session, tolerance = setup
+    signers = [Keypair.create_from_uri(uri) for uri in ACCOUNTS]
+    eve = Keypair.create_from_uri("//Eve").ss58_address
+    issuance = substrate.query("Balances", "TotalIssuance").value
+    eve_strikes_before = substrate.query("Inference", "Strikes", [eve]).value
+    rng = np.random.default_rng(7)
+    first = chain.best_number(substrate) + 1
+    inputs: dict[int, np.ndarray] = {}
+    dissent = 0
+    for round_ in range(1, 7):
+        xs = [rng.normal(size=(1, 4)).astype(np.float32) for _ in signers]
+        start = chain.submit_batch(substrate, [
+            (kp, "Inference", "request_inference",
+             {"model": model, "input": "0x" + chain.vtns.encode({"x": x}).hex(), "max_fee": FEE, "timeout": None})
+            for kp, x in zip(signers, xs)])
+        scan = wait_until(lambda: (s := chain.Scan(substrate, start + 1, chain.best_number(substrate)))
+                          and len(s.requested) >= len(signers) and s, 60, "requests not included")
+        by_requester = {scan.requester[rid]: rid for rid in scan.requested}
+        ids = [by_requester[kp.ss58_address] for kp in signers]
+        for rid, x in zip(ids, xs):
+            inputs[rid] = x
+        results = {rid: chain.wait_result(substrate, rid) for rid in ids}
+        for rid in ids:
+            result = results[rid]
+            output = chain.vtns.decode(chain.to_bytes(result["output"]))["y"]
+            expected = session.run(None, {"x": inputs[rid]})[0]
+            np.testing.assert_allclose(output, expected, rtol=1e-5, atol=1e-5)
+            attesters = {e["account"] for e in chain.unwrap(result["attesters"])}
+            dissenters = {e["account"] for e in chain.unwrap(result["dissenters"])}
+            assert eve not in attesters, f"the corrupted result of Eve was counted for request {rid}"
+            assert len(attesters) >= 4 and dissenters <= {eve}
+            dissent += eve in dissenters
+            print(f"[byzantine] round {round_} request {rid}: included #{scan.requested[rid]}, finalized "
+                  f"#{result['finalized_at']} by {len(attesters)} attesters, eve {'outvoted' if eve in dissenters else 'late'}")
+        if round_ >= 2 and dissent > 0:
+            break
+    assert dissent > 0, "Eve's corrupted results never arrived before finalization"
+    strikes = substrate.query("Inference", "Strikes", [eve]).value - eve_strikes_before
+    print(f"[byzantine] eve dissented on {dissent} request(s), strikes +{strikes}")
+    assert strikes == dissent
+    last = chain.best_number(substrate)
+    scan = chain.Scan(substrate, first, last)
+    assert {who for who, _ in scan.struck} == {eve}
+    assert len(scan.struck) == dissent
+    # Nothing lost: no escrow left, issuance reduced only by the fees of these requests.
+    assert substrate.query("Inference", "PendingCount").value == 0
+    assert escrow_total(substrate, signers) == 0
+    fees = sum(scan.fees.values())
+    issuance_after = substrate.query("Balances", "TotalIssuance").value
+    print(f"[byzantine] total issuance {issuance} -> {issuance_after}, fees {fees}")
+    assert issuance - issuance_after == fees
+
+
+def test_spam_hits_the_pending_bound_and_keeps_the_block_time(network5, setup):
+    substrate, model, _, _ = setup
+    bound = substrate.get_constant("Inference", "MaxPendingRequests").value
+    per_slot = substrate.get_constant("Inference", "MaxRequestsPerBlock").value
+    signers = [Keypair.create_from_uri(uri) for uri in ACCOUNTS + ["//Eve"]]
+    issuance = substrate.query("Balances", "TotalIssuance").value
+    sample = "0x" + chain.vtns.encode({"x": np.ones((1, 4), dtype=np.float32)}).hex()
+    total = bound + 160
+    # Spread over timeouts 2..7 so that no per-block expiry slot fills before the pending bound.
+    timeouts = list(range(2, 8))
+    assert total / len(timeouts) < per_slot
+    calls = [(signers[i % len(signers)], "Inference", "request_inference",
+              {"model": model, "input": sample, "max_fee": FEE, "timeout": timeouts[i % len(timeouts)]})
+             for i in range(total)]
+    t0 = time.monotonic()
+    start = chain.submit_batch(substrate, calls)
+    print(f"[spam] {total} requests signed and submitted in {time.monotonic() - t0:.1f}s after block #{start}")
+
+    def all_outcomes():
+        if chain.best_number(substrate) < start + 3 or substrate.query("Inference", "PendingCount").value:
+            return None
+        scan = chain.Scan(substrate, start + 1, chain.best_number(substrate))
+        done = len(scan.requested) + len(scan.failures) >= total
+        return scan if done else None
+    scan = wait_until(all_outcomes, 300, "spam requests did not all conclude")
+    end = max(scan.timestamps)
+    blocks = sorted(scan.timestamps)
+    intervals = [(scan.timestamps[b] - scan.timestamps[a]) / 1000 for a, b in zip(blocks, blocks[1:])]
+    busy = [b for b in blocks if scan.pending[b] > 0]
+    print(f"[spam] blocks #{blocks[0]}..#{end}: {len(scan.requested)} accepted, {len(scan.failures)} refused "
+          f"({sorted(set(scan.failures))}), {len(scan.finalized)} finalized, {len(scan.expired)} expired")
+    print(f"[spam] pending per block: {[scan.pending[b] for b in blocks]}")
+    print(f"[spam] block intervals (s): {intervals}")
+    per_block = {b: sum(1 for v in scan.finalized.values() if v == b) for b in blocks}
+    print(f"[spam] finalized per block: {[per_block[b] for b in blocks]}")
+
+    assert max(scan.pending.values()) <= bound
+    assert max(scan.pending.values()) == bound, "the spam never reached the pending bound"
+    assert scan.failures and set(scan.failures) == {"TooManyPendingRequests"}
+    assert len(scan.requested) + len(scan.failures) == total
+    assert set(scan.finalized) | set(scan.expired) == set(scan.requested)
+    assert not set(scan.finalized) & set(scan.expired)
+    # Block time: 6 s slots; at most one missed slot while the chain is under load.
+    assert statistics.median(intervals) == 6.0, intervals
+    assert max(intervals) <= 12.0, intervals
+    assert busy, "no block had pending requests"
+    # Nothing lost: escrow back to zero; issuance reduced by exactly the fees (refused
+    # requests paid their transaction fee too).
+    assert escrow_total(substrate, signers) == 0
+    fees = sum(scan.fees.values())
+    issuance_after = substrate.query("Balances", "TotalIssuance").value
+    print(f"[spam] total issuance {issuance} -> {issuance_after}, fees {fees}")
+    assert issuance - issuance_after == fees
+    network5.check_alive()
