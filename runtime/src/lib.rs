@@ -446,7 +446,9 @@ impl pallet_inference::Config for Runtime {
 	type MaxTimeout = MaxInferenceTimeout;
 	type ResultRetention = ResultRetention;
 	type UnsignedPriority = InferenceUnsignedPriority;
-	type MaxRunsPerBlock = ConstU32<32>;
+	// Small models take microseconds: the time budget, not the count, bounds the work.
+	type MaxRunsPerBlock = ConstU32<512>;
+	type MaxOffchainMillis = ConstU64<{ MILLISECS_PER_BLOCK / 2 }>;
 	type ResubmitAfter = ConstU32<5>;
 	type OnDissent = ();
 	type WeightInfo = pallet_inference::weights::SubstrateWeight<Runtime>;

@@ -204,6 +204,10 @@ pub mod pallet {
 		/// Most requests one validator's off-chain worker runs per block (bounds its work).
 		#[pallet::constant]
 		type MaxRunsPerBlock: Get<u32>;
+		/// Wall-clock budget of one off-chain worker run, in milliseconds: it starts no new
+		/// model run after that (results must reach the next block's author in time).
+		#[pallet::constant]
+		type MaxOffchainMillis: Get<u64>;
 		/// Blocks after which an off-chain worker retries a request it answered but whose
 		/// result did not land (e.g. a dropped transaction).
 		#[pallet::constant]

@@ -1,6 +1,9 @@
 //! A mock runtime with real balances (holds) and real sr25519 executor keys.
 use crate as pallet_inference;
-use frame_support::{derive_impl, parameter_types, traits::ConstU32};
+use frame_support::{
+	derive_impl, parameter_types,
+	traits::{ConstU32, ConstU64},
+};
 use sp_core::{sr25519, Pair};
 use sp_runtime::{BuildStorage, Perbill};
 use verity_primitives::InferenceAuthorityId;
@@ -94,6 +97,7 @@ impl pallet_inference::Config for Test {
 	type ResultRetention = frame_support::traits::ConstU64<RETENTION>;
 	type UnsignedPriority = frame_support::traits::ConstU64<1000>;
 	type MaxRunsPerBlock = ConstU32<4>;
+	type MaxOffchainMillis = ConstU64<2_000>;
 	type ResubmitAfter = frame_support::traits::ConstU64<3>;
 	type OnDissent = ();
 	type WeightInfo = ();

@@ -2,7 +2,8 @@
 //!
 //! On each imported block, on a validator node (`is_validator`), for every local `infr` key:
 //! 1. the requests whose committee holds the key and that it has not answered
-//!    ([`Pallet::pending_for`]), oldest first, at most `MaxRunsPerBlock` in all;
+//!    ([`Pallet::pending_for`]), oldest first, at most `MaxRunsPerBlock` in all and none
+//!    started after `MaxOffchainMillis` of wall-clock time;
 //! 2. each is claimed in the node's persistent off-chain storage with a compare-and-set, so
 //!    overlapping off-chain-worker runs (a new block arrives while the last run is busy) never
 //!    run it twice; the claim expires after `ResubmitAfter` blocks, so a dropped transaction is
@@ -44,9 +45,12 @@ pub fn run<T: Config>(now: BlockNumberOf<T>) {
 	}
 	let keys = InferenceAuthorityId::all();
 	let mut budget = T::MaxRunsPerBlock::get();
+	let deadline = sp_io::offchain::timestamp()
+		.add(sp_core::offchain::Duration::from_millis(T::MaxOffchainMillis::get()));
 	for key in keys {
 		for id in Pallet::<T>::pending_for(&key) {
-			if budget == 0 {
+			if budget == 0 || sp_io::offchain::timestamp() > deadline {
+				log::info!(target: LOG_TARGET, "run budget used up at block {now:?}; the rest waits");
 				return;
 			}
 			match answer::<T>(now, id, &key) {

@@ -1,0 +1,97 @@
+#!/usr/bin/env python3
+"""Request-pipeline throughput on the 3-validator local network (docs/benchmarks.md).
+
+Starts zombienet/local-3.toml (ports shifted by 20000), registers the `linear` test model, then
+for each offered load L sends L requests at once (signed by 8 development accounts) and waits
+until every one is finalized or expired. Per load it reports the blocks the requests landed in,
+finalized results per block (peak and mean over the blocks that finalized any), the latency
+from the request's block to its result's block, expiries, and the block intervals.
+
+Usage: scripts/bench_throughput.py MODELS_DIR [LOAD ...]   (default loads 25 50 100 200 400)
+Run through scripts/bench-throughput.sh, which builds the node and the models first."""
+from __future__ import annotations
+
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+from substrateinterface import Keypair
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT / "scripts"), str(ROOT / "tests" / "e2e")]
+import chain  # noqa: E402
+import localnet  # noqa: E402
+
+FEE = 1_000_000_000
+ACCOUNTS = ["//Alice", "//Bob", "//Charlie", "//Dave", "//Eve", "//Ferdie", "//One", "//Two"]
+
+
+def measure(substrate, model: str, load: int) -> dict:
+    signers = [Keypair.create_from_uri(u) for u in ACCOUNTS]
+    rng = np.random.default_rng(load)
+    calls = [(signers[i % len(signers)], "Inference", "request_inference",
+              {"model": model, "input": "0x" + chain.vtns.encode({"x": rng.normal(size=(1, 4)).astype(np.float32)}).hex(),
+               "max_fee": FEE, "timeout": 10}) for i in range(load)]
+    start = chain.submit_batch(substrate, calls)
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        time.sleep(3)
+        best = chain.best_number(substrate)
+        if best < start + 2 or substrate.query("Inference", "PendingCount").value:
+            continue
+        scan = chain.Scan(substrate, start + 1, best)
+        if len(scan.requested) + len(scan.failures) >= load:
+            break
+    else:
+        raise TimeoutError(f"load {load}: requests did not conclude")
+    blocks = sorted(scan.timestamps)
+    per_block = [sum(1 for b in scan.finalized.values() if b == n) for n in blocks]
+    busy = [c for c in per_block if c]
+    latency = [scan.finalized[r] - scan.requested[r] for r in scan.finalized]
+    intervals = [(scan.timestamps[b] - scan.timestamps[a]) / 1000 for a, b in zip(blocks, blocks[1:])]
+    return {
+        "load": load,
+        "request_blocks": len(set(scan.requested.values())),
+        "finalized": len(scan.finalized),
+        "expired": len(scan.expired),
+        "refused": len(scan.failures),
+        "refused_why": sorted(set(scan.failures)),
+        "peak_per_block": max(per_block),
+        "mean_per_busy_block": statistics.mean(busy) if busy else 0,
+        "latency_median": statistics.median(latency) if latency else None,
+        "latency_max": max(latency) if latency else None,
+        "interval_max": max(intervals),
+        "per_block": per_block,
+    }
+
+
+def main() -> int:
+    models = Path(sys.argv[1])
+    loads = [int(a) for a in sys.argv[2:]] or [25, 50, 100, 200, 400]
+    binary = Path(os.environ.get("VERITY_NODE_BIN", Path.home() / ".cache/verity/target/release/verity-node"))
+    with tempfile.TemporaryDirectory() as work:
+        net = localnet.LocalNet(binary, workdir=Path(work), port_offset=20000)
+        net.start()
+        try:
+            substrate = chain.connect(net.nodes[0].ws_url)
+            model = chain.register_model(substrate, Keypair.create_from_uri("//Alice"), models / "linear.onnx", FEE)
+            print("| offered load (requests at once) | landed in blocks | finalized | expired | refused "
+                  "| peak finalized / block | mean / busy block | latency median (max), blocks | max block interval s |")
+            print("|---|---|---|---|---|---|---|---|---|")
+            for load in loads:
+                r = measure(substrate, model, load)
+                print(f"| {r['load']} | {r['request_blocks']} | {r['finalized']} | {r['expired']} | {r['refused']} "
+                      f"| {r['peak_per_block']} | {r['mean_per_busy_block']:.1f} | {r['latency_median']} ({r['latency_max']}) "
+                      f"| {r['interval_max']:.1f} |", flush=True)
+                print(f"<!-- finalized per block: {r['per_block']}; refused: {r['refused_why']} -->", flush=True)
+        finally:
+            net.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
