@@ -197,6 +197,6 @@ mod tests {
 	#[test]
 	fn unknown_preset_is_none() {
 		assert!(get_preset(&PresetId::from("nope")).is_none());
-		assert_eq!(preset_names().len(), 2);
+		assert_eq!(preset_names().len(), 3);
 	}
 }
