@@ -9,6 +9,9 @@ set -euo pipefail
 wasm_build_env
 cd "$VERITY_ROOT"
 
+log "contracts: contracts/out must be what npm solc compiles contracts/src to"
+node "$VERITY_ROOT/scripts/compile_contracts.mjs" --check
+
 log "generating test models (scripts/gen_models.py)"
 export VERITY_TEST_MODELS="$CARGO_TARGET_DIR/models"
 "$VERITY_VENV/bin/python" "$VERITY_ROOT/scripts/gen_models.py" "$VERITY_TEST_MODELS"

@@ -169,8 +169,7 @@ pub fn verify(receipt: &Receipt, trusted: &TrustedChain) -> Result<InferenceResu
 mod tests {
 	use super::*;
 	use frame_support::BoundedVec;
-	use sp_runtime::traits::Header as _;
-	use sp_state_machine::{Backend as _, InMemoryBackend};
+	use sp_state_machine::InMemoryBackend;
 
 	fn result() -> InferenceResult {
 		let output = vec![1u8, 2, 3, 4];

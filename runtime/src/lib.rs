@@ -408,6 +408,8 @@ impl pallet_revive::Config for Runtime {
 	type DebugEnabled = ConstBool<false>;
 	type AutoMap = ConstBool<true>;
 	type GasScale = ConstU32<50000>;
+	/// Contracts reach pallet-inference at `0x…0a010000` (precompiles/inference/IInference.sol).
+	type Precompiles = (pallet_inference_precompile::InferencePrecompile<Self>,);
 }
 
 parameter_types! {
@@ -451,6 +453,8 @@ impl pallet_inference::Config for Runtime {
 	type MaxOffchainMillis = ConstU64<{ MILLISECS_PER_BLOCK / 2 }>;
 	type ResubmitAfter = ConstU32<5>;
 	type OnDissent = ();
+	// Contracts that asked for it get `onInferenceResult` called when their result is final.
+	type ResultCallback = pallet_inference_precompile::ContractCallback<Runtime>;
 	type WeightInfo = pallet_inference::weights::SubstrateWeight<Runtime>;
 }
 

@@ -51,6 +51,7 @@ use frame_support::{
 		tokens::{Fortitude, Precision, Restriction},
 		OneSessionHandler,
 	},
+	weights::Weight,
 	BoundedVec,
 };
 use sp_core::{Get, H256};
@@ -100,6 +101,33 @@ pub trait OnDissent<AccountId> {
 
 impl<AccountId> OnDissent<AccountId> for () {
 	fn on_dissent(_: &AccountId, _: RequestId, _: u32) {}
+}
+
+/// Delivers a finalized result to its requester, when the request asked for a callback (the
+/// runtime calls the requesting contract's `onInferenceResult`). Whatever the callback does
+/// (revert, run out of its weight), finalization stands: the result is stored and paid before
+/// the callback runs.
+pub trait ResultCallback<AccountId> {
+	/// Most weight one callback may be given; every result submission is charged this up front
+	/// and refunded what the callback did not use.
+	fn max_weight() -> Weight;
+	/// Calls back `requester` with the result of `request_id`, within `limit`. Returns whether
+	/// the callback succeeded and the weight it used.
+	fn deliver(
+		request_id: RequestId,
+		requester: &AccountId,
+		output: &[u8],
+		limit: Weight,
+	) -> (bool, Weight);
+}
+
+impl<AccountId> ResultCallback<AccountId> for () {
+	fn max_weight() -> Weight {
+		Weight::zero()
+	}
+	fn deliver(_: RequestId, _: &AccountId, _: &[u8], _: Weight) -> (bool, Weight) {
+		(false, Weight::zero())
+	}
 }
 
 /// Why a request ended without a result.
@@ -214,6 +242,8 @@ pub mod pallet {
 		type ResubmitAfter: Get<BlockNumberFor<Self>>;
 		/// Hook for dissenting validators.
 		type OnDissent: OnDissent<Self::AccountId>;
+		/// Calls requesters back with their results (contracts' `onInferenceResult`).
+		type ResultCallback: ResultCallback<Self::AccountId>;
 		/// Weights of this pallet.
 		type WeightInfo: WeightInfo;
 	}
@@ -265,6 +295,11 @@ pub mod pallet {
 	#[pallet::storage]
 	pub type SubmissionSupport<T: Config> =
 		StorageDoubleMap<_, Twox64Concat, RequestId, Twox64Concat, u32, Support>;
+
+	/// Requests whose requester is called back on finalization, with the weight prepaid for it
+	/// (at most `ResultCallback::max_weight`). Removed when the request concludes.
+	#[pallet::storage]
+	pub type Callbacks<T: Config> = StorageMap<_, Twox64Concat, RequestId, Weight>;
 
 	/// Finalized results with their provenance.
 	#[pallet::storage]
@@ -325,6 +360,9 @@ pub mod pallet {
 		},
 		/// A committee member submitted a result.
 		ResultSubmitted { request_id: RequestId, executor: T::AccountId },
+		/// The requester was called back with its result; `success` is false when the callback
+		/// reverted or ran out of its prepaid weight (the result stands either way).
+		CallbackDelivered { request_id: RequestId, success: bool, weight_used: Weight },
 		/// A quorum agreed: the result is stored and the agreeing validators were paid.
 		InferenceFinalized {
 			request_id: RequestId,
@@ -394,6 +432,8 @@ pub mod pallet {
 		/// A timeout above `MaxTimeout`.
 		TimeoutTooLong,
 		/// No executors: no validator has an inference key this session.
+		/// The prepaid callback weight is above `ResultCallback::max_weight`.
+		CallbackTooHeavy,
 		NoExecutors,
 		/// `MaxPendingRequests` requests are pending; try again later.
 		TooManyPendingRequests,
@@ -618,7 +658,7 @@ pub mod pallet {
 		#[pallet::weight(T::WeightInfo::submit_result(
 			submission.output.len() as u32,
 			T::MaxCommittee::get(),
-		))]
+		).saturating_add(T::ResultCallback::max_weight()))]
 		#[pallet::weight_of_authorize(T::WeightInfo::authorize_submit_result(
 			submission.output.len() as u32,
 		))]
@@ -638,13 +678,14 @@ pub mod pallet {
 			});
 			// Charged up front for the largest committee; refunded to the results compared.
 			let output_len = submission.output.len() as u32;
-			let (compared, _) = Self::record_and_conclude(
+			let (compared, callback) = Self::record_and_conclude(
 				submission.request_id,
 				request,
 				member,
 				submission.output,
 			);
-			Ok(Some(T::WeightInfo::submit_result(output_len, compared)).into())
+			Ok(Some(T::WeightInfo::submit_result(output_len, compared).saturating_add(callback))
+				.into())
 		}
 	}
 }
@@ -664,6 +705,17 @@ impl<T: Config> Pallet<T> {
 	/// Most elements one tensor of an input or output may have (bounded by its byte size).
 	fn max_elements() -> usize {
 		T::MaxInputBytes::get().max(T::MaxOutputBytes::get()) as usize
+	}
+
+	/// Asks for `requester` to be called back with the result of request `id`, within `limit`
+	/// (the precompile does this for contracts, which prepay `limit` as gas).
+	pub fn register_callback(id: RequestId, limit: Weight) -> sp_runtime::DispatchResult {
+		use frame_support::ensure;
+		ensure!(limit.all_lte(T::ResultCallback::max_weight()), Error::<T>::CallbackTooHeavy);
+		let request = Requests::<T>::get(id).ok_or(Error::<T>::UnknownRequest)?;
+		ensure!(request.status == RequestStatus::Pending, Error::<T>::RequestNotPending);
+		Callbacks::<T>::insert(id, limit);
+		Ok(())
 	}
 
 	/// Validates and records a request; returns its id. Shared by the extrinsic and the
@@ -811,14 +863,14 @@ impl<T: Config> Pallet<T> {
 
 	/// Records `member`'s result, comparing it once with each earlier result, then finalizes the
 	/// request if a quorum agrees or expires it if everyone answered without agreement.
-	/// Returns how many earlier results were compared and whether the request was concluded.
+	/// Returns how many earlier results were compared and the weight its callback used.
 	fn record_and_conclude(
 		id: RequestId,
 		mut request: RequestOf<T>,
 		member: u32,
 		output: BoundedVec<u8, T::MaxOutputBytes>,
-	) -> (u32, bool) {
-		let Some(model) = Models::<T>::get(request.model) else { return (0, false) };
+	) -> (u32, Weight) {
+		let Some(model) = Models::<T>::get(request.model) else { return (0, Weight::zero()) };
 		let mut supports: Vec<(u32, Support)> = SubmissionSupport::<T>::iter_prefix(id).collect();
 		let compared = supports.len() as u32;
 		let mut new = Support::new(member, compared);
@@ -835,9 +887,8 @@ impl<T: Config> Pallet<T> {
 			Submissions::<T>::insert(id, member, output);
 			if supports.len() == request.committee.len() {
 				Self::expire(id, request, ExpiryReason::NoAgreement);
-				return (compared, true);
 			}
-			return (compared, false);
+			return (compared, Weight::zero());
 		};
 		let output = if leader == member {
 			output
@@ -894,6 +945,7 @@ impl<T: Config> Pallet<T> {
 		}
 
 		let output_hash = H256(sp_io::hashing::blake2_256(&output));
+		let callback = Callbacks::<T>::take(id).map(|limit| (limit, output.clone()));
 		Results::<T>::insert(
 			id,
 			InferenceResult {
@@ -909,6 +961,7 @@ impl<T: Config> Pallet<T> {
 		request.status = RequestStatus::Finalized;
 		let model_id = request.model;
 		let committee = request.committee.len() as u32;
+		let requester = request.requester.clone();
 		Requests::<T>::insert(id, request);
 		Self::close_pending(id, model_id, committee);
 		Self::deposit_event(Event::InferenceFinalized {
@@ -920,7 +973,18 @@ impl<T: Config> Pallet<T> {
 			paid,
 			refunded,
 		});
-		(compared, true)
+		// Last, once the result is stored and paid: nothing the callback does can undo that.
+		let mut callback_weight = Weight::zero();
+		if let Some((limit, output)) = callback {
+			let (success, used) = T::ResultCallback::deliver(id, &requester, &output, limit);
+			callback_weight = used.min(limit);
+			Self::deposit_event(Event::CallbackDelivered {
+				request_id: id,
+				success,
+				weight_used: callback_weight,
+			});
+		}
+		(compared, callback_weight)
 	}
 
 	/// Ends a pending request without a result and refunds its fee in full.
@@ -944,6 +1008,7 @@ impl<T: Config> Pallet<T> {
 	fn close_pending(id: RequestId, model: ModelId, committee: u32) {
 		let _ = Submissions::<T>::clear_prefix(id, committee, None);
 		let _ = SubmissionSupport::<T>::clear_prefix(id, committee, None);
+		Callbacks::<T>::remove(id);
 		PendingCount::<T>::mutate(|n| *n = n.saturating_sub(1));
 		PendingByModel::<T>::mutate_exists(model, |n| {
 			let left = n.unwrap_or(0).saturating_sub(1);
@@ -1039,6 +1104,12 @@ impl<T: Config> Pallet<T> {
 		}
 		for (id, _, _) in Submissions::<T>::iter() {
 			ensure!(Requests::<T>::contains_key(id), "orphaned submission");
+		}
+		for id in Callbacks::<T>::iter_keys() {
+			ensure!(
+				Requests::<T>::get(id).is_some_and(|r| r.status == RequestStatus::Pending),
+				"callback of a request that is not pending"
+			);
 		}
 		for (id, member, _) in SubmissionSupport::<T>::iter() {
 			ensure!(Submissions::<T>::contains_key(id, member), "support without a submission");

@@ -100,7 +100,35 @@ impl pallet_inference::Config for Test {
 	type MaxOffchainMillis = ConstU64<2_000>;
 	type ResubmitAfter = frame_support::traits::ConstU64<3>;
 	type OnDissent = ();
+	type ResultCallback = RecordingCallback;
 	type WeightInfo = ();
+}
+
+/// Most weight a mock callback may be given.
+pub const MAX_CALLBACK: frame_support::weights::Weight =
+	frame_support::weights::Weight::from_parts(1_000_000, 10_000);
+
+std::thread_local! {
+	/// Callbacks delivered: (request, requester, output).
+	pub static DELIVERED: core::cell::RefCell<Vec<(u64, AccountId, Vec<u8>)>> = Default::default();
+}
+
+/// Records every delivery; a callback "fails" (as a reverting contract would) for odd request
+/// ids, and uses half of its limit.
+pub struct RecordingCallback;
+impl pallet_inference::ResultCallback<AccountId> for RecordingCallback {
+	fn max_weight() -> frame_support::weights::Weight {
+		MAX_CALLBACK
+	}
+	fn deliver(
+		request_id: u64,
+		requester: &AccountId,
+		output: &[u8],
+		limit: frame_support::weights::Weight,
+	) -> (bool, frame_support::weights::Weight) {
+		DELIVERED.with(|d| d.borrow_mut().push((request_id, *requester, output.to_vec())));
+		(request_id % 2 == 0, limit / 2)
+	}
 }
 
 /// Accounts: 1 and 2 are users, 10.. are validators (executor i has account 10 + i).

@@ -841,3 +841,76 @@ fn try_state_catches_broken_escrow() {
 		assert!(Inference::do_try_state().is_err());
 	});
 }
+
+// ----------------------------------------------------------------------------------------------
+// Callbacks
+
+#[test]
+fn callbacks_run_after_finalization_and_their_weight_is_charged() {
+	new_test_ext(3).execute_with(|| {
+		let model = active_model(10);
+		DELIVERED.with(|d| d.borrow_mut().clear());
+		let even = request(model); // 0: the mock callback succeeds
+		let odd = request(model); // 1: the mock callback "reverts"
+		let limit = Weight::from_parts(600_000, 4_000);
+		assert_ok!(Inference::register_callback(even, limit));
+		assert_ok!(Inference::register_callback(odd, limit));
+		Inference::do_try_state().unwrap();
+
+		assert_ok!(submit(even, 0, output(3.0)));
+		let post = submit(even, 1, output(3.0)).unwrap();
+		// The finalizing submission is charged the callback's use on top of its own weight.
+		assert_eq!(
+			post.actual_weight,
+			Some(
+				<Test as Config>::WeightInfo::submit_result(output(3.0).len() as u32, 1)
+					+ limit / 2
+			)
+		);
+		assert!(last_events(1).contains(&Event::CallbackDelivered {
+			request_id: even,
+			success: true,
+			weight_used: limit / 2
+		}));
+		// A failing callback does not undo finalization or payment.
+		assert_ok!(submit(odd, 0, output(5.0)));
+		assert_ok!(submit(odd, 2, output(5.0)));
+		assert_eq!(Requests::<Test>::get(odd).unwrap().status, RequestStatus::Finalized);
+		assert!(Results::<Test>::get(odd).is_some());
+		assert!(last_events(1).contains(&Event::CallbackDelivered {
+			request_id: odd,
+			success: false,
+			weight_used: limit / 2
+		}));
+		assert_eq!(
+			DELIVERED.with(|d| d.borrow().clone()),
+			vec![(even, BOB, output(3.0)), (odd, BOB, output(5.0))]
+		);
+		assert_eq!(Callbacks::<Test>::iter().count(), 0);
+		Inference::do_try_state().unwrap();
+	});
+}
+
+#[test]
+fn callback_errors_and_cleanup() {
+	new_test_ext(3).execute_with(|| {
+		let model = active_model(10);
+		DELIVERED.with(|d| d.borrow_mut().clear());
+		let r = request(model);
+		assert_noop!(
+			Inference::register_callback(r, MAX_CALLBACK + Weight::from_parts(1, 0)),
+			Error::<Test>::CallbackTooHeavy
+		);
+		assert_noop!(Inference::register_callback(99, MAX_CALLBACK), Error::<Test>::UnknownRequest);
+		assert_ok!(Inference::register_callback(r, MAX_CALLBACK));
+		// Expiry drops the callback without calling it.
+		run_to(DEFAULT_TIMEOUT + 2);
+		assert_eq!(Requests::<Test>::get(r).unwrap().status, RequestStatus::Expired);
+		assert_eq!(Callbacks::<Test>::iter().count(), 0);
+		assert!(DELIVERED.with(|d| d.borrow().is_empty()));
+		assert_noop!(
+			Inference::register_callback(r, MAX_CALLBACK),
+			Error::<Test>::RequestNotPending
+		);
+	});
+}

@@ -1,0 +1,53 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.20;
+
+import "../../precompiles/inference/IInference.sol";
+
+/// @title Test fixture: a consumer whose callback behaves as told
+/// @notice Used by tests/e2e/test_contracts.py to check that callbacks that revert, run out of
+/// gas or re-enter the precompile never block finalization. Modes: 0 records the result,
+/// 1 reverts, 2 loops until its weight is gone, 3 requests inference again from the callback.
+contract CallbackProbe is IInferenceConsumer {
+    IInference private constant INFERENCE = IInference(INFERENCE_ADDRESS);
+
+    bytes32 public immutable model;
+    mapping(uint64 => uint8) public mode;
+    mapping(uint64 => bytes) public received;
+    uint64 public lastNested;
+    uint256 public spin;
+    bytes private nestedInput;
+
+    event Requested(uint64 indexed requestId, uint8 mode);
+    event Received(uint64 indexed requestId, uint256 outputLength);
+    event Nested(uint64 indexed parent, uint64 indexed child);
+
+    constructor(bytes32 model_) payable {
+        model = model_;
+    }
+
+    function ask(bytes calldata input, uint256 maxFee, uint8 mode_, uint64 refTime) external returns (uint64 id) {
+        id = INFERENCE.requestInferenceWithCallback(model, input, maxFee, 0, refTime, 262_144);
+        mode[id] = mode_;
+        if (mode_ == 3) nestedInput = input;
+        emit Requested(id, mode_);
+    }
+
+    function onInferenceResult(uint64 requestId, bytes calldata output) external {
+        require(msg.sender == address(this), "only the chain's callback");
+        uint8 m = mode[requestId];
+        if (m == 1) revert("probe reverts");
+        if (m == 2) {
+            while (true) spin++;
+        }
+        received[requestId] = output;
+        emit Received(requestId, output.length);
+        if (m == 3) {
+            (, uint256 fee,,) = INFERENCE.getModel(model);
+            uint64 child = INFERENCE.requestInference(model, nestedInput, fee, 0);
+            lastNested = child;
+            emit Nested(requestId, child);
+        }
+    }
+
+    receive() external payable {}
+}

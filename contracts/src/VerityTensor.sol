@@ -1,0 +1,145 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.20;
+
+/// @title Verity tensors for contract authors
+/// @notice Builds model inputs and reads model outputs in the Verity tensor format
+/// (docs/tensor-format.md) so contracts never handle raw bytes. Floating-point data is given
+/// and returned as fixed-point integers: `value = int / 10**decimals`. Conversion to f32 rounds
+/// toward zero (at most one unit in the last place); decoding is exact.
+library VerityTensor {
+    uint8 internal constant F32 = 1;
+    uint8 internal constant I64 = 4;
+
+    error BadTensor(string reason);
+
+    /// @notice One f32 tensor from fixed-point values (row-major), ready for `tensorList`.
+    function f32(string memory name, uint32[] memory shape, int256[] memory values, uint8 decimals)
+        internal
+        pure
+        returns (bytes memory)
+    {
+        uint256 count = 1;
+        for (uint256 i = 0; i < shape.length; i++) count *= shape[i];
+        if (count != values.length) revert BadTensor("shape does not match the number of values");
+        bytes memory head = abi.encodePacked(uint8(bytes(name).length), name, F32, uint8(shape.length));
+        for (uint256 i = 0; i < shape.length; i++) head = bytes.concat(head, _le32(shape[i]));
+        bytes memory data = new bytes(values.length * 4);
+        for (uint256 i = 0; i < values.length; i++) {
+            uint32 bits = toF32Bits(values[i], decimals);
+            for (uint256 b = 0; b < 4; b++) data[i * 4 + b] = bytes1(uint8(bits >> (8 * b)));
+        }
+        return bytes.concat(head, data);
+    }
+
+    /// @notice A whole input: the magic, the version and the given tensors in order.
+    function tensorList(bytes[] memory tensors) internal pure returns (bytes memory out) {
+        if (tensors.length > 16) revert BadTensor("at most 16 tensors");
+        out = abi.encodePacked("VTNS", uint8(1), uint8(tensors.length));
+        for (uint256 i = 0; i < tensors.length; i++) out = bytes.concat(out, tensors[i]);
+    }
+
+    /// @notice A one-tensor input of shape [1, n] from fixed-point values.
+    function f32Row(string memory name, int256[] memory values, uint8 decimals) internal pure returns (bytes memory) {
+        uint32[] memory shape = new uint32[](2);
+        shape[0] = 1;
+        shape[1] = uint32(values.length);
+        bytes[] memory list = new bytes[](1);
+        list[0] = f32(name, shape, values, decimals);
+        return tensorList(list);
+    }
+
+    /// @notice Element `index` of the output tensor number `tensor`, an f32 tensor, as fixed point.
+    function readF32(bytes memory encoded, uint256 tensor, uint256 index, uint8 decimals) internal pure returns (int256) {
+        (uint256 offset, uint8 dtype, uint256 count) = _locate(encoded, tensor);
+        if (dtype != F32) revert BadTensor("not an f32 tensor");
+        if (index >= count) revert BadTensor("index out of range");
+        return fromF32Bits(uint32(_leUint(encoded, offset + index * 4, 4)), decimals);
+    }
+
+    /// @notice Element `index` of the output tensor number `tensor`, an i64 tensor.
+    function readI64(bytes memory encoded, uint256 tensor, uint256 index) internal pure returns (int64) {
+        (uint256 offset, uint8 dtype, uint256 count) = _locate(encoded, tensor);
+        if (dtype != I64) revert BadTensor("not an i64 tensor");
+        if (index >= count) revert BadTensor("index out of range");
+        return int64(uint64(_leUint(encoded, offset + index * 8, 8)));
+    }
+
+    /// @notice IEEE-754 binary32 bits of `value / 10**decimals`, rounded toward zero.
+    function toF32Bits(int256 value, uint8 decimals) internal pure returns (uint32) {
+        if (value == 0) return 0;
+        uint32 sign = value < 0 ? uint32(1) << 31 : 0;
+        uint256 magnitude = uint256(value < 0 ? -value : value);
+        // 64 fractional bits of magnitude / 10**decimals.
+        uint256 q = (magnitude << 64) / (10 ** uint256(decimals));
+        if (q == 0) return sign; // below the smallest float we bother with
+        uint256 msb = _msb(q);
+        int256 exponent = int256(msb) - 64;
+        if (exponent > 127) revert BadTensor("value too large for f32");
+        if (exponent < -126) return sign; // subnormal: flush to zero
+        uint256 mantissa = msb >= 23 ? (q >> (msb - 23)) : (q << (23 - msb));
+        return sign | (uint32(uint256(exponent + 127)) << 23) | uint32(mantissa & 0x7FFFFF);
+    }
+
+    /// @notice `bits` (IEEE-754 binary32) as a fixed-point integer with `decimals` decimals,
+    /// rounded toward zero. NaN and infinities revert.
+    function fromF32Bits(uint32 bits, uint8 decimals) internal pure returns (int256) {
+        uint256 exponent = (bits >> 23) & 0xFF;
+        if (exponent == 0xFF) revert BadTensor("NaN or infinity");
+        uint256 mantissa = bits & 0x7FFFFF;
+        if (exponent == 0) {
+            if (mantissa == 0) return 0;
+            exponent = 1; // subnormal
+        } else {
+            mantissa |= 1 << 23;
+        }
+        uint256 scaled = mantissa * (10 ** uint256(decimals));
+        int256 shift = int256(exponent) - 127 - 23;
+        uint256 magnitude = shift >= 0 ? scaled << uint256(shift) : scaled >> uint256(-shift);
+        return bits >> 31 == 1 ? -int256(magnitude) : int256(magnitude);
+    }
+
+    function _locate(bytes memory encoded, uint256 tensor) private pure returns (uint256 offset, uint8 dtype, uint256 count) {
+        if (encoded.length < 6 || encoded[0] != "V" || encoded[1] != "T" || encoded[2] != "N" || encoded[3] != "S") {
+            revert BadTensor("not a Verity tensor list");
+        }
+        uint8 n = uint8(encoded[5]);
+        if (tensor >= n) revert BadTensor("no such tensor");
+        offset = 6;
+        for (uint256 t = 0; t <= tensor; t++) {
+            offset += 1 + uint8(encoded[offset]); // name
+            dtype = uint8(encoded[offset]);
+            uint8 rank = uint8(encoded[offset + 1]);
+            offset += 2;
+            count = 1;
+            for (uint256 d = 0; d < rank; d++) {
+                count *= _leUint(encoded, offset, 4);
+                offset += 4;
+            }
+            if (t < tensor) offset += count * _size(dtype);
+        }
+        if (offset + count * _size(dtype) > encoded.length) revert BadTensor("truncated");
+    }
+
+    function _size(uint8 dtype) private pure returns (uint256) {
+        if (dtype == 1 || dtype == 3) return 4;
+        if (dtype == 2 || dtype == 4) return 8;
+        if (dtype == 5 || dtype == 6) return 1;
+        revert BadTensor("unknown dtype");
+    }
+
+    function _leUint(bytes memory b, uint256 pos, uint256 len) private pure returns (uint256 v) {
+        if (pos + len > b.length) revert BadTensor("truncated");
+        for (uint256 i = 0; i < len; i++) v |= uint256(uint8(b[pos + i])) << (8 * i);
+    }
+
+    function _le32(uint32 v) private pure returns (bytes memory) {
+        return abi.encodePacked(uint8(v), uint8(v >> 8), uint8(v >> 16), uint8(v >> 24));
+    }
+
+    function _msb(uint256 x) private pure returns (uint256 r) {
+        while (x > 1) {
+            x >>= 1;
+            r++;
+        }
+    }
+}

@@ -1,0 +1,66 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.20;
+
+/// @dev The inference precompile of a Verity chain.
+address constant INFERENCE_ADDRESS = 0x000000000000000000000000000000000a010000;
+
+/// @title Verifiable ONNX inference from contracts
+/// @notice Ask the validators to run a registered ONNX model; a quorum of them must agree on
+/// the output before the chain stores it. Inputs and outputs are tensors in the Verity tensor
+/// format (docs/tensor-format.md; `contracts/src/VerityTensor.sol` builds and reads them).
+/// Errors revert with the pallet's error name, e.g. "UnknownModel", "InputTensorShape",
+/// "FeeAboveMax", "TooManyPendingRequests".
+interface IInference {
+    /// @notice Requests inference. The model's fee is held from the caller's balance (a
+    /// contract pays from its own balance) until the result is finalized (paid to the
+    /// validators) or the request expires (refunded).
+    /// @param model blake2-256 hash of the model's ONNX bytes
+    /// @param input encoded input tensors
+    /// @param maxFee most the caller accepts to pay, in the chain's native units
+    /// @param timeout blocks the validators have (0: the chain's default)
+    /// @return requestId the new request's id
+    function requestInference(bytes32 model, bytes calldata input, uint256 maxFee, uint32 timeout)
+        external
+        returns (uint64 requestId);
+
+    /// @notice Like `requestInference`, and when the result is finalized the chain calls the
+    /// caller's `onInferenceResult` (see `IInferenceConsumer`) with up to the given weight,
+    /// which the caller pays now, as gas, on top of this call. The callback runs as the contract
+    /// itself (`msg.sender == address(this)`). If it reverts or runs out of its weight, its
+    /// effects are rolled back and the result stays readable with `getResult`.
+    /// Reverts with "CallbackTooHeavy" above `maxCallbackWeight()`.
+    function requestInferenceWithCallback(
+        bytes32 model,
+        bytes calldata input,
+        uint256 maxFee,
+        uint32 timeout,
+        uint64 callbackRefTime,
+        uint64 callbackProofSize
+    ) external returns (uint64 requestId);
+
+    /// @notice The most weight a callback may be given (ref time in picoseconds, proof bytes).
+    function maxCallbackWeight() external view returns (uint64 refTime, uint64 proofSize);
+
+    /// @notice 0 unknown (never made, or pruned after retention), 1 pending, 2 finalized, 3 expired.
+    function requestStatus(uint64 requestId) external view returns (uint8 status);
+
+    /// @notice The finalized result: the output tensors, the blake2-256 of the output, the
+    /// number of validators that attested it and the block in which it was finalized.
+    /// Reverts with "NoResult" unless the request is finalized.
+    function getResult(uint64 requestId)
+        external
+        view
+        returns (bytes memory output, bytes32 outputHash, uint32 attesters, uint32 finalizedAt);
+
+    /// @notice A model: whether it takes requests (registered, uploaded, not retired), its fee
+    /// per request and its number of inputs and outputs. Reverts with "UnknownModel".
+    function getModel(bytes32 model)
+        external
+        view
+        returns (bool active, uint256 fee, uint32 inputs, uint32 outputs);
+}
+
+/// @notice What a contract implements to be called back with its results.
+interface IInferenceConsumer {
+    function onInferenceResult(uint64 requestId, bytes calldata output) external;
+}

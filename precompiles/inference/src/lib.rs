@@ -1,0 +1,271 @@
+//! The inference precompile: Solidity contracts call `pallet-inference` at a fixed address
+//! (`0x000000000000000000000000000000000a010000`) through the interface in `IInference.sol`
+//! (kept beside this crate; the `sol!` block below is the same interface).
+//!
+//! The requester of a request made through the precompile is the calling account: a contract
+//! pays the fee from its own balance (held in escrow like any request). Pallet errors revert
+//! with their name, so `try`/`catch` in Solidity sees e.g. `Error("UnknownModel")`.
+#![cfg_attr(not(feature = "std"), no_std)]
+
+extern crate alloc;
+
+use alloc::vec::Vec;
+use alloy_core::{
+	primitives::{FixedBytes, U256},
+	sol,
+	sol_types::{SolCall, SolValue},
+};
+use core::{marker::PhantomData, num::NonZero};
+use frame_support::{traits::Get, BoundedVec};
+use pallet_inference::{weights::WeightInfo, ModelStatus, RequestStatus, ResultCallback as _};
+use pallet_revive::precompiles::{AddressMatcher, Error, Ext, Precompile};
+use sp_core::H256;
+use sp_runtime::{DispatchError, Weight};
+
+sol! {
+	interface IInference {
+		function requestInference(bytes32 model, bytes calldata input, uint256 maxFee, uint32 timeout) external returns (uint64 requestId);
+		function requestInferenceWithCallback(bytes32 model, bytes calldata input, uint256 maxFee, uint32 timeout, uint64 callbackRefTime, uint64 callbackProofSize) external returns (uint64 requestId);
+		function maxCallbackWeight() external view returns (uint64 refTime, uint64 proofSize);
+		function requestStatus(uint64 requestId) external view returns (uint8 status);
+		function getResult(uint64 requestId) external view returns (bytes memory output, bytes32 outputHash, uint32 attesters, uint32 finalizedAt);
+		function getModel(bytes32 model) external view returns (bool active, uint256 fee, uint32 inputs, uint32 outputs);
+	}
+
+	interface IInferenceConsumer {
+		function onInferenceResult(uint64 requestId, bytes calldata output) external;
+	}
+}
+
+/// The `u16` of the precompile's fixed address `0x…0a01_0000`.
+pub const ADDRESS_INDEX: u16 = 0x0A01;
+
+/// The precompile, for a runtime with both pallets.
+pub struct InferencePrecompile<T>(PhantomData<T>);
+
+/// A revert carrying `reason`, as Solidity's `revert(reason)`.
+fn revert(reason: &str) -> Error {
+	Error::Revert(reason.into())
+}
+
+/// Pallet errors revert with their name; anything else traps.
+fn dispatch_error(e: DispatchError) -> Error {
+	match e {
+		DispatchError::Module(m) => revert(m.message.unwrap_or("InferenceError")),
+		DispatchError::Token(_) | DispatchError::Arithmetic(_) => revert("InsufficientBalance"),
+		other => Error::from(other),
+	}
+}
+
+/// Storage reads a view charges for (a request or a result, and the model).
+fn read_weight<T: frame_system::Config>(reads: u64, bytes: u64) -> Weight {
+	T::DbWeight::get()
+		.reads(reads)
+		.saturating_add(Weight::from_parts(bytes.saturating_mul(100), bytes))
+}
+
+/// `requestInference` and `requestInferenceWithCallback`: the caller is the requester and pays
+/// the fee; with a callback, it also prepays the callback's weight as gas, now.
+fn request<T>(
+	env: &mut impl Ext<T = T>,
+	model: &FixedBytes<32>,
+	input: &alloy_core::primitives::Bytes,
+	max_fee: &U256,
+	timeout: u32,
+	callback: Option<Weight>,
+) -> Result<Vec<u8>, Error>
+where
+	T: pallet_revive::Config + pallet_inference::Config,
+	pallet_inference::BalanceOf<T>: TryFrom<u128>,
+{
+	if env.is_read_only() {
+		return Err(revert("StateChangeDenied"));
+	}
+	env.charge(<T as pallet_inference::Config>::WeightInfo::request_inference(
+		input.len() as u32,
+		<T as pallet_inference::Config>::MaxCommittee::get(),
+	))?;
+	if let Some(limit) = callback {
+		if !limit.all_lte(<T as pallet_inference::Config>::ResultCallback::max_weight()) {
+			return Err(revert("CallbackTooHeavy"));
+		}
+		env.charge(limit)?;
+	}
+	let requester = env.caller().account_id().map_err(dispatch_error)?.clone();
+	let input = BoundedVec::try_from(input.to_vec()).map_err(|_| revert("InputTooLarge"))?;
+	let max_fee = u128::try_from(*max_fee)
+		.ok()
+		.and_then(|fee| pallet_inference::BalanceOf::<T>::try_from(fee).ok())
+		.ok_or_else(|| revert("FeeOutOfRange"))?;
+	let timeout = (timeout != 0).then(|| timeout.into());
+	let id = pallet_inference::Pallet::<T>::do_request(
+		requester,
+		H256(model.0),
+		input,
+		max_fee,
+		timeout,
+	)
+	.map_err(dispatch_error)?;
+	if let Some(limit) = callback {
+		pallet_inference::Pallet::<T>::register_callback(id, limit).map_err(dispatch_error)?;
+	}
+	Ok(id.abi_encode())
+}
+
+impl<T> Precompile for InferencePrecompile<T>
+where
+	T: pallet_revive::Config + pallet_inference::Config,
+	pallet_inference::BalanceOf<T>: TryFrom<u128> + Into<u128>,
+{
+	type T = T;
+	type Interface = IInference::IInferenceCalls;
+	const MATCHER: AddressMatcher = AddressMatcher::Fixed(NonZero::new(ADDRESS_INDEX).unwrap());
+	const HAS_CONTRACT_INFO: bool = false;
+
+	fn call(
+		_address: &[u8; 20],
+		input: &Self::Interface,
+		env: &mut impl Ext<T = Self::T>,
+	) -> Result<Vec<u8>, Error> {
+		use IInference::*;
+		match input {
+			IInferenceCalls::requestInference(requestInferenceCall {
+				model,
+				input,
+				maxFee,
+				timeout,
+			}) => request::<T>(env, model, input, maxFee, *timeout, None),
+			IInferenceCalls::requestInferenceWithCallback(requestInferenceWithCallbackCall {
+				model,
+				input,
+				maxFee,
+				timeout,
+				callbackRefTime,
+				callbackProofSize,
+			}) => {
+				let limit = Weight::from_parts(*callbackRefTime, *callbackProofSize);
+				request::<T>(env, model, input, maxFee, *timeout, Some(limit))
+			}
+			IInferenceCalls::maxCallbackWeight(maxCallbackWeightCall {}) => {
+				let max = <T as pallet_inference::Config>::ResultCallback::max_weight();
+				Ok((max.ref_time(), max.proof_size()).abi_encode_params())
+			}
+			IInferenceCalls::requestStatus(requestStatusCall { requestId }) => {
+				env.charge(read_weight::<T>(1, 1200))?;
+				let status = match pallet_inference::Requests::<T>::get(*requestId) {
+					None => 0u8,
+					Some(r) => match r.status {
+						RequestStatus::Pending => 1,
+						RequestStatus::Finalized => 2,
+						RequestStatus::Expired => 3,
+					},
+				};
+				Ok(U256::from(status).abi_encode())
+			}
+			IInferenceCalls::getResult(getResultCall { requestId }) => {
+				let max = <T as pallet_inference::Config>::MaxOutputBytes::get() as u64;
+				env.charge(read_weight::<T>(1, max))?;
+				let r = pallet_inference::Results::<T>::get(*requestId)
+					.ok_or_else(|| revert("NoResult"))?;
+				let finalized_at: u32 =
+					frame_support::sp_runtime::SaturatedConversion::saturated_into(r.finalized_at);
+				Ok((
+					alloy_core::primitives::Bytes::from(r.output.into_inner()),
+					FixedBytes::<32>::from(r.output_hash.0),
+					r.attesters.len() as u32,
+					finalized_at,
+				)
+					.abi_encode_params())
+			}
+			IInferenceCalls::getModel(getModelCall { model }) => {
+				env.charge(read_weight::<T>(1, 3600))?;
+				let m = pallet_inference::Models::<T>::get(H256(model.0))
+					.ok_or_else(|| revert("UnknownModel"))?;
+				let fee: u128 = m.fee.into();
+				Ok((
+					m.status == ModelStatus::Active,
+					U256::from(fee),
+					m.inputs.len() as u32,
+					m.outputs.len() as u32,
+				)
+					.abi_encode_params())
+			}
+		}
+	}
+}
+
+/// Most weight a contract's `onInferenceResult` may be given: 50 ms and 1 MiB of proof.
+pub const MAX_CALLBACK_WEIGHT: Weight = Weight::from_parts(50_000_000_000, 1024 * 1024);
+
+/// Calls `onInferenceResult(requestId, output)` on the contract that made a request, as the
+/// contract itself (`msg.sender == address(this)`), within the weight it prepaid; storage the
+/// callback writes is paid from the contract's balance. A revert or an exhausted limit is
+/// reported (`CallbackDelivered { success: false }`) and rolled back; the result stands.
+pub struct ContractCallback<T>(PhantomData<T>);
+
+impl<T> pallet_inference::ResultCallback<T::AccountId> for ContractCallback<T>
+where
+	T: pallet_revive::Config + pallet_inference::Config,
+{
+	fn max_weight() -> Weight {
+		MAX_CALLBACK_WEIGHT
+	}
+
+	fn deliver(
+		request_id: pallet_inference::RequestId,
+		requester: &T::AccountId,
+		output: &[u8],
+		limit: Weight,
+	) -> (bool, Weight) {
+		use pallet_revive::AddressMapper as _;
+		let contract = <T as pallet_revive::Config>::AddressMapper::to_address(requester);
+		let data = IInferenceConsumer::onInferenceResultCall {
+			requestId: request_id,
+			output: output.to_vec().into(),
+		}
+		.abi_encode();
+		let outcome = pallet_revive::Pallet::<T>::bare_call(
+			frame_system::RawOrigin::Signed(requester.clone()).into(),
+			contract,
+			Default::default(),
+			pallet_revive::TransactionLimits::WeightAndDeposit {
+				weight_limit: limit,
+				deposit_limit: sp_runtime::traits::Bounded::max_value(),
+			},
+			data,
+			&pallet_revive::ExecConfig::new_substrate_tx_without_bump(),
+		);
+		let success = matches!(&outcome.result, Ok(r) if !r.did_revert());
+		(success, outcome.weight_consumed.min(limit))
+	}
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	/// What the precompile returns decodes with the interface's own return types.
+	#[test]
+	fn return_values_match_the_interface() {
+		let output = alloy_core::primitives::Bytes::from(vec![1u8, 2, 3, 4, 5]);
+		let encoded =
+			(output.clone(), FixedBytes::<32>::from([7u8; 32]), 3u32, 42u32).abi_encode_params();
+		let decoded = IInference::getResultCall::abi_decode_returns(&encoded).unwrap();
+		assert_eq!(decoded.output, output);
+		assert_eq!(decoded.outputHash, FixedBytes::<32>::from([7u8; 32]));
+		assert_eq!((decoded.attesters, decoded.finalizedAt), (3, 42));
+
+		let encoded = (true, U256::from(1_000u32), 1u32, 2u32).abi_encode_params();
+		let decoded = IInference::getModelCall::abi_decode_returns(&encoded).unwrap();
+		assert!(decoded.active);
+		assert_eq!(decoded.fee, U256::from(1_000u32));
+
+		let decoded =
+			IInference::requestStatusCall::abi_decode_returns(&U256::from(2u8).abi_encode())
+				.unwrap();
+		assert_eq!(decoded, 2);
+		let decoded =
+			IInference::requestInferenceCall::abi_decode_returns(&7u64.abi_encode()).unwrap();
+		assert_eq!(decoded, 7);
+	}
+}
