@@ -127,7 +127,7 @@ impl pallet_inference::ResultCallback<AccountId> for RecordingCallback {
 		limit: frame_support::weights::Weight,
 	) -> (bool, frame_support::weights::Weight) {
 		DELIVERED.with(|d| d.borrow_mut().push((request_id, *requester, output.to_vec())));
-		(request_id % 2 == 0, limit / 2)
+		(request_id.is_multiple_of(2), limit / 2)
 	}
 }
 
