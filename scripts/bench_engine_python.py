@@ -13,7 +13,7 @@ import vtns  # noqa: E402
 
 models = Path(sys.argv[1])
 print("model,python_us")
-for name in sys.argv[2:] or ["mlp", "heavy8", "heavy"]:
+for name in sys.argv[2:] or ["mlp", "heavy8", "heavy", "heavy32"]:
     options = ort.SessionOptions()
     options.intra_op_num_threads = 1
     options.inter_op_num_threads = 1

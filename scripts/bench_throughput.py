@@ -1,13 +1,16 @@
 #!/usr/bin/env python3
-"""Request-pipeline throughput on the 3-validator local network (docs/benchmarks.md).
+"""Request latency and pipeline throughput on the 3-validator local network (docs/benchmarks.md).
 
-Starts zombienet/local-3.toml (ports shifted by 20000), registers the `linear` test model, then
-for each offered load L sends L requests at once (signed by 8 development accounts) and waits
+Starts zombienet/local-3.toml (ports shifted by 20000) and registers the `linear` test model.
+Latency under light load: 10 requests, one at a time; for each, the blocks and seconds from the
+block that includes the request to the block that finalizes its result, and the seconds until
+GRANDPA finalizes that block. Throughput: for each offered load L sends L requests at once (signed by 8 development accounts) and waits
 until every one is finalized or expired. Per load it reports the blocks the requests landed in,
 finalized results per block (peak and mean over the blocks that finalized any), the latency
 from the request's block to its result's block, expiries, and the block intervals.
 
-Usage: scripts/bench_throughput.py MODELS_DIR [LOAD ...]   (default loads 25 50 100 200 400)
+Usage: scripts/bench_throughput.py MODELS_DIR [LOAD ...]   (default loads 25 50 100 200 400;
+       a single 0 measures latency only)
 Run through scripts/bench-throughput.sh, which builds the node and the models first."""
 from __future__ import annotations
 
@@ -69,9 +72,40 @@ def measure(substrate, model: str, load: int) -> dict:
     }
 
 
+def block_time(substrate, number: int) -> float:
+    """The block's timestamp (the author's clock, seconds)."""
+    block_hash = substrate.get_block_hash(number)
+    return substrate.query("Timestamp", "Now", block_hash=block_hash).value / 1000
+
+
+def latency(substrate, model: str, samples: int = 10) -> list[dict]:
+    """One request at a time: result block and GRANDPA finality, in blocks and seconds."""
+    alice = Keypair.create_from_uri("//Alice")
+    rng = np.random.default_rng(7)
+    rows = []
+    for _ in range(samples):
+        data = chain.vtns.encode({"x": rng.normal(size=(1, 4)).astype(np.float32)})
+        request_id, request_block = chain.request(substrate, alice, model, data, FEE)
+        result_block = chain.wait_result(substrate, request_id)["finalized_at"]
+        while True:
+            finalized = substrate.get_block_number(substrate.get_chain_finalised_head())
+            if finalized >= result_block:
+                grandpa_at = time.time()
+                break
+            time.sleep(0.1)
+        start = block_time(substrate, request_block)
+        rows.append({
+            "blocks": result_block - request_block,
+            "seconds": block_time(substrate, result_block) - start,
+            "grandpa_seconds": grandpa_at - start,
+            "grandpa_blocks_behind": chain.best_number(substrate) - result_block,
+        })
+    return rows
+
+
 def main() -> int:
     models = Path(sys.argv[1])
-    loads = [int(a) for a in sys.argv[2:]] or [25, 50, 100, 200, 400]
+    loads = [int(a) for a in sys.argv[2:] if int(a) > 0] if sys.argv[2:] else [25, 50, 100, 200, 400]
     binary = Path(os.environ.get("VERITY_NODE_BIN", Path.home() / ".cache/verity/target/release/verity-node"))
     with tempfile.TemporaryDirectory() as work:
         net = localnet.LocalNet(binary, workdir=Path(work), port_offset=20000)
@@ -79,6 +113,17 @@ def main() -> int:
         try:
             substrate = chain.connect(net.nodes[0].ws_url)
             model = chain.register_model(substrate, Keypair.create_from_uri("//Alice"), models / "linear.onnx", FEE)
+            rows = latency(substrate, model)
+            print("| light load, 1 request at a time | median | max |")
+            print("|---|---|---|")
+            for key, label in [("blocks", "request block → result block, blocks"),
+                               ("seconds", "request block → result block, s (block timestamps)"),
+                               ("grandpa_seconds", "request block → GRANDPA finality of the result, s")]:
+                values = [r[key] for r in rows]
+                print(f"| {label} | {statistics.median(values):g} | {max(values):g} |")
+            print(f"<!-- per request: {rows} -->", flush=True)
+            if not loads:
+                return 0
             print("| offered load (requests at once) | landed in blocks | finalized | expired | refused "
                   "| peak finalized / block | mean / busy block | latency median (max), blocks | max block interval s |")
             print("|---|---|---|---|---|---|---|---|---|")

@@ -101,7 +101,7 @@ def two_io(rng):
     return graph, {"a": rng.normal(size=(1, 6)).astype(np.float32), "b": rng.normal(size=(1, 6)).astype(np.float32)}
 
 
-def heavy(rng, width=256, depth=48):
+def heavy(rng, width=256, depth=48, batch=16):
     """A deliberately slow chain of `depth` width x width MatMul + Tanh layers (timeouts and
     benchmarks): about 2 * depth * width^2 FLOPs per row."""
     nodes, inits, prev = [], [], "x"
@@ -113,7 +113,7 @@ def heavy(rng, width=256, depth=48):
     nodes.append(helper.make_node("Identity", [prev], ["y"]))
     graph = helper.make_graph(nodes, f"heavy{depth}", [value_info("x", TensorProto.FLOAT, ["batch", width])],
                               [value_info("y", TensorProto.FLOAT, ["batch", width])], inits)
-    return graph, {"x": rng.normal(size=(16, width)).astype(np.float32)}
+    return graph, {"x": rng.normal(size=(batch, width)).astype(np.float32)}
 
 
 def heavy8(rng):
@@ -121,8 +121,13 @@ def heavy8(rng):
     return heavy(rng, depth=8)
 
 
+def heavy32(rng):
+    """The heavy chain on a batch of 32 rows: a run of more than 1 ms (engine benchmark)."""
+    return heavy(rng, batch=32)
+
+
 MODELS = {"linear": linear, "mlp": mlp, "cnn": cnn, "argmax": argmax, "two_io": two_io, "heavy": heavy,
-          "heavy8": heavy8}
+          "heavy8": heavy8, "heavy32": heavy32}
 
 
 def spec_of(values):

@@ -13,30 +13,44 @@ fn median(mut v: Vec<Duration>) -> Duration {
 	v[v.len() / 2]
 }
 
-/// Runs `f` until at least `budget` has passed (and at least 20 times); returns the median.
-fn measure(budget: Duration, mut f: impl FnMut()) -> Duration {
+/// Medians of `a` and `b`, measured in alternating rounds of 10 runs (after 3 warm-ups each)
+/// until `budget` has passed and each has at least 20 samples: drift in the machine's speed
+/// (other processes, frequency) hits both alike.
+fn measure_pair(
+	budget: Duration,
+	mut a: impl FnMut(),
+	mut b: impl FnMut(),
+) -> (Duration, Duration) {
 	for _ in 0..3 {
-		f();
+		a();
+		b();
 	}
 	let started = Instant::now();
-	let mut samples = Vec::new();
-	while samples.len() < 20 || started.elapsed() < budget {
-		let t = Instant::now();
-		f();
-		samples.push(t.elapsed());
-		if samples.len() >= 2000 {
-			break;
+	let (mut sa, mut sb) = (Vec::new(), Vec::new());
+	while sa.len() < 20 || (started.elapsed() < budget && sa.len() < 2000) {
+		for _ in 0..10 {
+			let t = Instant::now();
+			a();
+			sa.push(t.elapsed());
+		}
+		for _ in 0..10 {
+			let t = Instant::now();
+			b();
+			sb.push(t.elapsed());
 		}
 	}
-	median(samples)
+	(median(sa), median(sb))
 }
 
 fn main() {
 	let mut args = std::env::args().skip(1);
 	let dir = std::path::PathBuf::from(args.next().expect("MODELS_DIR"));
 	let names: Vec<String> = args.collect();
-	let names =
-		if names.is_empty() { vec!["mlp".into(), "heavy8".into(), "heavy".into()] } else { names };
+	let names = if names.is_empty() {
+		["mlp", "heavy8", "heavy", "heavy32"].map(String::from).to_vec()
+	} else {
+		names
+	};
 	let engine =
 		Engine::new(EngineConfig::new(library_path(None).expect("ONNX Runtime"))).expect("engine");
 	println!("model,bytes,engine_us,direct_us,ratio,session_loads_during_runs");
@@ -45,12 +59,6 @@ fn main() {
 		let input = std::fs::read(dir.join(format!("{name}.input.vtns"))).expect("input");
 		let id = sp_crypto_hashing::blake2_256(&bytes);
 		engine.load(&id, &bytes).expect("load");
-		let loads = engine.session_loads();
-		let budget = Duration::from_secs(3);
-		let a = measure(budget, || {
-			engine.run(&id, &input).expect("engine run");
-		});
-		let loads_during = engine.session_loads() - loads;
 
 		// (b) direct ort: same settings, tensors built once, outputs not converted.
 		let mut session = engine.session_from_bytes(&bytes).expect("session");
@@ -70,12 +78,20 @@ fn main() {
 				)
 			})
 			.collect();
-		let b = measure(budget, || {
-			let inputs: Vec<(&str, ort::session::SessionInputValue)> =
-				values.iter().map(|(n, v)| (n.as_str(), v.view().into())).collect();
-			let out = session.run(inputs).expect("direct run");
-			std::hint::black_box(out);
-		});
+		let loads = engine.session_loads();
+		let (a, b) = measure_pair(
+			Duration::from_secs(6),
+			|| {
+				std::hint::black_box(engine.run(&id, &input).expect("engine run"));
+			},
+			|| {
+				let inputs: Vec<(&str, ort::session::SessionInputValue)> =
+					values.iter().map(|(n, v)| (n.as_str(), v.view().into())).collect();
+				let out = session.run(inputs).expect("direct run");
+				std::hint::black_box(out);
+			},
+		);
+		let loads_during = engine.session_loads() - loads;
 		println!(
 			"{name},{},{:.1},{:.1},{:.3},{loads_during}",
 			bytes.len(),

@@ -1,0 +1,718 @@
+//! Runtime-level contract tests: the real runtime (genesis of the `local_testnet` preset, three
+//! validators), the Solidity contracts exactly as `contracts/out` holds them (npm solc), and the
+//! validators' engine (ONNX Runtime) computing the results they attest. No node: each test drives
+//! request → validator results → finalization → callback → contract state inside one
+//! `TestExternalities`, with the validators' signed submissions checked by the same `authorize`
+//! the transaction pool runs.
+//!
+//! Needs the ONNX Runtime library (`ORT_DYLIB_PATH`, `scripts/setup.sh`) and the generated test
+//! models (`VERITY_TEST_MODELS`, `scripts/gen_models.py`); `scripts/test.sh` provides both.
+
+use alloy_core::{
+	primitives::{Bytes, FixedBytes, I256, U256},
+	sol,
+	sol_types::{decode_revert_reason, Revert, SolCall, SolError, SolValue},
+};
+use codec::Encode;
+use frame_support::{
+	assert_ok,
+	traits::{fungible::Inspect, Authorize},
+	BoundedVec,
+};
+use pallet_inference::{ModelStatus, RequestStatus, ResultSubmission};
+use pallet_inference_precompile::{ADDRESS_INDEX, MAX_CALLBACK_WEIGHT};
+use pallet_revive::{AddressMapper, Code, ExecConfig, TransactionLimits};
+use sp_core::{Pair, H160, H256};
+use sp_keyring::Sr25519Keyring;
+use sp_runtime::{traits::Dispatchable, transaction_validity::TransactionSource, Weight};
+use std::{path::PathBuf, sync::OnceLock};
+use verity_engine::{describe_model, library_path, Engine, EngineConfig};
+use verity_primitives::tensor::{self, Tensor};
+use verity_runtime::{
+	currency::UNIT, AccountId, Balance, Balances, Inference, Revive, Runtime, RuntimeCall,
+	RuntimeEvent, RuntimeGenesisConfig, RuntimeOrigin, System,
+};
+
+sol! {
+	interface IInference {
+		function requestInference(bytes32 model, bytes calldata input, uint256 maxFee, uint32 timeout) external returns (uint64 requestId);
+		function requestInferenceWithCallback(bytes32 model, bytes calldata input, uint256 maxFee, uint32 timeout, uint64 callbackRefTime, uint64 callbackProofSize) external returns (uint64 requestId);
+		function maxCallbackWeight() external view returns (uint64 refTime, uint64 proofSize);
+		function requestStatus(uint64 requestId) external view returns (uint8 status);
+		function getResult(uint64 requestId) external view returns (bytes memory output, bytes32 outputHash, uint32 attesters, uint32 finalizedAt);
+		function getModel(bytes32 model) external view returns (bool active, uint256 fee, uint32 inputs, uint32 outputs);
+	}
+	interface ICreditLending {
+		function applyForLoan(int256[] calldata features, uint256 amount) external returns (uint64 requestId);
+		function applications(uint64 requestId) external view returns (address borrower, uint256 amount, bool settled, bool approved, int256 score);
+		function settle(uint64 requestId) external returns (bool approved);
+	}
+	interface IGatedVault {
+		function requestWithdrawal(bytes calldata input, uint256 maxFee) external returns (uint64 requestId);
+		function execute(uint64 requestId) external returns (bool allowed);
+		function allowance(address who) external view returns (uint256);
+	}
+	interface ICallbackProbe {
+		function ask(bytes calldata input, uint256 maxFee, uint8 mode, uint64 refTime) external returns (uint64 id);
+		function received(uint64 requestId) external view returns (bytes memory);
+		function lastNested() external view returns (uint64);
+	}
+}
+
+/// Fee of every test model.
+const FEE: Balance = UNIT / 100;
+/// The three validators of `local_testnet`; their `infr` keys are their sr25519 dev keys.
+const VALIDATORS: [Sr25519Keyring; 3] =
+	[Sr25519Keyring::Alice, Sr25519Keyring::Bob, Sr25519Keyring::Charlie];
+
+fn precompile() -> H160 {
+	H160::from_low_u64_be((ADDRESS_INDEX as u64) << 16)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Fixtures: genesis, models, engine, contracts.
+
+/// Genesis of the `local_testnet` preset, built as the node builds it (preset over defaults).
+fn new_ext() -> sp_io::TestExternalities {
+	fn merge(base: &mut serde_json::Value, patch: serde_json::Value) {
+		match (base, patch) {
+			(serde_json::Value::Object(base), serde_json::Value::Object(patch)) => {
+				for (key, value) in patch {
+					merge(base.entry(key).or_insert(serde_json::Value::Null), value);
+				}
+			}
+			(base, patch) => *base = patch,
+		}
+	}
+	let preset =
+		verity_runtime::genesis::get_preset(&verity_runtime::genesis::LOCAL_TESTNET_PRESET.into())
+			.expect("local_testnet preset");
+	let mut config = serde_json::to_value(RuntimeGenesisConfig::default()).unwrap();
+	merge(&mut config, serde_json::from_slice(&preset).unwrap());
+	let mut ext = sp_io::TestExternalities::new_empty();
+	ext.execute_with(|| {
+		frame_support::genesis_builder_helper::build_state::<RuntimeGenesisConfig>(
+			serde_json::to_vec(&config).unwrap(),
+		)
+		.expect("genesis builds");
+		System::set_block_number(1);
+	});
+	ext
+}
+
+fn models_dir() -> PathBuf {
+	let dir = std::env::var_os("VERITY_TEST_MODELS").map(PathBuf::from).expect(
+		"VERITY_TEST_MODELS: a folder made by scripts/gen_models.py (scripts/test.sh sets it)",
+	);
+	assert!(dir.join("linear.onnx").is_file(), "{}: run scripts/gen_models.py", dir.display());
+	dir
+}
+
+fn model_bytes(name: &str) -> Vec<u8> {
+	std::fs::read(models_dir().join(format!("{name}.onnx"))).expect("model file")
+}
+
+/// The engine the validators run (one ONNX Runtime environment per process).
+fn engine() -> &'static Engine {
+	static ENGINE: OnceLock<Engine> = OnceLock::new();
+	ENGINE.get_or_init(|| {
+		let lib = library_path(None).expect("ONNX Runtime library (run ./scripts/setup.sh)");
+		Engine::new(EngineConfig::new(lib)).expect("engine starts")
+	})
+}
+
+/// Registers, uploads and activates a generated model with the spec ONNX Runtime reads from it.
+fn register(name: &str) -> H256 {
+	let bytes = model_bytes(name);
+	let id = H256(sp_io::hashing::blake2_256(&bytes));
+	let session = engine().session_from_bytes(&bytes).expect("model loads");
+	let (inputs, outputs) = describe_model(&session).expect("model spec");
+	let alice = RuntimeOrigin::signed(Sr25519Keyring::Alice.to_account_id());
+	assert_ok!(Inference::register_model(
+		alice.clone(),
+		id,
+		bytes.len() as u32,
+		BoundedVec::truncate_from(inputs),
+		BoundedVec::truncate_from(outputs),
+		verity_primitives::agreement::Tolerance { abs_e9: 10_000, rel_e9: 10_000 },
+		FEE,
+	));
+	for chunk in bytes.chunks(512 * 1024) {
+		assert_ok!(Inference::upload_model_chunk(
+			alice.clone(),
+			id,
+			chunk.to_vec().try_into().unwrap()
+		));
+	}
+	assert_ok!(Inference::complete_model_upload(alice, id));
+	engine().load(&id.0, &bytes).expect("engine loads the model");
+	id
+}
+
+fn artifact_bytecode(name: &str) -> Vec<u8> {
+	let path =
+		PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!("../contracts/out/{name}.json"));
+	let json: serde_json::Value =
+		serde_json::from_slice(&std::fs::read(&path).expect("contract artifact")).unwrap();
+	let hex = json["bytecode"].as_str().expect("bytecode").trim_start_matches("0x");
+	(0..hex.len())
+		.step_by(2)
+		.map(|i| u8::from_str_radix(&hex[i..i + 2], 16).expect("hex bytecode"))
+		.collect()
+}
+
+fn limits() -> TransactionLimits<Runtime> {
+	TransactionLimits::WeightAndDeposit {
+		weight_limit: Weight::from_parts(500_000_000_000, 8 * 1024 * 1024),
+		deposit_limit: Balance::MAX,
+	}
+}
+
+/// Deploys `name` from Alice with ABI-encoded constructor arguments, and funds the contract's
+/// account with `funds` so that it can pay fees.
+fn deploy(name: &str, args: Vec<u8>, funds: Balance) -> H160 {
+	let mut code = artifact_bytecode(name);
+	code.extend(args);
+	let result = Revive::bare_instantiate(
+		RuntimeOrigin::signed(Sr25519Keyring::Alice.to_account_id()),
+		sp_core::U256::zero(),
+		limits(),
+		Code::Upload(code),
+		vec![],
+		None,
+		&ExecConfig::new_substrate_tx(),
+	);
+	let address = result.result.expect("contract deploys").addr;
+	assert_ok!(Balances::transfer_keep_alive(
+		RuntimeOrigin::signed(Sr25519Keyring::Alice.to_account_id()),
+		account_of(address).into(),
+		funds,
+	));
+	address
+}
+
+fn account_of(address: H160) -> AccountId {
+	<Runtime as pallet_revive::Config>::AddressMapper::to_account_id(&address)
+}
+
+/// What a call returned, or why it reverted.
+#[derive(Debug)]
+enum Outcome {
+	Returned(Vec<u8>),
+	Reverted(Vec<u8>),
+}
+
+impl Outcome {
+	fn ok(self) -> Vec<u8> {
+		match self {
+			Outcome::Returned(data) => data,
+			Outcome::Reverted(data) => panic!("reverted: {:?}", decode_revert_reason(&data)),
+		}
+	}
+
+	/// The reason of a Solidity `Error(string)` revert.
+	fn reason(self) -> String {
+		match self {
+			Outcome::Reverted(data) => Revert::abi_decode(&data)
+				.map(|r| r.reason)
+				.unwrap_or_else(|_| format!("not an Error(string): {data:?}")),
+			Outcome::Returned(data) => panic!("expected a revert, returned {data:?}"),
+		}
+	}
+}
+
+fn call_from(who: impl Into<AccountId>, to: H160, data: Vec<u8>) -> Outcome {
+	let result = Revive::bare_call(
+		RuntimeOrigin::signed(who.into()),
+		to,
+		sp_core::U256::zero(),
+		limits(),
+		data,
+		&ExecConfig::new_substrate_tx(),
+	);
+	let value = result.result.expect("call executes");
+	if value.did_revert() {
+		Outcome::Reverted(value.data)
+	} else {
+		Outcome::Returned(value.data)
+	}
+}
+
+// ---------------------------------------------------------------------------------------------
+// The validators: real engine output, signed submissions, authorized by the pallet.
+
+/// Runs the request's stored input through the engine, as each validator's off-chain worker does.
+fn engine_output(request_id: u64) -> Vec<u8> {
+	let request = pallet_inference::Requests::<Runtime>::get(request_id).expect("request");
+	let input = pallet_inference::RequestInputs::<Runtime>::get(request_id).expect("input");
+	engine().run(&request.model.0, &input).expect("engine runs")
+}
+
+/// `validator` signs `output` for `request_id`; the call goes through the pallet's `authorize`
+/// (signature, committee, spec) and is then dispatched with the authorized origin.
+fn attest(validator: Sr25519Keyring, request_id: u64, output: Vec<u8>) {
+	let submission = ResultSubmission {
+		request_id,
+		executor: verity_primitives::InferenceAuthorityId::from(validator.public()),
+		output: BoundedVec::truncate_from(output),
+	};
+	let signature = submission.using_encoded(|payload| validator.pair().sign(payload));
+	let call = RuntimeCall::Inference(pallet_inference::Call::submit_result {
+		submission,
+		signature: signature.into(),
+	});
+	call.authorize(TransactionSource::External)
+		.expect("submit_result is authorized by signature")
+		.expect("the submission is valid");
+	assert_ok!(call.dispatch(RuntimeOrigin::from(frame_system::RawOrigin::Authorized)));
+}
+
+/// Two of the three validators (the quorum) attest the engine's output.
+fn finalize_with_quorum(request_id: u64) -> Vec<u8> {
+	let output = engine_output(request_id);
+	let committee = pallet_inference::Requests::<Runtime>::get(request_id).unwrap().committee;
+	let members: Vec<_> = VALIDATORS
+		.iter()
+		.filter(|v| {
+			committee
+				.iter()
+				.any(|e| e.key == verity_primitives::InferenceAuthorityId::from(v.public()))
+		})
+		.take(2)
+		.collect();
+	assert_eq!(members.len(), 2, "committee of local_testnet has every validator");
+	for v in members {
+		attest(*v, request_id, output.clone());
+	}
+	output
+}
+
+fn inference_events() -> Vec<pallet_inference::Event<Runtime>> {
+	System::events()
+		.into_iter()
+		.filter_map(|r| match r.event {
+			RuntimeEvent::Inference(e) => Some(e),
+			_ => None,
+		})
+		.collect()
+}
+
+fn callback_outcome(request_id: u64) -> Option<bool> {
+	inference_events().into_iter().find_map(|e| match e {
+		pallet_inference::Event::CallbackDelivered { request_id: id, success, .. }
+			if id == request_id =>
+		{
+			Some(success)
+		}
+		_ => None,
+	})
+}
+
+fn requested_ids() -> Vec<u64> {
+	inference_events()
+		.into_iter()
+		.filter_map(|e| match e {
+			pallet_inference::Event::InferenceRequested { request_id, .. } => Some(request_id),
+			_ => None,
+		})
+		.collect()
+}
+
+fn total_issuance() -> Balance {
+	<Balances as Inspect<AccountId>>::total_issuance()
+}
+
+fn f32_input(name: &str, shape: Vec<u32>, values: &[f32]) -> Vec<u8> {
+	tensor::encode_owned(&[Tensor::from_f32(name, shape, values)])
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tests.
+
+/// CreditLending: a borrower applies, the contract pays the fee from its balance, the quorum's
+/// score reaches the contract through `onInferenceResult`, and the loan is decided by it.
+#[test]
+fn lending_contract_is_decided_by_the_quorum_result_through_its_callback() {
+	new_ext().execute_with(|| {
+		let model = register("linear");
+		let lending = deploy(
+			"CreditLending",
+			(FixedBytes::<32>::from(model.0), I256::ZERO, U256::from(FEE)).abi_encode_params(),
+			10 * UNIT,
+		);
+		let contract = account_of(lending);
+		let issuance = total_issuance();
+		let contract_before = Balances::free_balance(&contract);
+
+		let features = [1_500_000i64, -250_000, 3_000_000, 420_000]; // 1.5, -0.25, 3.0, 0.42
+		let apply = ICreditLending::applyForLoanCall {
+			features: features.iter().map(|f| I256::try_from(*f).unwrap()).collect(),
+			amount: U256::from(1_000u32),
+		};
+		let returned = call_from(Sr25519Keyring::Bob, lending, apply.abi_encode()).ok();
+		let id = ICreditLending::applyForLoanCall::abi_decode_returns(&returned).unwrap();
+		let request = pallet_inference::Requests::<Runtime>::get(id).expect("request stored");
+		assert_eq!(request.requester, contract, "the contract is the requester");
+		assert_eq!(Balances::free_balance(&contract), contract_before - FEE, "fee held in escrow");
+
+		let output = finalize_with_quorum(id);
+		assert_eq!(callback_outcome(id), Some(true));
+		let result = pallet_inference::Results::<Runtime>::get(id).expect("result stored");
+		assert_eq!(result.output.to_vec(), output);
+		assert_eq!(result.attesters.len(), 2);
+
+		// The contract's state is what the callback decided from the engine's score.
+		let score = tensor::decode(&output, 1 << 20).unwrap()[0].get_f64(0);
+		let state = call_from(
+			Sr25519Keyring::Bob,
+			lending,
+			ICreditLending::applicationsCall { requestId: id }.abi_encode(),
+		)
+		.ok();
+		let app = ICreditLending::applicationsCall::abi_decode_returns(&state).unwrap();
+		assert!(app.settled);
+		assert_eq!(app.approved, score >= 0.0);
+		assert_eq!(app.amount, U256::from(1_000u32));
+		let on_chain = i128::try_from(app.score).unwrap() as f64 / 1e6;
+		assert!((on_chain - score).abs() < 2e-6, "contract score {on_chain}, engine {score}");
+
+		// Settling a decided application reverts; fees went to validators, none were created.
+		let again = call_from(
+			Sr25519Keyring::Bob,
+			lending,
+			ICreditLending::settleCall { requestId: id }.abi_encode(),
+		);
+		assert_eq!(again.reason(), "already settled");
+		assert_eq!(total_issuance(), issuance);
+		assert_eq!(
+			pallet_inference::Requests::<Runtime>::get(id).unwrap().status,
+			RequestStatus::Finalized
+		);
+	});
+}
+
+/// GatedVault: a classifier-gated withdrawal executes from the stored result (no callback).
+#[test]
+fn gated_vault_acts_on_the_agreed_class() {
+	new_ext().execute_with(|| {
+		let model = register("argmax");
+		let input = f32_input("x", vec![1, 8], &[0.3, -1.2, 0.8, 2.0, -0.5, 0.1, 1.1, -0.7]);
+		// Which class the model picks, as the validators will compute it.
+		let class = {
+			let id = H256(sp_io::hashing::blake2_256(&model_bytes("argmax")));
+			let out = engine().run(&id.0, &input).unwrap();
+			tensor::decode(&out, 1 << 20).unwrap()[0].get_f64(0) as i64
+		};
+		let vault = deploy(
+			"GatedVault",
+			(FixedBytes::<32>::from(model.0), class).abi_encode_params(),
+			UNIT,
+		);
+		let ask =
+			IGatedVault::requestWithdrawalCall { input: input.into(), maxFee: U256::from(FEE) };
+		let id = IGatedVault::requestWithdrawalCall::abi_decode_returns(
+			&call_from(Sr25519Keyring::Dave, vault, ask.abi_encode()).ok(),
+		)
+		.unwrap();
+		// Before the result exists, executing reverts with the precompile's reason.
+		let early = call_from(
+			Sr25519Keyring::Dave,
+			vault,
+			IGatedVault::executeCall { requestId: id }.abi_encode(),
+		);
+		assert_eq!(early.reason(), "NoResult");
+
+		finalize_with_quorum(id);
+		assert_eq!(callback_outcome(id), None, "no callback was asked for");
+		let allowed = IGatedVault::executeCall::abi_decode_returns(
+			&call_from(
+				Sr25519Keyring::Dave,
+				vault,
+				IGatedVault::executeCall { requestId: id }.abi_encode(),
+			)
+			.ok(),
+		)
+		.unwrap();
+		assert!(allowed, "the agreed class is the allowed class");
+		let dave = alloy_core::primitives::Address::from(
+			<Runtime as pallet_revive::Config>::AddressMapper::to_address(
+				&Sr25519Keyring::Dave.to_account_id(),
+			)
+			.0,
+		);
+		let allowance = call_from(
+			Sr25519Keyring::Dave,
+			vault,
+			IGatedVault::allowanceCall { who: dave }.abi_encode(),
+		)
+		.ok();
+		assert_eq!(U256::abi_decode(&allowance).unwrap(), U256::from(1u8));
+	});
+}
+
+/// Every precompile function called directly, and every bad input it must refuse.
+#[test]
+fn precompile_functions_and_bad_inputs() {
+	new_ext().execute_with(|| {
+		let model = register("linear");
+		let model_word = FixedBytes::<32>::from(model.0);
+		let good = f32_input("x", vec![1, 4], &[1.0, 2.0, 3.0, 4.0]);
+		let at = precompile();
+		let request = |input: &[u8], fee: Balance| IInference::requestInferenceCall {
+			model: model_word,
+			input: Bytes::from(input.to_vec()),
+			maxFee: U256::from(fee),
+			timeout: 0,
+		};
+
+		// Views.
+		let info = IInference::getModelCall::abi_decode_returns(
+			&call_from(
+				Sr25519Keyring::Bob,
+				at,
+				IInference::getModelCall { model: model_word }.abi_encode(),
+			)
+			.ok(),
+		)
+		.unwrap();
+		assert!(info.active);
+		assert_eq!((info.fee, info.inputs, info.outputs), (U256::from(FEE), 1, 1));
+		let unknown = IInference::getModelCall { model: FixedBytes::from([9u8; 32]) };
+		assert_eq!(
+			call_from(Sr25519Keyring::Bob, at, unknown.abi_encode()).reason(),
+			"UnknownModel"
+		);
+		let max = IInference::maxCallbackWeightCall::abi_decode_returns(
+			&call_from(Sr25519Keyring::Bob, at, IInference::maxCallbackWeightCall {}.abi_encode())
+				.ok(),
+		)
+		.unwrap();
+		assert_eq!(
+			(max.refTime, max.proofSize),
+			(MAX_CALLBACK_WEIGHT.ref_time(), MAX_CALLBACK_WEIGHT.proof_size())
+		);
+		let status = |id| {
+			IInference::requestStatusCall::abi_decode_returns(
+				&call_from(
+					Sr25519Keyring::Bob,
+					at,
+					IInference::requestStatusCall { requestId: id }.abi_encode(),
+				)
+				.ok(),
+			)
+			.unwrap()
+		};
+		assert_eq!(status(77), 0, "unknown request");
+		assert_eq!(
+			call_from(
+				Sr25519Keyring::Bob,
+				at,
+				IInference::getResultCall { requestId: 77 }.abi_encode()
+			)
+			.reason(),
+			"NoResult"
+		);
+
+		// A request from an account: pending, then finalized and readable.
+		let id = IInference::requestInferenceCall::abi_decode_returns(
+			&call_from(Sr25519Keyring::Bob, at, request(&good, FEE).abi_encode()).ok(),
+		)
+		.unwrap();
+		assert_eq!(
+			pallet_inference::Requests::<Runtime>::get(id).unwrap().requester,
+			Sr25519Keyring::Bob.to_account_id()
+		);
+		assert_eq!(status(id), 1);
+		let output = finalize_with_quorum(id);
+		assert_eq!(status(id), 2);
+		let result = IInference::getResultCall::abi_decode_returns(
+			&call_from(
+				Sr25519Keyring::Bob,
+				at,
+				IInference::getResultCall { requestId: id }.abi_encode(),
+			)
+			.ok(),
+		)
+		.unwrap();
+		assert_eq!(result.output.to_vec(), output);
+		assert_eq!(result.outputHash.0, sp_io::hashing::blake2_256(&output));
+		assert_eq!((result.attesters, result.finalizedAt), (2, 1));
+
+		// Bad requests revert with the pallet's error; nothing is held.
+		let bob = Sr25519Keyring::Bob.to_account_id();
+		let free = Balances::free_balance(&bob);
+		let three = f32_input("x", vec![1, 3], &[1.0, 2.0, 3.0]);
+		let named = f32_input("features", vec![1, 4], &[1.0, 2.0, 3.0, 4.0]);
+		let ints = tensor::encode_owned(&[Tensor::from_i64("x", vec![1, 4], &[1, 2, 3, 4])]);
+		for (input, fee, reason) in [
+			(&three[..], FEE, "InputTensorShape"),
+			(&named[..], FEE, "InputTensorName"),
+			(&ints[..], FEE, "InputTensorDType"),
+			(&[1u8, 2, 3][..], FEE, "InputUndecodable"),
+			(&good[..], FEE - 1, "FeeAboveMax"),
+		] {
+			assert_eq!(
+				call_from(Sr25519Keyring::Bob, at, request(input, fee).abi_encode()).reason(),
+				reason
+			);
+		}
+		let mut unknown_model = request(&good, FEE);
+		unknown_model.model = FixedBytes::from([9u8; 32]);
+		assert_eq!(
+			call_from(Sr25519Keyring::Bob, at, unknown_model.abi_encode()).reason(),
+			"UnknownModel"
+		);
+		let mut huge_fee = request(&good, FEE);
+		huge_fee.maxFee = U256::MAX;
+		assert_eq!(
+			call_from(Sr25519Keyring::Bob, at, huge_fee.abi_encode()).reason(),
+			"FeeOutOfRange"
+		);
+		let too_heavy = IInference::requestInferenceWithCallbackCall {
+			model: model_word,
+			input: good.clone().into(),
+			maxFee: U256::from(FEE),
+			timeout: 0,
+			callbackRefTime: MAX_CALLBACK_WEIGHT.ref_time() + 1,
+			callbackProofSize: 0,
+		};
+		assert_eq!(
+			call_from(Sr25519Keyring::Bob, at, too_heavy.abi_encode()).reason(),
+			"CallbackTooHeavy"
+		);
+		assert_eq!(Balances::free_balance(&bob), free, "failed requests hold nothing");
+
+		// An account that cannot pay the fee.
+		let poor = AccountId::new([7u8; 32]);
+		assert_eq!(Balances::free_balance(&poor), 0);
+		assert_ok!(Balances::transfer_keep_alive(
+			RuntimeOrigin::signed(Sr25519Keyring::Alice.to_account_id()),
+			poor.clone().into(),
+			FEE / 2,
+		));
+		assert_eq!(
+			call_from(poor, at, request(&good, FEE).abi_encode()).reason(),
+			"InsufficientBalance"
+		);
+
+		// Unknown selector and malformed ABI data: Solidity's Panic(0x41), not a silent success.
+		let panic_0x41 = {
+			let mut data = vec![0x4e, 0x48, 0x7b, 0x71];
+			data.extend(U256::from(0x41).to_be_bytes::<32>());
+			data
+		};
+		for data in [vec![0xde, 0xad, 0xbe, 0xef], {
+			let mut d = request(&good, FEE).abi_encode();
+			d.truncate(40);
+			d
+		}] {
+			match call_from(Sr25519Keyring::Bob, at, data) {
+				Outcome::Reverted(data) => assert_eq!(data, panic_0x41),
+				other => panic!("expected a revert, got {other:?}"),
+			}
+		}
+
+		// A retired model takes no new requests; its pending ones still finish.
+		let pending = IInference::requestInferenceCall::abi_decode_returns(
+			&call_from(Sr25519Keyring::Bob, at, request(&good, FEE).abi_encode()).ok(),
+		)
+		.unwrap();
+		assert_ok!(Inference::retire_model(
+			RuntimeOrigin::signed(Sr25519Keyring::Alice.to_account_id()),
+			model
+		));
+		assert_eq!(
+			pallet_inference::Models::<Runtime>::get(model).unwrap().status,
+			ModelStatus::Retired
+		);
+		assert_eq!(
+			call_from(Sr25519Keyring::Bob, at, request(&good, FEE).abi_encode()).reason(),
+			"ModelNotActive"
+		);
+		let info = IInference::getModelCall::abi_decode_returns(
+			&call_from(
+				Sr25519Keyring::Bob,
+				at,
+				IInference::getModelCall { model: model_word }.abi_encode(),
+			)
+			.ok(),
+		)
+		.unwrap();
+		assert!(!info.active);
+		finalize_with_quorum(pending);
+		assert_eq!(status(pending), 2);
+	});
+}
+
+/// Callbacks that revert, run out of their prepaid weight or re-enter the precompile never block
+/// finalization; a failed callback's state changes are rolled back and the result stays readable.
+#[test]
+fn failing_and_reentrant_callbacks_never_block_finalization() {
+	new_ext().execute_with(|| {
+		let model = register("linear");
+		let probe =
+			deploy("CallbackProbe", FixedBytes::<32>::from(model.0).abi_encode(), 10 * UNIT);
+		let input = f32_input("x", vec![1, 4], &[0.5, 0.25, -1.0, 2.0]);
+		let ask = |mode: u8, ref_time: u64| {
+			let data = ICallbackProbe::askCall {
+				input: input.clone().into(),
+				maxFee: U256::from(FEE),
+				mode,
+				refTime: ref_time,
+			};
+			ICallbackProbe::askCall::abi_decode_returns(
+				&call_from(Sr25519Keyring::Bob, probe, data.abi_encode()).ok(),
+			)
+			.unwrap()
+		};
+		let received = |id: u64| {
+			let data = call_from(
+				Sr25519Keyring::Bob,
+				probe,
+				ICallbackProbe::receivedCall { requestId: id }.abi_encode(),
+			)
+			.ok();
+			ICallbackProbe::receivedCall::abi_decode_returns(&data).unwrap().to_vec()
+		};
+
+		let records = ask(0, 5_000_000_000);
+		let reverts = ask(1, 5_000_000_000);
+		let spins = ask(2, 1_000_000_000);
+		let reenters = ask(3, 20_000_000_000);
+		for id in [records, reverts, spins, reenters] {
+			let output = finalize_with_quorum(id);
+			assert_eq!(
+				pallet_inference::Requests::<Runtime>::get(id).unwrap().status,
+				RequestStatus::Finalized
+			);
+			assert_eq!(
+				pallet_inference::Results::<Runtime>::get(id).unwrap().output.to_vec(),
+				output
+			);
+		}
+		assert_eq!(callback_outcome(records), Some(true));
+		assert_eq!(callback_outcome(reverts), Some(false));
+		assert_eq!(callback_outcome(spins), Some(false));
+		assert_eq!(callback_outcome(reenters), Some(true));
+		assert!(!received(records).is_empty(), "mode 0 stored its output");
+		assert!(received(reverts).is_empty(), "a reverted callback's writes are rolled back");
+		assert!(received(spins).is_empty(), "an exhausted callback's writes are rolled back");
+
+		// Re-entry: the callback's own request is a real request by the contract, and finalizes.
+		let nested = ICallbackProbe::lastNestedCall::abi_decode_returns(
+			&call_from(Sr25519Keyring::Bob, probe, ICallbackProbe::lastNestedCall {}.abi_encode())
+				.ok(),
+		)
+		.unwrap();
+		assert!(requested_ids().contains(&nested) && nested > reenters);
+		assert_eq!(
+			pallet_inference::Requests::<Runtime>::get(nested).unwrap().requester,
+			account_of(probe)
+		);
+		finalize_with_quorum(nested);
+		assert_eq!(
+			pallet_inference::Requests::<Runtime>::get(nested).unwrap().status,
+			RequestStatus::Finalized
+		);
+	});
+}
