@@ -11,6 +11,12 @@ export ORT_DYLIB_PATH="${ORT_DYLIB_PATH:-$VERITY_CACHE/onnxruntime/$ONNXRUNTIME_
 # walking up from it: point it at the workspace, so the runtime blob uses the locked versions.
 export WASM_BUILD_WORKSPACE_HINT="$VERITY_ROOT"
 export VERITY_NODE_BIN="${VERITY_NODE_BIN:-$CARGO_TARGET_DIR/release/verity-node}"
+export VERITY_ETH_RPC_BIN="${VERITY_ETH_RPC_BIN:-$CARGO_TARGET_DIR/release/eth-rpc}"
+# What scripts/build.sh builds, in one cargo invocation (one feature set for all of them).
+VERITY_BUILD_PACKAGES="-p verity-node -p verity-client -p pallet-revive-eth-rpc"
+# The eth-rpc adapter's SQL queries are checked against the query data committed with it
+# (vendor/pallet-revive-eth-rpc/.sqlx), never against a live database.
+export SQLX_OFFLINE=true
 [ -f "$HOME/.cargo/env" ] && . "$HOME/.cargo/env"
 
 log() { printf '\033[1;34m[verity]\033[0m %s\n' "$*" >&2; }

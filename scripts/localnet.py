@@ -67,6 +67,50 @@ class Node:
         return f"ws://127.0.0.1:{self.rpc_port}"
 
 
+class EthRpc:
+    """The Ethereum JSON-RPC adapter (`eth-rpc`, vendor/pallet-revive-eth-rpc) in front of one
+    node: ethers, viem and other Ethereum tools talk to it on `url`. It keeps the receipts of the
+    latest blocks in memory, so it works against pruned nodes."""
+
+    def __init__(self, binary: Path, node_ws_url: str, port: int, log_path: Path):
+        self.binary, self.node_ws_url, self.port, self.log_path = Path(binary), node_ws_url, port, log_path
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 60.0) -> None:
+        if not self.binary.exists():
+            raise FileNotFoundError(f"{self.binary} not found: run ./scripts/build.sh first")
+        cmd = [str(self.binary), "--node-rpc-url", self.node_ws_url, "--rpc-port", str(self.port),
+               "--eth-pruning", "2048", "--rpc-cors", "all", "--no-prometheus"]
+        with open(self.log_path, "ab") as logf:
+            self.process = subprocess.Popen(cmd, stdout=logf, stderr=subprocess.STDOUT,
+                                            stdin=subprocess.DEVNULL, start_new_session=True)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                tail = self.log_path.read_text(errors="replace")[-2000:]
+                raise RuntimeError(f"eth-rpc exited with {self.process.returncode}; log tail:\n{tail}")
+            try:
+                rpc(self.url, "eth_chainId", timeout=2)
+                return
+            except (urllib.error.URLError, OSError, RuntimeError):
+                time.sleep(0.5)
+        self.stop()
+        raise TimeoutError(f"eth-rpc did not answer on {self.url} within {timeout}s (log {self.log_path})")
+
+    def stop(self, timeout: float = 10.0) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
 class LocalNet:
     """A set of verity-node processes described by a zombienet TOML file."""
 
@@ -225,6 +269,8 @@ def main() -> int:
     parser.add_argument("--port-offset", type=int, default=0, help="added to every port in the file")
     parser.add_argument("--demo", nargs=2, metavar=("PYTHON", "MODELS_DIR"),
                         help="once up, run scripts/demo.py with this Python to register a demo model")
+    parser.add_argument("--eth-rpc", type=Path, metavar="BINARY",
+                        help="also start this eth-rpc adapter in front of the first node (port 8545 + offset)")
     args = parser.parse_args()
 
     net = LocalNet(args.binary, args.network, args.workdir, args.port_offset)
@@ -238,6 +284,15 @@ def main() -> int:
     log(f"starting {len(net.nodes)} nodes from {args.network}")
     net.start()
     log("network is up:\n" + net.describe())
+    eth = None
+    if args.eth_rpc:
+        eth = EthRpc(args.eth_rpc, net.nodes[0].ws_url, 8545 + args.port_offset, net.workdir / "eth-rpc.log")
+        try:
+            eth.start()
+            log(f"  eth-rpc  {eth.url} (chain id 424242; ethers, viem, cast)  log {eth.log_path}")
+        except (OSError, RuntimeError) as e:
+            log(f"eth-rpc did not start ({e}); the network keeps running without it")
+            eth = None
     if args.demo:
         python, models = args.demo
         demo = subprocess.run([python, str(ROOT / "scripts" / "demo.py"), net.nodes[0].ws_url, models])
@@ -260,6 +315,8 @@ def main() -> int:
             time.sleep(1)
     finally:
         log("stopping")
+        if eth is not None:
+            eth.stop()
         net.stop()
     return 0
 

@@ -9,7 +9,7 @@
 #   3. a Python venv with onnx/numpy/onnxruntime/pytest/substrate-interface (test models, e2e)
 #   4. the pinned ONNX Runtime shared library, taken from the PyPI wheel into $VERITY_CACHE
 #      (downloaded with the venv's pip: Debian's python3 has no pip of its own)
-#   5. npm packages (solc, @polkadot/api) pinned by package-lock.json
+#   5. npm packages (solc, @polkadot/api, ethers) pinned by package-lock.json
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 mkdir -p "$VERITY_CACHE"
@@ -136,7 +136,7 @@ PY
 fi
 
 # --- 5. npm packages ------------------------------------------------------------------------
-log "step 5/5: npm packages (solc, @polkadot/api)"
+log "step 5/5: npm packages (solc, @polkadot/api, ethers)"
 lock="$VERITY_ROOT/package-lock.json"
 if [ -f "$VERITY_ROOT/node_modules/.package-lock.json" ] && cmp -s <(grep -v '"lockfileVersion"' "$lock" | md5sum) <(cat "$VERITY_ROOT/node_modules/.verity-lock" 2>/dev/null); then
 	log "node_modules up to date"

@@ -81,3 +81,21 @@ def models(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("models")
     subprocess.run([sys.executable, str(ROOT / "scripts/gen_models.py"), str(out)], check=True)
     return out
+
+
+def eth_rpc_binary() -> Path:
+    """The eth-rpc adapter (vendor/pallet-revive-eth-rpc) that scripts/build.sh builds."""
+    return Path(os.environ.get("VERITY_ETH_RPC_BIN", node_binary().with_name("eth-rpc")))
+
+
+@pytest.fixture(scope="module")
+def eth_rpc(network, tmp_path_factory):
+    """The Ethereum JSON-RPC adapter in front of the first node of `network`; stopped afterwards."""
+    adapter = localnet.EthRpc(eth_rpc_binary(), network.nodes[0].ws_url, 8545 + PORT_OFFSET,
+                              tmp_path_factory.mktemp("eth-rpc") / "eth-rpc.log")
+    adapter.start()
+    try:
+        yield adapter
+    finally:
+        adapter.stop()
+        assert adapter.process.poll() is not None, "eth-rpc still running after stop()"

@@ -1,0 +1,59 @@
+// An Ethereum developer's view of Verity: ethers (npm) against the eth-rpc endpoint, nothing
+// Substrate-specific. Deploys contracts/out/CreditLending.json from Alith (a funded standard
+// Ethereum development account), applies for a loan, waits for the chain's callback to decide
+// it, and prints what the contract stored as one JSON line.
+//
+//   node tests/e2e/js/ethers_lending.mjs ETH_RPC_URL ARTIFACT MODEL_ID MAX_FEE
+import { readFileSync } from "node:fs";
+import { ethers } from "ethers";
+
+// Alith's well-known development key (funded in every Verity genesis preset).
+const ALITH_KEY = "0x5fb92d6e98884f76de468fa3f6278f8807c48bebc13595d45af5bdc4da702133";
+const FEATURES = [1_500_000n, -250_000n, 3_000_000n, 420_000n]; // 1.5, -0.25, 3.0, 0.42 (6 decimals)
+
+const [url, artifactPath, modelId, maxFee] = process.argv.slice(2);
+const artifact = JSON.parse(readFileSync(artifactPath, "utf8"));
+const provider = new ethers.JsonRpcProvider(url, undefined, { polling: true, pollingInterval: 1000 });
+const wallet = new ethers.Wallet(ALITH_KEY, provider);
+const log = (msg) => console.error(`[ethers] ${msg}`);
+
+const network = await provider.getNetwork();
+log(`chain id ${network.chainId}, block ${await provider.getBlockNumber()}, Alith ${wallet.address}`);
+
+const factory = new ethers.ContractFactory(artifact.abi, artifact.bytecode, wallet);
+// The contract pays inference fees from its own balance: fund it at deployment.
+const lending = await factory.deploy(modelId, 0n, BigInt(maxFee), { value: ethers.parseEther("10") });
+const deployTx = lending.deploymentTransaction();
+await lending.waitForDeployment();
+const address = await lending.getAddress();
+log(`CreditLending deployed at ${address} (tx ${deployTx.hash})`);
+
+const tx = await lending.applyForLoan(FEATURES, 1000n);
+const receipt = await tx.wait();
+const applied = receipt.logs
+	.map((l) => lending.interface.parseLog(l))
+	.find((e) => e && e.name === "Applied");
+if (!applied) throw new Error("no Applied event in the receipt");
+const requestId = applied.args.requestId;
+log(`applied in block ${receipt.blockNumber}: request ${requestId}`);
+
+// The validators' quorum finalizes the score; the chain then calls onInferenceResult.
+for (let i = 0; i < 90; i++) {
+	const app = await lending.applications(requestId);
+	if (app.settled) {
+		const decided = await lending.queryFilter(lending.filters.Decided(requestId), receipt.blockNumber);
+		console.log(JSON.stringify({
+			address,
+			requestId: requestId.toString(),
+			appliedBlock: receipt.blockNumber,
+			decidedBlock: decided.length ? decided[0].blockNumber : null,
+			borrower: app.borrower,
+			approved: app.approved,
+			score: app.score.toString(),
+			lastRequest: (await lending.lastRequest()).toString(),
+		}));
+		process.exit(0);
+	}
+	await new Promise((r) => setTimeout(r, 1000));
+}
+throw new Error(`request ${requestId} was not decided within 90 s`);

@@ -1,0 +1,50 @@
+"""End to end with Ethereum tooling: ethers (npm) talks only to the eth-rpc endpoint of the
+running network. It deploys the CreditLending example, applies for a loan and waits until the
+chain's callback decides it; the decision must rest on the validators' finalized result, which
+must equal Python onnxruntime's score."""
+from __future__ import annotations
+
+import json
+import subprocess
+
+import numpy as np
+import onnxruntime as ort
+from substrateinterface import Keypair
+
+import chain
+from conftest import ROOT
+
+FEE = 1_000_000_000
+
+
+def test_ethers_deploys_requests_and_reads_the_callback_state(network, eth_rpc, models):
+    substrate = chain.connect(network.nodes[0].ws_url)
+    model = chain.register_model(substrate, Keypair.create_from_uri("//Alice"), models / "linear.onnx", FEE)
+    run = subprocess.run(
+        ["node", str(ROOT / "tests/e2e/js/ethers_lending.mjs"), eth_rpc.url,
+         str(ROOT / "contracts/out/CreditLending.json"), model, str(FEE)],
+        capture_output=True, text=True, timeout=300, cwd=ROOT)
+    print(run.stderr)
+    assert run.returncode == 0, f"ethers script failed:\n{run.stdout}\n{run.stderr}"
+    state = json.loads(run.stdout.strip().splitlines()[-1])
+    request_id = int(state["requestId"])
+    print(f"[ethers] {state}")
+
+    # The request on chain was made by the contract (its account is its address + 0xEE * 12).
+    request = substrate.query("Inference", "Requests", [request_id]).value
+    contract_account = substrate.ss58_encode(bytes.fromhex(state["address"][2:]) + b"\xee" * 12)
+    assert request["requester"] == contract_account
+    assert request["status"] == "Finalized"
+    assert state["lastRequest"] == state["requestId"]
+
+    # The contract decided in the block that finalized the result, from the validators' score.
+    result = substrate.query("Inference", "Results", [request_id]).value
+    assert state["decidedBlock"] == result["finalized_at"]
+    session = ort.InferenceSession(str(models / "linear.onnx"), providers=["CPUExecutionProvider"])
+    x = np.array([[1.5, -0.25, 3.0, 0.42]], dtype=np.float32)
+    expected = float(session.run(None, {"x": x})[0][0][0])
+    score = int(state["score"]) / 1e6
+    print(f"[ethers] request {request_id}: applied #{state['appliedBlock']}, decided #{state['decidedBlock']}, "
+          f"score {score}, onnxruntime {expected}, approved {state['approved']}")
+    assert abs(score - expected) < 1e-4
+    assert state["approved"] == (score >= 0)
