@@ -20,7 +20,7 @@ use frame_support::{
 	BoundedVec,
 };
 use pallet_inference::{ModelStatus, RequestStatus, ResultSubmission};
-use pallet_inference_precompile::{ADDRESS_INDEX, MAX_CALLBACK_WEIGHT};
+use pallet_inference_precompile::{IInference, ADDRESS_INDEX, MAX_CALLBACK_WEIGHT};
 use pallet_revive::{AddressMapper, Code, ExecConfig, TransactionLimits};
 use sp_core::{Pair, H160, H256};
 use sp_keyring::Sr25519Keyring;
@@ -33,15 +33,8 @@ use verity_runtime::{
 	RuntimeEvent, RuntimeGenesisConfig, RuntimeOrigin, System,
 };
 
+// The example contracts' functions the tests call (the precompile's own interface is imported).
 sol! {
-	interface IInference {
-		function requestInference(bytes32 model, bytes calldata input, uint256 maxFee, uint32 timeout) external returns (uint64 requestId);
-		function requestInferenceWithCallback(bytes32 model, bytes calldata input, uint256 maxFee, uint32 timeout, uint64 callbackRefTime, uint64 callbackProofSize) external returns (uint64 requestId);
-		function maxCallbackWeight() external view returns (uint64 refTime, uint64 proofSize);
-		function requestStatus(uint64 requestId) external view returns (uint8 status);
-		function getResult(uint64 requestId) external view returns (bytes memory output, bytes32 outputHash, uint32 attesters, uint32 finalizedAt);
-		function getModel(bytes32 model) external view returns (bool active, uint256 fee, uint32 inputs, uint32 outputs);
-	}
 	interface ICreditLending {
 		function applyForLoan(int256[] calldata features, uint256 amount) external returns (uint64 requestId);
 		function applications(uint64 requestId) external view returns (address borrower, uint256 amount, bool settled, bool approved, int256 score);
@@ -193,6 +186,12 @@ fn deploy(name: &str, args: Vec<u8>, funds: Balance) -> H160 {
 
 fn account_of(address: H160) -> AccountId {
 	<Runtime as pallet_revive::Config>::AddressMapper::to_account_id(&address)
+}
+
+/// Calls `to` with an ABI call that must succeed, and decodes what it returns.
+fn invoke<C: SolCall>(who: impl Into<AccountId>, to: H160, call: C) -> C::Return {
+	C::abi_decode_returns(&call_from(who, to, call.abi_encode()).ok())
+		.expect("return value decodes")
 }
 
 /// What a call returned, or why it reverted.
@@ -349,8 +348,7 @@ fn lending_contract_is_decided_by_the_quorum_result_through_its_callback() {
 			features: features.iter().map(|f| I256::try_from(*f).unwrap()).collect(),
 			amount: U256::from(1_000u32),
 		};
-		let returned = call_from(Sr25519Keyring::Bob, lending, apply.abi_encode()).ok();
-		let id = ICreditLending::applyForLoanCall::abi_decode_returns(&returned).unwrap();
+		let id = invoke(Sr25519Keyring::Bob, lending, apply);
 		let request = pallet_inference::Requests::<Runtime>::get(id).expect("request stored");
 		assert_eq!(request.requester, contract, "the contract is the requester");
 		assert_eq!(Balances::free_balance(&contract), contract_before - FEE, "fee held in escrow");
@@ -363,13 +361,11 @@ fn lending_contract_is_decided_by_the_quorum_result_through_its_callback() {
 
 		// The contract's state is what the callback decided from the engine's score.
 		let score = tensor::decode(&output, 1 << 20).unwrap()[0].get_f64(0);
-		let state = call_from(
+		let app = invoke(
 			Sr25519Keyring::Bob,
 			lending,
-			ICreditLending::applicationsCall { requestId: id }.abi_encode(),
-		)
-		.ok();
-		let app = ICreditLending::applicationsCall::abi_decode_returns(&state).unwrap();
+			ICreditLending::applicationsCall { requestId: id },
+		);
 		assert!(app.settled);
 		assert_eq!(app.approved, score >= 0.0);
 		assert_eq!(app.amount, U256::from(1_000u32));
@@ -410,10 +406,7 @@ fn gated_vault_acts_on_the_agreed_class() {
 		);
 		let ask =
 			IGatedVault::requestWithdrawalCall { input: input.into(), maxFee: U256::from(FEE) };
-		let id = IGatedVault::requestWithdrawalCall::abi_decode_returns(
-			&call_from(Sr25519Keyring::Dave, vault, ask.abi_encode()).ok(),
-		)
-		.unwrap();
+		let id = invoke(Sr25519Keyring::Dave, vault, ask);
 		// Before the result exists, executing reverts with the precompile's reason.
 		let early = call_from(
 			Sr25519Keyring::Dave,
@@ -424,15 +417,8 @@ fn gated_vault_acts_on_the_agreed_class() {
 
 		finalize_with_quorum(id);
 		assert_eq!(callback_outcome(id), None, "no callback was asked for");
-		let allowed = IGatedVault::executeCall::abi_decode_returns(
-			&call_from(
-				Sr25519Keyring::Dave,
-				vault,
-				IGatedVault::executeCall { requestId: id }.abi_encode(),
-			)
-			.ok(),
-		)
-		.unwrap();
+		let allowed =
+			invoke(Sr25519Keyring::Dave, vault, IGatedVault::executeCall { requestId: id });
 		assert!(allowed, "the agreed class is the allowed class");
 		let dave = alloy_core::primitives::Address::from(
 			<Runtime as pallet_revive::Config>::AddressMapper::to_address(
@@ -440,13 +426,9 @@ fn gated_vault_acts_on_the_agreed_class() {
 			)
 			.0,
 		);
-		let allowance = call_from(
-			Sr25519Keyring::Dave,
-			vault,
-			IGatedVault::allowanceCall { who: dave }.abi_encode(),
-		)
-		.ok();
-		assert_eq!(U256::abi_decode(&allowance).unwrap(), U256::from(1u8));
+		let allowance =
+			invoke(Sr25519Keyring::Dave, vault, IGatedVault::allowanceCall { who: dave });
+		assert_eq!(allowance, U256::from(1u8));
 	});
 }
 
@@ -466,15 +448,7 @@ fn precompile_functions_and_bad_inputs() {
 		};
 
 		// Views.
-		let info = IInference::getModelCall::abi_decode_returns(
-			&call_from(
-				Sr25519Keyring::Bob,
-				at,
-				IInference::getModelCall { model: model_word }.abi_encode(),
-			)
-			.ok(),
-		)
-		.unwrap();
+		let info = invoke(Sr25519Keyring::Bob, at, IInference::getModelCall { model: model_word });
 		assert!(info.active);
 		assert_eq!((info.fee, info.inputs, info.outputs), (U256::from(FEE), 1, 1));
 		let unknown = IInference::getModelCall { model: FixedBytes::from([9u8; 32]) };
@@ -482,26 +456,13 @@ fn precompile_functions_and_bad_inputs() {
 			call_from(Sr25519Keyring::Bob, at, unknown.abi_encode()).reason(),
 			"UnknownModel"
 		);
-		let max = IInference::maxCallbackWeightCall::abi_decode_returns(
-			&call_from(Sr25519Keyring::Bob, at, IInference::maxCallbackWeightCall {}.abi_encode())
-				.ok(),
-		)
-		.unwrap();
+		let max = invoke(Sr25519Keyring::Bob, at, IInference::maxCallbackWeightCall {});
 		assert_eq!(
 			(max.refTime, max.proofSize),
 			(MAX_CALLBACK_WEIGHT.ref_time(), MAX_CALLBACK_WEIGHT.proof_size())
 		);
-		let status = |id| {
-			IInference::requestStatusCall::abi_decode_returns(
-				&call_from(
-					Sr25519Keyring::Bob,
-					at,
-					IInference::requestStatusCall { requestId: id }.abi_encode(),
-				)
-				.ok(),
-			)
-			.unwrap()
-		};
+		let status =
+			|id| invoke(Sr25519Keyring::Bob, at, IInference::requestStatusCall { requestId: id });
 		assert_eq!(status(77), 0, "unknown request");
 		assert_eq!(
 			call_from(
@@ -514,10 +475,7 @@ fn precompile_functions_and_bad_inputs() {
 		);
 
 		// A request from an account: pending, then finalized and readable.
-		let id = IInference::requestInferenceCall::abi_decode_returns(
-			&call_from(Sr25519Keyring::Bob, at, request(&good, FEE).abi_encode()).ok(),
-		)
-		.unwrap();
+		let id = invoke(Sr25519Keyring::Bob, at, request(&good, FEE));
 		assert_eq!(
 			pallet_inference::Requests::<Runtime>::get(id).unwrap().requester,
 			Sr25519Keyring::Bob.to_account_id()
@@ -525,15 +483,7 @@ fn precompile_functions_and_bad_inputs() {
 		assert_eq!(status(id), 1);
 		let output = finalize_with_quorum(id);
 		assert_eq!(status(id), 2);
-		let result = IInference::getResultCall::abi_decode_returns(
-			&call_from(
-				Sr25519Keyring::Bob,
-				at,
-				IInference::getResultCall { requestId: id }.abi_encode(),
-			)
-			.ok(),
-		)
-		.unwrap();
+		let result = invoke(Sr25519Keyring::Bob, at, IInference::getResultCall { requestId: id });
 		assert_eq!(result.output.to_vec(), output);
 		assert_eq!(result.outputHash.0, sp_io::hashing::blake2_256(&output));
 		assert_eq!((result.attesters, result.finalizedAt), (2, 1));
@@ -613,10 +563,7 @@ fn precompile_functions_and_bad_inputs() {
 		}
 
 		// A retired model takes no new requests; its pending ones still finish.
-		let pending = IInference::requestInferenceCall::abi_decode_returns(
-			&call_from(Sr25519Keyring::Bob, at, request(&good, FEE).abi_encode()).ok(),
-		)
-		.unwrap();
+		let pending = invoke(Sr25519Keyring::Bob, at, request(&good, FEE));
 		assert_ok!(Inference::retire_model(
 			RuntimeOrigin::signed(Sr25519Keyring::Alice.to_account_id()),
 			model
@@ -629,15 +576,7 @@ fn precompile_functions_and_bad_inputs() {
 			call_from(Sr25519Keyring::Bob, at, request(&good, FEE).abi_encode()).reason(),
 			"ModelNotActive"
 		);
-		let info = IInference::getModelCall::abi_decode_returns(
-			&call_from(
-				Sr25519Keyring::Bob,
-				at,
-				IInference::getModelCall { model: model_word }.abi_encode(),
-			)
-			.ok(),
-		)
-		.unwrap();
+		let info = invoke(Sr25519Keyring::Bob, at, IInference::getModelCall { model: model_word });
 		assert!(!info.active);
 		finalize_with_quorum(pending);
 		assert_eq!(status(pending), 2);
@@ -660,19 +599,11 @@ fn failing_and_reentrant_callbacks_never_block_finalization() {
 				mode,
 				refTime: ref_time,
 			};
-			ICallbackProbe::askCall::abi_decode_returns(
-				&call_from(Sr25519Keyring::Bob, probe, data.abi_encode()).ok(),
-			)
-			.unwrap()
+			invoke(Sr25519Keyring::Bob, probe, data)
 		};
 		let received = |id: u64| {
-			let data = call_from(
-				Sr25519Keyring::Bob,
-				probe,
-				ICallbackProbe::receivedCall { requestId: id }.abi_encode(),
-			)
-			.ok();
-			ICallbackProbe::receivedCall::abi_decode_returns(&data).unwrap().to_vec()
+			invoke(Sr25519Keyring::Bob, probe, ICallbackProbe::receivedCall { requestId: id })
+				.to_vec()
 		};
 
 		let records = ask(0, 5_000_000_000);
@@ -699,11 +630,7 @@ fn failing_and_reentrant_callbacks_never_block_finalization() {
 		assert!(received(spins).is_empty(), "an exhausted callback's writes are rolled back");
 
 		// Re-entry: the callback's own request is a real request by the contract, and finalizes.
-		let nested = ICallbackProbe::lastNestedCall::abi_decode_returns(
-			&call_from(Sr25519Keyring::Bob, probe, ICallbackProbe::lastNestedCall {}.abi_encode())
-				.ok(),
-		)
-		.unwrap();
+		let nested = invoke(Sr25519Keyring::Bob, probe, ICallbackProbe::lastNestedCall {});
 		assert!(requested_ids().contains(&nested) && nested > reenters);
 		assert_eq!(
 			pallet_inference::Requests::<Runtime>::get(nested).unwrap().requester,

@@ -9,9 +9,8 @@ use verity_runtime::Runtime;
 fn eth_rpc_metadata_is_current() {
 	let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
 		.join("../vendor/pallet-revive-eth-rpc/verity_runtime_metadata.scale");
-	let current = sp_io::TestExternalities::new(Default::default()).execute_with(|| {
-		Runtime::metadata_at_version(16).expect("metadata v16").to_vec()
-	});
+	let current = sp_io::TestExternalities::new(Default::default())
+		.execute_with(|| Runtime::metadata_at_version(16).expect("metadata v16").to_vec());
 	if std::env::var_os("VERITY_BLESS_METADATA").is_some() {
 		std::fs::write(&path, &current).expect("write metadata");
 	}

@@ -41,12 +41,14 @@ log(`applied in block ${receipt.blockNumber}: request ${requestId}`);
 for (let i = 0; i < 90; i++) {
 	const app = await lending.applications(requestId);
 	if (app.settled) {
-		const decided = await lending.queryFilter(lending.filters.Decided(requestId), receipt.blockNumber);
+		// Read from state: the callback runs inside the validators' result transaction, not an
+		// Ethereum transaction, so its `Decided` log is a Substrate event (Revive.ContractEmitted)
+		// that eth_getLogs does not list.
 		console.log(JSON.stringify({
 			address,
 			requestId: requestId.toString(),
 			appliedBlock: receipt.blockNumber,
-			decidedBlock: decided.length ? decided[0].blockNumber : null,
+			decidedAtBlock: await provider.getBlockNumber(),
 			borrower: app.borrower,
 			approved: app.approved,
 			score: app.score.toString(),
