@@ -150,8 +150,9 @@ def test_spam_hits_the_pending_bound_and_keeps_the_block_time(network5, setup):
     assert len(scan.requested) + len(scan.failures) == total
     assert set(scan.finalized) | set(scan.expired) == set(scan.requested)
     assert not set(scan.finalized) & set(scan.expired)
-    # Block time: 6 s slots; at most one missed slot while the chain is under load.
-    assert statistics.median(intervals) == 6.0, intervals
+    # Block time: 6 s slots (timestamps are the authors' clocks: a few ms of jitter); at most one
+    # missed slot while the chain is under load.
+    assert abs(statistics.median(intervals) - 6.0) < 0.1, intervals
     assert max(intervals) <= 12.0, intervals
     assert busy, "no block had pending requests"
     # Nothing lost: escrow back to zero; issuance reduced by exactly the fees (refused
