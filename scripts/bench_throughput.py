@@ -4,8 +4,8 @@
 Starts zombienet/local-3.toml (ports shifted by 20000) and registers the `linear` test model.
 Latency under light load: 10 requests, one at a time; for each, the blocks and seconds from the
 block that includes the request to the block that finalizes its result, and the seconds until
-GRANDPA finalizes that block. Throughput: for each offered load L sends L requests at once (signed by 8 development accounts) and waits
-until every one is finalized or expired. Per load it reports the blocks the requests landed in,
+GRANDPA finalizes that block. Throughput: for each offered load L sends L requests at once
+(signed by 8 development accounts) and waits until every one is finalized or expired. Per load it reports the blocks the requests landed in,
 finalized results per block (peak and mean over the blocks that finalized any), the latency
 from the request's block to its result's block, expiries, and the block intervals.
 
