@@ -126,8 +126,95 @@ def heavy32(rng):
     return heavy(rng, batch=32)
 
 
+def wide(rng, features=8192, hidden=104):
+    """A dense layer over 8192 features (a 32 KiB float input) into 104 hidden units, ReLU, then
+    8 scores: 3.4 MB of weights, so its upload takes four 1 MiB chunks."""
+    w1 = (rng.normal(size=(features, hidden)) / np.sqrt(features)).astype(np.float32)
+    w2 = rng.normal(scale=0.3, size=(hidden, 8)).astype(np.float32)
+    nodes = [helper.make_node("MatMul", ["x", "W1"], ["h"]), helper.make_node("Relu", ["h"], ["r"]),
+             helper.make_node("MatMul", ["r", "W2"], ["scores"])]
+    graph = helper.make_graph(nodes, "wide", [value_info("x", TensorProto.FLOAT, [1, features])],
+                              [value_info("scores", TensorProto.FLOAT, [1, 8])], [init("W1", w1), init("W2", w2)])
+    return graph, {"x": rng.normal(size=(1, features)).astype(np.float32)}
+
+
 MODELS = {"linear": linear, "mlp": mlp, "cnn": cnn, "argmax": argmax, "two_io": two_io, "heavy": heavy,
-          "heavy8": heavy8, "heavy32": heavy32}
+          "heavy8": heavy8, "heavy32": heavy32, "wide": wide}
+
+# File a hostile model with relative external data points at (engine tests create it).
+PROBE_FILE = "verity-probe.bin"
+
+
+def external_data_model(location):
+    """Outputs an initializer whose 16 bytes ONNX Runtime would read from `location`."""
+    secret = numpy_helper.from_array(np.zeros(16, dtype=np.uint8), "secret")
+    secret.ClearField("raw_data")
+    secret.data_location = TensorProto.EXTERNAL
+    for key, value in (("location", location), ("offset", "0"), ("length", "16")):
+        entry = secret.external_data.add()
+        entry.key, entry.value = key, value
+    graph = helper.make_graph([helper.make_node("Identity", ["secret"], ["leak"])], "leak",
+                              [value_info("x", TensorProto.FLOAT, [1])],
+                              [value_info("leak", TensorProto.UINT8, [16])], [secret])
+    return helper.make_model(graph, opset_imports=OPSET)
+
+
+def hostile_models(out_dir: Path) -> None:
+    """Models a hostile owner could register (hostile/NAME.onnx); the validators' engine must
+    refuse each before ONNX Runtime reads it. Also opset_max.onnx: the newest IR and ai.onnx
+    opset the pinned ONNX Runtime supports, which the screen must let through."""
+    hostile = out_dir / "hostile"
+    hostile.mkdir(exist_ok=True)
+    files = {
+        "external_relative": external_data_model(PROBE_FILE),
+        "external_absolute": external_data_model("/etc/hostname"),
+        "external_parent": external_data_model("../" + PROBE_FILE),
+    }
+    evil = helper.make_graph([helper.make_node("Evil", ["x"], ["y"], domain="com.example")], "evil",
+                             [value_info("x", TensorProto.FLOAT, [1])], [value_info("y", TensorProto.FLOAT, [1])])
+    files["unknown_domain"] = helper.make_model(evil, opset_imports=OPSET + [helper.make_opsetid("com.example", 1)])
+    relu = helper.make_graph([helper.make_node("Relu", ["x"], ["y"])], "relu",
+                             [value_info("x", TensorProto.FLOAT, [1])], [value_info("y", TensorProto.FLOAT, [1])])
+    newest = helper.make_model(relu, opset_imports=[helper.make_opsetid("", 26)])
+    newest.ir_version = 13
+    files["opset_max"] = newest
+    # Resource attacks, for the isolated workers: an allocation sized by the input (`shape` of
+    # [50000, 50000] asks for 10 GB), one MatMul of two n x n matrices built inside the model
+    # (a single operator that runs for seconds), and a Loop of 10^12 iterations.
+    n = helper.make_tensor_value_info
+    one = helper.make_tensor("one", TensorProto.FLOAT, [1], [1.0])
+    bomb = helper.make_graph(
+        [helper.make_node("ConstantOfShape", ["shape"], ["big"], value=one),
+         helper.make_node("ReduceSum", ["big"], ["total"], keepdims=0)],
+        "memory_bomb", [n("shape", TensorProto.INT64, [2])], [n("total", TensorProto.FLOAT, [])])
+    files["memory_bomb"] = helper.make_model(bomb, opset_imports=OPSET)
+    square = helper.make_graph(
+        [helper.make_node("Concat", ["size", "size"], ["shape"], axis=0),
+         helper.make_node("ConstantOfShape", ["shape"], ["a"], value=one),
+         helper.make_node("MatMul", ["a", "a"], ["p"]),
+         helper.make_node("ReduceSum", ["p"], ["total"], keepdims=0)],
+        "huge_matmul", [n("size", TensorProto.INT64, [1])], [n("total", TensorProto.FLOAT, [])])
+    files["huge_matmul"] = helper.make_model(square, opset_imports=OPSET)
+    body = helper.make_graph(
+        [helper.make_node("Identity", ["cond_in"], ["cond_out"]), helper.make_node("Add", ["acc_in", "step"], ["acc_out"])],
+        "body", [n("i", TensorProto.INT64, []), n("cond_in", TensorProto.BOOL, []), n("acc_in", TensorProto.FLOAT, [1])],
+        [n("cond_out", TensorProto.BOOL, []), n("acc_out", TensorProto.FLOAT, [1])],
+        [helper.make_tensor("step", TensorProto.FLOAT, [1], [1.0])])
+    endless = helper.make_graph(
+        [helper.make_node("Loop", ["trips", "cond", "x"], ["acc"], body=body)],
+        "endless_loop", [n("x", TensorProto.FLOAT, [1])], [n("acc", TensorProto.FLOAT, [1])],
+        [helper.make_tensor("trips", TensorProto.INT64, [], [10**12]), helper.make_tensor("cond", TensorProto.BOOL, [], [True])])
+    files["endless_loop"] = helper.make_model(endless, opset_imports=OPSET)
+    for name, model in files.items():
+        model.ir_version = model.ir_version if name == "opset_max" else 8
+        (hostile / f"{name}.onnx").write_bytes(model.SerializeToString(deterministic=True))
+        if name in ("memory_bomb", "huge_matmul", "endless_loop"):  # valid models: registrable
+            spec = {"inputs": spec_of(model.graph.input), "outputs": spec_of(model.graph.output),
+                    "tolerance": FLOAT_TOLERANCE}
+            (hostile / f"{name}.json").write_text(json.dumps(spec, indent=2) + "\n")
+    linear_bytes = (out_dir / "linear.onnx").read_bytes()
+    (hostile / "truncated.onnx").write_bytes(linear_bytes[: len(linear_bytes) // 2])
+    (hostile / "random.onnx").write_bytes(np.random.default_rng(7).integers(0, 256, 4096, dtype=np.uint8).tobytes())
 
 
 def spec_of(values):
@@ -167,6 +254,7 @@ def main() -> int:
                 "tolerance": FLOAT_TOLERANCE if floats else {"abs_e9": 0, "rel_e9": 0}}
         (out_dir / f"{name}.json").write_text(json.dumps(spec, indent=2) + "\n")
         print(f"[gen_models] {name}: {len(data)} bytes -> {out_dir / (name + '.onnx')}", file=sys.stderr)
+    hostile_models(out_dir)
     return 0
 
 

@@ -192,7 +192,25 @@ fn run(cli: Cli) -> Result<(), String> {
 		}
 		Command::Verify { request, receipt, trusted_rpc, reexecute, engine } => {
 			let receipt: Receipt = match (request, receipt) {
-				(Some(id), _) => rpc.get("inference_getReceipt", serde_json::json!([id]))?,
+				(Some(id), _) => {
+					let receipt: Receipt =
+						rpc.get("inference_getReceipt", serde_json::json!([id]))?;
+					// The serving node is not trusted to answer the question asked.
+					if receipt.result.request_id != id {
+						return Err(format!(
+							"FAIL the node served a receipt for request {} when asked for {id}",
+							receipt.result.request_id
+						));
+					}
+					if trusted_rpc.as_deref().is_none_or(|t| t == rpc.url()) {
+						eprintln!(
+							"warning: {} both serves the receipt and says which block is final; \
+							 pass --trusted-rpc with a node you run yourself",
+							rpc.url()
+						);
+					}
+					receipt
+				}
 				(None, Some(path)) => {
 					let text = std::fs::read_to_string(&path)
 						.map_err(|e| format!("{}: {e}", path.display()))?;
@@ -254,7 +272,9 @@ fn register(
 	let size = u32::try_from(bytes.len()).map_err(|_| "the model is larger than 4 GiB")?;
 	println!("model {} ({} bytes), id {}", path.display(), bytes.len(), hex(&id.0));
 
-	let existing: Option<ModelView> = rpc.get("inference_getModel", serde_json::json!([id])).ok();
+	// Only "not found" means "not registered": a node that cannot be reached is an error.
+	let existing: Option<ModelView> =
+		rpc.get_optional("inference_getModel", serde_json::json!([id]))?;
 	let mut uploaded = match existing {
 		Some(m) if m.status != "uploading" => {
 			println!("already registered ({}); nothing to do", m.status);
@@ -268,6 +288,9 @@ fn register(
 			m.uploaded as usize
 		}
 		None => {
+			// Refused here for the reason the validators' engine would refuse it.
+			verity_engine::screen_model(&bytes)
+				.map_err(|e| format!("validators would refuse this model: {e}"))?;
 			// The chain records the specs ONNX Runtime reads from the model itself.
 			let engine = EngineArgs {
 				onnxruntime_lib: None,
@@ -278,7 +301,17 @@ fn register(
 			let session = engine
 				.session_from_bytes(&bytes)
 				.map_err(|e| format!("ONNX Runtime refused the model: {e:?}"))?;
-			let (inputs, outputs) = describe_model(&session)?;
+			let (inputs, outputs) = describe_model(&session).map_err(|e| {
+				if e.contains("Sequence") || e.contains("Map") {
+					format!(
+						"{e}: inputs and outputs must be tensors (a scikit-learn classifier \
+						 converted by skl2onnx outputs a sequence of maps unless converted with \
+						 options={{id(model): {{'zipmap': False}}}})"
+					)
+				} else {
+					e
+				}
+			})?;
 			for (side, specs) in [("input ", &inputs), ("output", &outputs)] {
 				for s in specs.iter() {
 					let dims: Vec<String> = s

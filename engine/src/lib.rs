@@ -18,8 +18,13 @@
 //!
 //! Limits: input elements, output bytes and run time (`max_run`): a run past its time is
 //! terminated by ONNX Runtime and reported as [`EngineError::Timeout`], never a hang. Malformed
-//! models or inputs are errors, never panics.
+//! models or inputs are errors, never panics. Every model file is screened ([`screen_model`]:
+//! no external data, allowed operator domains and versions only) before ONNX Runtime sees it.
 pub mod formats;
+pub mod screen;
+pub mod worker;
+
+pub use screen::{screen_model, ScreenError};
 
 use std::{
 	collections::VecDeque,
@@ -74,6 +79,13 @@ impl EngineConfig {
 			max_output_bytes: 64 * 1024,
 		}
 	}
+
+	/// Where a model is kept in the model folder (`<hash>.onnx`).
+	pub fn model_file(&self, id: &[u8; 32]) -> Option<PathBuf> {
+		self.model_dir
+			.as_ref()
+			.map(|d| d.join(format!("{}.onnx", sp_core::hexdisplay::HexDisplay::from(id))))
+	}
 }
 
 /// Where the ONNX Runtime library is: `explicit` (the `--onnxruntime-lib` flag), else
@@ -122,7 +134,17 @@ pub struct Engine {
 
 fn load_error(e: impl std::fmt::Display) -> EngineError {
 	log::debug!(target: "verity-engine", "model refused: {e}");
-	EngineError::BadModel
+	if is_allocation_failure(&e.to_string()) {
+		EngineError::OutOfMemory
+	} else {
+		EngineError::BadModel
+	}
+}
+
+/// Whether an ONNX Runtime error is an allocation that failed (the memory cap was reached).
+fn is_allocation_failure(message: &str) -> bool {
+	let m = message.to_ascii_lowercase();
+	m.contains("bad_alloc") || m.contains("failed to allocate") || m.contains("out of memory")
 }
 
 impl Engine {
@@ -180,14 +202,21 @@ impl Engine {
 	}
 
 	fn model_file(&self, id: &[u8; 32]) -> Option<PathBuf> {
-		self.config
-			.model_dir
-			.as_ref()
-			.map(|d| d.join(format!("{}.onnx", sp_core::hexdisplay::HexDisplay::from(id))))
+		self.config.model_file(id)
 	}
 
-	/// Builds a session with the deterministic settings.
+	/// Makes the session of a model ready (from memory, else from the model folder).
+	pub fn prepare(&self, id: &[u8; 32]) -> Result<(), EngineError> {
+		self.session(id).map(|_| ())
+	}
+
+	/// Screens the model ([`screen_model`]), then builds a session with the deterministic
+	/// settings.
 	pub fn session_from_bytes(&self, bytes: &[u8]) -> Result<Session, EngineError> {
+		if let Err(reason) = screen_model(bytes) {
+			log::warn!(target: "verity-engine", "model refused before loading: {reason}");
+			return Err(EngineError::BadModel);
+		}
 		let mut builder = Session::builder(&self.env)
 			.map_err(load_error)?
 			.with_intra_threads(self.config.intra_threads)
@@ -284,7 +313,13 @@ impl Engine {
 			Ok(outputs) => outputs,
 			Err(e) => {
 				log::debug!(target: "verity-engine", "run failed after {:?}: {e}", started.elapsed());
-				return Err(if timed_out { EngineError::Timeout } else { EngineError::RunFailed });
+				return Err(if timed_out {
+					EngineError::Timeout
+				} else if is_allocation_failure(&e.to_string()) {
+					EngineError::OutOfMemory
+				} else {
+					EngineError::RunFailed
+				});
 			}
 		};
 

@@ -31,6 +31,12 @@ pub enum Subcommand {
 	#[cfg(feature = "runtime-benchmarks")]
 	#[command(subcommand)]
 	Benchmark(frame_benchmarking_cli::BenchmarkCmd),
+	/// Internal: an inference worker process, started by the node itself (one JSON argument).
+	#[command(hide = true)]
+	InferenceWorker {
+		/// The worker's settings, as the node writes them.
+		spec: String,
+	},
 }
 
 /// Inference settings of a running node (validators run models in their off-chain worker).
@@ -48,6 +54,12 @@ pub struct InferenceParams {
 	/// Longest model run before it is terminated, in milliseconds.
 	#[arg(long, default_value_t = 2_000, value_name = "MS")]
 	pub max_inference_ms: u64,
+	/// Memory cap of each inference worker process (its address space), in MiB.
+	#[arg(long, default_value_t = verity_engine::worker::DEFAULT_MEMORY_MIB, value_name = "MIB")]
+	pub inference_memory_mib: u64,
+	/// Most inference worker processes alive at once.
+	#[arg(long, default_value_t = 2, value_name = "N")]
+	pub inference_workers: usize,
 	/// Do not run models even if this node is a validator with an `infr` key.
 	#[arg(long)]
 	pub no_inference: bool,

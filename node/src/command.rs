@@ -108,6 +108,7 @@ pub fn run() -> sc_cli::Result<()> {
 			runner.sync_run(|config| cmd.run::<Block>(&config))
 		}
 		Some(Subcommand::Inference(cmd)) => cmd.run(),
+		Some(Subcommand::InferenceWorker { spec }) => verity_engine::worker::worker_main(spec),
 		#[cfg(feature = "runtime-benchmarks")]
 		Some(Subcommand::Benchmark(cmd)) => {
 			use frame_benchmarking_cli::BenchmarkCmd;
@@ -127,8 +128,7 @@ pub fn run() -> sc_cli::Result<()> {
 			let params = cli.inference.clone();
 			runner.run_node_until_exit(|config| async move {
 				let engine: Option<Arc<dyn InferenceEngine>> =
-					crate::inference_cmd::node_engine(&params, &config)?
-						.map(|e| e as Arc<dyn InferenceEngine>);
+					crate::inference_cmd::node_engine(&params, &config)?;
 				#[cfg(feature = "fault-injection")]
 				let engine = match engine {
 					Some(e) if params.fault_corrupt_outputs => {

@@ -6,7 +6,11 @@ use std::{
 	time::{Duration, Instant},
 };
 use verity_client::rpc::hex;
-use verity_engine::{describe_inputs, formats, library_path, Engine, EngineConfig};
+use verity_engine::{
+	describe_inputs, formats, library_path,
+	worker::{PoolConfig, WorkerPool, WorkerSpec},
+	EngineConfig, InferenceEngine,
+};
 use verity_primitives::tensor;
 
 pub use verity_client::engine_args::EngineArgs;
@@ -57,10 +61,12 @@ impl InferenceCmd {
 }
 
 /// The engine of a running node, if it should run models: validators unless `--no-inference`.
+/// Models run in worker processes (`verity-node inference-worker`, see
+/// `verity_engine::worker`), never in the node.
 pub fn node_engine(
 	params: &crate::cli::InferenceParams,
 	config: &sc_service::Configuration,
-) -> Result<Option<Arc<Engine>>, sc_cli::Error> {
+) -> Result<Option<Arc<dyn InferenceEngine>>, sc_cli::Error> {
 	if params.no_inference || !config.role.is_authority() {
 		log::info!(target: "verity", "inference disabled on this node");
 		return Ok(None);
@@ -69,19 +75,30 @@ pub fn node_engine(
 	let mut engine = EngineConfig::new(library);
 	engine.intra_threads = params.inference_threads;
 	engine.max_run = Duration::from_millis(params.max_inference_ms);
-	engine.model_dir = Some(
-		params.model_cache_dir.clone().unwrap_or_else(|| config.base_path.path().join("models")),
+	let model_dir =
+		params.model_cache_dir.clone().unwrap_or_else(|| config.base_path.path().join("models"));
+	// Absolute: workers run in this folder, and read the model files by their full path.
+	std::fs::create_dir_all(&model_dir).map_err(|e| sc_cli::Error::Input(e.to_string()))?;
+	engine.model_dir = Some(std::fs::canonicalize(&model_dir)?);
+	let pool = PoolConfig {
+		program: std::env::current_exe()?,
+		args: vec!["inference-worker".into()],
+		spec: WorkerSpec { engine, memory_bytes: params.inference_memory_mib << 20 },
+		max_workers: params.inference_workers,
+		load_limit: Duration::from_secs(60),
+	};
+	let summary = format!(
+		"ONNX Runtime from {}, {} thread(s), {} ms limit, up to {} worker(s) of {} MiB, models in {}",
+		pool.spec.engine.library.display(),
+		pool.spec.engine.intra_threads,
+		pool.spec.engine.max_run.as_millis(),
+		pool.max_workers,
+		params.inference_memory_mib,
+		model_dir.display(),
 	);
-	let engine = Engine::new(engine).map_err(sc_cli::Error::Input)?;
-	log::info!(
-		target: "verity",
-		"inference engine ready: ONNX Runtime from {}, {} thread(s), {} ms limit, models in {}",
-		engine.config().library.display(),
-		engine.config().intra_threads,
-		engine.config().max_run.as_millis(),
-		engine.config().model_dir.as_ref().map(|d| d.display().to_string()).unwrap_or_default(),
-	);
-	Ok(Some(Arc::new(engine)))
+	let pool = WorkerPool::new(pool).map_err(sc_cli::Error::Input)?;
+	log::info!(target: "verity", "inference engine ready: {summary}");
+	Ok(Some(Arc::new(pool)))
 }
 
 fn run_model(

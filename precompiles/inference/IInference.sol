@@ -9,7 +9,9 @@ address constant INFERENCE_ADDRESS = 0x000000000000000000000000000000000a010000;
 /// the output before the chain stores it. Inputs and outputs are tensors in the Verity tensor
 /// format (docs/tensor-format.md; `contracts/src/VerityTensor.sol` builds and reads them).
 /// Errors revert with the pallet's error name, e.g. "UnknownModel", "InputTensorShape",
-/// "FeeAboveMax", "TooManyPendingRequests".
+/// "FeeAboveMax", "TooManyPendingRequests". Requests must be direct calls: through DELEGATECALL
+/// they revert with "DelegateCallDenied" (the fee would be held from the delegating contract's
+/// caller).
 interface IInference {
     /// @notice Requests inference. The model's fee is held from the caller's balance (a
     /// contract pays from its own balance) until the result is finalized (paid to the

@@ -36,6 +36,11 @@ pub enum EngineError {
 	Timeout,
 	/// ONNX Runtime failed while running.
 	RunFailed,
+	/// The run needed more memory than the worker's cap (`--inference-memory-mib`).
+	OutOfMemory,
+	/// The worker process running the model died (crashed or was killed by the system); a
+	/// fresh one serves the next run.
+	WorkerDied,
 }
 
 /// What the node plugs in behind the host functions.

@@ -20,7 +20,9 @@ use frame_support::{
 	BoundedVec,
 };
 use pallet_inference::{ModelStatus, RequestStatus, ResultSubmission};
-use pallet_inference_precompile::{IInference, ADDRESS_INDEX, MAX_CALLBACK_WEIGHT};
+use pallet_inference_precompile::{
+	IInference, ADDRESS_INDEX, DELEGATE_CALL_DENIED, MAX_CALLBACK_WEIGHT,
+};
 use pallet_revive::{AddressMapper, Code, ExecConfig, TransactionLimits};
 use sp_core::{Pair, H160, H256};
 use sp_keyring::Sr25519Keyring;
@@ -44,6 +46,10 @@ sol! {
 		function requestWithdrawal(bytes calldata input, uint256 maxFee) external returns (uint64 requestId);
 		function execute(uint64 requestId) external returns (bool allowed);
 		function allowance(address who) external view returns (uint256);
+	}
+	interface IDelegatingProbe {
+		function delegateRequest(bytes32 model, bytes calldata input, uint256 maxFee) external returns (bool ok, bytes memory data);
+		function directRequest(bytes32 model, bytes calldata input, uint256 maxFee) external returns (uint64);
 	}
 	interface ICallbackProbe {
 		function ask(bytes calldata input, uint256 maxFee, uint8 mode, uint64 refTime) external returns (uint64 id);
@@ -255,7 +261,8 @@ fn attest(validator: Sr25519Keyring, request_id: u64, output: Vec<u8>) {
 		executor: verity_primitives::InferenceAuthorityId::from(validator.public()),
 		output: BoundedVec::truncate_from(output),
 	};
-	let signature = submission.using_encoded(|payload| validator.pair().sign(payload));
+	let request = pallet_inference::Requests::<Runtime>::get(request_id).expect("request");
+	let signature = validator.pair().sign(&Inference::signing_payload(&submission, &request));
 	let call = RuntimeCall::Inference(pallet_inference::Call::submit_result {
 		submission,
 		signature: signature.into(),
@@ -641,5 +648,54 @@ fn failing_and_reentrant_callbacks_never_block_finalization() {
 			pallet_inference::Requests::<Runtime>::get(nested).unwrap().status,
 			RequestStatus::Finalized
 		);
+	});
+}
+
+/// A contract M that a user U calls cannot DELEGATECALL the precompile to have U pay: the
+/// precompile refuses, nothing of U's is held and no request exists. A direct call from M
+/// still works and M pays.
+#[test]
+fn delegate_calls_cannot_spend_the_callers_balance() {
+	new_ext().execute_with(|| {
+		let model = register("linear");
+		let input = f32_input("x", vec![1, 4], &[1.0, 2.0, 3.0, 4.0]);
+		let probe = deploy("DelegatingProbe", vec![], 10 * FEE);
+		let user = Sr25519Keyring::Dave.to_account_id();
+		let (free, issuance) = (Balances::free_balance(&user), total_issuance());
+
+		let attempt = invoke(
+			Sr25519Keyring::Dave,
+			probe,
+			IDelegatingProbe::delegateRequestCall {
+				model: FixedBytes::from(model.0),
+				input: Bytes::from(input.clone()),
+				maxFee: U256::from(FEE),
+			},
+		);
+		assert!(!attempt.ok, "the delegate call must fail");
+		assert_eq!(
+			Revert::abi_decode(&attempt.data).expect("an Error(string) revert").reason,
+			DELEGATE_CALL_DENIED
+		);
+		assert_eq!(Balances::free_balance(&user), free, "nothing of the user's is held");
+		assert_eq!(total_issuance(), issuance);
+		assert!(requested_ids().is_empty(), "no request exists");
+		assert_eq!(pallet_inference::NextRequestId::<Runtime>::get(), 0);
+
+		let probe_account = account_of(probe);
+		let probe_free = Balances::free_balance(&probe_account);
+		let id = invoke(
+			Sr25519Keyring::Dave,
+			probe,
+			IDelegatingProbe::directRequestCall {
+				model: FixedBytes::from(model.0),
+				input: Bytes::from(input),
+				maxFee: U256::from(FEE),
+			},
+		);
+		let request = pallet_inference::Requests::<Runtime>::get(id).expect("the direct request");
+		assert_eq!(request.requester, probe_account, "the contract itself requests");
+		assert_eq!(Balances::free_balance(&probe_account), probe_free - FEE);
+		assert_eq!(Balances::free_balance(&user), free);
 	});
 }

@@ -116,18 +116,27 @@ def dispatch_error(substrate: SubstrateInterface, error) -> dict:
     return {"type": "Other", "name": str(error)}
 
 
-def register_model(substrate: SubstrateInterface, owner: Keypair, model_file: Path, fee: int) -> str:
-    """Registers, uploads and activates a model; returns its id (0x hash)."""
+def start_upload(substrate: SubstrateInterface, owner: Keypair, model_file: Path, fee: int,
+                 chunks: int | None = None) -> str:
+    """Registers a model and uploads its first `chunks` chunks (None: all of them), without
+    completing the upload; returns its id (0x hash)."""
     data = model_file.read_bytes()
     spec = json.loads(model_file.with_suffix(".json").read_text())
     model_id = "0x" + blake2_256(data).hex()
+    submit(substrate, owner, "Inference", "register_model", {
+        "model": model_id, "size": len(data), "inputs": spec_arg(spec["inputs"]),
+        "outputs": spec_arg(spec["outputs"]), "tolerance": spec["tolerance"], "fee": fee})
+    for start in list(range(0, len(data), CHUNK))[:chunks]:
+        submit(substrate, owner, "Inference", "upload_model_chunk",
+               {"model": model_id, "chunk": "0x" + data[start:start + CHUNK].hex()})
+    return model_id
+
+
+def register_model(substrate: SubstrateInterface, owner: Keypair, model_file: Path, fee: int) -> str:
+    """Registers, uploads and activates a model; returns its id (0x hash)."""
+    model_id = "0x" + blake2_256(model_file.read_bytes()).hex()
     if substrate.query("Inference", "Models", [model_id]).value is None:
-        submit(substrate, owner, "Inference", "register_model", {
-            "model": model_id, "size": len(data), "inputs": spec_arg(spec["inputs"]),
-            "outputs": spec_arg(spec["outputs"]), "tolerance": spec["tolerance"], "fee": fee})
-        for start in range(0, len(data), CHUNK):
-            submit(substrate, owner, "Inference", "upload_model_chunk",
-                   {"model": model_id, "chunk": "0x" + data[start:start + CHUNK].hex()})
+        start_upload(substrate, owner, model_file, fee)
         submit(substrate, owner, "Inference", "complete_model_upload", {"model": model_id})
     return model_id
 

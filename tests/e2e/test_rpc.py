@@ -3,9 +3,11 @@
 3-validator network."""
 from __future__ import annotations
 
+import http.server
 import json
 import os
 import subprocess
+import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -67,8 +69,40 @@ def test_cli_registers_requests_and_writes_the_models_output(cnn_request, models
     for name, value in expected.items():
         np.testing.assert_allclose(np.load(out / f"{name}.npy"), value, rtol=1e-5, atol=1e-5)
     # Registering the same file again is a no-op, not an error.
-    again = verity("register", "--model", str(models / "cnn.onnx"), "--suri", "//Charlie")
-    assert again.returncode != 0 or "already registered" in again.stdout
+    again = verity("register", "--model", str(models / "cnn.onnx"), "--suri", "//Charlie",
+                   "--rpc", network.nodes[1].rpc_url)
+    assert again.returncode == 0, again.stderr
+    assert "already registered (active)" in again.stdout
+    # A node that cannot be reached is an error, never "not registered".
+    unreachable = verity("register", "--model", str(models / "cnn.onnx"), "--suri", "//Charlie",
+                         "--rpc", f"http://127.0.0.1:{localnet.free_port()}")
+    assert unreachable.returncode != 0 and "registered" not in unreachable.stdout
+
+
+def test_cli_resumes_a_multi_chunk_upload_and_sends_a_32_kib_input(network, models, tmp_path):
+    """A model of 3.4 MB (four 1 MiB chunks) whose upload stopped after its first chunk is
+    finished by `verity register`, and a 32 KiB input goes through `verity request`: both send
+    extrinsics far above the 1027 bytes from which the old hex encoding corrupted them."""
+    url, path = network.nodes[1].rpc_url, models / "wide.onnx"
+    assert path.stat().st_size >= 3 * chain.CHUNK
+    substrate = chain.connect(network.nodes[1].ws_url)
+    model_id = chain.start_upload(substrate, Keypair.create_from_uri("//Ferdie"), path, FEE, chunks=1)
+    reg = verity("register", "--model", str(path), "--fee", str(FEE), "--suri", "//Ferdie", "--rpc", url,
+                 timeout=600)
+    assert reg.returncode == 0, reg.stderr
+    assert f"resuming the upload at byte {chain.CHUNK}" in reg.stdout
+    # Active means the chain hashed the uploaded bytes and found the file's blake2-256.
+    assert f"model {model_id} is active" in reg.stdout
+    assert localnet.rpc(url, "inference_getModel", [model_id])["size"] == path.stat().st_size
+
+    npy = models / "wide.x.npy"
+    assert npy.stat().st_size >= 32 * 1024
+    out = tmp_path / "out"
+    req = verity("request", "--model", model_id, "--input", str(npy), "--suri", "//Ferdie",
+                 "--output-dir", str(out), "--rpc", url)
+    assert req.returncode == 0, req.stderr
+    expected = chain.vtns.decode((models / "wide.expected.vtns").read_bytes())
+    np.testing.assert_allclose(np.load(out / "scores.npy"), expected["scores"], rtol=1e-5, atol=1e-5)
 
 
 def test_receipts_verify_and_tampering_is_caught(network, cnn_request, tmp_path):
@@ -127,6 +161,56 @@ def test_receipts_verify_and_tampering_is_caught(network, cnn_request, tmp_path)
             break
         assert time.time() < deadline, "best block never got ahead of the finalized one"
         time.sleep(0.3)
+
+
+class LyingNode:
+    """An RPC endpoint on loopback that forwards to a real node but answers every
+    `inference_getReceipt` with the receipt of `served` (a node serving what was not asked)."""
+
+    def __init__(self, upstream: str, served: int):
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                call = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                if call["method"] == "inference_getReceipt":
+                    call["params"] = [served]
+                req = urllib.request.Request(upstream, json.dumps(call).encode(), {"Content-Type": "application/json"})
+                with urllib.request.urlopen(req, timeout=30) as resp:
+                    body = resp.read()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_verify_refuses_a_receipt_for_another_request(network, cnn_request):
+    _, request_id, _ = cnn_request
+    substrate = chain.connect(network.nodes[0].ws_url)
+    chain.wait_finalized(substrate, chain.wait_result(substrate, request_id)["finalized_at"])
+    liar = LyingNode(network.nodes[0].rpc_url, request_id)
+    try:
+        trusted = network.nodes[2].rpc_url
+        honest = verity("verify", "--request", str(request_id), "--rpc", liar.url, "--trusted-rpc", trusted)
+        assert honest.returncode == 0, honest.stderr  # the proxy itself is transparent
+        assert "warning" not in honest.stderr
+        other = verity("verify", "--request", str(request_id + 1000), "--rpc", liar.url, "--trusted-rpc", trusted)
+        assert other.returncode != 0, "a receipt for another request verified"
+        assert f"served a receipt for request {request_id} when asked for {request_id + 1000}" in other.stderr
+        alone = verity("verify", "--request", str(request_id), "--rpc", trusted)
+        assert alone.returncode == 0 and "warning" in alone.stderr
+    finally:
+        liar.close()
 
 
 def test_rpc_methods_and_their_errors(network, cnn_request):

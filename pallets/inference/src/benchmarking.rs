@@ -98,7 +98,9 @@ fn signed_submission<T: Config>(
 		executor: key.clone(),
 		output: BoundedVec::truncate_from(output),
 	};
-	let signature = submission.using_encoded(|p| key.sign(&p)).expect("key in keystore");
+	let request = Requests::<T>::get(request_id).expect("the request exists");
+	let signature =
+		key.sign(&Pallet::<T>::signing_payload(&submission, &request)).expect("key in keystore");
 	(submission, signature)
 }
 

@@ -798,6 +798,13 @@ impl<T: Config> Pallet<T> {
 		Ok(id)
 	}
 
+	/// What `submission`'s executor signs (see [`ResultSubmission::signing_payload`]): bound to
+	/// this chain's genesis hash and to the input of `request`.
+	pub fn signing_payload(submission: &SubmissionOf<T>, request: &RequestOf<T>) -> Vec<u8> {
+		let genesis = frame_system::Pallet::<T>::block_hash(BlockNumberOf::<T>::zero());
+		submission.signing_payload(genesis, &request.input_hash)
+	}
+
 	/// Every rule a submission must meet, in the pool and at dispatch alike. Returns the request
 	/// and the submitter's committee index.
 	fn check_submission(submission: &SubmissionOf<T>) -> Result<(RequestOf<T>, u32), Error<T>> {
@@ -842,7 +849,7 @@ impl<T: Config> Pallet<T> {
 			}
 			_ => InvalidTransaction::BadProof,
 		})?;
-		if !submission.using_encoded(|payload| submission.executor.verify(&payload, signature)) {
+		if !submission.executor.verify(&Self::signing_payload(submission, &request), signature) {
 			return Err(InvalidTransaction::BadProof.into());
 		}
 		let now = frame_system::Pallet::<T>::block_number();

@@ -104,8 +104,9 @@ fn answer<T: Config>(
 	let output = host::run(model_id, &input).map_err(OffchainError::Engine)?;
 	let output = BoundedVec::try_from(output).map_err(|_| OffchainError::OutputTooLarge)?;
 	let submission = ResultSubmission { request_id: id, executor: key.clone(), output };
-	let signature =
-		submission.using_encoded(|payload| key.sign(&payload)).ok_or(OffchainError::Signing)?;
+	let signature = key
+		.sign(&Pallet::<T>::signing_payload(&submission, &request))
+		.ok_or(OffchainError::Signing)?;
 	let xt =
 		T::create_authorized_transaction(Call::<T>::submit_result { submission, signature }.into());
 	SubmitTransaction::<T, Call<T>>::submit_transaction(xt).map_err(|_| OffchainError::Submit)

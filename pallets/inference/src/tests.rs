@@ -89,7 +89,12 @@ fn signed(
 		executor: executor_key(executor),
 		output: BoundedVec::try_from(out).unwrap(),
 	};
-	let signature = executor_pair(executor).sign(&submission.encode()).into();
+	// For an unknown request there is no input to bind: any payload is refused anyway.
+	let payload = match Requests::<Test>::get(request_id) {
+		Some(request) => Inference::signing_payload(&submission, &request),
+		None => submission.encode(),
+	};
+	let signature = executor_pair(executor).sign(&payload).into();
 	(submission, signature)
 }
 
@@ -912,5 +917,45 @@ fn callback_errors_and_cleanup() {
 			Inference::register_callback(r, MAX_CALLBACK),
 			Error::<Test>::RequestNotPending
 		);
+	});
+}
+
+/// A result signature is bound to the chain (genesis hash) and to the request's input: the
+/// signature a member made on another chain, or for a request with the same id but another
+/// input (a fork, a restarted chain), or over the bare submission (the format before this
+/// binding) is refused; only the bound payload is accepted.
+#[test]
+fn signatures_are_bound_to_the_chain_and_the_input() {
+	new_test_ext(3).execute_with(|| {
+		let genesis = H256::repeat_byte(0x42);
+		frame_system::BlockHash::<Test>::insert(0, genesis);
+		let model = active_model(10);
+		let r = request(model);
+		let request = Requests::<Test>::get(r).unwrap();
+		let submission = ResultSubmission {
+			request_id: r,
+			executor: executor_key(0),
+			output: BoundedVec::try_from(output(1.0)).unwrap(),
+		};
+		let check = |payload: Vec<u8>| {
+			let signature: InferenceAuthoritySignature = executor_pair(0).sign(&payload).into();
+			Inference::authorize_submit_result(TransactionSource::External, &submission, &signature)
+				.map(|_| ())
+		};
+		let bad_proof = Err(InvalidTransaction::BadProof.into());
+		assert_eq!(check(submission.encode()), bad_proof, "the unbound payload");
+		assert_eq!(
+			check(submission.signing_payload(H256::repeat_byte(0x43), &request.input_hash)),
+			bad_proof,
+			"another chain"
+		);
+		assert_eq!(
+			check(submission.signing_payload(genesis, &H256::repeat_byte(9))),
+			bad_proof,
+			"another input"
+		);
+		let payload = submission.signing_payload(genesis, &request.input_hash);
+		assert_eq!(payload, Inference::signing_payload(&submission, &request));
+		assert_eq!(check(payload), Ok(()));
 	});
 }

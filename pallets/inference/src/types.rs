@@ -1,4 +1,5 @@
 //! Storage types of the inference pallet.
+use alloc::vec::Vec;
 use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
 use frame_support::{BoundedVec, CloneNoBound, DebugNoBound, EqNoBound, PartialEqNoBound};
 use scale_info::TypeInfo;
@@ -157,4 +158,24 @@ pub struct ResultSubmission<MaxOutput: Get<u32>> {
 	pub executor: InferenceAuthorityId,
 	/// Output tensors in the Verity tensor format.
 	pub output: BoundedVec<u8, MaxOutput>,
+}
+
+/// Context of result signatures, so that a result signature is never valid as anything else.
+pub const RESULT_SIGNING_CONTEXT: &[u8; 16] = b"verity/result/v1";
+
+impl<MaxOutput: Get<u32>> ResultSubmission<MaxOutput> {
+	/// The bytes a committee member signs: the submission bound to the chain (its genesis hash)
+	/// and to the request's input (its hash), so that a signature is valid neither on another
+	/// chain nor for another request that reuses the id (e.g. on a fork or after a restart).
+	pub fn signing_payload(&self, genesis_hash: impl Encode, input_hash: &H256) -> Vec<u8> {
+		(
+			RESULT_SIGNING_CONTEXT,
+			genesis_hash,
+			self.request_id,
+			input_hash,
+			&self.executor,
+			&self.output,
+		)
+			.encode()
+	}
 }

@@ -1,9 +1,11 @@
 //! The inference precompile: Solidity contracts call `pallet-inference` at a fixed address
 //! (`0x000000000000000000000000000000000a010000`) through the interface in `IInference.sol`
-//! (kept beside this crate; the `sol!` block below is the same interface).
+//! (beside this crate; the Rust types are generated from that file).
 //!
 //! The requester of a request made through the precompile is the calling account: a contract
-//! pays the fee from its own balance (held in escrow like any request). Pallet errors revert
+//! pays the fee from its own balance (held in escrow like any request). Requests through
+//! DELEGATECALL revert with `DelegateCallDenied`: there the caller would be the delegating
+//! contract's caller, whose balance that contract must never be able to spend. Pallet errors revert
 //! with their name, so `try`/`catch` in Solidity sees e.g. `Error("UnknownModel")`.
 #![cfg_attr(not(feature = "std"), no_std)]
 
@@ -22,20 +24,12 @@ use pallet_revive::precompiles::{AddressMatcher, Error, Ext, Precompile};
 use sp_core::H256;
 use sp_runtime::{DispatchError, Weight};
 
-sol! {
-	interface IInference {
-		function requestInference(bytes32 model, bytes calldata input, uint256 maxFee, uint32 timeout) external returns (uint64 requestId);
-		function requestInferenceWithCallback(bytes32 model, bytes calldata input, uint256 maxFee, uint32 timeout, uint64 callbackRefTime, uint64 callbackProofSize) external returns (uint64 requestId);
-		function maxCallbackWeight() external view returns (uint64 refTime, uint64 proofSize);
-		function requestStatus(uint64 requestId) external view returns (uint8 status);
-		function getResult(uint64 requestId) external view returns (bytes memory output, bytes32 outputHash, uint32 attesters, uint32 finalizedAt);
-		function getModel(bytes32 model) external view returns (bool active, uint256 fee, uint32 inputs, uint32 outputs);
-	}
+// The interface exactly as Solidity contracts import it: one source, no copy to drift. Every
+// function of it must have an arm in `call` (the match over `IInferenceCalls` is exhaustive).
+sol!("IInference.sol");
 
-	interface IInferenceConsumer {
-		function onInferenceResult(uint64 requestId, bytes calldata output) external;
-	}
-}
+/// Revert reason of a request made through DELEGATECALL.
+pub const DELEGATE_CALL_DENIED: &str = "DelegateCallDenied";
 
 /// The `u16` of the precompile's fixed address `0x…0a01_0000`.
 pub const ADDRESS_INDEX: u16 = 0x0A01;
@@ -78,6 +72,11 @@ where
 	T: pallet_revive::Config + pallet_inference::Config,
 	pallet_inference::BalanceOf<T>: TryFrom<u128>,
 {
+	// In a DELEGATECALL the caller is the delegating contract's caller: any contract a user
+	// calls could hold that user's balance as a fee. Only direct calls may request.
+	if env.is_delegate_call() {
+		return Err(revert(DELEGATE_CALL_DENIED));
+	}
 	if env.is_read_only() {
 		return Err(revert("StateChangeDenied"));
 	}

@@ -1,0 +1,392 @@
+//! Models run in worker processes, not in the node.
+//!
+//! Modelled on Polkadot's PVF host (`polkadot/node/core/pvf`): the node keeps a small pool of
+//! long-lived worker processes, each holding its own [`Engine`] (so a model's session is loaded
+//! once per worker, not per run), talks to them over their stdin/stdout, and enforces the limits
+//! from outside:
+//!
+//! - **memory**: each worker sets `RLIMIT_AS` on itself before ONNX Runtime is loaded (default
+//!   2 GiB, node flag `--inference-memory-mib`); an allocation past it fails inside the worker
+//!   ([`EngineError::OutOfMemory`]) or kills it, never the node;
+//! - **time**: ONNX Runtime's own terminate flag stops a run between operators; one operator that
+//!   runs on (a single huge `MatMul`) is stopped by the host killing the worker when the run's
+//!   time plus [`KILL_GRACE`] is up ([`EngineError::Timeout`]); a fresh worker is spawned for the
+//!   next run;
+//! - **crashes**: a worker that dies mid-run is reported as [`EngineError::WorkerDied`] and
+//!   replaced;
+//! - **files and secrets**: the worker starts with an empty environment, in the model folder as
+//!   its working directory, with stdin/stdout as its only channel (its stdout is moved away from
+//!   fd 1 so that nothing a library prints can corrupt the protocol), exits when its stdin
+//!   closes (the node stopped; `PR_SET_PDEATHSIG` is not used: it fires when the *thread* that
+//!   spawned the worker ends, and off-chain-worker threads come and go), and never sees the
+//!   keystore: only the host signs. Models are also
+//!   screened before loading ([`crate::screen_model`]). Landlock and seccomp are not applied
+//!   (docs/engine.md).
+//!
+//! Messages are SCALE-encoded [`WorkerRequest`]s and `Result<Vec<u8>, EngineError>` answers,
+//! each framed by a little-endian `u32` length. Answers are bounded by the output limit.
+use crate::{Engine, EngineConfig, EngineError, InferenceEngine};
+use codec::{Decode, Encode};
+use std::{
+	ffi::OsString,
+	io::{Read, Write},
+	path::PathBuf,
+	process::{Child, ChildStdin, Command, Stdio},
+	sync::{mpsc, Condvar, Mutex},
+	time::Duration,
+};
+
+/// Extra time a worker has, past the run's own limit, before it is killed.
+pub const KILL_GRACE: Duration = Duration::from_millis(500);
+/// Default memory cap of a worker.
+pub const DEFAULT_MEMORY_MIB: u64 = 2048;
+/// Largest request the worker accepts (a model file travels in one).
+const MAX_REQUEST: usize = 1 << 31;
+
+/// What a worker answers: a run first says it has its session and starts (so that loading is
+/// timed apart from running), then its result; a load only gives its result.
+#[derive(Debug, Encode, Decode)]
+pub enum WorkerAnswer {
+	Started,
+	Done(Result<Vec<u8>, EngineError>),
+}
+
+/// What the host asks a worker.
+#[derive(Debug, Encode, Decode)]
+pub enum WorkerRequest {
+	/// Verify `bytes` against `id` and load them (kept in the model folder for later workers).
+	Load { id: [u8; 32], bytes: Vec<u8> },
+	/// Run model `id` (from memory or the model folder) on encoded inputs.
+	Run { id: [u8; 32], input: Vec<u8> },
+}
+
+/// How a worker is configured: what it passes to its [`Engine`], and its memory cap. Travels to
+/// the worker as one JSON argument.
+#[derive(Clone, Debug)]
+pub struct WorkerSpec {
+	pub engine: EngineConfig,
+	/// `RLIMIT_AS` of the worker, in bytes (0: none).
+	pub memory_bytes: u64,
+}
+
+impl WorkerSpec {
+	/// The argument the worker parses with [`WorkerSpec::from_arg`].
+	pub fn to_arg(&self) -> String {
+		let e = &self.engine;
+		serde_json::json!({
+			"library": e.library,
+			"intra_threads": e.intra_threads,
+			"max_run_ms": e.max_run.as_millis() as u64,
+			"model_dir": e.model_dir,
+			"cache_capacity": e.cache_capacity,
+			"max_input_elements": e.max_input_elements,
+			"max_output_bytes": e.max_output_bytes,
+			"memory_bytes": self.memory_bytes,
+		})
+		.to_string()
+	}
+
+	pub fn from_arg(arg: &str) -> Result<Self, String> {
+		let v: serde_json::Value = serde_json::from_str(arg).map_err(|e| e.to_string())?;
+		let num = |key: &str| v[key].as_u64().ok_or(format!("worker spec: {key} missing"));
+		let mut engine =
+			EngineConfig::new(v["library"].as_str().ok_or("worker spec: library missing")?.into());
+		engine.intra_threads = num("intra_threads")? as usize;
+		engine.max_run = Duration::from_millis(num("max_run_ms")?);
+		engine.model_dir = v["model_dir"].as_str().map(PathBuf::from);
+		engine.cache_capacity = num("cache_capacity")? as usize;
+		engine.max_input_elements = num("max_input_elements")? as usize;
+		engine.max_output_bytes = num("max_output_bytes")? as usize;
+		Ok(WorkerSpec { engine, memory_bytes: num("memory_bytes")? })
+	}
+}
+
+fn write_frame(out: &mut impl Write, bytes: &[u8]) -> std::io::Result<()> {
+	let len = u32::try_from(bytes.len())
+		.map_err(|_| std::io::Error::new(std::io::ErrorKind::InvalidInput, "frame too large"))?;
+	out.write_all(&len.to_le_bytes())?;
+	out.write_all(bytes)?;
+	out.flush()
+}
+
+/// One frame, or `None` at a clean end of stream. Frames over `max` are an error.
+fn read_frame(input: &mut impl Read, max: usize) -> std::io::Result<Option<Vec<u8>>> {
+	let mut len = [0u8; 4];
+	match input.read_exact(&mut len) {
+		Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(None),
+		other => other?,
+	}
+	let len = u32::from_le_bytes(len) as usize;
+	if len > max {
+		return Err(std::io::Error::new(std::io::ErrorKind::InvalidData, "frame too large"));
+	}
+	let mut buf = vec![0u8; len];
+	input.read_exact(&mut buf)?;
+	Ok(Some(buf))
+}
+
+// ---------------------------------------------------------------------------------------------
+// The worker side.
+
+/// The worker process: limits itself, then answers requests on stdin until it closes. Never
+/// returns; exits 0 at the end of its input, non-zero on a protocol error.
+pub fn worker_main(arg: &str) -> ! {
+	let code = match serve(arg) {
+		Ok(()) => 0,
+		Err(e) => {
+			eprintln!("verity inference worker: {e}");
+			2
+		}
+	};
+	std::process::exit(code)
+}
+
+fn serve(arg: &str) -> Result<(), String> {
+	let spec = WorkerSpec::from_arg(arg)?;
+	// SAFETY: plain system calls on this process, before any other thread exists.
+	let mut protocol_out = unsafe {
+		// Never dump a model's memory to disk.
+		let none = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+		libc::setrlimit(libc::RLIMIT_CORE, &none);
+		if spec.memory_bytes > 0 {
+			let cap = libc::rlimit { rlim_cur: spec.memory_bytes, rlim_max: spec.memory_bytes };
+			if libc::setrlimit(libc::RLIMIT_AS, &cap) != 0 {
+				return Err("cannot set the memory limit (RLIMIT_AS)".into());
+			}
+		}
+		// The protocol gets its own descriptor; fd 1 becomes stderr for whatever else prints.
+		let fd = libc::dup(1);
+		if fd < 0 || libc::dup2(2, 1) < 0 {
+			return Err("cannot set up the protocol channel".into());
+		}
+		<std::fs::File as std::os::fd::FromRawFd>::from_raw_fd(fd)
+	};
+	let engine = Engine::new(spec.engine)?;
+	let mut stdin = std::io::stdin().lock();
+	while let Some(frame) = read_frame(&mut stdin, MAX_REQUEST).map_err(|e| e.to_string())? {
+		let mut answer = |a: WorkerAnswer| {
+			write_frame(&mut protocol_out, &a.encode()).map_err(|e| e.to_string())
+		};
+		match WorkerRequest::decode(&mut &frame[..]) {
+			Ok(WorkerRequest::Load { id, bytes }) => {
+				answer(WorkerAnswer::Done(engine.load(&id, &bytes).map(|()| Vec::new())))?
+			}
+			Ok(WorkerRequest::Run { id, input }) => match engine.prepare(&id) {
+				Ok(()) => {
+					answer(WorkerAnswer::Started)?;
+					answer(WorkerAnswer::Done(engine.run(&id, &input)))?
+				}
+				Err(e) => answer(WorkerAnswer::Done(Err(e)))?,
+			},
+			Err(_) => return Err("undecodable request".into()),
+		}
+	}
+	Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// The host side.
+
+/// How the host starts workers.
+#[derive(Clone, Debug)]
+pub struct PoolConfig {
+	/// The executable (e.g. `verity-node`) and the arguments before the worker spec
+	/// (e.g. `["inference-worker"]`).
+	pub program: PathBuf,
+	pub args: Vec<OsString>,
+	pub spec: WorkerSpec,
+	/// Most workers alive at once (runs beyond wait for one).
+	pub max_workers: usize,
+	/// Longest a model load may take before the worker is killed.
+	pub load_limit: Duration,
+}
+
+struct Worker {
+	child: Child,
+	stdin: ChildStdin,
+	answers: mpsc::Receiver<Option<Vec<u8>>>,
+}
+
+impl Drop for Worker {
+	fn drop(&mut self) {
+		let _ = self.child.kill();
+		let _ = self.child.wait();
+	}
+}
+
+/// The node's engine: runs every model in a pool of worker processes.
+pub struct WorkerPool {
+	config: PoolConfig,
+	idle: Mutex<Vec<Worker>>,
+	/// Workers alive (idle or busy), guarded for the wait on `freed`.
+	alive: Mutex<usize>,
+	freed: Condvar,
+	spawned: std::sync::atomic::AtomicU64,
+}
+
+impl WorkerPool {
+	/// A pool; workers are started on first use. Checks that one starts and answers.
+	pub fn new(config: PoolConfig) -> Result<Self, String> {
+		if config.spec.engine.model_dir.is_none() {
+			return Err("worker pool: a model folder is needed (workers share it)".into());
+		}
+		let pool = WorkerPool {
+			config,
+			idle: Mutex::new(Vec::new()),
+			alive: Mutex::new(0),
+			freed: Condvar::new(),
+			spawned: Default::default(),
+		};
+		// A first worker must start and answer (its ONNX Runtime loads): asked to run a model
+		// nobody has, it says so.
+		match pool.run(&[0; 32], &[]) {
+			Err(EngineError::ModelNotLoaded) => Ok(pool),
+			other => Err(format!(
+				"the inference worker ({}) did not start properly ({other:?}); its error is in \
+				 the log above",
+				pool.config.program.display()
+			)),
+		}
+	}
+
+	/// How many workers were started so far (replacements included).
+	pub fn workers_spawned(&self) -> u64 {
+		self.spawned.load(std::sync::atomic::Ordering::Relaxed)
+	}
+
+	/// Process ids of the idle workers (for tests and diagnostics).
+	pub fn idle_pids(&self) -> Vec<u32> {
+		self.idle.lock().unwrap_or_else(|e| e.into_inner()).iter().map(|w| w.child.id()).collect()
+	}
+
+	fn spawn(&self) -> Result<Worker, String> {
+		let dir = self.config.spec.engine.model_dir.as_ref().expect("checked in new");
+		std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+		let mut child = Command::new(&self.config.program)
+			.args(&self.config.args)
+			.arg(self.config.spec.to_arg())
+			.env_clear()
+			.current_dir(dir)
+			.stdin(Stdio::piped())
+			.stdout(Stdio::piped())
+			.stderr(Stdio::inherit())
+			.spawn()
+			.map_err(|e| format!("cannot start {}: {e}", self.config.program.display()))?;
+		let stdin = child.stdin.take().expect("piped");
+		let mut stdout = child.stdout.take().expect("piped");
+		let (send, answers) = mpsc::channel();
+		let max = self.config.spec.engine.max_output_bytes.saturating_add(1024);
+		std::thread::Builder::new()
+			.name("inference-worker-reader".into())
+			.spawn(move || loop {
+				let frame = read_frame(&mut stdout, max).ok().flatten();
+				let end = frame.is_none();
+				if send.send(frame).is_err() || end {
+					break;
+				}
+			})
+			.map_err(|e| e.to_string())?;
+		self.spawned.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+		Ok(Worker { child, stdin, answers })
+	}
+
+	/// An idle worker, a new one if fewer than `max_workers` are alive, else waits for one.
+	fn take(&self) -> Result<Worker, EngineError> {
+		loop {
+			if let Some(w) = self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop() {
+				return Ok(w);
+			}
+			let mut alive = self.alive.lock().unwrap_or_else(|e| e.into_inner());
+			if *alive < self.config.max_workers.max(1) {
+				// Counted before it exists, so that concurrent callers never start too many.
+				*alive += 1;
+				drop(alive);
+				return self.spawn().map_err(|e| {
+					log::error!(target: "verity-engine", "{e}");
+					*self.alive.lock().unwrap_or_else(|e| e.into_inner()) -= 1;
+					EngineError::WorkerDied
+				});
+			}
+			let _ = self
+				.freed
+				.wait_timeout(alive, Duration::from_millis(100))
+				.unwrap_or_else(|e| e.into_inner());
+		}
+	}
+
+	fn give_back(&self, worker: Worker) {
+		self.idle.lock().unwrap_or_else(|e| e.into_inner()).push(worker);
+		self.freed.notify_one();
+	}
+
+	fn retire(&self, worker: Worker) {
+		drop(worker);
+		*self.alive.lock().unwrap_or_else(|e| e.into_inner()) -= 1;
+		self.freed.notify_one();
+	}
+
+	/// Sends one request and waits for its answer: `load_limit` until the worker has the model
+	/// (and, for a run, says it started), then the run's own limit plus [`KILL_GRACE`]. A worker
+	/// that is late, dies or answers garbage is killed; the next call starts a fresh one.
+	fn ask(&self, request: WorkerRequest) -> Result<Vec<u8>, EngineError> {
+		let mut worker = self.take()?;
+		if write_frame(&mut worker.stdin, &request.encode()).is_err() {
+			self.retire(worker);
+			return Err(EngineError::WorkerDied);
+		}
+		drop(request);
+		let mut limit = self.config.load_limit;
+		loop {
+			let frame = match worker.answers.recv_timeout(limit) {
+				Ok(Some(frame)) => frame,
+				Err(mpsc::RecvTimeoutError::Timeout) => {
+					log::warn!(
+						target: "verity-engine",
+						"worker {} killed: no answer within {limit:?}",
+						worker.child.id()
+					);
+					self.retire(worker);
+					return Err(EngineError::Timeout);
+				}
+				Ok(None) | Err(mpsc::RecvTimeoutError::Disconnected) => {
+					let status = worker.child.wait().ok();
+					log::warn!(
+						target: "verity-engine",
+						"worker {} died: {status:?}",
+						worker.child.id()
+					);
+					self.retire(worker);
+					return Err(EngineError::WorkerDied);
+				}
+			};
+			match WorkerAnswer::decode(&mut &frame[..]) {
+				Ok(WorkerAnswer::Started) => limit = self.config.spec.engine.max_run + KILL_GRACE,
+				Ok(WorkerAnswer::Done(answer)) => {
+					self.give_back(worker);
+					return answer;
+				}
+				Err(_) => {
+					self.retire(worker);
+					return Err(EngineError::WorkerDied);
+				}
+			}
+		}
+	}
+}
+
+impl InferenceEngine for WorkerPool {
+	fn has_model(&self, model: &[u8; 32]) -> bool {
+		self.config.spec.engine.model_file(model).is_some_and(|f| f.is_file())
+	}
+
+	fn load_model(&self, model: &[u8; 32], bytes: &[u8]) -> Result<(), EngineError> {
+		if &sp_crypto_hashing::blake2_256(bytes) != model {
+			return Err(EngineError::HashMismatch);
+		}
+		self.ask(WorkerRequest::Load { id: *model, bytes: bytes.to_vec() }).map(|_| ())
+	}
+
+	fn run(&self, model: &[u8; 32], input: &[u8]) -> Result<Vec<u8>, EngineError> {
+		self.ask(WorkerRequest::Run { id: *model, input: input.to_vec() })
+	}
+}

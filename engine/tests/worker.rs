@@ -1,0 +1,173 @@
+//! Models run in worker processes (`verity_engine::worker`): the same outputs as the in-process
+//! engine, and hostile models (scripts/gen_models.py, `hostile/`) that end in a typed failure
+//! within their limit while the host stays untouched and the next run succeeds.
+mod common;
+
+use common::*;
+use std::{
+	path::PathBuf,
+	sync::atomic::{AtomicU32, Ordering},
+	time::{Duration, Instant},
+};
+use verity_engine::{
+	library_path,
+	worker::{PoolConfig, WorkerPool, WorkerSpec, KILL_GRACE},
+	EngineConfig, EngineError, InferenceEngine,
+};
+use verity_primitives::{
+	agreement::compare_encoded,
+	tensor::{decode_owned, encode_owned, Tensor},
+};
+
+const MIB: u64 = 1024 * 1024;
+
+/// A pool of one worker with its own model folder, run limit and memory cap.
+fn pool(max_run: Duration, memory_mib: u64) -> (WorkerPool, PathBuf) {
+	static N: AtomicU32 = AtomicU32::new(0);
+	let dir = std::env::temp_dir().join(format!(
+		"verity-worker-test-{}-{}",
+		std::process::id(),
+		N.fetch_add(1, Ordering::Relaxed)
+	));
+	// Not `common::engine()`: no ONNX Runtime in this test process, so that its memory shows
+	// only what the host side of the pool costs.
+	let mut engine =
+		EngineConfig::new(library_path(None).expect("ONNX Runtime (scripts/setup.sh)"));
+	engine.model_dir = Some(dir.clone());
+	engine.max_run = max_run;
+	let pool = WorkerPool::new(PoolConfig {
+		program: env!("CARGO_BIN_EXE_verity-inference-worker").into(),
+		args: vec![],
+		spec: WorkerSpec { engine, memory_bytes: memory_mib * MIB },
+		max_workers: 1,
+		load_limit: Duration::from_secs(30),
+	})
+	.expect("a worker starts");
+	(pool, dir)
+}
+
+fn load(pool: &WorkerPool, file: &str) -> [u8; 32] {
+	let bytes = read(file);
+	let id = hash(&bytes);
+	pool.load_model(&id, &bytes).unwrap_or_else(|e| panic!("{file}: {e:?}"));
+	id
+}
+
+/// Resident memory of this (the host) process, in bytes.
+fn host_rss() -> u64 {
+	let status = std::fs::read_to_string("/proc/self/status").unwrap();
+	let line = status.lines().find(|l| l.starts_with("VmRSS:")).unwrap();
+	line.split_whitespace().nth(1).unwrap().parse::<u64>().unwrap() * 1024
+}
+
+#[test]
+fn workers_answer_as_onnxruntime_and_load_each_model_once() {
+	let (pool, _) = pool(Duration::from_secs(2), 2048);
+	for name in ["linear", "mlp", "cnn", "argmax", "two_io"] {
+		let id = load(&pool, &format!("{name}.onnx"));
+		assert!(pool.has_model(&id), "{name} is kept in the model folder");
+		let input = read(&format!("{name}.input.vtns"));
+		let first = pool.run(&id, &input).unwrap();
+		assert_eq!(
+			compare_encoded(
+				&first,
+				&read(&format!("{name}.expected.vtns")),
+				tolerance(name),
+				1 << 20
+			),
+			Ok(()),
+			"{name}: the worker's output differs from Python onnxruntime"
+		);
+		for _ in 0..3 {
+			assert_eq!(pool.run(&id, &input).unwrap(), first, "{name}");
+		}
+	}
+	assert_eq!(pool.workers_spawned(), 1, "one worker served every load and run");
+	// Bad inputs are the engine's own errors, the worker stays.
+	let id = hash(&read("linear.onnx"));
+	assert_eq!(pool.run(&id, b"junk"), Err(EngineError::BadInput));
+	assert_eq!(pool.run(&[7; 32], &read("linear.input.vtns")), Err(EngineError::ModelNotLoaded));
+	assert_eq!(pool.load_model(&[7; 32], b"not the model"), Err(EngineError::HashMismatch));
+	assert_eq!(pool.workers_spawned(), 1);
+}
+
+/// The worker holds no secrets of the node: an empty environment, the model folder as working
+/// directory, and the memory cap set on itself.
+#[test]
+fn workers_start_without_environment_in_the_model_folder_with_a_memory_cap() {
+	let (pool, dir) = pool(Duration::from_secs(2), 1536);
+	let pid = pool.idle_pids()[0];
+	let environ = std::fs::read(format!("/proc/{pid}/environ")).unwrap();
+	assert!(environ.is_empty(), "environment: {:?}", String::from_utf8_lossy(&environ));
+	let cwd = std::fs::read_link(format!("/proc/{pid}/cwd")).unwrap();
+	assert_eq!(cwd, std::fs::canonicalize(&dir).unwrap());
+	let limits = std::fs::read_to_string(format!("/proc/{pid}/limits")).unwrap();
+	let line = limits.lines().find(|l| l.starts_with("Max address space")).unwrap();
+	assert!(line.contains(&(1536 * MIB).to_string()), "{line}");
+}
+
+/// `ConstantOfShape` sized by the input: [50000, 50000] asks for 10 GB. The worker's cap stops
+/// it with a typed failure; the node's memory does not move; the next run succeeds.
+#[test]
+fn a_memory_bomb_fails_typed_and_the_next_run_succeeds() {
+	let (pool, _) = pool(Duration::from_secs(5), 1024);
+	let id = load(&pool, "hostile/memory_bomb.onnx");
+	let shape = |n: i64| encode_owned(&[Tensor::from_i64("shape", vec![2], &[n, n])]);
+	let before = host_rss();
+	let started = Instant::now();
+	let failure = pool.run(&id, &shape(50_000)).unwrap_err();
+	assert!(matches!(failure, EngineError::OutOfMemory | EngineError::WorkerDied), "{failure:?}");
+	assert!(started.elapsed() < Duration::from_secs(5), "{:?}", started.elapsed());
+	assert!(host_rss() < before + 64 * MIB, "the host's memory grew");
+	let out = decode_owned(&pool.run(&id, &shape(100)).unwrap(), 16).unwrap();
+	assert_eq!(out[0].data, 10_000f32.to_le_bytes());
+}
+
+/// One `MatMul` of two 8000 x 8000 matrices (about a trillion multiply-adds) cannot be
+/// interrupted between operators: the host kills the worker at the limit, a new worker serves
+/// the next run. In-process, ONNX Runtime's terminate flag would only act after it.
+#[test]
+fn one_long_operator_is_killed_at_its_limit() {
+	let limit = Duration::from_millis(1000);
+	let (pool, _) = pool(limit, 2048);
+	let id = load(&pool, "hostile/huge_matmul.onnx");
+	let started = Instant::now();
+	let size = encode_owned(&[Tensor::from_i64("size", vec![1], &[8000])]);
+	assert_eq!(pool.run(&id, &size), Err(EngineError::Timeout));
+	let took = started.elapsed();
+	assert!(took < limit + KILL_GRACE + Duration::from_secs(1), "{took:?}");
+	let small = encode_owned(&[Tensor::from_i64("size", vec![1], &[4])]);
+	let out = decode_owned(&pool.run(&id, &small).unwrap(), 16).unwrap();
+	assert_eq!(out[0].data, 64f32.to_le_bytes(), "4x4 ones squared sum to 64");
+	assert_eq!(pool.workers_spawned(), 2, "the killed worker was replaced");
+}
+
+#[test]
+fn an_endless_loop_times_out() {
+	let limit = Duration::from_millis(500);
+	let (pool, _) = pool(limit, 2048);
+	let id = load(&pool, "hostile/endless_loop.onnx");
+	let started = Instant::now();
+	let x = encode_owned(&[Tensor::from_f32("x", vec![1], &[0.0])]);
+	assert_eq!(pool.run(&id, &x), Err(EngineError::Timeout));
+	assert!(started.elapsed() < limit + KILL_GRACE + Duration::from_secs(1));
+	let linear = load(&pool, "linear.onnx");
+	assert!(pool.run(&linear, &read("linear.input.vtns")).is_ok());
+}
+
+/// A worker killed from outside (the system's OOM killer, a crash) is a typed failure for the
+/// run it had, and the next run gets a fresh worker that loads the model from the folder.
+#[test]
+fn a_killed_worker_is_replaced() {
+	let (pool, _) = pool(Duration::from_secs(2), 2048);
+	let id = load(&pool, "mlp.onnx");
+	let input = read("mlp.input.vtns");
+	let expected = pool.run(&id, &input).unwrap();
+	let pid = pool.idle_pids()[0];
+	// SAFETY: kill(2) of our own child process.
+	assert_eq!(unsafe { libc::kill(pid as i32, libc::SIGKILL) }, 0);
+	std::thread::sleep(Duration::from_millis(200));
+	assert_eq!(pool.run(&id, &input), Err(EngineError::WorkerDied));
+	assert_eq!(pool.run(&id, &input).unwrap(), expected);
+	assert_eq!(pool.workers_spawned(), 2);
+}
