@@ -63,7 +63,7 @@ def cnn_request(network, models, tmp_path_factory):
     return model_id, request_id, out
 
 
-def test_cli_registers_requests_and_writes_the_models_output(cnn_request, models):
+def test_cli_registers_requests_and_writes_the_models_output(network, cnn_request, models):
     _, _, out = cnn_request
     expected = chain.vtns.decode((models / "cnn.expected.vtns").read_bytes())
     for name, value in expected.items():
