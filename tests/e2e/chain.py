@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import subprocess
 import sys
 import time
 from dataclasses import dataclass
@@ -33,6 +35,19 @@ def _module_error(self, module_index, error_index):
 
 
 GenericMetadataVersioned.get_module_error = _module_error
+
+
+def verity_binary() -> Path:
+    """The `verity` CLI that scripts/build.sh builds."""
+    target = Path(os.environ.get("CARGO_TARGET_DIR", Path.home() / ".cache/verity/target"))
+    return Path(os.environ.get("VERITY_CLIENT_BIN", target / "release/verity"))
+
+
+def verity(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
+    """Runs the `verity` CLI; prints the command and what it printed (pytest shows it on failure)."""
+    run = subprocess.run([str(verity_binary()), *args], capture_output=True, text=True, timeout=timeout)
+    print(f"$ verity {' '.join(args)}\n{run.stdout}{run.stderr}")
+    return run
 
 
 def blake2_256(data: bytes) -> bytes:

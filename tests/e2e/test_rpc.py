@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import http.server
 import json
-import os
 import subprocess
 import threading
 import time
@@ -19,20 +18,10 @@ from substrateinterface import Keypair
 
 import chain
 import localnet
+from chain import verity
 from conftest import ROOT
 
 FEE = 2_000_000_000
-
-
-def verity_binary() -> Path:
-    target = Path(os.environ.get("CARGO_TARGET_DIR", Path.home() / ".cache/verity/target"))
-    return Path(os.environ.get("VERITY_CLIENT_BIN", target / "release/verity"))
-
-
-def verity(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
-    run = subprocess.run([str(verity_binary()), *args], capture_output=True, text=True, timeout=timeout)
-    print(f"$ verity {' '.join(args)}\n{run.stdout}{run.stderr}")
-    return run
 
 
 def rpc_error(url: str, method: str, params: list) -> dict:

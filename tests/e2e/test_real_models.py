@@ -1,0 +1,67 @@
+"""End to end: the real-model corpus (scripts/real_models.py, docs/real-models.md), models this
+project did not design (scikit-learn and LightGBM models through skl2onnx and onnxmltools, and
+models shipped inside PyPI wheels: magika, PaddleOCR's detector, Silero VAD), each registered with
+`verity register`, requested with `verity request` from .npy files, and its on-chain output
+compared with Python onnxruntime's."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import chain
+from chain import verity
+from conftest import ROOT
+
+CORPUS = ["skl_forest", "skl_logreg", "lgbm", "magika", "ocr_det", "silero_vad"]
+# One account per model, so that the uploads run side by side.
+ACCOUNTS = ["//Alice", "//Bob", "//Charlie", "//Dave", "//Eve", "//Ferdie"]
+FEE = 1_000_000_000
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory) -> Path:
+    given = os.environ.get("VERITY_REAL_MODELS")
+    if given and all((Path(given) / f"{name}.onnx").is_file() for name in CORPUS):
+        return Path(given)
+    out = tmp_path_factory.mktemp("real-models")
+    subprocess.run([sys.executable, str(ROOT / "scripts/real_models.py"), str(out)], check=True)
+    return out
+
+
+def register_and_request(name: str, suri: str, url: str, corpus: Path, out: Path) -> tuple[str, str]:
+    reg = verity("register", "--model", str(corpus / f"{name}.onnx"), "--fee", str(FEE), "--suri", suri,
+                 "--rpc", url, timeout=600)
+    assert reg.returncode == 0, f"{name}: {reg.stderr}"
+    model_id = "0x" + chain.blake2_256((corpus / f"{name}.onnx").read_bytes()).hex()
+    assert f"model {model_id} is active" in reg.stdout, name
+    inputs = []
+    for input_name in (corpus / f"{name}.inputs").read_text().split():
+        inputs += ["--input", f"{input_name}={corpus / f'{name}.{input_name}.npy'}"]
+    req = verity("request", "--model", model_id, *inputs, "--suri", suri, "--output-dir", str(out), "--rpc", url)
+    assert req.returncode == 0, f"{name}: {req.stderr}"
+    return reg.stdout, req.stdout
+
+
+def test_real_models_through_the_cli_match_onnxruntime(network, corpus, tmp_path):
+    url = network.nodes[0].rpc_url
+    with ThreadPoolExecutor(len(CORPUS)) as pool:
+        runs = {name: pool.submit(register_and_request, name, suri, url, corpus, tmp_path / name)
+                for name, suri in zip(CORPUS, ACCOUNTS)}
+        for future in runs.values():
+            future.result()
+    for name in CORPUS:
+        expected = chain.vtns.decode((corpus / f"{name}.expected.vtns").read_bytes())
+        assert expected, name
+        for output, want in expected.items():
+            got = np.load(tmp_path / name / f"{output}.npy")
+            assert got.dtype == want.dtype and got.shape == want.shape, (name, output)
+            if np.issubdtype(want.dtype, np.floating):
+                np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6, err_msg=f"{name}.{output}")
+            else:
+                np.testing.assert_array_equal(got, want, err_msg=f"{name}.{output}")
