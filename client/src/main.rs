@@ -431,6 +431,12 @@ fn wait_for_result(rpc: &Rpc, id: u64, limit: Duration) -> Result<(), String> {
 			"expired" => {
 				return Err(format!("request {id} expired without a quorum; its fee was refunded"))
 			}
+			"failed" => {
+				return Err(format!(
+					"request {id} failed: a quorum of validators could not run the model on this \
+					 input (the reason is in the Inference.InferenceFailed event); the fee paid them"
+				))
+			}
 			_ if started.elapsed() > limit => return Err(format!("no result after {limit:?}")),
 			_ => std::thread::sleep(Duration::from_millis(500)),
 		}

@@ -144,6 +144,7 @@ impl ModelView {
 				Uploading => "uploading",
 				Active => "active",
 				Retired => "retired",
+				Suspended => "suspended",
 			}
 			.into(),
 			registered_at: m.registered_at,
@@ -168,6 +169,7 @@ impl RequestView {
 				Pending => "pending",
 				Finalized => "finalized",
 				Expired => "expired",
+				Failed => "failed",
 			}
 			.into(),
 		}

@@ -43,7 +43,9 @@ interface IInference {
     /// @notice The most weight a callback may be given (ref time in picoseconds, proof bytes).
     function maxCallbackWeight() external view returns (uint64 refTime, uint64 proofSize);
 
-    /// @notice 0 unknown (never made, or pruned after retention), 1 pending, 2 finalized, 3 expired.
+    /// @notice 0 unknown (never made, or pruned after retention), 1 pending, 2 finalized,
+    /// 3 expired (no quorum; refunded), 4 failed (a quorum of validators reported the same
+    /// failure to run the model on this input; the fee paid them).
     function requestStatus(uint64 requestId) external view returns (uint8 status);
 
     /// @notice The finalized result: the output tensors, the blake2-256 of the output, the

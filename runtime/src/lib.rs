@@ -452,6 +452,7 @@ impl pallet_inference::Config for Runtime {
 	type MaxRunsPerBlock = ConstU32<512>;
 	type MaxOffchainMillis = ConstU64<{ MILLISECS_PER_BLOCK / 2 }>;
 	type ResubmitAfter = ConstU32<5>;
+	type MaxFailuresInRow = ConstU32<3>;
 	type OnDissent = ();
 	// Contracts that asked for it get `onInferenceResult` called when their result is final.
 	type ResultCallback = pallet_inference_precompile::ContractCallback<Runtime>;

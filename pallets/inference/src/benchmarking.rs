@@ -277,6 +277,37 @@ mod benchmarks {
 		Ok(())
 	}
 
+	/// Worst case of a failure report: the `k`-th of `k` identical reports (each earlier vote
+	/// is read), it completes the quorum and all `k` members are paid. (The call's weight is
+	/// still bounded by `submit_result(0, MaxCommittee)` plus the reads; see its doc.)
+	#[benchmark]
+	fn submit_failure(k: Linear<1, { T::MaxCommittee::get() }>) -> Result<(), BenchmarkError> {
+		let (id, executors) = open_request::<T>(1, k)?;
+		Requests::<T>::mutate(id, |r| r.as_mut().unwrap().quorum = k);
+		let report = |key: &InferenceAuthorityId| {
+			let failure = FailureSubmission {
+				request_id: id,
+				executor: key.clone(),
+				kind: FailureKind::Timeout,
+			};
+			let request = Requests::<T>::get(id).expect("the request exists");
+			let signature = key
+				.sign(&Pallet::<T>::failure_payload(&failure, &request))
+				.expect("key in keystore");
+			(failure, signature)
+		};
+		for (_, key) in executors.iter().take(k as usize - 1) {
+			let (failure, signature) = report(key);
+			Pallet::<T>::submit_failure(RawOrigin::Authorized.into(), failure, signature)?;
+		}
+		let (failure, signature) = report(&executors[k as usize - 1].1);
+		#[extrinsic_call]
+		_(RawOrigin::Authorized, failure, signature);
+		assert_eq!(Requests::<T>::get(id).unwrap().status, RequestStatus::Failed);
+		assert_eq!(FailureStreak::<T>::get(Requests::<T>::get(id).unwrap().model), 1);
+		Ok(())
+	}
+
 	/// `q` requests scheduled for this block, `e` of them still pending (expired and refunded),
 	/// `p` requests pruned.
 	#[benchmark]

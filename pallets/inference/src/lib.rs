@@ -16,6 +16,10 @@
 //!   model's tolerance ([`verity_primitives::agreement`]), the request is finalized in that same
 //!   block: the result and its provenance are stored, the fee is split among the agreeing
 //!   validators (the remainder refunded), and dissenters get a strike.
+//! - **Agreed failures** ([`failures`]): a member that cannot answer (model refused, time or
+//!   memory limit, output too large or off-spec) submits a signed failure of that kind; a
+//!   quorum on one kind ends the request as failed, paying those members. `MaxFailuresInRow`
+//!   agreed failures in a row suspend the model.
 //! - **Expiry and retention**: a request without quorum at its deadline is expired and refunded
 //!   in full. Every request (finalized or expired) and its input and result are pruned
 //!   `ResultRetention` blocks after its deadline.
@@ -31,6 +35,7 @@ pub use pallet::*;
 #[cfg(feature = "runtime-benchmarks")]
 mod benchmarking;
 pub mod committee;
+mod failures;
 #[cfg(test)]
 mod mock;
 pub mod offchain;
@@ -240,6 +245,9 @@ pub mod pallet {
 		/// result did not land (e.g. a dropped transaction).
 		#[pallet::constant]
 		type ResubmitAfter: Get<BlockNumberFor<Self>>;
+		/// Agreed failures in a row after which a model is suspended (takes no new requests).
+		#[pallet::constant]
+		type MaxFailuresInRow: Get<u32>;
 		/// Hook for dissenting validators.
 		type OnDissent: OnDissent<Self::AccountId>;
 		/// Calls requesters back with their results (contracts' `onInferenceResult`).
@@ -325,6 +333,17 @@ pub mod pallet {
 		ValueQuery,
 	>;
 
+	/// Failures reported for pending requests: `(request, committee index) -> kind`. A member
+	/// answers once: with a result (`Submissions`) or with a failure (here).
+	#[pallet::storage]
+	pub type FailureVotes<T: Config> =
+		StorageDoubleMap<_, Twox64Concat, RequestId, Twox64Concat, u32, FailureKind>;
+
+	/// Agreed failures in a row per model (reset by a result); at `MaxFailuresInRow` the model
+	/// is suspended.
+	#[pallet::storage]
+	pub type FailureStreak<T: Config> = StorageMap<_, Identity, ModelId, u32, ValueQuery>;
+
 	/// Disagreeing results per validator account, ever (a slashing hook sees each new one).
 	#[pallet::storage]
 	pub type Strikes<T: Config> = StorageMap<_, Twox64Concat, T::AccountId, u32, ValueQuery>;
@@ -381,6 +400,20 @@ pub mod pallet {
 		RequestPruned { request_id: RequestId },
 		/// A new session started with `count` executors.
 		ExecutorsChanged { count: u32 },
+		/// A committee member reported that it could not answer.
+		FailureSubmitted { request_id: RequestId, executor: T::AccountId, kind: FailureKind },
+		/// A quorum reported the same failure: the request ends without a result and the fee
+		/// paid the members who reported it.
+		InferenceFailed {
+			request_id: RequestId,
+			model: ModelId,
+			kind: FailureKind,
+			attesters: u32,
+			paid: BalanceOf<T>,
+			refunded: BalanceOf<T>,
+		},
+		/// `MaxFailuresInRow` agreed failures in a row: the model takes no new requests.
+		ModelSuspended { model: ModelId, failures: u32 },
 	}
 
 	#[pallet::error]
@@ -623,6 +656,7 @@ pub mod pallet {
 			ensure!(PendingByModel::<T>::get(model) == 0, Error::<T>::ModelHasPendingRequests);
 			let _ = ModelChunks::<T>::clear_prefix(model, info.chunks, None);
 			Models::<T>::remove(model);
+			FailureStreak::<T>::remove(model);
 			let released = T::Currency::release(
 				&HoldReason::ModelDeposit.into(),
 				&info.owner,
@@ -687,6 +721,26 @@ pub mod pallet {
 			Ok(Some(T::WeightInfo::submit_result(output_len, compared).saturating_add(callback))
 				.into())
 		}
+
+		/// A committee member's signed report that it could not answer a request (the model
+		/// was refused, ran out of time or memory, ...). Submitted like a result; a quorum on
+		/// the same kind concludes the request as failed (see `failures.rs`). Weighed as a
+		/// result that completes a quorum of the largest committee (payments included) plus a
+		/// read per member (the votes); not benchmarked on its own yet.
+		#[pallet::call_index(7)]
+		#[pallet::weight(T::WeightInfo::submit_result(0, T::MaxCommittee::get())
+			.saturating_add(T::DbWeight::get().reads(T::MaxCommittee::get().into())))]
+		#[pallet::weight_of_authorize(T::WeightInfo::authorize_submit_result(0))]
+		#[pallet::authorize(Pallet::<T>::authorize_submit_failure)]
+		pub fn submit_failure(
+			origin: OriginFor<T>,
+			failure: FailureSubmission,
+			// Verified in `authorize`.
+			_signature: <InferenceAuthorityId as RuntimeAppPublic>::Signature,
+		) -> DispatchResult {
+			frame_system::ensure_authorized(origin)?;
+			Self::do_submit_failure(failure)
+		}
 	}
 }
 
@@ -703,7 +757,7 @@ impl<T: Config> Pallet<T> {
 	}
 
 	/// Most elements one tensor of an input or output may have (bounded by its byte size).
-	fn max_elements() -> usize {
+	pub(crate) fn max_elements() -> usize {
 		T::MaxInputBytes::get().max(T::MaxOutputBytes::get()) as usize
 	}
 
@@ -805,11 +859,14 @@ impl<T: Config> Pallet<T> {
 		submission.signing_payload(genesis, &request.input_hash)
 	}
 
-	/// Every rule a submission must meet, in the pool and at dispatch alike. Returns the request
-	/// and the submitter's committee index.
-	fn check_submission(submission: &SubmissionOf<T>) -> Result<(RequestOf<T>, u32), Error<T>> {
-		let request =
-			Requests::<T>::get(submission.request_id).ok_or(Error::<T>::UnknownRequest)?;
+	/// The rules every answer (result or failure) meets, in the pool and at dispatch alike: the
+	/// request is pending and within its deadline, the signer is in its committee and has not
+	/// answered. Returns the request and the signer's committee index.
+	fn check_member(
+		id: RequestId,
+		executor: &InferenceAuthorityId,
+	) -> Result<(RequestOf<T>, u32), Error<T>> {
+		let request = Requests::<T>::get(id).ok_or(Error::<T>::UnknownRequest)?;
 		if request.status != RequestStatus::Pending {
 			return Err(Error::<T>::RequestNotPending);
 		}
@@ -819,11 +876,19 @@ impl<T: Config> Pallet<T> {
 		let member = request
 			.committee
 			.iter()
-			.position(|e| e.key == submission.executor)
+			.position(|e| &e.key == executor)
 			.ok_or(Error::<T>::NotInCommittee)? as u32;
-		if Submissions::<T>::contains_key(submission.request_id, member) {
+		if Submissions::<T>::contains_key(id, member) || FailureVotes::<T>::contains_key(id, member)
+		{
 			return Err(Error::<T>::DuplicateResult);
 		}
+		Ok((request, member))
+	}
+
+	/// Every rule a submission must meet: those of [`Self::check_member`], and an output that
+	/// decodes and matches the model's output spec.
+	fn check_submission(submission: &SubmissionOf<T>) -> Result<(RequestOf<T>, u32), Error<T>> {
+		let (request, member) = Self::check_member(submission.request_id, &submission.executor)?;
 		let model = Models::<T>::get(request.model).ok_or(Error::<T>::UnknownModel)?;
 		let outputs = tensor::decode(&submission.output, Self::max_elements())
 			.map_err(|_| Error::<T>::MalformedOutput)?;
@@ -839,7 +904,16 @@ impl<T: Config> Pallet<T> {
 		submission: &SubmissionOf<T>,
 		signature: &<InferenceAuthorityId as RuntimeAppPublic>::Signature,
 	) -> TransactionValidityWithRefund {
-		let (request, _) = Self::check_submission(submission).map_err(|e| match e {
+		let (request, _) = Self::check_submission(submission).map_err(Self::invalid_answer)?;
+		if !submission.executor.verify(&Self::signing_payload(submission, &request), signature) {
+			return Err(InvalidTransaction::BadProof.into());
+		}
+		Self::answer_validity(submission.request_id, &submission.executor, &request)
+	}
+
+	/// Why the pool refuses an answer that breaks a rule.
+	fn invalid_answer(e: Error<T>) -> InvalidTransaction {
+		match e {
 			Error::<T>::UnknownRequest
 			| Error::<T>::RequestNotPending
 			| Error::<T>::DeadlinePassed
@@ -848,10 +922,16 @@ impl<T: Config> Pallet<T> {
 				InvalidTransaction::Custom(invalid_codes::MALFORMED_OUTPUT)
 			}
 			_ => InvalidTransaction::BadProof,
-		})?;
-		if !submission.executor.verify(&Self::signing_payload(submission, &request), signature) {
-			return Err(InvalidTransaction::BadProof.into());
 		}
+	}
+
+	/// A valid answer of `executor` to `request_id`: one per member in the pool (a result and
+	/// a failure of the same member share the tag), until the request's deadline.
+	fn answer_validity(
+		request_id: RequestId,
+		executor: &InferenceAuthorityId,
+		request: &RequestOf<T>,
+	) -> TransactionValidityWithRefund {
 		let now = frame_system::Pallet::<T>::block_number();
 		let remaining: u64 = request
 			.deadline
@@ -861,7 +941,7 @@ impl<T: Config> Pallet<T> {
 			.unwrap_or(u64::MAX);
 		ValidTransaction::with_tag_prefix("VerityInference")
 			.priority(T::UnsignedPriority::get())
-			.and_provides((submission.request_id, submission.executor.clone()))
+			.and_provides((request_id, executor.clone()))
 			.longevity(remaining)
 			.propagate(true)
 			.build()
@@ -892,7 +972,7 @@ impl<T: Config> Pallet<T> {
 		supports.push((member, new));
 		let Some((leader, verdict)) = leader(&supports, request.quorum) else {
 			Submissions::<T>::insert(id, member, output);
-			if supports.len() == request.committee.len() {
+			if Self::answers(id) == request.committee.len() {
 				Self::expire(id, request, ExpiryReason::NoAgreement);
 			}
 			return (compared, Weight::zero());
@@ -911,32 +991,8 @@ impl<T: Config> Pallet<T> {
 		let dissenters: Vec<Executor<T::AccountId>> =
 			supports.iter().filter(|(m, _)| !verdict.has(*m)).map(|(m, _)| member_of(m)).collect();
 
-		// Pay the agreeing validators an equal share; refund the rest.
-		let reason: T::RuntimeHoldReason = HoldReason::RequestEscrow.into();
-		let share = request.fee / BalanceOf::<T>::from(attesters.len() as u32);
-		let mut paid = BalanceOf::<T>::zero();
-		for attester in &attesters {
-			if share.is_zero() {
-				break;
-			}
-			if T::Currency::transfer_on_hold(
-				&reason,
-				&request.requester,
-				&attester.account,
-				share,
-				Precision::Exact,
-				Restriction::Free,
-				Fortitude::Polite,
-			)
-			.is_ok()
-			{
-				paid = paid.saturating_add(share);
-			}
-		}
-		let refund = request.fee.saturating_sub(paid);
-		let refunded =
-			T::Currency::release(&reason, &request.requester, refund, Precision::BestEffort)
-				.unwrap_or_default();
+		let accounts: Vec<T::AccountId> = attesters.iter().map(|a| a.account.clone()).collect();
+		let (paid, refunded) = Self::pay(&request, &accounts);
 
 		for dissenter in &dissenters {
 			let strikes = Strikes::<T>::mutate(&dissenter.account, |s| {
@@ -971,6 +1027,7 @@ impl<T: Config> Pallet<T> {
 		let requester = request.requester.clone();
 		Requests::<T>::insert(id, request);
 		Self::close_pending(id, model_id, committee);
+		FailureStreak::<T>::remove(model_id);
 		Self::deposit_event(Event::InferenceFinalized {
 			request_id: id,
 			model: model_id,
@@ -994,6 +1051,37 @@ impl<T: Config> Pallet<T> {
 		(compared, callback_weight)
 	}
 
+	/// Pays `accounts` an equal share of the request's fee from escrow and refunds the rest;
+	/// returns (paid, refunded).
+	fn pay(request: &RequestOf<T>, accounts: &[T::AccountId]) -> (BalanceOf<T>, BalanceOf<T>) {
+		let reason: T::RuntimeHoldReason = HoldReason::RequestEscrow.into();
+		let share = request.fee / BalanceOf::<T>::from(accounts.len().max(1) as u32);
+		let mut paid = BalanceOf::<T>::zero();
+		for account in accounts {
+			if share.is_zero() {
+				break;
+			}
+			if T::Currency::transfer_on_hold(
+				&reason,
+				&request.requester,
+				account,
+				share,
+				Precision::Exact,
+				Restriction::Free,
+				Fortitude::Polite,
+			)
+			.is_ok()
+			{
+				paid = paid.saturating_add(share);
+			}
+		}
+		let refund = request.fee.saturating_sub(paid);
+		let refunded =
+			T::Currency::release(&reason, &request.requester, refund, Precision::BestEffort)
+				.unwrap_or_default();
+		(paid, refunded)
+	}
+
 	/// Ends a pending request without a result and refunds its fee in full.
 	fn expire(id: RequestId, mut request: RequestOf<T>, reason: ExpiryReason) {
 		let refunded = T::Currency::release(
@@ -1015,6 +1103,7 @@ impl<T: Config> Pallet<T> {
 	fn close_pending(id: RequestId, model: ModelId, committee: u32) {
 		let _ = Submissions::<T>::clear_prefix(id, committee, None);
 		let _ = SubmissionSupport::<T>::clear_prefix(id, committee, None);
+		let _ = FailureVotes::<T>::clear_prefix(id, committee, None);
 		Callbacks::<T>::remove(id);
 		PendingCount::<T>::mutate(|n| *n = n.saturating_sub(1));
 		PendingByModel::<T>::mutate_exists(model, |n| {
@@ -1045,7 +1134,9 @@ impl<T: Config> Pallet<T> {
 			.filter(|(_, r)| r.status == RequestStatus::Pending && r.deadline >= now)
 			.filter_map(|(id, r)| {
 				let member = r.committee.iter().position(|e| &e.key == key)? as u32;
-				(!Submissions::<T>::contains_key(id, member)).then_some(id)
+				let answered = Submissions::<T>::contains_key(id, member)
+					|| FailureVotes::<T>::contains_key(id, member);
+				(!answered).then_some(id)
 			})
 			.collect();
 		ids.sort_unstable();
@@ -1079,14 +1170,15 @@ impl<T: Config> Pallet<T> {
 				RequestStatus::Finalized => {
 					ensure!(Results::<T>::contains_key(id), "finalized request without result")
 				}
-				RequestStatus::Expired => {
-					ensure!(!Results::<T>::contains_key(id), "expired request with a result")
+				RequestStatus::Expired | RequestStatus::Failed => {
+					ensure!(!Results::<T>::contains_key(id), "request without a result has one")
 				}
 			}
 			if r.status != RequestStatus::Pending {
 				ensure!(
 					Submissions::<T>::iter_prefix(id).next().is_none()
-						&& SubmissionSupport::<T>::iter_prefix(id).next().is_none(),
+						&& SubmissionSupport::<T>::iter_prefix(id).next().is_none()
+						&& FailureVotes::<T>::iter_prefix(id).next().is_none(),
 					"submissions of a closed request"
 				);
 			}

@@ -99,6 +99,7 @@ impl pallet_inference::Config for Test {
 	type MaxRunsPerBlock = ConstU32<4>;
 	type MaxOffchainMillis = ConstU64<2_000>;
 	type ResubmitAfter = frame_support::traits::ConstU64<3>;
+	type MaxFailuresInRow = frame_support::traits::ConstU32<3>;
 	type OnDissent = ();
 	type ResultCallback = RecordingCallback;
 	type WeightInfo = ();

@@ -10,7 +10,9 @@
 //!    retried;
 //! 3. the model is handed to the node's engine if it does not have it yet (bytes from chain
 //!    state, hash-checked by the engine), the input runs through the `inference` host functions,
-//!    and the signed result goes to the pool as an authorized transaction.
+//!    and the signed result goes to the pool as an authorized transaction. A failure the model
+//!    causes (refused, time or memory limit, output too large or off-spec: [`failure_kind`])
+//!    goes to the pool as a signed failure report instead, so the committee can agree on it.
 //!
 //! A node without an engine (`--no-inference`, or not a validator) gets `Unavailable` from the
 //! host functions and submits nothing.
@@ -97,17 +99,59 @@ fn answer<T: Config>(
 	let model = Models::<T>::get(request.model).ok_or(OffchainError::Gone)?;
 	let input = RequestInputs::<T>::get(id).ok_or(OffchainError::Gone)?;
 	let model_id = request.model.0;
-	if !host::has_model(model_id) {
-		let bytes = Pallet::<T>::model_bytes(&request.model, model.chunks);
-		host::load_model(model_id, &bytes).map_err(OffchainError::Engine)?;
-	}
-	let output = host::run(model_id, &input).map_err(OffchainError::Engine)?;
-	let output = BoundedVec::try_from(output).map_err(|_| OffchainError::OutputTooLarge)?;
-	let submission = ResultSubmission { request_id: id, executor: key.clone(), output };
-	let signature = key
-		.sign(&Pallet::<T>::signing_payload(&submission, &request))
-		.ok_or(OffchainError::Signing)?;
-	let xt =
-		T::create_authorized_transaction(Call::<T>::submit_result { submission, signature }.into());
+	let loaded = if host::has_model(model_id) {
+		Ok(())
+	} else {
+		host::load_model(model_id, &Pallet::<T>::model_bytes(&request.model, model.chunks))
+	};
+	let outcome = loaded.and_then(|()| host::run(model_id, &input)).map_err(failure_kind);
+	let outcome = outcome.and_then(|output| {
+		let output = BoundedVec::try_from(output).map_err(|_| Ok(FailureKind::OutputTooLarge))?;
+		let matches = tensor::decode(&output, Pallet::<T>::max_elements())
+			.ok()
+			.is_some_and(|outputs| spec::check(&outputs, &model.outputs).is_ok());
+		if matches {
+			Ok(output)
+		} else {
+			Err(Ok(FailureKind::OutputMismatch))
+		}
+	});
+	let call = match outcome {
+		Ok(output) => {
+			let submission = ResultSubmission { request_id: id, executor: key.clone(), output };
+			let signature = key
+				.sign(&Pallet::<T>::signing_payload(&submission, &request))
+				.ok_or(OffchainError::Signing)?;
+			Call::<T>::submit_result { submission, signature }
+		}
+		Err(Ok(kind)) => {
+			log::warn!(target: LOG_TARGET, "request {id}: failed ({kind:?}); reporting it");
+			let failure = FailureSubmission { request_id: id, executor: key.clone(), kind };
+			let signature = key
+				.sign(&Pallet::<T>::failure_payload(&failure, &request))
+				.ok_or(OffchainError::Signing)?;
+			Call::<T>::submit_failure { failure, signature }
+		}
+		Err(Err(e)) => return Err(e),
+	};
+	let xt = T::create_authorized_transaction(call.into());
 	SubmitTransaction::<T, Call<T>>::submit_transaction(xt).map_err(|_| OffchainError::Submit)
+}
+
+/// What the committee can agree on when the engine fails: failures the model causes (the same
+/// on every honest validator) map to a [`FailureKind`]; local problems (no engine, the model
+/// not loaded here, corrupt local bytes) are this node's own and reported to nobody.
+pub fn failure_kind(e: EngineError) -> Result<FailureKind, OffchainError> {
+	Ok(match e {
+		EngineError::BadModel => FailureKind::BadModel,
+		EngineError::BadInput => FailureKind::BadInput,
+		EngineError::TooLarge => FailureKind::OutputTooLarge,
+		EngineError::Timeout => FailureKind::Timeout,
+		EngineError::RunFailed => FailureKind::RunFailed,
+		EngineError::OutOfMemory => FailureKind::OutOfMemory,
+		EngineError::WorkerDied => FailureKind::WorkerDied,
+		EngineError::Unavailable | EngineError::ModelNotLoaded | EngineError::HashMismatch => {
+			return Err(OffchainError::Engine(e))
+		}
+	})
 }

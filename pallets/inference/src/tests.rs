@@ -8,7 +8,7 @@ use frame_support::{
 };
 use frame_system::RawOrigin;
 use sp_core::Pair;
-use sp_runtime::{transaction_validity::InvalidTransaction, DispatchError};
+use sp_runtime::{transaction_validity::InvalidTransaction, DispatchError, DispatchResult};
 use verity_primitives::{
 	agreement::Tolerance,
 	spec::{tensor_spec, Dim, TensorSpecs},
@@ -957,5 +957,152 @@ fn signatures_are_bound_to_the_chain_and_the_input() {
 		let payload = submission.signing_payload(genesis, &request.input_hash);
 		assert_eq!(payload, Inference::signing_payload(&submission, &request));
 		assert_eq!(check(payload), Ok(()));
+	});
+}
+
+// ----------------------------------------------------------------------------------------------
+// Agreed failures.
+
+/// A signed failure report of `executor`, through the pool's `authorize`, then dispatched.
+fn fail(request_id: RequestId, executor: u8, kind: FailureKind) -> DispatchResult {
+	let failure = FailureSubmission { request_id, executor: executor_key(executor), kind };
+	let payload = match Requests::<Test>::get(request_id) {
+		Some(request) => Inference::failure_payload(&failure, &request),
+		None => failure.encode(),
+	};
+	let signature: InferenceAuthoritySignature = executor_pair(executor).sign(&payload).into();
+	Inference::authorize_submit_failure(TransactionSource::External, &failure, &signature)
+		.map_err(|_| DispatchError::Other("not authorized"))?;
+	Inference::submit_failure(RawOrigin::Authorized.into(), failure, signature)
+}
+
+#[test]
+fn a_quorum_of_one_failure_kind_fails_the_request_and_pays_those_members() {
+	new_test_ext(3).execute_with(|| {
+		let model = active_model(10);
+		let r = request(model);
+		let issuance = Balances::total_issuance();
+		assert_ok!(fail(r, 0, FailureKind::Timeout));
+		assert_eq!(Requests::<Test>::get(r).unwrap().status, RequestStatus::Pending);
+		assert!(!Inference::pending_for(&executor_key(0)).contains(&r), "answered by its failure");
+		assert!(Inference::pending_for(&executor_key(2)).contains(&r));
+		assert_ok!(fail(r, 1, FailureKind::Timeout));
+		assert_eq!(Requests::<Test>::get(r).unwrap().status, RequestStatus::Failed);
+		assert!(Results::<Test>::get(r).is_none());
+		assert_eq!(FailureVotes::<Test>::iter_prefix(r).count(), 0);
+		assert_eq!(escrow(BOB), 0);
+		assert_eq!(Balances::free_balance(BOB), INITIAL - FEE);
+		assert_eq!(Balances::free_balance(executor_account(0)), INITIAL + FEE / 2);
+		assert_eq!(Balances::free_balance(executor_account(1)), INITIAL + FEE / 2);
+		assert_eq!(Balances::free_balance(executor_account(2)), INITIAL);
+		assert_eq!(Balances::total_issuance(), issuance);
+		assert_eq!(PendingCount::<Test>::get(), 0);
+		assert_eq!(FailureStreak::<Test>::get(model), 1);
+		assert!(last_events(1).contains(&Event::InferenceFailed {
+			request_id: r,
+			model,
+			kind: FailureKind::Timeout,
+			attesters: 2,
+			paid: FEE,
+			refunded: 0,
+		}));
+		// The third member is too late: the request is closed.
+		assert_noop!(fail(r, 2, FailureKind::Timeout), DispatchError::Other("not authorized"));
+	});
+}
+
+#[test]
+fn different_failures_or_a_failure_and_results_are_no_quorum() {
+	new_test_ext(3).execute_with(|| {
+		let model = active_model(10);
+		// Two kinds and one result: everyone answered without agreement, refunded in full.
+		let r = request(model);
+		assert_ok!(fail(r, 0, FailureKind::Timeout));
+		assert_ok!(fail(r, 1, FailureKind::OutOfMemory));
+		assert_eq!(Requests::<Test>::get(r).unwrap().status, RequestStatus::Pending);
+		assert_ok!(submit(r, 2, output(1.0)));
+		assert_eq!(Requests::<Test>::get(r).unwrap().status, RequestStatus::Expired);
+		assert_eq!(Balances::free_balance(BOB), INITIAL);
+		assert_eq!(FailureStreak::<Test>::get(model), 0);
+		// Two agreeing results outvote one failure; the result resets the streak.
+		FailureStreak::<Test>::insert(model, 2);
+		let r = request(model);
+		assert_ok!(fail(r, 0, FailureKind::RunFailed));
+		assert_ok!(submit(r, 1, output(1.0)));
+		assert_ok!(submit(r, 2, output(1.0)));
+		assert_eq!(Requests::<Test>::get(r).unwrap().status, RequestStatus::Finalized);
+		assert_eq!(FailureStreak::<Test>::get(model), 0);
+	});
+}
+
+#[test]
+fn a_member_answers_once_with_a_result_or_a_failure() {
+	new_test_ext(3).execute_with(|| {
+		let model = active_model(10);
+		let r = request(model);
+		assert_ok!(fail(r, 0, FailureKind::BadModel));
+		assert_eq!(authorize(r, 0, output(1.0)), Err(InvalidTransaction::Stale));
+		assert_noop!(fail(r, 0, FailureKind::Timeout), DispatchError::Other("not authorized"));
+		assert_ok!(submit(r, 1, output(1.0)));
+		assert_noop!(fail(r, 1, FailureKind::Timeout), DispatchError::Other("not authorized"));
+		// Outside the committee, on an unknown request, or signed over another payload.
+		assert_noop!(fail(r, 9, FailureKind::Timeout), DispatchError::Other("not authorized"));
+		assert_noop!(fail(77, 2, FailureKind::Timeout), DispatchError::Other("not authorized"));
+		let failure = FailureSubmission {
+			request_id: r,
+			executor: executor_key(2),
+			kind: FailureKind::Timeout,
+		};
+		let forged: InferenceAuthoritySignature = executor_pair(2).sign(&failure.encode()).into();
+		assert_eq!(
+			Inference::authorize_submit_failure(TransactionSource::External, &failure, &forged)
+				.map(|_| ()),
+			Err(InvalidTransaction::BadProof.into())
+		);
+		// A failure and a result of one member share the pool tag: one answer per member.
+		let request = Requests::<Test>::get(r).unwrap();
+		let signature: InferenceAuthoritySignature =
+			executor_pair(2).sign(&Inference::failure_payload(&failure, &request)).into();
+		let (valid, _) =
+			Inference::authorize_submit_failure(TransactionSource::External, &failure, &signature)
+				.unwrap();
+		assert_eq!(valid.provides, vec![("VerityInference", (r, executor_key(2))).encode()]);
+		// Without the authorized origin the call is refused.
+		assert_noop!(
+			Inference::submit_failure(RuntimeOrigin::signed(ALICE), failure, signature),
+			DispatchError::BadOrigin
+		);
+	});
+}
+
+#[test]
+fn repeated_agreed_failures_suspend_the_model() {
+	new_test_ext(3).execute_with(|| {
+		let model = active_model(10);
+		for n in 1..=3u32 {
+			let r = request(model);
+			assert_ok!(fail(r, 0, FailureKind::OutOfMemory));
+			assert_ok!(fail(r, 2, FailureKind::OutOfMemory));
+			assert_eq!(FailureStreak::<Test>::get(model), n);
+			run_to(System::block_number() + 1);
+		}
+		assert_eq!(Models::<Test>::get(model).unwrap().status, ModelStatus::Suspended);
+		assert!(System::events()
+			.iter()
+			.any(|e| e.event
+				== RuntimeEvent::Inference(Event::ModelSuspended { model, failures: 3 })));
+		assert_noop!(
+			Inference::request_inference(
+				RuntimeOrigin::signed(BOB),
+				model,
+				input([1.0, 2.0]),
+				FEE,
+				None
+			),
+			Error::<Test>::ModelNotActive
+		);
+		// Nothing pending: the owner can remove it, and its streak goes with it.
+		assert_ok!(Inference::remove_model(RuntimeOrigin::signed(ALICE), model));
+		assert_eq!(FailureStreak::<Test>::get(model), 0);
 	});
 }

@@ -31,6 +31,8 @@ pub enum ModelStatus {
 	Active,
 	/// No new requests; pending ones still finish.
 	Retired,
+	/// `MaxFailuresInRow` requests in a row ended in an agreed failure: no new requests.
+	Suspended,
 }
 
 /// A registered model.
@@ -79,6 +81,72 @@ pub enum RequestStatus {
 	Finalized,
 	/// No quorum before the deadline (or every member answered without agreement); refunded.
 	Expired,
+	/// A quorum of the committee reported the same failure (the model could not be run on this
+	/// input); the fee paid those members, who did the work.
+	Failed,
+}
+
+/// Why a committee member could not produce an output. Failures are compared exactly (by kind):
+/// a quorum on one kind concludes the request as [`RequestStatus::Failed`].
+#[derive(
+	Clone,
+	Copy,
+	Debug,
+	PartialEq,
+	Eq,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	TypeInfo,
+	MaxEncodedLen,
+)]
+pub enum FailureKind {
+	/// The model was refused (screen or ONNX Runtime could not load it).
+	BadModel,
+	/// ONNX Runtime refused the input.
+	BadInput,
+	/// The output is larger than `MaxOutputBytes` or the engine's limit.
+	OutputTooLarge,
+	/// The output does not match the model's output spec.
+	OutputMismatch,
+	/// The run took longer than the validators' time limit.
+	Timeout,
+	/// The run needed more memory than the validators' cap.
+	OutOfMemory,
+	/// ONNX Runtime failed while running.
+	RunFailed,
+	/// The worker process running the model died.
+	WorkerDied,
+}
+
+/// What a validator signs and submits when it cannot answer a request.
+#[derive(
+	Clone, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen,
+)]
+pub struct FailureSubmission {
+	pub request_id: RequestId,
+	/// The signer; must be in the request's committee.
+	pub executor: InferenceAuthorityId,
+	pub kind: FailureKind,
+}
+
+/// Context of failure signatures (never valid as a result signature, nor the reverse).
+pub const FAILURE_SIGNING_CONTEXT: &[u8; 17] = b"verity/failure/v1";
+
+impl FailureSubmission {
+	/// The bytes a committee member signs, bound like a result's (see
+	/// [`ResultSubmission::signing_payload`]).
+	pub fn signing_payload(&self, genesis_hash: impl Encode, input_hash: &H256) -> Vec<u8> {
+		(
+			FAILURE_SIGNING_CONTEXT,
+			genesis_hash,
+			self.request_id,
+			input_hash,
+			&self.executor,
+			self.kind,
+		)
+			.encode()
+	}
 }
 
 /// A committee member: the validator's account (paid) and its inference key (signs results).

@@ -157,6 +157,7 @@ where
 						RequestStatus::Pending => 1,
 						RequestStatus::Finalized => 2,
 						RequestStatus::Expired => 3,
+						RequestStatus::Failed => 4,
 					},
 				};
 				Ok(U256::from(status).abi_encode())

@@ -1,0 +1,102 @@
+//! Agreed failures: a committee member that cannot answer a request (the model was refused,
+//! ran out of time or memory, its output is too large or does not match the spec) submits a
+//! signed [`FailureSubmission`] of that kind instead of nothing. A quorum on the same kind
+//! concludes the request as [`RequestStatus::Failed`]: the fee pays the members who reported it
+//! (they did the work; the requester chose the model), and the model's [`FailureStreak`] grows;
+//! at `MaxFailuresInRow` the model is suspended. Failures compare exactly (kind only); results
+//! keep the tolerance rule. A member answers once, with a result or with a failure.
+use crate::*;
+use sp_runtime::DispatchResult;
+
+impl<T: Config> Pallet<T> {
+	/// What `failure`'s executor signs: bound to this chain and the request's input.
+	pub fn failure_payload(failure: &FailureSubmission, request: &RequestOf<T>) -> Vec<u8> {
+		let genesis = frame_system::Pallet::<T>::block_hash(BlockNumberOf::<T>::zero());
+		failure.signing_payload(genesis, &request.input_hash)
+	}
+
+	/// Pool validity of a failure report: the member checks of a result, then the signature.
+	/// It provides the same tag as a result of the same member, so the pool holds one answer
+	/// per member.
+	pub(crate) fn authorize_submit_failure(
+		_source: TransactionSource,
+		failure: &FailureSubmission,
+		signature: &<InferenceAuthorityId as RuntimeAppPublic>::Signature,
+	) -> TransactionValidityWithRefund {
+		let (request, _) = Self::check_member(failure.request_id, &failure.executor)
+			.map_err(Self::invalid_answer)?;
+		if !failure.executor.verify(&Self::failure_payload(failure, &request), signature) {
+			return Err(InvalidTransaction::BadProof.into());
+		}
+		Self::answer_validity(failure.request_id, &failure.executor, &request)
+	}
+
+	/// Records a failure report; concludes the request when a quorum reported the same kind, or
+	/// expires it when every member answered without agreement.
+	pub(crate) fn do_submit_failure(failure: FailureSubmission) -> DispatchResult {
+		let (request, member) = Self::check_member(failure.request_id, &failure.executor)?;
+		let id = failure.request_id;
+		FailureVotes::<T>::insert(id, member, failure.kind);
+		Self::deposit_event(Event::FailureSubmitted {
+			request_id: id,
+			executor: request.committee[member as usize].account.clone(),
+			kind: failure.kind,
+		});
+		let mut voters: Vec<u32> = FailureVotes::<T>::iter_prefix(id)
+			.filter(|(_, kind)| *kind == failure.kind)
+			.map(|(m, _)| m)
+			.collect();
+		if voters.len() as u32 >= request.quorum {
+			voters.sort_unstable();
+			Self::conclude_failed(id, request, failure.kind, voters);
+		} else if Self::answers(id) == request.committee.len() {
+			Self::expire(id, request, ExpiryReason::NoAgreement);
+		}
+		Ok(())
+	}
+
+	/// How many members answered a pending request, with a result or a failure.
+	pub(crate) fn answers(id: RequestId) -> usize {
+		Submissions::<T>::iter_prefix(id).count() + FailureVotes::<T>::iter_prefix(id).count()
+	}
+
+	fn conclude_failed(
+		id: RequestId,
+		mut request: RequestOf<T>,
+		kind: FailureKind,
+		voters: Vec<u32>,
+	) {
+		let accounts: Vec<T::AccountId> =
+			voters.iter().map(|m| request.committee[*m as usize].account.clone()).collect();
+		let (paid, refunded) = Self::pay(&request, &accounts);
+		request.status = RequestStatus::Failed;
+		let model = request.model;
+		let committee = request.committee.len() as u32;
+		Requests::<T>::insert(id, request);
+		Self::close_pending(id, model, committee);
+		Self::deposit_event(Event::InferenceFailed {
+			request_id: id,
+			model,
+			kind,
+			attesters: accounts.len() as u32,
+			paid,
+			refunded,
+		});
+		let failures = FailureStreak::<T>::mutate(model, |n| {
+			*n = n.saturating_add(1);
+			*n
+		});
+		if failures >= T::MaxFailuresInRow::get() {
+			let suspended = Models::<T>::mutate(model, |m| match m {
+				Some(m) if m.status == ModelStatus::Active => {
+					m.status = ModelStatus::Suspended;
+					true
+				}
+				_ => false,
+			});
+			if suspended {
+				Self::deposit_event(Event::ModelSuspended { model, failures });
+			}
+		}
+	}
+}
