@@ -62,7 +62,9 @@ enum Command {
 		#[arg(long)]
 		suri: String,
 	},
-	/// Request inference and (unless --no-wait) wait for the finalized result.
+	/// Request inference and (unless --no-wait) wait for the result: by default until a quorum
+	/// agreed (contracts can use it from that block on), with --final also until GRANDPA made
+	/// that block final (irreversible).
 	Request {
 		/// Model id (blake2-256 of its ONNX bytes).
 		#[arg(long)]
@@ -82,6 +84,9 @@ enum Command {
 		/// Return once the request is in a block.
 		#[arg(long)]
 		no_wait: bool,
+		/// Also wait until the result's block is final (GRANDPA), not only agreed.
+		#[arg(long = "final", conflicts_with = "no_wait")]
+		wait_final: bool,
 		/// Give up waiting after this many seconds.
 		#[arg(long, default_value_t = 300)]
 		wait_secs: u64,
@@ -162,6 +167,7 @@ fn run(cli: Cli) -> Result<(), String> {
 			timeout,
 			suri,
 			no_wait,
+			wait_final,
 			wait_secs,
 			output_dir,
 		} => {
@@ -170,8 +176,14 @@ fn run(cli: Cli) -> Result<(), String> {
 			if no_wait {
 				return Ok(());
 			}
-			wait_for_result(&rpc, id, Duration::from_secs(wait_secs))?;
-			show_result(&rpc, id, output_dir.as_ref())
+			let started = Instant::now();
+			let limit = Duration::from_secs(wait_secs);
+			wait_for_result(&rpc, id, limit)?;
+			show_result(&rpc, id, output_dir.as_ref())?;
+			if wait_final {
+				wait_for_finality(&rpc, id, started, limit)?;
+			}
+			Ok(())
 		}
 		Command::Result { request, output_dir } => show_result(&rpc, request, output_dir.as_ref()),
 		Command::Receipt { request, out } => {
@@ -440,6 +452,33 @@ fn wait_for_result(rpc: &Rpc, id: u64, limit: Duration) -> Result<(), String> {
 			_ if started.elapsed() > limit => return Err(format!("no result after {limit:?}")),
 			_ => std::thread::sleep(Duration::from_millis(500)),
 		}
+	}
+}
+
+/// Waits until GRANDPA finalized the block holding request `id`'s result, on the same chain.
+fn wait_for_finality(rpc: &Rpc, id: u64, started: Instant, limit: Duration) -> Result<(), String> {
+	let result: ResultView = rpc.get("inference_getResult", serde_json::json!([id]))?;
+	loop {
+		let finalized = rpc.block_number(rpc.finalized_head()?)?.unwrap_or(0);
+		if finalized >= result.finalized_at {
+			// The result must be in the final chain, not on a fork that lost.
+			let at = rpc.block_hash(result.finalized_at)?.ok_or("the result's block is unknown")?;
+			let final_result: Option<ResultView> =
+				rpc.get_optional("inference_getResult", serde_json::json!([id, at]))?;
+			if final_result.is_none_or(|r| r.output_hash != result.output_hash) {
+				return Err(format!("request {id}'s result is not in the final chain"));
+			}
+			println!(
+				"result block #{} is final (GRANDPA, finalized head #{finalized}) after {:.0}s",
+				result.finalized_at,
+				started.elapsed().as_secs_f64()
+			);
+			return Ok(());
+		}
+		if started.elapsed() > limit {
+			return Err(format!("block #{} not final after {limit:?}", result.finalized_at));
+		}
+		std::thread::sleep(Duration::from_millis(500));
 	}
 }
 

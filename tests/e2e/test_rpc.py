@@ -45,10 +45,15 @@ def cnn_request(network, models, tmp_path_factory):
     assert f"model {model_id} is active" in reg.stdout
     assert "MiB (100%)" in reg.stdout  # the progress bar reached the end
     req = verity("request", "--model", model_id, "--input", str(models / "cnn.image.npy"),
-                 "--suri", "//Dave", "--output-dir", str(out), "--rpc", url)
+                 "--suri", "//Dave", "--output-dir", str(out), "--rpc", url, "--final")
     assert req.returncode == 0, req.stderr
     request_id = int(req.stdout.split("request ", 1)[1].split(" ", 1)[0])
     assert "finalized" in req.stdout
+    # --final: the command returned only once GRANDPA made the result's block final.
+    result = localnet.rpc(url, "inference_getResult", [request_id])
+    assert f"result block #{result['finalizedAt']} is final (GRANDPA" in req.stdout
+    head = localnet.rpc(url, "chain_getHeader", [localnet.rpc(url, "chain_getFinalizedHead")])
+    assert int(head["number"], 16) >= result["finalizedAt"]
     return model_id, request_id, out
 
 
