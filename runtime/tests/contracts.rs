@@ -136,7 +136,8 @@ fn register(name: &str) -> H256 {
 		verity_primitives::agreement::Tolerance { abs_e9: 10_000, rel_e9: 10_000 },
 		FEE,
 	));
-	for chunk in bytes.chunks(512 * 1024) {
+	let chunk_size = <Runtime as pallet_inference::Config>::MaxChunkBytes::get() as usize;
+	for chunk in bytes.chunks(chunk_size) {
 		assert_ok!(Inference::upload_model_chunk(
 			alice.clone(),
 			id,

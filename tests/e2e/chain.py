@@ -156,6 +156,36 @@ def register_model(substrate: SubstrateInterface, owner: Keypair, model_file: Pa
     return model_id
 
 
+def register_models_at_once(substrate: SubstrateInterface, owner: Keypair, model_files: list[Path], fee: int,
+                            timeout: float = 60.0) -> list[str]:
+    """Registers, uploads (one chunk each: files up to 1 MiB) and activates several models with
+    one batch of transactions that lands in one or two blocks; returns their ids. Models already
+    registered are left as they are."""
+    calls, ids = [], []
+    for path in model_files:
+        data = path.read_bytes()
+        assert len(data) <= CHUNK, f"{path} needs more than one chunk"
+        spec = json.loads(path.with_suffix(".json").read_text())
+        model_id = "0x" + blake2_256(data).hex()
+        ids.append(model_id)
+        if substrate.query("Inference", "Models", [model_id]).value is None:
+            calls += [
+                (owner, "Inference", "register_model", {
+                    "model": model_id, "size": len(data), "inputs": spec_arg(spec["inputs"]),
+                    "outputs": spec_arg(spec["outputs"]), "tolerance": spec["tolerance"], "fee": fee}),
+                (owner, "Inference", "upload_model_chunk", {"model": model_id, "chunk": "0x" + data.hex()}),
+                (owner, "Inference", "complete_model_upload", {"model": model_id}),
+            ]
+    submit_batch(substrate, calls)
+    deadline = time.monotonic() + timeout
+    for model_id in ids:
+        while (substrate.query("Inference", "Models", [model_id]).value or {}).get("status") != "Active":
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"model {model_id} not active after {timeout}s")
+            time.sleep(1)
+    return ids
+
+
 def request(substrate: SubstrateInterface, requester: Keypair, model_id: str, input_bytes: bytes,
             max_fee: int, timeout: int | None = None) -> tuple[int, int]:
     """Makes a request; returns (request id, block number of inclusion)."""

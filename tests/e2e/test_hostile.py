@@ -24,12 +24,6 @@ def rss(pid: int) -> int:
     return int(next(line for line in status.splitlines() if line.startswith("VmRSS:")).split()[1]) * 1024
 
 
-def registered(substrate, owner, path) -> tuple[str, int]:
-    """A model's id and its fee on chain (another test may have registered it with another)."""
-    model_id = chain.register_model(substrate, owner, path, FEE)
-    return model_id, substrate.query("Inference", "Models", [model_id]).value["fee"]
-
-
 def failures(substrate, first_block: int) -> dict[int, dict]:
     """`Inference.InferenceFailed` events since `first_block`, by request id."""
     found = {}
@@ -43,12 +37,14 @@ def failures(substrate, first_block: int) -> dict[int, dict]:
 
 def test_hostile_models_never_stop_a_validator(network, models):
     substrate = chain.connect(network.nodes[0].ws_url)
-    owner, user = Keypair.create_from_uri("//Alice"), Keypair.create_from_uri("//Eve")
+    user = Keypair.create_from_uri("//Eve")
     hostile = models / "hostile"
-    bomb, bomb_fee = registered(substrate, owner, hostile / "memory_bomb.onnx")
-    matmul, matmul_fee = registered(substrate, owner, hostile / "huge_matmul.onnx")
-    leak, leak_fee = registered(substrate, owner, hostile / "external_relative.onnx")
-    normal, normal_fee = registered(substrate, owner, models / "mlp.onnx")
+    files = [hostile / "memory_bomb.onnx", hostile / "huge_matmul.onnx", hostile / "external_relative.onnx",
+             models / "mlp.onnx"]
+    ids = chain.register_models_at_once(substrate, Keypair.create_from_uri("//Alice"), files, FEE)
+    # Another test may have registered a model with another fee.
+    (bomb, bomb_fee), (matmul, matmul_fee), (leak, leak_fee), (normal, normal_fee) = [
+        (i, substrate.query("Inference", "Models", [i]).value["fee"]) for i in ids]
     started, first_block = time.monotonic(), chain.best_number(substrate)
 
     attacks = {

@@ -142,10 +142,12 @@ mod benchmarks {
 		let id = H256::repeat_byte(1);
 		let outputs =
 			BoundedVec::truncate_from(alloc::vec![tensor_spec("y", DType::F32, &[Dim::Dynamic])]);
+		// A model of `c` bytes: its one chunk is the last, which may be shorter than
+		// MaxChunkBytes (the work is the same as for a full chunk of `c` bytes).
 		Pallet::<T>::register_model(
 			RawOrigin::Signed(owner.clone()).into(),
 			id,
-			T::MaxModelBytes::get(),
+			c,
 			outputs.clone(),
 			outputs,
 			Tolerance::default(),

@@ -485,6 +485,8 @@ pub mod pallet {
 		DuplicateResult,
 		/// The output is not a valid tensor list or does not match the model's output spec.
 		MalformedOutput,
+		/// Every chunk but the last must be exactly `MaxChunkBytes` long.
+		ChunkNotFull,
 	}
 
 	#[pallet::hooks]
@@ -578,7 +580,8 @@ pub mod pallet {
 			Ok(())
 		}
 
-		/// Append the next chunk of a model's bytes (owner only, while uploading).
+		/// Append the next chunk of a model's bytes (owner only, while uploading): exactly
+		/// `MaxChunkBytes` long, except the last.
 		#[pallet::call_index(1)]
 		#[pallet::weight(T::WeightInfo::upload_model_chunk(chunk.len() as u32))]
 		pub fn upload_model_chunk(
@@ -594,6 +597,12 @@ pub mod pallet {
 				ensure!(info.status == ModelStatus::Uploading, Error::<T>::ModelNotUploading);
 				let uploaded = info.uploaded.saturating_add(chunk.len() as u32);
 				ensure!(uploaded <= info.size, Error::<T>::ChunkExceedsModelSize);
+				// Full chunks but the last: a model has at most size / MaxChunkBytes + 1 chunks,
+				// which bounds what completing and removing it read and delete.
+				ensure!(
+					chunk.len() as u32 == T::MaxChunkBytes::get() || uploaded == info.size,
+					Error::<T>::ChunkNotFull
+				);
 				ModelChunks::<T>::insert(model, info.chunks, chunk);
 				info.chunks += 1;
 				info.uploaded = uploaded;

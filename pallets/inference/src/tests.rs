@@ -223,6 +223,16 @@ fn upload_errors() {
 			Inference::upload_model_chunk(RuntimeOrigin::signed(ALICE), id, chunk(&[])),
 			Error::<Test>::EmptyChunk
 		);
+		// Short chunks would multiply the chunks that completing and removing the model read:
+		// only the last chunk may be shorter than MaxChunkBytes (100 here).
+		assert_noop!(
+			Inference::upload_model_chunk(RuntimeOrigin::signed(ALICE), id, chunk(&bytes[..1])),
+			Error::<Test>::ChunkNotFull
+		);
+		assert_noop!(
+			Inference::upload_model_chunk(RuntimeOrigin::signed(ALICE), id, chunk(&bytes[..99])),
+			Error::<Test>::ChunkNotFull
+		);
 		assert_ok!(Inference::upload_model_chunk(
 			RuntimeOrigin::signed(ALICE),
 			id,
