@@ -49,5 +49,18 @@ contract CallbackProbe is IInferenceConsumer {
         }
     }
 
+    /// Agreed failures: records the kind + 1 (0 means none); modes 1 and 2 apply as above.
+    mapping(uint64 => uint8) public failedWith;
+
+    function onInferenceFailure(uint64 requestId, uint8 kind) external {
+        require(msg.sender == address(this), "only the chain's callback");
+        uint8 m = mode[requestId];
+        if (m == 1) revert("probe reverts");
+        if (m == 2) {
+            while (true) spin++;
+        }
+        failedWith[requestId] = kind + 1;
+    }
+
     receive() external payable {}
 }

@@ -32,6 +32,7 @@ contract CreditLending is IInferenceConsumer {
 
     event Applied(uint64 indexed requestId, address indexed borrower, uint256 amount);
     event Decided(uint64 indexed requestId, address indexed borrower, bool approved, int256 score);
+    event Refused(uint64 indexed requestId, address indexed borrower, uint8 failureKind);
 
     constructor(bytes32 model_, int256 minScore_, uint256 maxFee_) payable {
         model = model_;
@@ -55,6 +56,17 @@ contract CreditLending is IInferenceConsumer {
     }
 
     /// @notice Decides an application from its stored result (if the callback did not).
+    /// The model could not score the application (an agreed failure): it is refused, without
+    /// a score, so that the borrower is not left waiting.
+    function onInferenceFailure(uint64 requestId, uint8 kind) external {
+        require(msg.sender == address(this), "only the chain's callback");
+        Application storage a = applications[requestId];
+        require(a.borrower != address(0), "unknown application");
+        require(!a.settled, "already settled");
+        a.settled = true;
+        emit Refused(requestId, a.borrower, kind);
+    }
+
     function settle(uint64 requestId) external returns (bool approved) {
         (bytes memory output,,,) = INFERENCE.getResult(requestId);
         return _decide(requestId, output);

@@ -67,4 +67,12 @@ interface IInference {
 /// @notice What a contract implements to be called back with its results.
 interface IInferenceConsumer {
     function onInferenceResult(uint64 requestId, bytes calldata output) external;
+
+    /// @notice The request ended without a result because a quorum of validators reported the
+    /// same failure (`requestStatus` = 4); the fee paid them. `kind`: 0 model refused, 1 input
+    /// refused, 2 output too large, 3 output off the model's spec, 4 time limit, 5 memory
+    /// limit, 6 run failed, 7 worker died. Same rules as `onInferenceResult` (runs as the
+    /// contract itself, within the prepaid weight, rolled back if it reverts). A request that
+    /// expires (no quorum by its deadline) is not called back yet: poll `requestStatus`.
+    function onInferenceFailure(uint64 requestId, uint8 kind) external;
 }

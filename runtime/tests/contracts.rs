@@ -13,7 +13,6 @@ use alloy_core::{
 	sol,
 	sol_types::{decode_revert_reason, Revert, SolCall, SolError, SolValue},
 };
-use codec::Encode;
 use frame_support::{
 	assert_ok,
 	traits::{fungible::Inspect, Authorize},
@@ -55,6 +54,7 @@ sol! {
 		function ask(bytes calldata input, uint256 maxFee, uint8 mode, uint64 refTime) external returns (uint64 id);
 		function received(uint64 requestId) external view returns (bytes memory);
 		function lastNested() external view returns (uint64);
+		function failedWith(uint64 requestId) external view returns (uint8);
 	}
 }
 
@@ -271,6 +271,25 @@ fn attest(validator: Sr25519Keyring, request_id: u64, output: Vec<u8>) {
 	call.authorize(TransactionSource::External)
 		.expect("submit_result is authorized by signature")
 		.expect("the submission is valid");
+	assert_ok!(call.dispatch(RuntimeOrigin::from(frame_system::RawOrigin::Authorized)));
+}
+
+/// `validator` reports that it could not answer `request_id` (signed, authorized like a result).
+fn report_failure(validator: Sr25519Keyring, request_id: u64, kind: pallet_inference::FailureKind) {
+	let failure = pallet_inference::FailureSubmission {
+		request_id,
+		executor: verity_primitives::InferenceAuthorityId::from(validator.public()),
+		kind,
+	};
+	let request = pallet_inference::Requests::<Runtime>::get(request_id).expect("request");
+	let signature = validator.pair().sign(&Inference::failure_payload(&failure, &request));
+	let call = RuntimeCall::Inference(pallet_inference::Call::submit_failure {
+		failure,
+		signature: signature.into(),
+	});
+	call.authorize(TransactionSource::External)
+		.expect("submit_failure is authorized by signature")
+		.expect("the failure report is valid");
 	assert_ok!(call.dispatch(RuntimeOrigin::from(frame_system::RawOrigin::Authorized)));
 }
 
@@ -698,5 +717,55 @@ fn delegate_calls_cannot_spend_the_callers_balance() {
 		assert_eq!(request.requester, probe_account, "the contract itself requests");
 		assert_eq!(Balances::free_balance(&probe_account), probe_free - FEE);
 		assert_eq!(Balances::free_balance(&user), free);
+	});
+}
+
+/// A contract that asked for a callback hears of an agreed failure through
+/// `onInferenceFailure(requestId, kind)`; a callback that reverts is rolled back and the request
+/// still ends failed, its fee paid to the reporting validators.
+#[test]
+fn agreed_failures_call_the_contract_back() {
+	new_ext().execute_with(|| {
+		use pallet_inference::FailureKind;
+		let model = register("linear");
+		let probe =
+			deploy("CallbackProbe", FixedBytes::<32>::from(model.0).abi_encode(), 10 * UNIT);
+		let input = f32_input("x", vec![1, 4], &[0.5, 0.25, -1.0, 2.0]);
+		let ask = |mode: u8| {
+			let data = ICallbackProbe::askCall {
+				input: input.clone().into(),
+				maxFee: U256::from(FEE),
+				mode,
+				refTime: 5_000_000_000,
+			};
+			invoke(Sr25519Keyring::Bob, probe, data)
+		};
+		let failed_with = |id: u64| {
+			invoke(Sr25519Keyring::Bob, probe, ICallbackProbe::failedWithCall { requestId: id })
+		};
+		let (records, reverts) = (ask(0), ask(1));
+		let alice = Sr25519Keyring::Alice.to_account_id();
+		let alice_before = Balances::free_balance(&alice);
+		for id in [records, reverts] {
+			report_failure(Sr25519Keyring::Alice, id, FailureKind::Timeout);
+			assert_eq!(failed_with(id), 0, "no quorum yet, no callback");
+			report_failure(Sr25519Keyring::Bob, id, FailureKind::Timeout);
+			assert_eq!(
+				pallet_inference::Requests::<Runtime>::get(id).unwrap().status,
+				RequestStatus::Failed
+			);
+		}
+		assert_eq!(callback_outcome(records), Some(true));
+		assert_eq!(failed_with(records), FailureKind::Timeout as u8 + 1);
+		assert_eq!(callback_outcome(reverts), Some(false));
+		assert_eq!(failed_with(reverts), 0, "a reverted callback's writes are rolled back");
+		assert_eq!(Balances::free_balance(&alice), alice_before + FEE, "half of each fee");
+		// Status 4 through the precompile.
+		let status = invoke(
+			Sr25519Keyring::Bob,
+			precompile(),
+			IInference::requestStatusCall { requestId: records },
+		);
+		assert_eq!(status, 4);
 	});
 }

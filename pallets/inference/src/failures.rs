@@ -4,9 +4,10 @@
 //! concludes the request as [`RequestStatus::Failed`]: the fee pays the members who reported it
 //! (they did the work; the requester chose the model), and the model's [`FailureStreak`] grows;
 //! at `MaxFailuresInRow` the model is suspended. Failures compare exactly (kind only); results
-//! keep the tolerance rule. A member answers once, with a result or with a failure.
+//! keep the tolerance rule. A member answers once, with a result or with a failure. A requester
+//! that asked for a callback is told (`ResultCallback::deliver_failure`).
 use crate::*;
-use sp_runtime::DispatchResult;
+use sp_runtime::DispatchError;
 
 impl<T: Config> Pallet<T> {
 	/// What `failure`'s executor signs: bound to this chain and the request's input.
@@ -32,8 +33,9 @@ impl<T: Config> Pallet<T> {
 	}
 
 	/// Records a failure report; concludes the request when a quorum reported the same kind, or
-	/// expires it when every member answered without agreement.
-	pub(crate) fn do_submit_failure(failure: FailureSubmission) -> DispatchResult {
+	/// expires it when every member answered without agreement. Returns the weight its
+	/// callback used.
+	pub(crate) fn do_submit_failure(failure: FailureSubmission) -> Result<Weight, DispatchError> {
 		let (request, member) = Self::check_member(failure.request_id, &failure.executor)?;
 		let id = failure.request_id;
 		FailureVotes::<T>::insert(id, member, failure.kind);
@@ -48,11 +50,12 @@ impl<T: Config> Pallet<T> {
 			.collect();
 		if voters.len() as u32 >= request.quorum {
 			voters.sort_unstable();
-			Self::conclude_failed(id, request, failure.kind, voters);
-		} else if Self::answers(id) == request.committee.len() {
+			return Ok(Self::conclude_failed(id, request, failure.kind, voters));
+		}
+		if Self::answers(id) == request.committee.len() {
 			Self::expire(id, request, ExpiryReason::NoAgreement);
 		}
-		Ok(())
+		Ok(Weight::zero())
 	}
 
 	/// How many members answered a pending request, with a result or a failure.
@@ -60,18 +63,22 @@ impl<T: Config> Pallet<T> {
 		Submissions::<T>::iter_prefix(id).count() + FailureVotes::<T>::iter_prefix(id).count()
 	}
 
+	/// Ends a request as failed: pays the reporting members, counts the model's streak, then
+	/// calls the requester back if it asked; returns the weight the callback used.
 	fn conclude_failed(
 		id: RequestId,
 		mut request: RequestOf<T>,
 		kind: FailureKind,
 		voters: Vec<u32>,
-	) {
+	) -> Weight {
 		let accounts: Vec<T::AccountId> =
 			voters.iter().map(|m| request.committee[*m as usize].account.clone()).collect();
 		let (paid, refunded) = Self::pay(&request, &accounts);
 		request.status = RequestStatus::Failed;
 		let model = request.model;
 		let committee = request.committee.len() as u32;
+		let requester = request.requester.clone();
+		let callback = Callbacks::<T>::take(id);
 		Requests::<T>::insert(id, request);
 		Self::close_pending(id, model, committee);
 		Self::deposit_event(Event::InferenceFailed {
@@ -98,5 +105,15 @@ impl<T: Config> Pallet<T> {
 				Self::deposit_event(Event::ModelSuspended { model, failures });
 			}
 		}
+		// Last, once everything is settled: nothing the callback does can undo it.
+		let Some(limit) = callback else { return Weight::zero() };
+		let (success, used) = T::ResultCallback::deliver_failure(id, &requester, kind, limit);
+		let used = used.min(limit);
+		Self::deposit_event(Event::CallbackDelivered {
+			request_id: id,
+			success,
+			weight_used: used,
+		});
+		used
 	}
 }

@@ -124,6 +124,14 @@ pub trait ResultCallback<AccountId> {
 		output: &[u8],
 		limit: Weight,
 	) -> (bool, Weight);
+	/// Tells `requester` that request `request_id` ended as an agreed failure of `kind`,
+	/// within `limit`. Returns whether the callback succeeded and the weight it used.
+	fn deliver_failure(
+		request_id: RequestId,
+		requester: &AccountId,
+		kind: FailureKind,
+		limit: Weight,
+	) -> (bool, Weight);
 }
 
 impl<AccountId> ResultCallback<AccountId> for () {
@@ -131,6 +139,9 @@ impl<AccountId> ResultCallback<AccountId> for () {
 		Weight::zero()
 	}
 	fn deliver(_: RequestId, _: &AccountId, _: &[u8], _: Weight) -> (bool, Weight) {
+		(false, Weight::zero())
+	}
+	fn deliver_failure(_: RequestId, _: &AccountId, _: FailureKind, _: Weight) -> (bool, Weight) {
 		(false, Weight::zero())
 	}
 }
@@ -738,7 +749,8 @@ pub mod pallet {
 		/// read per member (the votes); not benchmarked on its own yet.
 		#[pallet::call_index(7)]
 		#[pallet::weight(T::WeightInfo::submit_result(0, T::MaxCommittee::get())
-			.saturating_add(T::DbWeight::get().reads(T::MaxCommittee::get().into())))]
+			.saturating_add(T::DbWeight::get().reads(T::MaxCommittee::get().into()))
+			.saturating_add(T::ResultCallback::max_weight()))]
 		#[pallet::weight_of_authorize(T::WeightInfo::authorize_submit_result(0))]
 		#[pallet::authorize(Pallet::<T>::authorize_submit_failure)]
 		pub fn submit_failure(
@@ -746,9 +758,13 @@ pub mod pallet {
 			failure: FailureSubmission,
 			// Verified in `authorize`.
 			_signature: <InferenceAuthorityId as RuntimeAppPublic>::Signature,
-		) -> DispatchResult {
+		) -> DispatchResultWithPostInfo {
 			frame_system::ensure_authorized(origin)?;
-			Self::do_submit_failure(failure)
+			// Charged up front with the largest callback; refunded what the callback left.
+			let callback = Self::do_submit_failure(failure)?;
+			let full = T::WeightInfo::submit_result(0, T::MaxCommittee::get())
+				.saturating_add(T::DbWeight::get().reads(T::MaxCommittee::get().into()));
+			Ok(Some(full.saturating_add(callback)).into())
 		}
 	}
 }

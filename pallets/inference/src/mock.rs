@@ -112,6 +112,9 @@ pub const MAX_CALLBACK: frame_support::weights::Weight =
 std::thread_local! {
 	/// Callbacks delivered: (request, requester, output).
 	pub static DELIVERED: core::cell::RefCell<Vec<(u64, AccountId, Vec<u8>)>> = Default::default();
+	/// Failure callbacks delivered: (request, requester, kind).
+	pub static FAILURES_DELIVERED: core::cell::RefCell<Vec<(u64, AccountId, pallet_inference::FailureKind)>> =
+		Default::default();
 }
 
 /// Records every delivery; a callback "fails" (as a reverting contract would) for odd request
@@ -129,6 +132,15 @@ impl pallet_inference::ResultCallback<AccountId> for RecordingCallback {
 	) -> (bool, frame_support::weights::Weight) {
 		DELIVERED.with(|d| d.borrow_mut().push((request_id, *requester, output.to_vec())));
 		(request_id.is_multiple_of(2), limit / 2)
+	}
+	fn deliver_failure(
+		request_id: u64,
+		requester: &AccountId,
+		kind: pallet_inference::FailureKind,
+		limit: frame_support::weights::Weight,
+	) -> (bool, frame_support::weights::Weight) {
+		FAILURES_DELIVERED.with(|d| d.borrow_mut().push((request_id, *requester, kind)));
+		(true, limit / 4)
 	}
 }
 

@@ -984,6 +984,49 @@ fn fail(request_id: RequestId, executor: u8, kind: FailureKind) -> DispatchResul
 	Inference::authorize_submit_failure(TransactionSource::External, &failure, &signature)
 		.map_err(|_| DispatchError::Other("not authorized"))?;
 	Inference::submit_failure(RawOrigin::Authorized.into(), failure, signature)
+		.map(|_| ())
+		.map_err(|e| e.error)
+}
+
+/// A requester that asked for a callback hears of an agreed failure, within its limit; the
+/// unused weight is refunded from the call's charge.
+#[test]
+fn an_agreed_failure_calls_the_requester_back() {
+	new_test_ext(3).execute_with(|| {
+		FAILURES_DELIVERED.with(|d| d.borrow_mut().clear());
+		let model = active_model(10);
+		let r = request(model);
+		assert_ok!(Inference::register_callback(r, MAX_CALLBACK));
+		assert_ok!(fail(r, 0, FailureKind::OutOfMemory));
+		assert!(FAILURES_DELIVERED.with(|d| d.borrow().is_empty()), "no quorum yet");
+		let failure = FailureSubmission {
+			request_id: r,
+			executor: executor_key(1),
+			kind: FailureKind::OutOfMemory,
+		};
+		let request = Requests::<Test>::get(r).unwrap();
+		let signature: InferenceAuthoritySignature =
+			executor_pair(1).sign(&Inference::failure_payload(&failure, &request)).into();
+		let post =
+			Inference::submit_failure(RawOrigin::Authorized.into(), failure, signature).unwrap();
+		assert_eq!(
+			FAILURES_DELIVERED.with(|d| d.borrow().clone()),
+			vec![(r, BOB, FailureKind::OutOfMemory)]
+		);
+		assert!(last_events(1).contains(&Event::CallbackDelivered {
+			request_id: r,
+			success: true,
+			weight_used: MAX_CALLBACK / 4,
+		}));
+		assert!(Callbacks::<Test>::get(r).is_none());
+		// Charged the callback it used, not the largest one.
+		use frame_support::traits::Get;
+		let db: frame_support::weights::RuntimeDbWeight =
+			<<Test as frame_system::Config>::DbWeight as Get<_>>::get();
+		let declared = <Test as Config>::WeightInfo::submit_result(0, MaxCommittee::get())
+			.saturating_add(db.reads(MaxCommittee::get() as u64));
+		assert_eq!(post.actual_weight, Some(declared + MAX_CALLBACK / 4));
+	});
 }
 
 #[test]

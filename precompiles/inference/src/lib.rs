@@ -197,7 +197,8 @@ where
 /// Most weight a contract's `onInferenceResult` may be given: 50 ms and 1 MiB of proof.
 pub const MAX_CALLBACK_WEIGHT: Weight = Weight::from_parts(50_000_000_000, 1024 * 1024);
 
-/// Calls `onInferenceResult(requestId, output)` on the contract that made a request, as the
+/// Calls `onInferenceResult(requestId, output)` (or, for an agreed failure,
+/// `onInferenceFailure(requestId, kind)`) on the contract that made a request, as the
 /// contract itself (`msg.sender == address(this)`), within the weight it prepaid; storage the
 /// callback writes is paid from the contract's balance. A revert or an exhausted limit is
 /// reported (`CallbackDelivered { success: false }`) and rolled back; the result stands.
@@ -217,27 +218,47 @@ where
 		output: &[u8],
 		limit: Weight,
 	) -> (bool, Weight) {
-		use pallet_revive::AddressMapper as _;
-		let contract = <T as pallet_revive::Config>::AddressMapper::to_address(requester);
 		let data = IInferenceConsumer::onInferenceResultCall {
 			requestId: request_id,
 			output: output.to_vec().into(),
 		}
 		.abi_encode();
-		let outcome = pallet_revive::Pallet::<T>::bare_call(
-			frame_system::RawOrigin::Signed(requester.clone()).into(),
-			contract,
-			Default::default(),
-			pallet_revive::TransactionLimits::WeightAndDeposit {
-				weight_limit: limit,
-				deposit_limit: sp_runtime::traits::Bounded::max_value(),
-			},
-			data,
-			&pallet_revive::ExecConfig::new_substrate_tx_without_bump(),
-		);
-		let success = matches!(&outcome.result, Ok(r) if !r.did_revert());
-		(success, outcome.weight_consumed.min(limit))
+		call_back::<T>(requester, data, limit)
 	}
+
+	fn deliver_failure(
+		request_id: pallet_inference::RequestId,
+		requester: &T::AccountId,
+		kind: pallet_inference::FailureKind,
+		limit: Weight,
+	) -> (bool, Weight) {
+		let data =
+			IInferenceConsumer::onInferenceFailureCall { requestId: request_id, kind: kind as u8 }
+				.abi_encode();
+		call_back::<T>(requester, data, limit)
+	}
+}
+
+/// Calls the requesting contract with `data` as the contract itself, within `limit`.
+fn call_back<T>(requester: &T::AccountId, data: Vec<u8>, limit: Weight) -> (bool, Weight)
+where
+	T: pallet_revive::Config + pallet_inference::Config,
+{
+	use pallet_revive::AddressMapper as _;
+	let contract = <T as pallet_revive::Config>::AddressMapper::to_address(requester);
+	let outcome = pallet_revive::Pallet::<T>::bare_call(
+		frame_system::RawOrigin::Signed(requester.clone()).into(),
+		contract,
+		Default::default(),
+		pallet_revive::TransactionLimits::WeightAndDeposit {
+			weight_limit: limit,
+			deposit_limit: sp_runtime::traits::Bounded::max_value(),
+		},
+		data,
+		&pallet_revive::ExecConfig::new_substrate_tx_without_bump(),
+	);
+	let success = matches!(&outcome.result, Ok(r) if !r.did_revert());
+	(success, outcome.weight_consumed.min(limit))
 }
 
 #[cfg(test)]
