@@ -268,10 +268,7 @@ fn attest(validator: Sr25519Keyring, request_id: u64, output: Vec<u8>) {
 		submission,
 		signature: signature.into(),
 	});
-	call.authorize(TransactionSource::External)
-		.expect("submit_result is authorized by signature")
-		.expect("the submission is valid");
-	assert_ok!(call.dispatch(RuntimeOrigin::from(frame_system::RawOrigin::Authorized)));
+	authorize_and_dispatch(call);
 }
 
 /// `validator` reports that it could not answer `request_id` (signed, authorized like a result).
@@ -287,9 +284,15 @@ fn report_failure(validator: Sr25519Keyring, request_id: u64, kind: pallet_infer
 		failure,
 		signature: signature.into(),
 	});
+	authorize_and_dispatch(call);
+}
+
+/// What the transaction pool and the block do with a validator's answer: `authorize` (signature,
+/// committee, rules), then dispatch with the authorized origin; both must succeed.
+fn authorize_and_dispatch(call: RuntimeCall) {
 	call.authorize(TransactionSource::External)
-		.expect("submit_failure is authorized by signature")
-		.expect("the failure report is valid");
+		.expect("the call is authorized by signature")
+		.expect("the answer is valid");
 	assert_ok!(call.dispatch(RuntimeOrigin::from(frame_system::RawOrigin::Authorized)));
 }
 
@@ -637,8 +640,10 @@ fn failing_and_reentrant_callbacks_never_block_finalization() {
 		let reverts = ask(1, 5_000_000_000);
 		let spins = ask(2, 1_000_000_000);
 		let reenters = ask(3, 20_000_000_000);
+		let mut outputs = std::collections::BTreeMap::new();
 		for id in [records, reverts, spins, reenters] {
 			let output = finalize_with_quorum(id);
+			outputs.insert(id, output.clone());
 			assert_eq!(
 				pallet_inference::Requests::<Runtime>::get(id).unwrap().status,
 				RequestStatus::Finalized
@@ -652,7 +657,8 @@ fn failing_and_reentrant_callbacks_never_block_finalization() {
 		assert_eq!(callback_outcome(reverts), Some(false));
 		assert_eq!(callback_outcome(spins), Some(false));
 		assert_eq!(callback_outcome(reenters), Some(true));
-		assert!(!received(records).is_empty(), "mode 0 stored its output");
+		assert_eq!(received(records), outputs[&records], "mode 0 stored exactly the agreed output");
+		assert_eq!(received(reenters), outputs[&reenters]);
 		assert!(received(reverts).is_empty(), "a reverted callback's writes are rolled back");
 		assert!(received(spins).is_empty(), "an exhausted callback's writes are rolled back");
 
