@@ -12,8 +12,7 @@ use sp_runtime::DispatchError;
 impl<T: Config> Pallet<T> {
 	/// What `failure`'s executor signs: bound to this chain and the request's input.
 	pub fn failure_payload(failure: &FailureSubmission, request: &RequestOf<T>) -> Vec<u8> {
-		let genesis = frame_system::Pallet::<T>::block_hash(BlockNumberOf::<T>::zero());
-		failure.signing_payload(genesis, &request.input_hash)
+		failure.signing_payload(Self::genesis_hash(), &request.input_hash)
 	}
 
 	/// Pool validity of a failure report: the member checks of a result, then the signature.

@@ -748,8 +748,7 @@ pub mod pallet {
 		/// result that completes a quorum of the largest committee (payments included) plus a
 		/// read per member (the votes); not benchmarked on its own yet.
 		#[pallet::call_index(7)]
-		#[pallet::weight(T::WeightInfo::submit_result(0, T::MaxCommittee::get())
-			.saturating_add(T::DbWeight::get().reads(T::MaxCommittee::get().into()))
+		#[pallet::weight(Pallet::<T>::submit_failure_base_weight()
 			.saturating_add(T::ResultCallback::max_weight()))]
 		#[pallet::weight_of_authorize(T::WeightInfo::authorize_submit_result(0))]
 		#[pallet::authorize(Pallet::<T>::authorize_submit_failure)]
@@ -762,9 +761,7 @@ pub mod pallet {
 			frame_system::ensure_authorized(origin)?;
 			// Charged up front with the largest callback; refunded what the callback left.
 			let callback = Self::do_submit_failure(failure)?;
-			let full = T::WeightInfo::submit_result(0, T::MaxCommittee::get())
-				.saturating_add(T::DbWeight::get().reads(T::MaxCommittee::get().into()));
-			Ok(Some(full.saturating_add(callback)).into())
+			Ok(Some(Self::submit_failure_base_weight().saturating_add(callback)).into())
 		}
 	}
 }
@@ -782,7 +779,7 @@ impl<T: Config> Pallet<T> {
 	}
 
 	/// Most elements one tensor of an input or output may have (bounded by its byte size).
-	pub(crate) fn max_elements() -> usize {
+	fn max_elements() -> usize {
 		T::MaxInputBytes::get().max(T::MaxOutputBytes::get()) as usize
 	}
 
@@ -880,8 +877,7 @@ impl<T: Config> Pallet<T> {
 	/// What `submission`'s executor signs (see [`ResultSubmission::signing_payload`]): bound to
 	/// this chain's genesis hash and to the input of `request`.
 	pub fn signing_payload(submission: &SubmissionOf<T>, request: &RequestOf<T>) -> Vec<u8> {
-		let genesis = frame_system::Pallet::<T>::block_hash(BlockNumberOf::<T>::zero());
-		submission.signing_payload(genesis, &request.input_hash)
+		submission.signing_payload(Self::genesis_hash(), &request.input_hash)
 	}
 
 	/// The rules every answer (result or failure) meets, in the pool and at dispatch alike: the
@@ -915,10 +911,29 @@ impl<T: Config> Pallet<T> {
 	fn check_submission(submission: &SubmissionOf<T>) -> Result<(RequestOf<T>, u32), Error<T>> {
 		let (request, member) = Self::check_member(submission.request_id, &submission.executor)?;
 		let model = Models::<T>::get(request.model).ok_or(Error::<T>::UnknownModel)?;
-		let outputs = tensor::decode(&submission.output, Self::max_elements())
-			.map_err(|_| Error::<T>::MalformedOutput)?;
-		spec::check(&outputs, &model.outputs).map_err(|_| Error::<T>::MalformedOutput)?;
+		if !Self::output_matches(&submission.output, &model) {
+			return Err(Error::<T>::MalformedOutput);
+		}
 		Ok((request, member))
+	}
+
+	/// Whether `output` decodes and matches `model`'s output spec: what the chain accepts as a
+	/// result, and what an off-chain worker checks before it submits one.
+	pub(crate) fn output_matches(output: &[u8], model: &ModelOf<T>) -> bool {
+		tensor::decode(output, Self::max_elements())
+			.is_ok_and(|outputs| spec::check(&outputs, &model.outputs).is_ok())
+	}
+
+	/// This chain's genesis hash, which every answer's signature covers.
+	pub(crate) fn genesis_hash() -> T::Hash {
+		frame_system::Pallet::<T>::block_hash(BlockNumberOf::<T>::zero())
+	}
+
+	/// Weight of `submit_failure` before its callback: a result that completes the quorum of
+	/// the largest committee (payments included) plus a read per member (the votes).
+	fn submit_failure_base_weight() -> Weight {
+		T::WeightInfo::submit_result(0, T::MaxCommittee::get())
+			.saturating_add(T::DbWeight::get().reads(T::MaxCommittee::get().into()))
 	}
 
 	/// Pool validity of a submission: the checks of [`Self::check_submission`], then the

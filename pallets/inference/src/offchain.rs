@@ -32,8 +32,6 @@ pub enum OffchainError {
 	Gone,
 	/// The engine failed.
 	Engine(EngineError),
-	/// The output exceeds `MaxOutputBytes`.
-	OutputTooLarge,
 	/// The keystore could not sign.
 	Signing,
 	/// The pool refused the transaction.
@@ -107,10 +105,7 @@ fn answer<T: Config>(
 	let outcome = loaded.and_then(|()| host::run(model_id, &input)).map_err(failure_kind);
 	let outcome = outcome.and_then(|output| {
 		let output = BoundedVec::try_from(output).map_err(|_| Ok(FailureKind::OutputTooLarge))?;
-		let matches = tensor::decode(&output, Pallet::<T>::max_elements())
-			.ok()
-			.is_some_and(|outputs| spec::check(&outputs, &model.outputs).is_ok());
-		if matches {
+		if Pallet::<T>::output_matches(&output, &model) {
 			Ok(output)
 		} else {
 			Err(Ok(FailureKind::OutputMismatch))
