@@ -453,6 +453,9 @@ impl pallet_inference::Config for Runtime {
 	type MaxOffchainMillis = ConstU64<{ MILLISECS_PER_BLOCK / 2 }>;
 	type ResubmitAfter = ConstU32<5>;
 	type MaxFailuresInRow = ConstU32<3>;
+	// Answers are committed in the block after the request; a member that stays silent delays
+	// the reveals by at most this many blocks.
+	type CommitWindow = ConstU32<3>;
 	type OnDissent = ();
 	// Contracts that asked for it get `onInferenceResult` called when their result is final.
 	type ResultCallback = pallet_inference_precompile::ContractCallback<Runtime>;

@@ -254,13 +254,49 @@ fn engine_output(request_id: u64) -> Vec<u8> {
 	engine().run(&request.model.0, &input).expect("engine runs")
 }
 
-/// `validator` signs `output` for `request_id`; the call goes through the pallet's `authorize`
-/// (signature, committee, spec) and is then dispatched with the authorized origin.
+/// The salt of the validators' commitments in these tests.
+const SALT: [u8; 32] = [5; 32];
+
+/// Each validator commits to its answer for a request (a signed batch, authorized and
+/// dispatched), then the chain moves past the requests' commit windows so that answers can be
+/// revealed.
+fn commit_answers(answers: &[(u64, Sr25519Keyring, pallet_inference::Answer<'_>)]) {
+	let mut reveal_at = System::block_number();
+	for (request_id, validator, answer) in answers {
+		let request_id = *request_id;
+		let request = pallet_inference::Requests::<Runtime>::get(request_id).expect("request");
+		reveal_at = reveal_at.max(Inference::commit_deadline(&request) + 1);
+		let key = verity_primitives::InferenceAuthorityId::from(validator.public());
+		let hash = pallet_inference::commitment(
+			System::block_hash(0),
+			request_id,
+			&request.input_hash,
+			&key,
+			*answer,
+			&SALT,
+		);
+		let batch = pallet_inference::CommitBatch {
+			executor: key,
+			commitments: BoundedVec::truncate_from(vec![(request_id, hash)]),
+		};
+		let signature = validator.pair().sign(&Inference::commit_payload(&batch));
+		authorize_and_dispatch(RuntimeCall::Inference(pallet_inference::Call::commit_answers {
+			batch,
+			signature: signature.into(),
+		}));
+	}
+	System::set_block_number(reveal_at);
+}
+
+/// `validator` reveals `output` for `request_id` (it committed to it); the call goes through the
+/// pallet's `authorize` (signature, committee, commitment, spec) and is then dispatched with the
+/// authorized origin.
 fn attest(validator: Sr25519Keyring, request_id: u64, output: Vec<u8>) {
 	let submission = ResultSubmission {
 		request_id,
 		executor: verity_primitives::InferenceAuthorityId::from(validator.public()),
 		output: BoundedVec::truncate_from(output),
+		salt: SALT,
 	};
 	let request = pallet_inference::Requests::<Runtime>::get(request_id).expect("request");
 	let signature = validator.pair().sign(&Inference::signing_payload(&submission, &request));
@@ -277,6 +313,7 @@ fn report_failure(validator: Sr25519Keyring, request_id: u64, kind: pallet_infer
 		request_id,
 		executor: verity_primitives::InferenceAuthorityId::from(validator.public()),
 		kind,
+		salt: SALT,
 	};
 	let request = pallet_inference::Requests::<Runtime>::get(request_id).expect("request");
 	let signature = validator.pair().sign(&Inference::failure_payload(&failure, &request));
@@ -298,22 +335,41 @@ fn authorize_and_dispatch(call: RuntimeCall) {
 
 /// Two of the three validators (the quorum) attest the engine's output.
 fn finalize_with_quorum(request_id: u64) -> Vec<u8> {
-	let output = engine_output(request_id);
-	let committee = pallet_inference::Requests::<Runtime>::get(request_id).unwrap().committee;
-	let members: Vec<_> = VALIDATORS
-		.iter()
-		.filter(|v| {
-			committee
-				.iter()
-				.any(|e| e.key == verity_primitives::InferenceAuthorityId::from(v.public()))
-		})
-		.take(2)
-		.collect();
-	assert_eq!(members.len(), 2, "committee of local_testnet has every validator");
-	for v in members {
-		attest(*v, request_id, output.clone());
+	finalize_all_with_quorum(&[request_id]).remove(0)
+}
+
+/// Two of the three validators commit to the engine's output for each request, then reveal it:
+/// the quorum. Returns the outputs.
+fn finalize_all_with_quorum(ids: &[u64]) -> Vec<Vec<u8>> {
+	let members = |request_id: u64| {
+		let committee = pallet_inference::Requests::<Runtime>::get(request_id).unwrap().committee;
+		let members: Vec<Sr25519Keyring> = VALIDATORS
+			.iter()
+			.filter(|v| {
+				committee
+					.iter()
+					.any(|e| e.key == verity_primitives::InferenceAuthorityId::from(v.public()))
+			})
+			.take(2)
+			.copied()
+			.collect();
+		assert_eq!(members.len(), 2, "committee of local_testnet has every validator");
+		members
+	};
+	let outputs: Vec<Vec<u8>> = ids.iter().map(|id| engine_output(*id)).collect();
+	let mut answers = Vec::new();
+	for (id, output) in ids.iter().zip(&outputs) {
+		for v in members(*id) {
+			answers.push((*id, v, pallet_inference::Answer::Output(output)));
+		}
 	}
-	output
+	commit_answers(&answers);
+	for (id, output) in ids.iter().zip(&outputs) {
+		for v in members(*id) {
+			attest(v, *id, output.clone());
+		}
+	}
+	outputs
 }
 
 fn inference_events() -> Vec<pallet_inference::Event<Runtime>> {
@@ -516,7 +572,8 @@ fn precompile_functions_and_bad_inputs() {
 		let result = invoke(Sr25519Keyring::Bob, at, IInference::getResultCall { requestId: id });
 		assert_eq!(result.output.to_vec(), output);
 		assert_eq!(result.outputHash.0, sp_io::hashing::blake2_256(&output));
-		assert_eq!((result.attesters, result.finalizedAt), (2, 1));
+		// Requested in block 1; one member silent, so reveals wait for the 3-block commit window.
+		assert_eq!((result.attesters, result.finalizedAt), (2, 1 + 3 + 1));
 
 		// Bad requests revert with the pallet's error; nothing is held.
 		let bob = Sr25519Keyring::Bob.to_account_id();
@@ -640,10 +697,11 @@ fn failing_and_reentrant_callbacks_never_block_finalization() {
 		let reverts = ask(1, 5_000_000_000);
 		let spins = ask(2, 1_000_000_000);
 		let reenters = ask(3, 20_000_000_000);
-		let mut outputs = std::collections::BTreeMap::new();
-		for id in [records, reverts, spins, reenters] {
-			let output = finalize_with_quorum(id);
-			outputs.insert(id, output.clone());
+		let ids = [records, reverts, spins, reenters];
+		let outputs: std::collections::BTreeMap<u64, Vec<u8>> =
+			ids.into_iter().zip(finalize_all_with_quorum(&ids)).collect();
+		for id in ids {
+			let output = outputs[&id].clone();
 			assert_eq!(
 				pallet_inference::Requests::<Runtime>::get(id).unwrap().status,
 				RequestStatus::Finalized
@@ -752,6 +810,13 @@ fn agreed_failures_call_the_contract_back() {
 		let (records, reverts) = (ask(0), ask(1));
 		let alice = Sr25519Keyring::Alice.to_account_id();
 		let alice_before = Balances::free_balance(&alice);
+		let timeout = pallet_inference::Answer::Failure(FailureKind::Timeout);
+		commit_answers(&[
+			(records, Sr25519Keyring::Alice, timeout),
+			(records, Sr25519Keyring::Bob, timeout),
+			(reverts, Sr25519Keyring::Alice, timeout),
+			(reverts, Sr25519Keyring::Bob, timeout),
+		]);
 		for id in [records, reverts] {
 			report_failure(Sr25519Keyring::Alice, id, FailureKind::Timeout);
 			assert_eq!(failed_with(id), 0, "no quorum yet, no callback");

@@ -88,6 +88,30 @@ fn open_request<T: Config>(
 	Ok((id, executors))
 }
 
+/// The salt of every benchmark commitment.
+const SALT: Salt = [7; 32];
+
+/// Each of `members` commits to `answer` for request `id`; then the chain moves to the first
+/// block after the commit window, where answers are revealed.
+fn commit_and_close<T: Config>(
+	id: RequestId,
+	members: &[InferenceAuthorityId],
+	answer: Answer<'_>,
+) {
+	let request = Requests::<T>::get(id).expect("the request exists");
+	let at = frame_system::Pallet::<T>::block_number();
+	for key in members {
+		let member = request.committee.iter().position(|e| &e.key == key).expect("a member") as u32;
+		let hash =
+			commitment(Pallet::<T>::genesis_hash(), id, &request.input_hash, key, answer, &SALT);
+		Commitments::<T>::insert(id, member, Commitment { hash, at });
+		CommitCounts::<T>::mutate(id, |n| *n += 1);
+	}
+	frame_system::Pallet::<T>::set_block_number(
+		Pallet::<T>::commit_deadline(&request) + 1u32.into(),
+	);
+}
+
 fn signed_submission<T: Config>(
 	request_id: RequestId,
 	key: &InferenceAuthorityId,
@@ -97,11 +121,42 @@ fn signed_submission<T: Config>(
 		request_id,
 		executor: key.clone(),
 		output: BoundedVec::truncate_from(output),
+		salt: SALT,
 	};
 	let request = Requests::<T>::get(request_id).expect("the request exists");
 	let signature =
 		key.sign(&Pallet::<T>::signing_payload(&submission, &request)).expect("key in keystore");
 	(submission, signature)
+}
+
+/// `n` pending requests with the largest committee, and the signed batch of the last member's
+/// commitments to all of them.
+fn commit_batch<T: Config>(
+	n: u32,
+) -> Result<(CommitBatchOf<T>, <InferenceAuthorityId as RuntimeAppPublic>::Signature), BenchmarkError>
+{
+	let (_, model) = setup_model::<T>(1, 1);
+	let executors = setup_executors::<T>(T::MaxCommittee::get());
+	let key = executors.last().expect("a committee").1.clone();
+	let requester = funded::<T>("requester", 0);
+	let (input, _) = tensor_bytes("x", 64);
+	let mut commitments = Vec::new();
+	for i in 0..n {
+		// Spread over deadlines: at most `MaxRequestsPerBlock` share one.
+		let timeout = 2 + i / T::MaxRequestsPerBlock::get();
+		let id = Pallet::<T>::do_request(
+			requester.clone(),
+			model,
+			BoundedVec::truncate_from(input.clone()),
+			BalanceOf::<T>::max_value(),
+			Some(timeout.into()),
+		)?;
+		commitments.push((id, H256::repeat_byte(i as u8)));
+	}
+	let batch =
+		CommitBatch { executor: key.clone(), commitments: BoundedVec::truncate_from(commitments) };
+	let signature = key.sign(&Pallet::<T>::commit_payload(&batch)).expect("key in keystore");
+	Ok((batch, signature))
 }
 
 #[benchmarks]
@@ -236,6 +291,7 @@ mod benchmarks {
 	) -> Result<(), BenchmarkError> {
 		let (output, n) = tensor_bytes("y", o);
 		let (id, executors) = open_request::<T>(n, 1)?;
+		commit_and_close::<T>(id, &[executors[0].1.clone()], Answer::Output(&output));
 		let (submission, signature) = signed_submission::<T>(id, &executors[0].1, output);
 		#[block]
 		{
@@ -263,6 +319,8 @@ mod benchmarks {
 		Requests::<T>::mutate(id, |r| {
 			r.as_mut().unwrap().quorum = if k == 0 { committee + 1 } else { committee }
 		});
+		let keys: Vec<_> = executors.iter().map(|(_, key)| key.clone()).collect();
+		commit_and_close::<T>(id, &keys, Answer::Output(&output));
 		for (index, (_, key)) in executors.iter().enumerate().take(committee as usize - 1) {
 			let (s, sig) = signed_submission::<T>(id, key, output.clone());
 			Pallet::<T>::submit_result(RawOrigin::Authorized.into(), s, sig)
@@ -286,11 +344,14 @@ mod benchmarks {
 	fn submit_failure(k: Linear<1, { T::MaxCommittee::get() }>) -> Result<(), BenchmarkError> {
 		let (id, executors) = open_request::<T>(1, k)?;
 		Requests::<T>::mutate(id, |r| r.as_mut().unwrap().quorum = k);
+		let keys: Vec<_> = executors.iter().map(|(_, key)| key.clone()).collect();
+		commit_and_close::<T>(id, &keys, Answer::Failure(FailureKind::Timeout));
 		let report = |key: &InferenceAuthorityId| {
 			let failure = FailureSubmission {
 				request_id: id,
 				executor: key.clone(),
 				kind: FailureKind::Timeout,
+				salt: SALT,
 			};
 			let request = Requests::<T>::get(id).expect("the request exists");
 			let signature = key
@@ -323,7 +384,7 @@ mod benchmarks {
 		let requester = funded::<T>("requester", 0);
 		let (input, _) = tensor_bytes("x", 64);
 		let scheduled = q.max(e) as usize;
-		let expiry_block = frame_system::Pallet::<T>::block_number() + 2u32.into();
+		let expiry_block = frame_system::Pallet::<T>::block_number() + 3u32.into();
 		let mut ids = Vec::new();
 		// The first `e` scheduled requests stay pending; the other scheduled ones and the `p`
 		// requests to prune are closed right away (so the pending bound is never hit).
@@ -333,7 +394,7 @@ mod benchmarks {
 				model,
 				BoundedVec::truncate_from(input.clone()),
 				BalanceOf::<T>::max_value(),
-				Some(1u32.into()),
+				Some(2u32.into()),
 			)?;
 			ExpiryQueue::<T>::remove(expiry_block);
 			if index >= e as usize {
@@ -351,6 +412,31 @@ mod benchmarks {
 		{
 			Pallet::<T>::on_initialize(expiry_block);
 		}
+		Ok(())
+	}
+
+	/// A batch of `n` commitments by the last member of `n` requests with the largest
+	/// committee (each request's committee is scanned for the key).
+	#[benchmark]
+	fn authorize_commit_answers(
+		n: Linear<1, { T::MaxRunsPerBlock::get() }>,
+	) -> Result<(), BenchmarkError> {
+		let (batch, signature) = commit_batch::<T>(n)?;
+		#[block]
+		{
+			Pallet::<T>::authorize_commit_answers(TransactionSource::External, &batch, &signature)
+				.map_err(|_| BenchmarkError::Stop("not authorized"))?;
+		}
+		Ok(())
+	}
+
+	#[benchmark]
+	fn commit_answers(n: Linear<1, { T::MaxRunsPerBlock::get() }>) -> Result<(), BenchmarkError> {
+		let (batch, signature) = commit_batch::<T>(n)?;
+		let last = batch.commitments.last().map(|(id, _)| *id).unwrap_or_default();
+		#[extrinsic_call]
+		_(RawOrigin::Authorized, batch, signature);
+		assert_eq!(CommitCounts::<T>::get(last), 1);
 		Ok(())
 	}
 

@@ -23,8 +23,7 @@ impl<T: Config> Pallet<T> {
 		failure: &FailureSubmission,
 		signature: &<InferenceAuthorityId as RuntimeAppPublic>::Signature,
 	) -> TransactionValidityWithRefund {
-		let (request, _) = Self::check_member(failure.request_id, &failure.executor)
-			.map_err(Self::invalid_answer)?;
+		let (request, _) = Self::check_failure(failure).map_err(Self::invalid_answer)?;
 		if !failure.executor.verify(&Self::failure_payload(failure, &request), signature) {
 			return Err(InvalidTransaction::BadProof.into());
 		}
@@ -35,7 +34,7 @@ impl<T: Config> Pallet<T> {
 	/// expires it when every member answered without agreement. Returns the weight its
 	/// callback used.
 	pub(crate) fn do_submit_failure(failure: FailureSubmission) -> Result<Weight, DispatchError> {
-		let (request, member) = Self::check_member(failure.request_id, &failure.executor)?;
+		let (request, member) = Self::check_failure(&failure)?;
 		let id = failure.request_id;
 		FailureVotes::<T>::insert(id, member, failure.kind);
 		Self::deposit_event(Event::FailureSubmitted {
@@ -51,10 +50,21 @@ impl<T: Config> Pallet<T> {
 			voters.sort_unstable();
 			return Ok(Self::conclude_failed(id, request, failure.kind, voters));
 		}
-		if Self::answers(id) == request.committee.len() {
+		if Self::all_revealed(id) {
 			Self::expire(id, request, ExpiryReason::NoAgreement);
 		}
 		Ok(Weight::zero())
+	}
+
+	/// The rules of a failure report: those of every answer, and it reveals the member's
+	/// commitment.
+	fn check_failure(failure: &FailureSubmission) -> Result<(RequestOf<T>, u32), Error<T>> {
+		let (request, member) = Self::check_member(failure.request_id, &failure.executor)?;
+		let commitment = Self::revealable(failure.request_id, &request, member)?;
+		if failure.commitment(Self::genesis_hash(), &request.input_hash) != commitment {
+			return Err(Error::<T>::CommitmentMismatch);
+		}
+		Ok((request, member))
 	}
 
 	/// How many members answered a pending request, with a result or a failure.

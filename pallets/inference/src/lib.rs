@@ -11,11 +11,16 @@
 //! - **Requests**: `request_inference` checks the input against the model's spec, holds the fee
 //!   in escrow and fixes a committee of executors (the validators' `infr` keys, see
 //!   [`committee`]) and a deadline.
-//! - **Results**: committee members submit signed results as authorized (feeless, unsigned)
-//!   transactions, one per member and request. As soon as `Quorum` results agree within the
-//!   model's tolerance ([`verity_primitives::agreement`]), the request is finalized in that same
-//!   block: the result and its provenance are stored, the fee is split among the agreeing
-//!   validators (the remainder refunded), and dissenters get a strike.
+//! - **Commit–reveal** ([`commit`]): committee members first commit to their answers
+//!   (`commit_answers`: one signed batch per validator and block, each commitment a salted hash
+//!   of the answer), then reveal them once the commit phase is over (every member committed, or
+//!   `CommitWindow` blocks passed). A member that did not compute an answer has nothing to commit
+//!   to, and once answers are public nobody can commit any more: copying does not pay.
+//! - **Results**: revealed as signed, authorized (feeless, unsigned) transactions, one per member
+//!   and request. As soon as `Quorum` results agree within the model's tolerance
+//!   ([`verity_primitives::agreement`]), the request is finalized in that same block: the result
+//!   and its provenance are stored, the fee is split among the agreeing validators (the
+//!   remainder refunded), and dissenters get a strike.
 //! - **Agreed failures** ([`failures`]): a member that cannot answer (model refused, time or
 //!   memory limit, output too large or off-spec) submits a signed failure of that kind; a
 //!   quorum on one kind ends the request as failed, paying those members. `MaxFailuresInRow`
@@ -34,6 +39,7 @@ pub use pallet::*;
 
 #[cfg(feature = "runtime-benchmarks")]
 mod benchmarking;
+pub mod commit;
 pub mod committee;
 mod failures;
 #[cfg(test)]
@@ -97,6 +103,8 @@ pub type ResultOf<T> = InferenceResult<
 >;
 /// A result submission.
 pub type SubmissionOf<T> = ResultSubmission<<T as Config>::MaxOutputBytes>;
+/// A batch of commitments (at most `MaxRunsPerBlock`, what one off-chain worker run answers).
+pub type CommitBatchOf<T> = CommitBatch<<T as Config>::MaxRunsPerBlock>;
 
 /// Called for each validator whose result disagreed with a finalized result: a hook for
 /// slashing or reputation. `()` only records the strike.
@@ -259,6 +267,11 @@ pub mod pallet {
 		/// Agreed failures in a row after which a model is suspended (takes no new requests).
 		#[pallet::constant]
 		type MaxFailuresInRow: Get<u32>;
+		/// Blocks after a request during which its committee commits to answers (at most until
+		/// the block before its deadline); reveals start once all members committed or this
+		/// window is over.
+		#[pallet::constant]
+		type CommitWindow: Get<BlockNumberFor<Self>>;
 		/// Hook for dissenting validators.
 		type OnDissent: OnDissent<Self::AccountId>;
 		/// Calls requesters back with their results (contracts' `onInferenceResult`).
@@ -350,6 +363,22 @@ pub mod pallet {
 	pub type FailureVotes<T: Config> =
 		StorageDoubleMap<_, Twox64Concat, RequestId, Twox64Concat, u32, FailureKind>;
 
+	/// Commitments to answers of pending requests: `(request, committee index) -> commitment`.
+	#[pallet::storage]
+	pub type Commitments<T: Config> = StorageDoubleMap<
+		_,
+		Twox64Concat,
+		RequestId,
+		Twox64Concat,
+		u32,
+		Commitment<BlockNumberFor<T>>,
+	>;
+
+	/// Number of commitments per pending request (the commit phase ends when all members
+	/// committed).
+	#[pallet::storage]
+	pub type CommitCounts<T: Config> = StorageMap<_, Twox64Concat, RequestId, u32, ValueQuery>;
+
 	/// Agreed failures in a row per model (reset by a result); at `MaxFailuresInRow` the model
 	/// is suspended.
 	#[pallet::storage]
@@ -425,6 +454,8 @@ pub mod pallet {
 		},
 		/// `MaxFailuresInRow` agreed failures in a row: the model takes no new requests.
 		ModelSuspended { model: ModelId, failures: u32 },
+		/// A committee member committed to its answer (revealed after the commit phase).
+		AnswerCommitted { request_id: RequestId, executor: T::AccountId },
 	}
 
 	#[pallet::error]
@@ -471,13 +502,14 @@ pub mod pallet {
 		FeeAboveMax,
 		/// The fee cannot be held (balance too low).
 		InsufficientBalance,
-		/// A timeout of zero blocks.
+		/// A timeout under two blocks (answers are committed in one block, revealed in a later
+		/// one).
 		TimeoutTooShort,
 		/// A timeout above `MaxTimeout`.
 		TimeoutTooLong,
-		/// No executors: no validator has an inference key this session.
 		/// The prepaid callback weight is above `ResultCallback::max_weight`.
 		CallbackTooHeavy,
+		/// No executors: no validator has an inference key this session.
 		NoExecutors,
 		/// `MaxPendingRequests` requests are pending; try again later.
 		TooManyPendingRequests,
@@ -498,6 +530,19 @@ pub mod pallet {
 		MalformedOutput,
 		/// Every chunk but the last must be exactly `MaxChunkBytes` long.
 		ChunkNotFull,
+		/// The member committed to no answer for this request: it cannot reveal one.
+		NotCommitted,
+		/// The revealed answer and salt do not hash to the member's commitment.
+		CommitmentMismatch,
+		/// Answers are revealed only after the commit phase (in a later block than the
+		/// commitment, once all members committed or the commit window is over).
+		CommitPhaseOpen,
+		/// The commit phase of the request is over: no more commitments.
+		CommitPhaseClosed,
+		/// This member already committed to an answer for the request.
+		AlreadyCommitted,
+		/// A commit batch must hold at least one commitment, each request once.
+		BadCommitBatch,
 	}
 
 	#[pallet::hooks]
@@ -763,6 +808,26 @@ pub mod pallet {
 			let callback = Self::do_submit_failure(failure)?;
 			Ok(Some(Self::submit_failure_base_weight().saturating_add(callback)).into())
 		}
+
+		/// A committee member's commitments to its answers (see [`commit`]), one per request,
+		/// signed with its `infr` key: what its off-chain worker computed in one block, in one
+		/// authorized transaction. Each request must be pending, in its commit phase, and not
+		/// yet committed to by this member.
+		#[pallet::call_index(8)]
+		#[pallet::weight(T::WeightInfo::commit_answers(batch.commitments.len() as u32))]
+		#[pallet::weight_of_authorize(T::WeightInfo::authorize_commit_answers(
+			batch.commitments.len() as u32,
+		))]
+		#[pallet::authorize(Pallet::<T>::authorize_commit_answers)]
+		pub fn commit_answers(
+			origin: OriginFor<T>,
+			batch: CommitBatchOf<T>,
+			// Verified in `authorize`.
+			_signature: <InferenceAuthorityId as RuntimeAppPublic>::Signature,
+		) -> DispatchResult {
+			frame_system::ensure_authorized(origin)?;
+			Self::do_commit_answers(batch)
+		}
 	}
 }
 
@@ -816,7 +881,8 @@ impl<T: Config> Pallet<T> {
 		})?;
 		ensure!(model.fee <= max_fee, Error::<T>::FeeAboveMax);
 		let timeout = timeout.unwrap_or_else(T::DefaultTimeout::get);
-		ensure!(!timeout.is_zero(), Error::<T>::TimeoutTooShort);
+		// One block to commit in, one to reveal in.
+		ensure!(timeout >= 2u32.into(), Error::<T>::TimeoutTooShort);
 		ensure!(timeout <= T::MaxTimeout::get(), Error::<T>::TimeoutTooLong);
 		let pending = PendingCount::<T>::get();
 		ensure!(pending < T::MaxPendingRequests::get(), Error::<T>::TooManyPendingRequests);
@@ -910,9 +976,13 @@ impl<T: Config> Pallet<T> {
 	/// decodes and matches the model's output spec.
 	fn check_submission(submission: &SubmissionOf<T>) -> Result<(RequestOf<T>, u32), Error<T>> {
 		let (request, member) = Self::check_member(submission.request_id, &submission.executor)?;
+		let commitment = Self::revealable(submission.request_id, &request, member)?;
 		let model = Models::<T>::get(request.model).ok_or(Error::<T>::UnknownModel)?;
 		if !Self::output_matches(&submission.output, &model) {
 			return Err(Error::<T>::MalformedOutput);
+		}
+		if submission.commitment(Self::genesis_hash(), &request.input_hash) != commitment {
+			return Err(Error::<T>::CommitmentMismatch);
 		}
 		Ok((request, member))
 	}
@@ -957,7 +1027,10 @@ impl<T: Config> Pallet<T> {
 			Error::<T>::UnknownRequest
 			| Error::<T>::RequestNotPending
 			| Error::<T>::DeadlinePassed
-			| Error::<T>::DuplicateResult => InvalidTransaction::Stale,
+			| Error::<T>::DuplicateResult
+			| Error::<T>::CommitPhaseClosed
+			| Error::<T>::AlreadyCommitted => InvalidTransaction::Stale,
+			Error::<T>::CommitPhaseOpen => InvalidTransaction::Future,
 			Error::<T>::MalformedOutput => {
 				InvalidTransaction::Custom(invalid_codes::MALFORMED_OUTPUT)
 			}
@@ -1012,7 +1085,7 @@ impl<T: Config> Pallet<T> {
 		supports.push((member, new));
 		let Some((leader, verdict)) = leader(&supports, request.quorum) else {
 			Submissions::<T>::insert(id, member, output);
-			if Self::answers(id) == request.committee.len() {
+			if Self::all_revealed(id) {
 				Self::expire(id, request, ExpiryReason::NoAgreement);
 			}
 			return (compared, Weight::zero());
@@ -1144,6 +1217,8 @@ impl<T: Config> Pallet<T> {
 		let _ = Submissions::<T>::clear_prefix(id, committee, None);
 		let _ = SubmissionSupport::<T>::clear_prefix(id, committee, None);
 		let _ = FailureVotes::<T>::clear_prefix(id, committee, None);
+		let _ = Commitments::<T>::clear_prefix(id, committee, None);
+		CommitCounts::<T>::remove(id);
 		Callbacks::<T>::remove(id);
 		PendingCount::<T>::mutate(|n| *n = n.saturating_sub(1));
 		PendingByModel::<T>::mutate_exists(model, |n| {
@@ -1166,17 +1241,16 @@ impl<T: Config> Pallet<T> {
 		}
 	}
 
-	/// Pending requests whose committee includes `key` and that `key` has not answered: what an
-	/// executor's off-chain worker should run.
+	/// Pending requests in their commit phase whose committee includes `key` and that `key` has
+	/// not committed to: what an executor's off-chain worker should run.
 	pub fn pending_for(key: &InferenceAuthorityId) -> Vec<RequestId> {
 		let now = frame_system::Pallet::<T>::block_number();
 		let mut ids: Vec<RequestId> = Requests::<T>::iter()
 			.filter(|(_, r)| r.status == RequestStatus::Pending && r.deadline >= now)
 			.filter_map(|(id, r)| {
 				let member = r.committee.iter().position(|e| &e.key == key)? as u32;
-				let answered = Submissions::<T>::contains_key(id, member)
-					|| FailureVotes::<T>::contains_key(id, member);
-				(!answered).then_some(id)
+				let open = !Self::commit_phase_over(id, &r, now);
+				(open && !Commitments::<T>::contains_key(id, member)).then_some(id)
 			})
 			.collect();
 		ids.sort_unstable();
@@ -1218,9 +1292,22 @@ impl<T: Config> Pallet<T> {
 				ensure!(
 					Submissions::<T>::iter_prefix(id).next().is_none()
 						&& SubmissionSupport::<T>::iter_prefix(id).next().is_none()
-						&& FailureVotes::<T>::iter_prefix(id).next().is_none(),
+						&& FailureVotes::<T>::iter_prefix(id).next().is_none()
+						&& Commitments::<T>::iter_prefix(id).next().is_none()
+						&& !CommitCounts::<T>::contains_key(id),
 					"submissions of a closed request"
 				);
+			} else {
+				ensure!(
+					Commitments::<T>::iter_prefix(id).count() as u32 == CommitCounts::<T>::get(id),
+					"CommitCounts mismatch"
+				);
+				for (member, _) in Submissions::<T>::iter_prefix(id) {
+					ensure!(
+						Commitments::<T>::contains_key(id, member),
+						"reveal without commitment"
+					);
+				}
 			}
 		}
 		ensure!(pending == PendingCount::<T>::get(), "PendingCount mismatch");

@@ -71,6 +71,8 @@ pub const DEFAULT_COMMITTEE: u32 = 5;
 pub const MAX_PENDING: u32 = 4;
 pub const MAX_PER_BLOCK: u32 = 3;
 pub const DEFAULT_TIMEOUT: u64 = 5;
+/// Blocks a committee has to commit to its answers.
+pub const COMMIT_WINDOW: u64 = 2;
 pub const RETENTION: u64 = 20;
 
 parameter_types! {
@@ -100,6 +102,7 @@ impl pallet_inference::Config for Test {
 	type MaxOffchainMillis = ConstU64<2_000>;
 	type ResubmitAfter = frame_support::traits::ConstU64<3>;
 	type MaxFailuresInRow = frame_support::traits::ConstU32<3>;
+	type CommitWindow = frame_support::traits::ConstU64<COMMIT_WINDOW>;
 	type OnDissent = ();
 	type ResultCallback = RecordingCallback;
 	type WeightInfo = ();

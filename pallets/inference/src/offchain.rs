@@ -1,18 +1,22 @@
-//! The off-chain worker: validators run the requests assigned to them and submit the results.
+//! The off-chain worker: validators run the requests assigned to them, commit to their answers
+//! and reveal them (see [`crate::commit`]).
 //!
 //! On each imported block, on a validator node (`is_validator`), for every local `infr` key:
-//! 1. the requests whose committee holds the key and that it has not answered
-//!    ([`Pallet::pending_for`]), oldest first, at most `MaxRunsPerBlock` in all and none
-//!    started after `MaxOffchainMillis` of wall-clock time;
-//! 2. each is claimed in the node's persistent off-chain storage with a compare-and-set, so
-//!    overlapping off-chain-worker runs (a new block arrives while the last run is busy) never
-//!    run it twice; the claim expires after `ResubmitAfter` blocks, so a dropped transaction is
-//!    retried;
-//! 3. the model is handed to the node's engine if it does not have it yet (bytes from chain
-//!    state, hash-checked by the engine), the input runs through the `inference` host functions,
-//!    and the signed result goes to the pool as an authorized transaction. A failure the model
-//!    causes (refused, time or memory limit, output too large or off-spec: [`failure_kind`])
-//!    goes to the pool as a signed failure report instead, so the committee can agree on it.
+//! 1. **reveal** the answers it committed to whose commit phase is over (kept in the node's
+//!    persistent off-chain storage since they were computed, with their salt): one signed
+//!    `submit_result` or `submit_failure` each; answers of requests that ended are forgotten;
+//! 2. **run** the requests in their commit phase whose committee holds the key and that it has
+//!    not committed to ([`Pallet::pending_for`]), oldest first, at most `MaxRunsPerBlock` in all
+//!    and none started after `MaxOffchainMillis` of wall-clock time. Each is claimed in the
+//!    node's persistent off-chain storage with a compare-and-set, so overlapping off-chain-worker
+//!    runs (a new block arrives while the last run is busy) never run it twice; the claim
+//!    expires after `ResubmitAfter` blocks, so a dropped transaction is retried. The model is
+//!    handed to the node's engine if it does not have it yet (bytes from chain state,
+//!    hash-checked by the engine) and the input runs through the `inference` host functions. A
+//!    failure the model causes (refused, time or memory limit, output too large or off-spec:
+//!    [`failure_kind`]) is an answer too, so the committee can agree on it;
+//! 3. **commit**: the commitments of everything it ran go to the pool in one signed
+//!    `commit_answers` transaction.
 //!
 //! A node without an engine (`--no-inference`, or not a validator) gets `Unavailable` from the
 //! host functions and submits nothing.
@@ -38,7 +42,14 @@ pub enum OffchainError {
 	Submit,
 }
 
-/// Runs and answers the pending requests of this node's executor keys.
+/// An answer computed here, kept until revealed: the output or the failure, and its salt.
+#[derive(Encode, codec::Decode)]
+enum LocalAnswer {
+	Output(Vec<u8>),
+	Failure(FailureKind),
+}
+
+/// Runs, commits and reveals the answers of this node's executor keys.
 pub fn run<T: Config>(now: BlockNumberOf<T>) {
 	if !sp_io::offchain::is_validator() {
 		return;
@@ -48,15 +59,17 @@ pub fn run<T: Config>(now: BlockNumberOf<T>) {
 	let deadline = sp_io::offchain::timestamp()
 		.add(sp_core::offchain::Duration::from_millis(T::MaxOffchainMillis::get()));
 	for key in keys {
+		reveal_due::<T>(now, &key);
+		let mut commitments = Vec::new();
 		for id in Pallet::<T>::pending_for(&key) {
 			if budget == 0 || sp_io::offchain::timestamp() > deadline {
 				log::info!(target: LOG_TARGET, "run budget used up at block {now:?}; the rest waits");
-				return;
+				break;
 			}
 			match answer::<T>(now, id, &key) {
-				Ok(()) => {
+				Ok(hash) => {
 					budget -= 1;
-					log::info!(target: LOG_TARGET, "answered request {id} at block {now:?}");
+					commitments.push((id, hash));
 				}
 				Err(OffchainError::AlreadyClaimed) => {}
 				Err(e) => {
@@ -65,13 +78,29 @@ pub fn run<T: Config>(now: BlockNumberOf<T>) {
 				}
 			}
 		}
+		if commitments.is_empty() {
+			continue;
+		}
+		let count = commitments.len();
+		match commit::<T>(&key, commitments) {
+			Ok(()) => log::info!(
+				target: LOG_TARGET,
+				"committed to {count} answer(s) at block {now:?}"
+			),
+			Err(e) => log::warn!(target: LOG_TARGET, "commit of {count} answer(s): {e:?}"),
+		}
 	}
 }
 
-/// Claims `(request, key)` in persistent off-chain storage unless claimed within
+/// Claims `what` for `(request, key)` in persistent off-chain storage unless claimed within
 /// `ResubmitAfter` blocks.
-fn claim<T: Config>(now: BlockNumberOf<T>, id: RequestId, key: &InferenceAuthorityId) -> bool {
-	let storage_key = (b"verity/inference/claim", id, key).encode();
+fn claim<T: Config>(
+	what: &[u8],
+	now: BlockNumberOf<T>,
+	id: RequestId,
+	key: &InferenceAuthorityId,
+) -> bool {
+	let storage_key = (b"verity/inference/", what, id, key).encode();
 	let claimed = StorageValueRef::persistent(&storage_key).mutate(
 		|last: Result<Option<BlockNumberOf<T>>, StorageRetrievalError>| match last {
 			Ok(Some(at)) if now < at.saturating_add(T::ResubmitAfter::get()) => Err(()),
@@ -85,12 +114,37 @@ fn claim<T: Config>(now: BlockNumberOf<T>, id: RequestId, key: &InferenceAuthori
 	)
 }
 
+/// Where the answer of `key` to request `id` is kept until revealed.
+fn answer_key(id: RequestId, key: &InferenceAuthorityId) -> Vec<u8> {
+	(b"verity/inference/answer", id, key).encode()
+}
+
+/// The requests `key` holds unrevealed answers for.
+fn answers_index(key: &InferenceAuthorityId) -> Vec<u8> {
+	(b"verity/inference/answers", key).encode()
+}
+
+/// Adds or removes `id` in `key`'s index of kept answers.
+fn update_index(key: &InferenceAuthorityId, id: RequestId, keep: bool) {
+	let _ = StorageValueRef::persistent(&answers_index(key)).mutate(
+		|ids: Result<Option<Vec<RequestId>>, StorageRetrievalError>| -> Result<_, ()> {
+			let mut ids = ids.ok().flatten().unwrap_or_default();
+			ids.retain(|x| *x != id);
+			if keep {
+				ids.push(id);
+			}
+			Ok(ids)
+		},
+	);
+}
+
+/// Runs request `id` for `key`, keeps the answer with a fresh salt, and returns its commitment.
 fn answer<T: Config>(
 	now: BlockNumberOf<T>,
 	id: RequestId,
 	key: &InferenceAuthorityId,
-) -> Result<(), OffchainError> {
-	if !claim::<T>(now, id, key) {
+) -> Result<H256, OffchainError> {
+	if !claim::<T>(b"claim", now, id, key) {
 		return Err(OffchainError::AlreadyClaimed);
 	}
 	let request = Requests::<T>::get(id).ok_or(OffchainError::Gone)?;
@@ -104,33 +158,122 @@ fn answer<T: Config>(
 	};
 	let outcome = loaded.and_then(|()| host::run(model_id, &input)).map_err(failure_kind);
 	let outcome = outcome.and_then(|output| {
-		let output = BoundedVec::try_from(output).map_err(|_| Ok(FailureKind::OutputTooLarge))?;
-		if Pallet::<T>::output_matches(&output, &model) {
+		if output.len() > T::MaxOutputBytes::get() as usize {
+			Err(Ok(FailureKind::OutputTooLarge))
+		} else if Pallet::<T>::output_matches(&output, &model) {
 			Ok(output)
 		} else {
 			Err(Ok(FailureKind::OutputMismatch))
 		}
 	});
-	let call = match outcome {
-		Ok(output) => {
-			let submission = ResultSubmission { request_id: id, executor: key.clone(), output };
-			let signature = key
-				.sign(&Pallet::<T>::signing_payload(&submission, &request))
-				.ok_or(OffchainError::Signing)?;
-			Call::<T>::submit_result { submission, signature }
-		}
+	let local = match outcome {
+		Ok(output) => LocalAnswer::Output(output),
 		Err(Ok(kind)) => {
-			log::warn!(target: LOG_TARGET, "request {id}: failed ({kind:?}); reporting it");
-			let failure = FailureSubmission { request_id: id, executor: key.clone(), kind };
-			let signature = key
-				.sign(&Pallet::<T>::failure_payload(&failure, &request))
-				.ok_or(OffchainError::Signing)?;
-			Call::<T>::submit_failure { failure, signature }
+			log::warn!(target: LOG_TARGET, "request {id}: failed ({kind:?}); committing to it");
+			LocalAnswer::Failure(kind)
 		}
 		Err(Err(e)) => return Err(e),
 	};
+	let salt: Salt = sp_io::offchain::random_seed();
+	let answer = match &local {
+		LocalAnswer::Output(output) => Answer::Output(output),
+		LocalAnswer::Failure(kind) => Answer::Failure(*kind),
+	};
+	let hash = commitment(Pallet::<T>::genesis_hash(), id, &request.input_hash, key, answer, &salt);
+	StorageValueRef::persistent(&answer_key(id, key)).set(&(local, salt));
+	update_index(key, id, true);
+	Ok(hash)
+}
+
+/// Sends `key`'s commitments in one signed transaction.
+fn commit<T: Config>(
+	key: &InferenceAuthorityId,
+	commitments: Vec<(RequestId, H256)>,
+) -> Result<(), OffchainError> {
+	let batch =
+		CommitBatch { executor: key.clone(), commitments: BoundedVec::truncate_from(commitments) };
+	let signature = key.sign(&Pallet::<T>::commit_payload(&batch)).ok_or(OffchainError::Signing)?;
+	submit::<T>(Call::<T>::commit_answers { batch, signature })
+}
+
+fn submit<T: Config>(call: Call<T>) -> Result<(), OffchainError> {
 	let xt = T::create_authorized_transaction(call.into());
 	SubmitTransaction::<T, Call<T>>::submit_transaction(xt).map_err(|_| OffchainError::Submit)
+}
+
+/// Reveals the kept answers of `key` whose commit phase is over (as of the next block), and
+/// forgets those of requests that ended or that `key` answered.
+fn reveal_due<T: Config>(now: BlockNumberOf<T>, key: &InferenceAuthorityId) {
+	let ids: Vec<RequestId> =
+		StorageValueRef::persistent(&answers_index(key)).get().ok().flatten().unwrap_or_default();
+	let next = now.saturating_add(1u32.into());
+	for id in ids {
+		let request = Requests::<T>::get(id).filter(|r| r.status == RequestStatus::Pending);
+		let member = request
+			.as_ref()
+			.and_then(|r| r.committee.iter().position(|e| &e.key == key))
+			.map(|m| m as u32);
+		let (Some(request), Some(member)) = (request, member) else {
+			forget(id, key);
+			continue;
+		};
+		if Submissions::<T>::contains_key(id, member)
+			|| FailureVotes::<T>::contains_key(id, member)
+			|| request.deadline < next
+		{
+			forget(id, key);
+			continue;
+		}
+		let Some(committed) = Commitments::<T>::get(id, member) else { continue };
+		if committed.at > now || !Pallet::<T>::commit_phase_over(id, &request, next) {
+			continue;
+		}
+		if !claim::<T>(b"reveal", now, id, key) {
+			continue;
+		}
+		match reveal::<T>(id, key, &request) {
+			Ok(()) => log::info!(target: LOG_TARGET, "revealed the answer to request {id}"),
+			Err(e) => log::warn!(target: LOG_TARGET, "reveal of request {id}: {e:?}"),
+		}
+	}
+}
+
+/// Drops the kept answer of `key` to request `id`.
+fn forget(id: RequestId, key: &InferenceAuthorityId) {
+	StorageValueRef::persistent(&answer_key(id, key)).clear();
+	update_index(key, id, false);
+}
+
+/// Submits the kept answer of `key` to request `id` with its salt.
+fn reveal<T: Config>(
+	id: RequestId,
+	key: &InferenceAuthorityId,
+	request: &RequestOf<T>,
+) -> Result<(), OffchainError> {
+	let (local, salt) = StorageValueRef::persistent(&answer_key(id, key))
+		.get::<(LocalAnswer, Salt)>()
+		.ok()
+		.flatten()
+		.ok_or(OffchainError::Gone)?;
+	let call = match local {
+		LocalAnswer::Output(output) => {
+			let output = BoundedVec::try_from(output).map_err(|_| OffchainError::Gone)?;
+			let submission =
+				ResultSubmission { request_id: id, executor: key.clone(), output, salt };
+			let signature = key
+				.sign(&Pallet::<T>::signing_payload(&submission, request))
+				.ok_or(OffchainError::Signing)?;
+			Call::<T>::submit_result { submission, signature }
+		}
+		LocalAnswer::Failure(kind) => {
+			let failure = FailureSubmission { request_id: id, executor: key.clone(), kind, salt };
+			let signature = key
+				.sign(&Pallet::<T>::failure_payload(&failure, request))
+				.ok_or(OffchainError::Signing)?;
+			Call::<T>::submit_failure { failure, signature }
+		}
+	};
+	submit::<T>(call)
 }
 
 /// What the committee can agree on when the engine fails: failures the model causes (the same

@@ -88,6 +88,7 @@ fn signed(
 		request_id,
 		executor: executor_key(executor),
 		output: BoundedVec::try_from(out).unwrap(),
+		salt: salt(executor),
 	};
 	// For an unknown request there is no input to bind: any payload is refused anyway.
 	let payload = match Requests::<Test>::get(request_id) {
@@ -98,7 +99,7 @@ fn signed(
 	(submission, signature)
 }
 
-/// Submits through the same path as the transaction pool: authorize, then dispatch.
+/// Reveals through the same path as the transaction pool: authorize, then dispatch.
 fn submit(request_id: RequestId, executor: u8, out: Vec<u8>) -> DispatchResultWithPostInfo {
 	let (submission, signature) = signed(request_id, executor, out);
 	Inference::authorize_submit_result(TransactionSource::External, &submission, &signature)
@@ -114,6 +115,98 @@ fn authorize(request_id: RequestId, executor: u8, out: Vec<u8>) -> Result<(), In
 			sp_runtime::transaction_validity::TransactionValidityError::Invalid(i) => i,
 			_ => panic!("unknown validity"),
 		})
+}
+
+/// The salt of `executor`'s commitments in these tests.
+fn salt(executor: u8) -> Salt {
+	[executor.wrapping_add(1); 32]
+}
+
+/// An answer of a test committee member.
+#[derive(Clone, Debug)]
+enum Ans {
+	Out(Vec<u8>),
+	Fail(FailureKind),
+}
+
+fn out(y: f32) -> Ans {
+	Ans::Out(output(y))
+}
+
+/// `executor`'s commitment to `answer` for request `r` (with its test salt).
+fn commitment_of(r: RequestId, executor: u8, answer: &Ans) -> H256 {
+	let request = Requests::<Test>::get(r).unwrap();
+	let answer = match answer {
+		Ans::Out(o) => Answer::Output(o),
+		Ans::Fail(kind) => Answer::Failure(*kind),
+	};
+	commitment(
+		Inference::genesis_hash(),
+		r,
+		&request.input_hash,
+		&executor_key(executor),
+		answer,
+		&salt(executor),
+	)
+}
+
+/// `executor`'s signed batch of `commitments`.
+fn batch(
+	executor: u8,
+	commitments: Vec<(RequestId, H256)>,
+) -> (CommitBatchOf<Test>, InferenceAuthoritySignature) {
+	let batch = CommitBatch {
+		executor: executor_key(executor),
+		commitments: BoundedVec::truncate_from(commitments),
+	};
+	let signature = executor_pair(executor).sign(&Inference::commit_payload(&batch)).into();
+	(batch, signature)
+}
+
+fn authorize_commit(
+	executor: u8,
+	commitments: Vec<(RequestId, H256)>,
+) -> Result<(), InvalidTransaction> {
+	let (batch, signature) = batch(executor, commitments);
+	Inference::authorize_commit_answers(TransactionSource::External, &batch, &signature)
+		.map(|_| ())
+		.map_err(|e| match e {
+			sp_runtime::transaction_validity::TransactionValidityError::Invalid(i) => i,
+			_ => panic!("unknown validity"),
+		})
+}
+
+/// Commits through the pool's path: authorize, then dispatch.
+fn commit(executor: u8, commitments: Vec<(RequestId, H256)>) -> DispatchResult {
+	let (batch, signature) = batch(executor, commitments);
+	Inference::authorize_commit_answers(TransactionSource::External, &batch, &signature)
+		.map_err(|_| DispatchError::Other("not authorized"))?;
+	Inference::commit_answers(RawOrigin::Authorized.into(), batch, signature)
+}
+
+/// Each member commits to its answers (one batch per member, in the current block), then the
+/// chain moves to the first block in which all these requests take reveals.
+fn commit_all(answers: &[(RequestId, u8, Ans)]) {
+	let mut members: Vec<u8> = answers.iter().map(|(_, m, _)| *m).collect();
+	members.sort_unstable();
+	members.dedup();
+	for m in members {
+		let entries = answers
+			.iter()
+			.filter(|(_, member, _)| *member == m)
+			.map(|(r, _, a)| (*r, commitment_of(*r, m, a)))
+			.collect();
+		assert_ok!(commit(m, entries));
+	}
+	let now = System::block_number();
+	let mut reveal_at = now + 1;
+	for (r, _, _) in answers {
+		let request = Requests::<Test>::get(r).unwrap();
+		if !Inference::commit_phase_over(*r, &request, now + 1) {
+			reveal_at = reveal_at.max(Inference::commit_deadline(&request) + 1);
+		}
+	}
+	run_to(reveal_at);
 }
 
 fn run_to(n: u64) {
@@ -333,6 +426,7 @@ fn retire_and_remove_errors() {
 			),
 			Error::<Test>::ModelNotActive
 		);
+		commit_all(&[(r, 0, out(3.0)), (r, 1, out(3.0))]);
 		assert_ok!(submit(r, 0, output(3.0)));
 		assert_ok!(submit(r, 1, output(3.0)));
 		assert_eq!(Requests::<Test>::get(r).unwrap().status, RequestStatus::Finalized);
@@ -429,6 +523,7 @@ fn request_errors() {
 		assert_noop!(req(BOB, hash(b"x"), FEE, None), Error::<Test>::UnknownModel);
 		assert_noop!(req(BOB, model, FEE - 1, None), Error::<Test>::FeeAboveMax);
 		assert_noop!(req(BOB, model, FEE, Some(0)), Error::<Test>::TimeoutTooShort);
+		assert_noop!(req(BOB, model, FEE, Some(1)), Error::<Test>::TimeoutTooShort);
 		assert_noop!(req(BOB, model, FEE, Some(51)), Error::<Test>::TimeoutTooLong);
 		assert_noop!(req(POOR, model, FEE, None), Error::<Test>::InsufficientBalance);
 		assert_ok!(req(BOB, model, FEE * 2, Some(50)));
@@ -503,6 +598,9 @@ fn exactly_quorum_finalizes_pays_and_refunds_to_the_unit() {
 		let model = active_model(10);
 		let issuance = Balances::total_issuance();
 		let r = request(model);
+		// Member 1 stays silent: reveals start after the commit window.
+		commit_all(&[(r, 0, out(3.0)), (r, 2, out(3.000004))]);
+		assert_eq!(System::block_number(), 1 + COMMIT_WINDOW + 1);
 		assert_ok!(submit(r, 0, output(3.0)));
 		assert_eq!(Requests::<Test>::get(r).unwrap().status, RequestStatus::Pending);
 		assert!(Results::<Test>::get(r).is_none());
@@ -517,7 +615,7 @@ fn exactly_quorum_finalizes_pays_and_refunds_to_the_unit() {
 		assert_eq!(result.input_hash, req.input_hash);
 		assert_eq!(result.attesters.iter().map(|e| e.account).collect::<Vec<_>>(), vec![10, 12]);
 		assert!(result.dissenters.is_empty());
-		assert_eq!(result.finalized_at, 1);
+		assert_eq!(result.finalized_at, 1 + COMMIT_WINDOW + 1);
 		// 90 split between two: 45 each; nothing left to refund.
 		assert_eq!(Balances::free_balance(10), INITIAL + 45);
 		assert_eq!(Balances::free_balance(12), INITIAL + 45);
@@ -549,6 +647,7 @@ fn remainder_of_an_uneven_split_is_refunded() {
 		let issuance = Balances::total_issuance();
 		let r = request(model);
 		assert_eq!(Requests::<Test>::get(r).unwrap().quorum, 4);
+		commit_all(&(0..4).map(|i| (r, i, out(1.0))).collect::<Vec<_>>());
 		for i in 0..4 {
 			assert_ok!(submit(r, i, output(1.0)));
 		}
@@ -567,6 +666,7 @@ fn dissenters_are_struck_and_not_paid() {
 	new_test_ext(3).execute_with(|| {
 		let model = active_model(10);
 		let r = request(model);
+		commit_all(&[(r, 1, out(9.0)), (r, 0, out(3.0)), (r, 2, out(3.0))]);
 		assert_ok!(submit(r, 1, output(9.0)));
 		assert_ok!(submit(r, 0, output(3.0)));
 		assert_eq!(Requests::<Test>::get(r).unwrap().status, RequestStatus::Pending);
@@ -588,6 +688,7 @@ fn split_votes_expire_early_with_full_refund() {
 	new_test_ext(3).execute_with(|| {
 		let model = active_model(10);
 		let r = request(model);
+		commit_all(&[(r, 0, out(1.0)), (r, 1, out(2.0)), (r, 2, out(3.0))]);
 		assert_ok!(submit(r, 0, output(1.0)));
 		assert_ok!(submit(r, 1, output(2.0)));
 		assert_ok!(submit(r, 2, output(3.0)));
@@ -614,11 +715,17 @@ fn nan_and_infinity_results() {
 	new_test_ext(3).execute_with(|| {
 		let model = active_model(10);
 		let r = request(model);
+		commit_all(&[(r, 0, out(f32::NAN)), (r, 1, out(f32::NAN))]);
 		assert_ok!(submit(r, 0, output(f32::NAN)));
 		assert_ok!(submit(r, 1, output(f32::NAN)));
 		assert_eq!(Requests::<Test>::get(r).unwrap().status, RequestStatus::Finalized);
 
 		let r = request(model);
+		commit_all(&[
+			(r, 0, out(f32::INFINITY)),
+			(r, 1, out(f32::NEG_INFINITY)),
+			(r, 2, out(f32::MAX)),
+		]);
 		assert_ok!(submit(r, 0, output(f32::INFINITY)));
 		assert_ok!(submit(r, 1, output(f32::NEG_INFINITY)));
 		assert_ok!(submit(r, 2, output(f32::MAX)));
@@ -631,6 +738,7 @@ fn tolerance_edge_decides() {
 	new_test_ext(3).execute_with(|| {
 		let model = active_model(10);
 		let r = request(model);
+		commit_all(&[(r, 0, out(1.0)), (r, 1, out(1.000016)), (r, 2, out(1.000008))]);
 		assert_ok!(submit(r, 0, output(1.0)));
 		// 1.6e-5 apart with abs 1e-5 tolerance: disagree.
 		assert_ok!(submit(r, 1, output(1.000016)));
@@ -648,6 +756,7 @@ fn submission_rules() {
 	new_test_ext(4).execute_with(|| {
 		let model = active_model(10);
 		let r = request(model);
+		commit_all(&(0..4).map(|i| (r, i, out(1.0))).collect::<Vec<_>>());
 		// Duplicates.
 		assert_ok!(submit(r, 0, output(1.0)));
 		assert_eq!(authorize(r, 0, output(1.0)), Err(InvalidTransaction::Stale));
@@ -689,7 +798,21 @@ fn submission_rules() {
 		let (valid, _) =
 			Inference::authorize_submit_result(TransactionSource::External, &s, &sig).unwrap();
 		assert_eq!(valid.provides, vec![("VerityInference", (r, executor_key(1))).encode()]);
-		assert_eq!(valid.longevity, DEFAULT_TIMEOUT + 1);
+		// Valid until the deadline (1 + DEFAULT_TIMEOUT), counted from the current block.
+		assert_eq!(valid.longevity, 1 + DEFAULT_TIMEOUT - System::block_number() + 1);
+		// An answer other than the one committed to (another output, or a failure), or the
+		// committed one with another salt, is refused.
+		assert_eq!(authorize(r, 1, output(1.5)), Err(InvalidTransaction::BadProof));
+		let (mut s, _) = signed(r, 1, output(1.0));
+		s.salt = [0; 32];
+		let sig = executor_pair(1)
+			.sign(&Inference::signing_payload(&s, &Requests::<Test>::get(r).unwrap()))
+			.into();
+		assert_noop!(
+			Inference::submit_result(RawOrigin::Authorized.into(), s, sig),
+			Error::<Test>::CommitmentMismatch
+		);
+		assert_noop!(fail(r, 1, FailureKind::Timeout), DispatchError::Other("not authorized"));
 	});
 }
 
@@ -698,9 +821,10 @@ fn late_results_after_finalization_are_refused() {
 	new_test_ext(3).execute_with(|| {
 		let model = active_model(10);
 		let r = request(model);
+		commit_all(&[(r, 0, out(1.0)), (r, 1, out(1.0)), (r, 2, out(5.0))]);
 		assert_ok!(submit(r, 0, output(1.0)));
 		assert_ok!(submit(r, 1, output(1.0)));
-		assert_eq!(authorize(r, 2, output(1.0)), Err(InvalidTransaction::Stale));
+		assert_eq!(authorize(r, 2, output(5.0)), Err(InvalidTransaction::Stale));
 		let (s, sig) = signed(r, 2, output(5.0));
 		assert_noop!(
 			Inference::submit_result(RawOrigin::Authorized.into(), s, sig),
@@ -716,6 +840,7 @@ fn results_after_the_deadline_are_refused() {
 	new_test_ext(3).execute_with(|| {
 		let model = active_model(10);
 		let r = request(model);
+		commit_all(&[(r, 0, out(1.0))]);
 		System::set_block_number(1 + DEFAULT_TIMEOUT + 1);
 		assert_eq!(authorize(r, 0, output(1.0)), Err(InvalidTransaction::Stale));
 		let (s, sig) = signed(r, 0, output(1.0));
@@ -741,15 +866,24 @@ fn validator_set_change_mid_request_keeps_the_committee() {
 		);
 		assert_eq!(Executors::<Test>::get().len(), 3);
 		// The newcomer is not in this request's committee...
-		assert_eq!(authorize(r, 3, output(1.0)), Err(InvalidTransaction::BadProof));
+		assert_eq!(
+			authorize_commit(3, vec![(r, H256::repeat_byte(1))]),
+			Err(InvalidTransaction::BadProof)
+		);
 		// ...the leaver still is, and completes the quorum.
+		commit_all(&[(r, 2, out(1.0)), (r, 0, out(1.0))]);
+		assert_eq!(authorize(r, 3, output(1.0)), Err(InvalidTransaction::BadProof));
 		assert_ok!(submit(r, 2, output(1.0)));
 		assert_ok!(submit(r, 0, output(1.0)));
 		assert_eq!(Requests::<Test>::get(r).unwrap().status, RequestStatus::Finalized);
 		// New requests use the new set.
 		let r2 = request(model);
+		assert_eq!(
+			authorize_commit(2, vec![(r2, H256::repeat_byte(1))]),
+			Err(InvalidTransaction::BadProof)
+		);
+		commit_all(&[(r2, 3, out(1.0))]);
 		assert_ok!(submit(r2, 3, output(1.0)));
-		assert_eq!(authorize(r2, 2, output(1.0)), Err(InvalidTransaction::BadProof));
 	});
 }
 
@@ -782,9 +916,10 @@ fn expiry_refunds_in_full_and_pruning_follows_retention() {
 		let issuance = Balances::total_issuance();
 		let expired = request(model);
 		let finalized = request(model);
+		// Member 0 commits to both in one batch but never reveals its answer to `expired`.
+		commit_all(&[(expired, 0, out(1.0)), (finalized, 0, out(1.0)), (finalized, 1, out(1.0))]);
 		assert_ok!(submit(finalized, 0, output(1.0)));
 		assert_ok!(submit(finalized, 1, output(1.0)));
-		assert_ok!(submit(expired, 0, output(1.0)));
 		let deadline = 1 + DEFAULT_TIMEOUT;
 		run_to(deadline);
 		assert_eq!(Requests::<Test>::get(expired).unwrap().status, RequestStatus::Pending);
@@ -794,6 +929,8 @@ fn expiry_refunds_in_full_and_pruning_follows_retention() {
 		assert_eq!(escrow(BOB), 0);
 		assert_eq!(Balances::total_issuance(), issuance);
 		assert_eq!(Submissions::<Test>::iter().count(), 0);
+		assert_eq!(Commitments::<Test>::iter().count(), 0);
+		assert_eq!(CommitCounts::<Test>::iter().count(), 0);
 		System::assert_has_event(
 			Event::RequestExpired {
 				request_id: expired,
@@ -871,6 +1008,12 @@ fn callbacks_run_after_finalization_and_their_weight_is_charged() {
 		assert_ok!(Inference::register_callback(even, limit));
 		assert_ok!(Inference::register_callback(odd, limit));
 		Inference::do_try_state().unwrap();
+		commit_all(&[
+			(even, 0, out(3.0)),
+			(even, 1, out(3.0)),
+			(odd, 0, out(5.0)),
+			(odd, 2, out(5.0)),
+		]);
 
 		assert_ok!(submit(even, 0, output(3.0)));
 		let post = submit(even, 1, output(3.0)).unwrap();
@@ -942,10 +1085,12 @@ fn signatures_are_bound_to_the_chain_and_the_input() {
 		let model = active_model(10);
 		let r = request(model);
 		let request = Requests::<Test>::get(r).unwrap();
+		commit_all(&[(r, 0, out(1.0))]);
 		let submission = ResultSubmission {
 			request_id: r,
 			executor: executor_key(0),
 			output: BoundedVec::try_from(output(1.0)).unwrap(),
+			salt: salt(0),
 		};
 		let check = |payload: Vec<u8>| {
 			let signature: InferenceAuthoritySignature = executor_pair(0).sign(&payload).into();
@@ -975,7 +1120,12 @@ fn signatures_are_bound_to_the_chain_and_the_input() {
 
 /// A signed failure report of `executor`, through the pool's `authorize`, then dispatched.
 fn fail(request_id: RequestId, executor: u8, kind: FailureKind) -> DispatchResult {
-	let failure = FailureSubmission { request_id, executor: executor_key(executor), kind };
+	let failure = FailureSubmission {
+		request_id,
+		executor: executor_key(executor),
+		kind,
+		salt: salt(executor),
+	};
 	let payload = match Requests::<Test>::get(request_id) {
 		Some(request) => Inference::failure_payload(&failure, &request),
 		None => failure.encode(),
@@ -997,12 +1147,15 @@ fn an_agreed_failure_calls_the_requester_back() {
 		let model = active_model(10);
 		let r = request(model);
 		assert_ok!(Inference::register_callback(r, MAX_CALLBACK));
+		let oom = Ans::Fail(FailureKind::OutOfMemory);
+		commit_all(&[(r, 0, oom.clone()), (r, 1, oom)]);
 		assert_ok!(fail(r, 0, FailureKind::OutOfMemory));
 		assert!(FAILURES_DELIVERED.with(|d| d.borrow().is_empty()), "no quorum yet");
 		let failure = FailureSubmission {
 			request_id: r,
 			executor: executor_key(1),
 			kind: FailureKind::OutOfMemory,
+			salt: salt(1),
 		};
 		let request = Requests::<Test>::get(r).unwrap();
 		let signature: InferenceAuthoritySignature =
@@ -1035,10 +1188,12 @@ fn a_quorum_of_one_failure_kind_fails_the_request_and_pays_those_members() {
 		let model = active_model(10);
 		let r = request(model);
 		let issuance = Balances::total_issuance();
+		let timeout = Ans::Fail(FailureKind::Timeout);
+		assert!(Inference::pending_for(&executor_key(0)).contains(&r));
+		commit_all(&[(r, 0, timeout.clone()), (r, 1, timeout.clone()), (r, 2, timeout)]);
+		assert!(!Inference::pending_for(&executor_key(0)).contains(&r), "committed to");
 		assert_ok!(fail(r, 0, FailureKind::Timeout));
 		assert_eq!(Requests::<Test>::get(r).unwrap().status, RequestStatus::Pending);
-		assert!(!Inference::pending_for(&executor_key(0)).contains(&r), "answered by its failure");
-		assert!(Inference::pending_for(&executor_key(2)).contains(&r));
 		assert_ok!(fail(r, 1, FailureKind::Timeout));
 		assert_eq!(Requests::<Test>::get(r).unwrap().status, RequestStatus::Failed);
 		assert!(Results::<Test>::get(r).is_none());
@@ -1070,6 +1225,11 @@ fn different_failures_or_a_failure_and_results_are_no_quorum() {
 		let model = active_model(10);
 		// Two kinds and one result: everyone answered without agreement, refunded in full.
 		let r = request(model);
+		commit_all(&[
+			(r, 0, Ans::Fail(FailureKind::Timeout)),
+			(r, 1, Ans::Fail(FailureKind::OutOfMemory)),
+			(r, 2, out(1.0)),
+		]);
 		assert_ok!(fail(r, 0, FailureKind::Timeout));
 		assert_ok!(fail(r, 1, FailureKind::OutOfMemory));
 		assert_eq!(Requests::<Test>::get(r).unwrap().status, RequestStatus::Pending);
@@ -1080,6 +1240,11 @@ fn different_failures_or_a_failure_and_results_are_no_quorum() {
 		// Two agreeing results outvote one failure; the result resets the streak.
 		FailureStreak::<Test>::insert(model, 2);
 		let r = request(model);
+		commit_all(&[
+			(r, 0, Ans::Fail(FailureKind::RunFailed)),
+			(r, 1, out(1.0)),
+			(r, 2, out(1.0)),
+		]);
 		assert_ok!(fail(r, 0, FailureKind::RunFailed));
 		assert_ok!(submit(r, 1, output(1.0)));
 		assert_ok!(submit(r, 2, output(1.0)));
@@ -1093,6 +1258,11 @@ fn a_member_answers_once_with_a_result_or_a_failure() {
 	new_test_ext(3).execute_with(|| {
 		let model = active_model(10);
 		let r = request(model);
+		commit_all(&[
+			(r, 0, Ans::Fail(FailureKind::BadModel)),
+			(r, 1, out(1.0)),
+			(r, 2, Ans::Fail(FailureKind::Timeout)),
+		]);
 		assert_ok!(fail(r, 0, FailureKind::BadModel));
 		assert_eq!(authorize(r, 0, output(1.0)), Err(InvalidTransaction::Stale));
 		assert_noop!(fail(r, 0, FailureKind::Timeout), DispatchError::Other("not authorized"));
@@ -1105,6 +1275,7 @@ fn a_member_answers_once_with_a_result_or_a_failure() {
 			request_id: r,
 			executor: executor_key(2),
 			kind: FailureKind::Timeout,
+			salt: salt(2),
 		};
 		let forged: InferenceAuthoritySignature = executor_pair(2).sign(&failure.encode()).into();
 		assert_eq!(
@@ -1134,6 +1305,8 @@ fn repeated_agreed_failures_suspend_the_model() {
 		let model = active_model(10);
 		for n in 1..=3u32 {
 			let r = request(model);
+			let oom = Ans::Fail(FailureKind::OutOfMemory);
+			commit_all(&[(r, 0, oom.clone()), (r, 2, oom)]);
 			assert_ok!(fail(r, 0, FailureKind::OutOfMemory));
 			assert_ok!(fail(r, 2, FailureKind::OutOfMemory));
 			assert_eq!(FailureStreak::<Test>::get(model), n);
@@ -1157,5 +1330,186 @@ fn repeated_agreed_failures_suspend_the_model() {
 		// Nothing pending: the owner can remove it, and its streak goes with it.
 		assert_ok!(Inference::remove_model(RuntimeOrigin::signed(ALICE), model));
 		assert_eq!(FailureStreak::<Test>::get(model), 0);
+	});
+}
+
+// ----------------------------------------------------------------------------------------------
+// Commit–reveal.
+
+/// A copier (member 2) that waits for the others' answers and copies them is never counted nor
+/// paid: once answers are revealed the commit phase is over, a reveal needs a commitment, and a
+/// copied commitment binds the key of the member who made it.
+#[test]
+fn a_copier_is_never_counted_nor_paid() {
+	new_test_ext(3).execute_with(|| {
+		let model = active_model(10);
+		let r = request(model);
+		let honest = output(3.0);
+		// Member 2 copies member 0's commitment as soon as it sees it.
+		let copied = commitment_of(r, 0, &Ans::Out(honest.clone()));
+		commit_all(&[(r, 0, Ans::Out(honest.clone())), (r, 1, Ans::Out(honest.clone()))]);
+		// (commit_all moved past the commit window: the copier's late commitment is refused.)
+		assert_eq!(authorize_commit(2, vec![(r, copied)]), Err(InvalidTransaction::Stale));
+		assert_ok!(submit(r, 0, honest.clone()));
+		// Having seen member 0's answer, the copier can neither commit to it...
+		let copy = commitment_of(r, 2, &Ans::Out(honest.clone()));
+		assert_eq!(authorize_commit(2, vec![(r, copy)]), Err(InvalidTransaction::Stale));
+		let (b, sig) = batch(2, vec![(r, copy)]);
+		assert_noop!(
+			Inference::commit_answers(RawOrigin::Authorized.into(), b, sig),
+			Error::<Test>::CommitPhaseClosed
+		);
+		// ...nor reveal it without a commitment.
+		assert_eq!(authorize(r, 2, honest.clone()), Err(InvalidTransaction::BadProof));
+		let (s, sig) = signed(r, 2, honest.clone());
+		assert_noop!(
+			Inference::submit_result(RawOrigin::Authorized.into(), s, sig),
+			Error::<Test>::NotCommitted
+		);
+		assert_ok!(submit(r, 1, honest.clone()));
+		let result = Results::<Test>::get(r).unwrap();
+		assert_eq!(result.attesters.iter().map(|e| e.account).collect::<Vec<_>>(), vec![10, 11]);
+		assert_eq!(Balances::free_balance(executor_account(2)), INITIAL);
+	});
+	// Had it committed member 0's commitment in time, it still could not reveal anything that
+	// matches it: the commitment covers member 0's key.
+	new_test_ext(3).execute_with(|| {
+		let model = active_model(10);
+		let r = request(model);
+		let honest = output(3.0);
+		let copied = commitment_of(r, 0, &Ans::Out(honest.clone()));
+		assert_ok!(commit(0, vec![(r, copied)]));
+		assert_ok!(commit(2, vec![(r, copied)]));
+		commit_all(&[(r, 1, Ans::Out(honest.clone()))]);
+		assert_ok!(submit(r, 0, honest.clone()));
+		assert_eq!(authorize(r, 2, honest.clone()), Err(InvalidTransaction::BadProof));
+		let (mut s, _) = signed(r, 2, honest.clone());
+		s.salt = salt(0);
+		let sig = executor_pair(2)
+			.sign(&Inference::signing_payload(&s, &Requests::<Test>::get(r).unwrap()))
+			.into();
+		assert_noop!(
+			Inference::submit_result(RawOrigin::Authorized.into(), s, sig),
+			Error::<Test>::CommitmentMismatch
+		);
+		assert_ok!(submit(r, 1, honest));
+		assert_eq!(Requests::<Test>::get(r).unwrap().status, RequestStatus::Finalized);
+		assert_eq!(Balances::free_balance(executor_account(2)), INITIAL);
+	});
+}
+
+/// Reveals wait for the end of the commit phase: all members committed (in an earlier block),
+/// or the commit window is over.
+#[test]
+fn reveals_wait_for_the_commit_phase() {
+	new_test_ext(3).execute_with(|| {
+		let model = active_model(10);
+		let r = request(model);
+		let c = |m| (r, commitment_of(r, m, &out(1.0)));
+		assert_ok!(commit(0, vec![c(0)]));
+		// Too early: members 1 and 2 have not committed, the window is open.
+		assert_eq!(authorize(r, 0, output(1.0)), Err(InvalidTransaction::Future));
+		run_to(2);
+		assert_eq!(authorize(r, 0, output(1.0)), Err(InvalidTransaction::Future));
+		assert_ok!(commit(1, vec![c(1)]));
+		assert_ok!(commit(2, vec![c(2)]));
+		// Everyone committed, but member 2 only in this block: not yet.
+		let (s, sig) = signed(r, 2, output(1.0));
+		assert_noop!(
+			Inference::submit_result(RawOrigin::Authorized.into(), s, sig),
+			Error::<Test>::CommitPhaseOpen
+		);
+		assert!(Inference::pending_for(&executor_key(2)).is_empty());
+		run_to(3);
+		assert_ok!(submit(r, 0, output(1.0)));
+		assert_ok!(submit(r, 2, output(1.0)));
+		assert_eq!(Results::<Test>::get(r).unwrap().finalized_at, 3);
+	});
+	// The shortest timeout (2) leaves one block to commit in and one to reveal in.
+	new_test_ext(3).execute_with(|| {
+		let model = active_model(10);
+		let r = NextRequestId::<Test>::get();
+		assert_ok!(Inference::request_inference(
+			RuntimeOrigin::signed(BOB),
+			model,
+			input([1.0, 2.0]),
+			FEE,
+			Some(2)
+		));
+		run_to(2);
+		let request = Requests::<Test>::get(r).unwrap();
+		assert_eq!(Inference::commit_deadline(&request), 2);
+		commit_all(&[(r, 0, out(1.0)), (r, 1, out(1.0))]);
+		assert_eq!(System::block_number(), 3);
+		assert_ok!(submit(r, 0, output(1.0)));
+		assert_ok!(submit(r, 1, output(1.0)));
+		assert_eq!(Requests::<Test>::get(r).unwrap().status, RequestStatus::Finalized);
+	});
+}
+
+#[test]
+fn commit_batch_rules() {
+	new_test_ext(3).execute_with(|| {
+		let model = active_model(10);
+		let a = request(model);
+		let b = request(model);
+		let c = |r, m| (r, commitment_of(r, m, &out(1.0)));
+		assert_eq!(authorize_commit(0, vec![]), Err(InvalidTransaction::BadProof));
+		assert_eq!(authorize_commit(0, vec![c(a, 0), c(a, 0)]), Err(InvalidTransaction::BadProof));
+		let (bt, sig) = batch(0, vec![c(a, 0), c(a, 0)]);
+		assert_noop!(
+			Inference::commit_answers(RawOrigin::Authorized.into(), bt, sig),
+			Error::<Test>::BadCommitBatch
+		);
+		assert_eq!(authorize_commit(9, vec![c(a, 9)]), Err(InvalidTransaction::BadProof));
+		let unknown = (99, H256::repeat_byte(1));
+		assert_eq!(authorize_commit(0, vec![c(a, 0), unknown]), Err(InvalidTransaction::Stale));
+		// A signature over another chain's payload, or by another key.
+		let (bt, _) = batch(0, vec![c(a, 0)]);
+		let other_chain: InferenceAuthoritySignature =
+			executor_pair(0).sign(&bt.signing_payload(H256::repeat_byte(7))).into();
+		let other_key: InferenceAuthoritySignature =
+			executor_pair(1).sign(&Inference::commit_payload(&bt)).into();
+		for sig in [other_chain, other_key] {
+			assert_eq!(
+				Inference::authorize_commit_answers(TransactionSource::External, &bt, &sig)
+					.map(|_| ()),
+				Err(InvalidTransaction::BadProof.into())
+			);
+		}
+		// Without the authorized origin the call is refused.
+		let (bt, sig) = batch(0, vec![c(a, 0)]);
+		assert_noop!(
+			Inference::commit_answers(RuntimeOrigin::signed(ALICE), bt, sig),
+			DispatchError::BadOrigin
+		);
+		// A valid batch: one tag per commitment, valid until the commit deadline (block 3).
+		let (bt, sig) = batch(0, vec![c(a, 0), c(b, 0)]);
+		let (valid, _) =
+			Inference::authorize_commit_answers(TransactionSource::External, &bt, &sig).unwrap();
+		assert_eq!(
+			valid.provides,
+			vec![
+				("VerityCommit", (a, executor_key(0))).encode(),
+				("VerityCommit", (b, executor_key(0))).encode()
+			]
+		);
+		assert_eq!(valid.longevity, 1 + COMMIT_WINDOW);
+		assert_ok!(Inference::commit_answers(RawOrigin::Authorized.into(), bt, sig));
+		assert_eq!(CommitCounts::<Test>::get(a), 1);
+		assert_eq!(Commitments::<Test>::get(b, 0).unwrap(), Commitment { hash: c(b, 0).1, at: 1 });
+		System::assert_has_event(Event::AnswerCommitted { request_id: b, executor: 10 }.into());
+		// Once only.
+		assert_eq!(authorize_commit(0, vec![c(a, 0)]), Err(InvalidTransaction::Stale));
+		assert_eq!(Inference::pending_for(&executor_key(0)), Vec::<RequestId>::new());
+		assert_eq!(Inference::pending_for(&executor_key(1)), vec![a, b]);
+		// After the commit deadline the phase is closed.
+		run_to(1 + COMMIT_WINDOW + 1);
+		assert_eq!(authorize_commit(1, vec![c(a, 1)]), Err(InvalidTransaction::Stale));
+		assert_eq!(Inference::pending_for(&executor_key(1)), Vec::<RequestId>::new());
+		// The only committed member reveals: everyone who committed answered, no quorum.
+		assert_ok!(submit(a, 0, output(1.0)));
+		assert_eq!(Requests::<Test>::get(a).unwrap().status, RequestStatus::Expired);
+		Inference::do_try_state().unwrap();
 	});
 }

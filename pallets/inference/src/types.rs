@@ -128,6 +128,8 @@ pub struct FailureSubmission {
 	/// The signer; must be in the request's committee.
 	pub executor: InferenceAuthorityId,
 	pub kind: FailureKind,
+	/// The salt of the member's commitment: this report reveals it.
+	pub salt: Salt,
 }
 
 /// Context of failure signatures (never valid as a result signature, nor the reverse).
@@ -144,8 +146,21 @@ impl FailureSubmission {
 			input_hash,
 			&self.executor,
 			self.kind,
+			&self.salt,
 		)
 			.encode()
+	}
+
+	/// The commitment this report reveals.
+	pub fn commitment(&self, genesis_hash: impl Encode, input_hash: &H256) -> H256 {
+		commitment(
+			genesis_hash,
+			self.request_id,
+			input_hash,
+			&self.executor,
+			Answer::Failure(self.kind),
+			&self.salt,
+		)
 	}
 }
 
@@ -226,6 +241,8 @@ pub struct ResultSubmission<MaxOutput: Get<u32>> {
 	pub executor: InferenceAuthorityId,
 	/// Output tensors in the Verity tensor format.
 	pub output: BoundedVec<u8, MaxOutput>,
+	/// The salt of the member's commitment (see [`commitment`]): this submission reveals it.
+	pub salt: Salt,
 }
 
 /// Context of result signatures, so that a result signature is never valid as anything else.
@@ -243,7 +260,102 @@ impl<MaxOutput: Get<u32>> ResultSubmission<MaxOutput> {
 			input_hash,
 			&self.executor,
 			&self.output,
+			&self.salt,
 		)
 			.encode()
+	}
+
+	/// The commitment this submission reveals.
+	pub fn commitment(&self, genesis_hash: impl Encode, input_hash: &H256) -> H256 {
+		commitment(
+			genesis_hash,
+			self.request_id,
+			input_hash,
+			&self.executor,
+			Answer::Output(&self.output),
+			&self.salt,
+		)
+	}
+}
+
+/// Random bytes an executor mixes into its commitment so that nobody can test guesses of its
+/// answer against the commitment.
+pub type Salt = [u8; 32];
+
+/// What a member answers: an output, or a failure of some kind.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Encode)]
+pub enum Answer<'a> {
+	Output(&'a [u8]),
+	Failure(FailureKind),
+}
+
+/// Context of commitments, so that a commitment is never valid as anything else.
+pub const COMMITMENT_CONTEXT: &[u8; 16] = b"verity/commit/v1";
+
+/// The commitment of `executor` to `answer` for request `request_id` (with input `input_hash`)
+/// on the chain of `genesis_hash`: blake2-256 of all of it and the salt. Published before any
+/// answer is revealed, it binds the member to an answer it computed itself (commit–reveal: a
+/// member that did not run the model has nothing to commit to, and once answers are revealed the
+/// commit phase is over).
+pub fn commitment(
+	genesis_hash: impl Encode,
+	request_id: RequestId,
+	input_hash: &H256,
+	executor: &InferenceAuthorityId,
+	answer: Answer<'_>,
+	salt: &Salt,
+) -> H256 {
+	let payload =
+		(COMMITMENT_CONTEXT, genesis_hash, request_id, input_hash, executor, answer, salt).encode();
+	H256(sp_io::hashing::blake2_256(&payload))
+}
+
+/// A member's commitment to its answer, as stored.
+#[derive(
+	Clone,
+	Copy,
+	Debug,
+	PartialEq,
+	Eq,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	TypeInfo,
+	MaxEncodedLen,
+)]
+pub struct Commitment<BlockNumber> {
+	pub hash: H256,
+	/// Block in which it was committed: its reveal counts only in a later block.
+	pub at: BlockNumber,
+}
+
+/// What a validator signs and submits in one transaction per block: its commitments to the
+/// answers it computed in that block, one per request.
+#[derive(
+	CloneNoBound,
+	DebugNoBound,
+	PartialEqNoBound,
+	EqNoBound,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	TypeInfo,
+)]
+#[scale_info(skip_type_params(MaxEntries))]
+pub struct CommitBatch<MaxEntries: Get<u32>> {
+	/// The signer; must be in each request's committee.
+	pub executor: InferenceAuthorityId,
+	/// `(request, commitment)` pairs, each request at most once.
+	pub commitments: BoundedVec<(RequestId, H256), MaxEntries>,
+}
+
+/// Context of commit-batch signatures.
+pub const COMMIT_SIGNING_CONTEXT: &[u8; 22] = b"verity/commit-batch/v1";
+
+impl<MaxEntries: Get<u32>> CommitBatch<MaxEntries> {
+	/// The bytes the executor signs: the batch bound to the chain (each commitment already binds
+	/// its request's input).
+	pub fn signing_payload(&self, genesis_hash: impl Encode) -> Vec<u8> {
+		(COMMIT_SIGNING_CONTEXT, genesis_hash, &self.executor, &self.commitments).encode()
 	}
 }

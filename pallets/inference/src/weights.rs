@@ -50,6 +50,8 @@ pub trait WeightInfo {
 	fn authorize_submit_result(o: u32, ) -> Weight;
 	fn submit_result(o: u32, k: u32, ) -> Weight;
 	fn on_initialize(q: u32, e: u32, p: u32, ) -> Weight;
+	fn authorize_commit_answers(n: u32, ) -> Weight;
+	fn commit_answers(n: u32, ) -> Weight;
 }
 
 /// Weights for `pallet_inference` on a runtime's own database weights.
@@ -278,6 +280,25 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 			.saturating_add(T::DbWeight::get().writes((3_u64).saturating_mul(p.into())))
 			.saturating_add(Weight::from_parts(0, 3641).saturating_mul(p.into()))
 	}
+	/// Storage: `Inference::Requests` (r:n), `Inference::Submissions` (r:n),
+	/// `Inference::FailureVotes` (r:n), `Inference::CommitCounts` (r:n), `Inference::Commitments` (r:n)
+	fn authorize_commit_answers(n: u32, ) -> Weight {
+		Weight::from_parts(60_000_000, 0)
+			.saturating_add(Weight::from_parts(0, 1_000))
+			.saturating_add(Weight::from_parts(12_000_000, 0).saturating_mul(n.into()))
+			.saturating_add(Weight::from_parts(0, 13_000).saturating_mul(n.into()))
+			.saturating_add(T::DbWeight::get().reads((5_u64).saturating_mul(n.into())))
+	}
+	/// Storage: as `authorize_commit_answers`, plus `Inference::Commitments` (w:n) and
+	/// `Inference::CommitCounts` (w:n)
+	fn commit_answers(n: u32, ) -> Weight {
+		Weight::from_parts(10_000_000, 0)
+			.saturating_add(Weight::from_parts(0, 1_000))
+			.saturating_add(Weight::from_parts(20_000_000, 0).saturating_mul(n.into()))
+			.saturating_add(Weight::from_parts(0, 13_000).saturating_mul(n.into()))
+			.saturating_add(T::DbWeight::get().reads((5_u64).saturating_mul(n.into())))
+			.saturating_add(T::DbWeight::get().writes((2_u64).saturating_mul(n.into())))
+	}
 }
 
 /// The same measurements on ParityDB weights, for tests and mock runtimes.
@@ -356,5 +377,24 @@ impl WeightInfo for () {
 			.saturating_add(ParityDbWeight::get().writes((1_u64).saturating_mul(e.into())))
 			.saturating_add(ParityDbWeight::get().writes((3_u64).saturating_mul(p.into())))
 			.saturating_add(Weight::from_parts(0, 3641).saturating_mul(p.into()))
+	}
+	/// Storage: `Inference::Requests` (r:n), `Inference::Submissions` (r:n),
+	/// `Inference::FailureVotes` (r:n), `Inference::CommitCounts` (r:n), `Inference::Commitments` (r:n)
+	fn authorize_commit_answers(n: u32, ) -> Weight {
+		Weight::from_parts(60_000_000, 0)
+			.saturating_add(Weight::from_parts(0, 1_000))
+			.saturating_add(Weight::from_parts(12_000_000, 0).saturating_mul(n.into()))
+			.saturating_add(Weight::from_parts(0, 13_000).saturating_mul(n.into()))
+			.saturating_add(ParityDbWeight::get().reads((5_u64).saturating_mul(n.into())))
+	}
+	/// Storage: as `authorize_commit_answers`, plus `Inference::Commitments` (w:n) and
+	/// `Inference::CommitCounts` (w:n)
+	fn commit_answers(n: u32, ) -> Weight {
+		Weight::from_parts(10_000_000, 0)
+			.saturating_add(Weight::from_parts(0, 1_000))
+			.saturating_add(Weight::from_parts(20_000_000, 0).saturating_mul(n.into()))
+			.saturating_add(Weight::from_parts(0, 13_000).saturating_mul(n.into()))
+			.saturating_add(ParityDbWeight::get().reads((5_u64).saturating_mul(n.into())))
+			.saturating_add(ParityDbWeight::get().writes((2_u64).saturating_mul(n.into())))
 	}
 }

@@ -1,0 +1,143 @@
+//! Commit–reveal: a committee member first commits to its answer, then reveals it.
+//!
+//! Results used to travel in clear through the transaction pool, so a member could copy the
+//! first result it saw, sign it and be paid as an attester: "2 of 3 agreed" could mean one run.
+//! Now every answer (an output or a failure) is first published as a [`commitment`]: the
+//! blake2-256 of the chain's genesis hash, the request id, its input hash, the member's key, the
+//! answer and a random salt. Commitments travel in one signed batch per validator and block
+//! (`commit_answers`). The **commit phase** of a request ends when every member of its
+//! committee has committed, or after its commit deadline (`created_at + CommitWindow`, at most
+//! the block before its deadline); commitments are refused after that. An answer is revealed by
+//! `submit_result` / `submit_failure` carrying the salt; it counts only if
+//!
+//! - the member's commitment is in an earlier block than the reveal,
+//! - the commit phase is over (so every answer that will count was fixed before any was shown),
+//! - answer and salt hash to the commitment.
+//!
+//! A copier that waits for others' answers finds the commit phase over when it sees them: it
+//! can neither commit nor reveal. One that commits without having run the model has committed
+//! to a guess. Under light load a request made in block `N` is committed to in `N + 1` and
+//! concluded in `N + 2`; a silent member delays the reveals to the end of the commit window.
+use crate::*;
+use sp_runtime::{traits::Bounded, DispatchResult};
+
+impl<T: Config> Pallet<T> {
+	/// Last block in which `request` takes commitments: `CommitWindow` blocks after the
+	/// request, and before its deadline (so that there is a block left to reveal in).
+	pub fn commit_deadline(request: &RequestOf<T>) -> BlockNumberOf<T> {
+		request
+			.created_at
+			.saturating_add(T::CommitWindow::get())
+			.min(request.deadline.saturating_sub(1u32.into()))
+	}
+
+	/// Whether the commit phase of request `id` is over at block `now`: every member committed,
+	/// or the commit deadline passed.
+	pub fn commit_phase_over(id: RequestId, request: &RequestOf<T>, now: BlockNumberOf<T>) -> bool {
+		CommitCounts::<T>::get(id) as usize >= request.committee.len()
+			|| now > Self::commit_deadline(request)
+	}
+
+	/// Whether every member that committed to an answer for pending request `id` revealed it
+	/// (reveals come after the commit phase, when the number of commitments is final).
+	pub(crate) fn all_revealed(id: RequestId) -> bool {
+		Self::answers(id) as u32 >= CommitCounts::<T>::get(id)
+	}
+
+	/// The commitment `member` may reveal now: it exists, is in an earlier block, and the
+	/// commit phase is over.
+	pub(crate) fn revealable(
+		id: RequestId,
+		request: &RequestOf<T>,
+		member: u32,
+	) -> Result<H256, Error<T>> {
+		let commitment = Commitments::<T>::get(id, member).ok_or(Error::<T>::NotCommitted)?;
+		let now = frame_system::Pallet::<T>::block_number();
+		if commitment.at >= now || !Self::commit_phase_over(id, request, now) {
+			return Err(Error::<T>::CommitPhaseOpen);
+		}
+		Ok(commitment.hash)
+	}
+
+	/// What a batch's executor signs: bound to this chain (each commitment binds its input).
+	pub fn commit_payload(batch: &CommitBatchOf<T>) -> Vec<u8> {
+		batch.signing_payload(Self::genesis_hash())
+	}
+
+	/// The rules of one commitment: those of every answer, the commit phase is open and the
+	/// member has not committed yet.
+	fn check_commit(
+		id: RequestId,
+		executor: &InferenceAuthorityId,
+	) -> Result<(RequestOf<T>, u32), Error<T>> {
+		let (request, member) = Self::check_member(id, executor)?;
+		if Self::commit_phase_over(id, &request, frame_system::Pallet::<T>::block_number()) {
+			return Err(Error::<T>::CommitPhaseClosed);
+		}
+		if Commitments::<T>::contains_key(id, member) {
+			return Err(Error::<T>::AlreadyCommitted);
+		}
+		Ok((request, member))
+	}
+
+	/// A batch holds at least one commitment and each request once.
+	fn check_batch_shape(batch: &CommitBatchOf<T>) -> Result<(), Error<T>> {
+		let mut ids: Vec<RequestId> = batch.commitments.iter().map(|(id, _)| *id).collect();
+		ids.sort_unstable();
+		let distinct = ids.windows(2).all(|w| w[0] != w[1]);
+		if ids.is_empty() || !distinct {
+			return Err(Error::<T>::BadCommitBatch);
+		}
+		Ok(())
+	}
+
+	/// Pool validity of a commit batch: its shape, every commitment's rules, then the
+	/// signature. It provides one tag per commitment, so two batches never commit the same
+	/// member to one request, and lives until the earliest commit deadline among its requests.
+	pub(crate) fn authorize_commit_answers(
+		_source: TransactionSource,
+		batch: &CommitBatchOf<T>,
+		signature: &<InferenceAuthorityId as RuntimeAppPublic>::Signature,
+	) -> TransactionValidityWithRefund {
+		Self::check_batch_shape(batch).map_err(|_| InvalidTransaction::BadProof)?;
+		let mut last_block = BlockNumberOf::<T>::max_value();
+		for (id, _) in batch.commitments.iter() {
+			let (request, _) =
+				Self::check_commit(*id, &batch.executor).map_err(Self::invalid_answer)?;
+			last_block = last_block.min(Self::commit_deadline(&request));
+		}
+		if !batch.executor.verify(&Self::commit_payload(batch), signature) {
+			return Err(InvalidTransaction::BadProof.into());
+		}
+		let now = frame_system::Pallet::<T>::block_number();
+		let remaining: u64 = last_block
+			.saturating_sub(now)
+			.saturating_add(1u32.into())
+			.try_into()
+			.unwrap_or(u64::MAX);
+		let mut validity = ValidTransaction::with_tag_prefix("VerityCommit")
+			.priority(T::UnsignedPriority::get())
+			.longevity(remaining)
+			.propagate(true);
+		for (id, _) in batch.commitments.iter() {
+			validity = validity.and_provides((*id, batch.executor.clone()));
+		}
+		validity.build().map(|v| (v, Weight::zero()))
+	}
+
+	/// Records a batch of commitments (all or none).
+	pub(crate) fn do_commit_answers(batch: CommitBatchOf<T>) -> DispatchResult {
+		Self::check_batch_shape(&batch)?;
+		let at = frame_system::Pallet::<T>::block_number();
+		for (id, hash) in batch.commitments {
+			let (request, member) = Self::check_commit(id, &batch.executor)?;
+			Commitments::<T>::insert(id, member, Commitment { hash, at });
+			CommitCounts::<T>::mutate(id, |n| *n = n.saturating_add(1));
+			Self::deposit_event(Event::AnswerCommitted {
+				request_id: id,
+				executor: request.committee[member as usize].account.clone(),
+			});
+		}
+		Ok(())
+	}
+}
