@@ -209,11 +209,12 @@ class LocalNet:
             node.process.wait()
         node.process = None
 
-    def restart(self, name: str, extra_args: list[str] | None = None) -> None:
-        """Starts a killed node again with the same data, keys and ports (plus `extra_args`)."""
+    def restart(self, name: str, extra_args: list[str] | None = None, binary: Path | None = None) -> None:
+        """Starts a killed node again with the same data, keys and ports (plus `extra_args`,
+        and with another `binary` if given)."""
         node = self.node(name)
         command = node.command
-        node.command = command + list(extra_args or [])
+        node.command = [str(binary or command[0])] + command[1:] + list(extra_args or [])
         self._spawn(node)
         node.command = command
         self.wait_rpc(nodes=[node])

@@ -68,6 +68,11 @@ pub struct InferenceParams {
 	#[cfg(feature = "fault-injection")]
 	#[arg(long)]
 	pub fault_corrupt_outputs: bool,
+	/// Test only (`fault-injection` builds): run no model; copy the other committee members'
+	/// commitments and revealed answers under this validator's key, as a lazy validator would.
+	#[cfg(feature = "fault-injection")]
+	#[arg(long)]
+	pub fault_copy_answers: bool,
 }
 
 /// The command line of `verity-node`.

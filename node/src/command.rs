@@ -137,16 +137,24 @@ pub fn run() -> sc_cli::Result<()> {
 					}
 					other => other,
 				};
+				#[cfg(feature = "fault-injection")]
+				let (engine, copy_answers) = if params.fault_copy_answers {
+					(Some(Arc::new(crate::fault::SilentEngine) as Arc<dyn InferenceEngine>), true)
+				} else {
+					(engine, false)
+				};
+				#[cfg(not(feature = "fault-injection"))]
+				let copy_answers = false;
 				match config.network.network_backend {
 					sc_network::config::NetworkBackendType::Libp2p => service::new_full::<
 						sc_network::NetworkWorker<
 							Block,
 							<Block as sp_runtime::traits::Block>::Hash,
 						>,
-					>(config, engine)
+					>(config, engine, copy_answers)
 					.map_err(sc_cli::Error::Service),
 					sc_network::config::NetworkBackendType::Litep2p => {
-						service::new_full::<sc_network::Litep2pNetworkBackend>(config, engine)
+						service::new_full::<sc_network::Litep2pNetworkBackend>(config, engine, copy_answers)
 							.map_err(sc_cli::Error::Service)
 					}
 				}

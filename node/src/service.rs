@@ -137,11 +137,13 @@ pub fn new_partial(config: &Configuration) -> Result<Service, ServiceError> {
 
 /// Builds and starts a full node (an authority when started with `--validator`).
 /// `engine`: the inference engine for this validator's off-chain worker, if it runs models.
+/// `copy_answers`: the copier fault (test builds with `fault-injection` only; else ignored).
 pub fn new_full<
 	N: sc_network::NetworkBackend<Block, <Block as sp_runtime::traits::Block>::Hash>,
 >(
 	config: Configuration,
 	engine: Option<Arc<dyn verity_primitives::host::InferenceEngine>>,
+	copy_answers: bool,
 ) -> Result<TaskManager, ServiceError> {
 	let sc_service::PartialComponents {
 		client,
@@ -226,6 +228,22 @@ pub fn new_full<
 			offchain_workers.run(client.clone(), task_manager.spawn_handle()).boxed(),
 		);
 	}
+
+	#[cfg(feature = "fault-injection")]
+	if copy_answers {
+		task_manager.spawn_handle().spawn(
+			"fault-copy-answers",
+			None,
+			crate::fault::copy_answers(
+				client.clone(),
+				transaction_pool.clone(),
+				keystore_container.keystore(),
+			)
+			.boxed(),
+		);
+	}
+	#[cfg(not(feature = "fault-injection"))]
+	let _ = copy_answers;
 
 	let role = config.role;
 	let force_authoring = config.force_authoring;

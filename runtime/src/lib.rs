@@ -428,6 +428,7 @@ parameter_types! {
 	pub const MaxInferenceTimeout: BlockNumber = HOURS;
 	pub const ResultRetention: BlockNumber = DAYS;
 	pub const InferenceUnsignedPriority: u64 = u64::MAX / 2;
+	pub const InferenceExpiryFee: Perbill = Perbill::from_percent(10);
 }
 
 impl pallet_inference::Config for Runtime {
@@ -456,6 +457,10 @@ impl pallet_inference::Config for Runtime {
 	// Answers are committed in the block after the request; a member that stays silent delays
 	// the reveals by at most this many blocks.
 	type CommitWindow = ConstU32<3>;
+	// 1/16 of the pending set: filling it takes 16 funded accounts.
+	type MaxPendingPerAccount = ConstU32<64>;
+	// Members that ran an expired request's model keep a tenth of its fee.
+	type ExpiryFee = InferenceExpiryFee;
 	type OnDissent = ();
 	// Contracts that asked for it get `onInferenceResult` called when their result is final.
 	type ResultCallback = pallet_inference_precompile::ContractCallback<Runtime>;

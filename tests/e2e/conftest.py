@@ -55,6 +55,15 @@ def faulty_node_binary() -> Path:
     return Path(os.environ.get("VERITY_FAULTY_NODE_BIN", node_binary().with_name("verity-node-faulty")))
 
 
+@pytest.fixture(scope="session")
+def faulty_binary() -> Path:
+    """The fault-injection build, which scripts/test.sh makes."""
+    faulty = faulty_node_binary()
+    if not faulty.is_file():
+        pytest.fail(f"{faulty} is missing: scripts/test.sh builds it (cargo build -p verity-node --features fault-injection)")
+    return faulty
+
+
 @pytest.fixture(scope="module")
 def network5(tmp_path_factory):
     """The 5-validator network of zombienet/local-5.toml in which Eve is byzantine: she runs

@@ -22,6 +22,38 @@ def escrow(substrate, who: str) -> int:
     return sum(h["amount"] for h in chain.unwrap(holds) if h["id"] == {"Inference": "RequestEscrow"})
 
 
+def test_a_copier_is_never_counted_nor_paid(fault_network, models, faulty_binary):
+    """Charlie turns lazy: restarted with the fault-injection build and --fault-copy-answers, he
+    runs no model and copies, from his transaction pool, the other members' commitments and
+    revealed answers under his own key. Commit–reveal makes every copy worthless: the requests
+    finalize with Alice and Bob as the only attesters and Charlie is never paid. (Without
+    commit–reveal his copied result would land beside the originals and count.)"""
+    net = fault_network
+    substrate = chain.connect(net.nodes[0].ws_url)
+    alice, bob = Keypair.create_from_uri("//Alice"), Keypair.create_from_uri("//Bob")
+    charlie = Keypair.create_from_uri("//Charlie").ss58_address
+    model = chain.register_model(substrate, alice, models / "mlp.onnx", FEE)
+    sample = (models / "mlp.input.vtns").read_bytes()
+    net.kill("charlie")
+    net.restart("charlie", ["--fault-copy-answers"], binary=faulty_binary)
+    charlie_before = substrate.query("System", "Account", [charlie]).value["data"]["free"]
+    for _ in range(3):
+        rid, at = chain.request(substrate, bob, model, sample, FEE)
+        result = chain.wait_result(substrate, rid)
+        attesters = {e["account"] for e in chain.unwrap(result["attesters"])}
+        print(f"[copier] request {rid}: included #{at}, finalized #{result['finalized_at']}, attesters {attesters}")
+        assert attesters == {alice.ss58_address, bob.ss58_address}
+    log = net.node("charlie").log_path.read_text(errors="replace")
+    copies = [line.split("fault injection: ")[1] for line in log.splitlines() if "fault injection: copied" in line]
+    print("[copier] " + "\n[copier] ".join(copies[-8:]))
+    assert any("copied result of request" in c for c in copies), "the copier never saw a revealed answer"
+    assert not any("copied result" in c and "accepted" in c for c in copies), copies
+    assert substrate.query("System", "Account", [charlie]).value["data"]["free"] == charlie_before
+    # Charlie returns to honest work for the next scenario.
+    net.kill("charlie")
+    net.restart("charlie")
+
+
 def test_crashed_validator_then_too_few_validators(fault_network, models):
     net = fault_network
     substrate = chain.connect(net.nodes[0].ws_url)
@@ -56,14 +88,15 @@ def test_crashed_validator_then_too_few_validators(fault_network, models):
         rid, at = chain.request(substrate, bob, model, sample, FEE)
         chain.wait_result(substrate, rid)
         time.sleep(2)
-        if f"answered request {rid}" in net.node("charlie").log_path.read_text(errors="replace"):
+        if f"revealed the answer to request {rid}" in net.node("charlie").log_path.read_text(errors="replace"):
             answered = True
             print(f"[crash] charlie answered request {rid} after its restart")
             break
     assert answered, "the restarted validator never answered a request"
 
     # 3. Two of three validators stop answering (restarted with --no-inference: they still
-    #    author and finalize blocks): no quorum, the request expires and is refunded in full.
+    #    author and finalize blocks): no quorum, the request expires; Alice, who committed to an
+    #    answer (she ran the model), keeps ExpiryFee of the fee, the rest is refunded.
     #    (Killing them instead would leave Alice without peers, and Aura does not author offline.)
     for name in ("bob", "charlie"):
         net.kill(name)
@@ -79,11 +112,17 @@ def test_crashed_validator_then_too_few_validators(fault_network, models):
             break
         time.sleep(2)
     assert status == "Expired", status
-    events = substrate.get_events(substrate.get_block_hash(request["deadline"] + 1))
-    refunds = [e.value["attributes"] for e in events
-               if e.value["module_id"] == "Inference" and e.value["event_id"] == "RequestExpired"]
-    print(f"[too-few] request {rid}: included #{at}, expired at #{request['deadline'] + 1}, events {refunds}")
-    assert any(r["request_id"] == rid and r["refunded"] == FEE for r in refunds), refunds
+    refunds = []
+    for number in range(at, request["deadline"] + 2):
+        events = substrate.get_events(substrate.get_block_hash(number))
+        refunds += [(number, e.value["attributes"]) for e in events
+                    if e.value["module_id"] == "Inference" and e.value["event_id"] == "RequestExpired"]
+    print(f"[too-few] request {rid}: included #{at}, deadline #{request['deadline']}, expiry events {refunds}")
+    # Alice alone committed and revealed: no quorum is possible, so the request expires as soon
+    # as she revealed (NoAgreement), or at the deadline if her reveal came too late.
+    kept = FEE * substrate.get_constant("Inference", "ExpiryFee").value // 1_000_000_000
+    assert kept > 0
+    assert [(r["refunded"], r["paid"]) for _, r in refunds if r["request_id"] == rid] == [(FEE - kept, kept)], refunds
     assert escrow(substrate, alice.ss58_address) == 0
     assert escrow(substrate, bob.ss58_address) == held_before == 0
     assert substrate.query("Inference", "PendingCount").value == 0

@@ -91,9 +91,11 @@ impl<T: Config> Pallet<T> {
 		Ok(())
 	}
 
-	/// Pool validity of a commit batch: its shape, every commitment's rules, then the
-	/// signature. It provides one tag per commitment, so two batches never commit the same
-	/// member to one request, and lives until the earliest commit deadline among its requests.
+	/// Pool validity of a commit batch: its shape, the rules of its commitments (at least one
+	/// must meet them: a batch whose other entries went stale meanwhile, e.g. a request that
+	/// concluded, still carries the rest), then the signature. It provides one tag per valid
+	/// commitment, so two batches never commit the same member to one request, and lives until
+	/// the earliest commit deadline among them.
 	pub(crate) fn authorize_commit_answers(
 		_source: TransactionSource,
 		batch: &CommitBatchOf<T>,
@@ -101,10 +103,22 @@ impl<T: Config> Pallet<T> {
 	) -> TransactionValidityWithRefund {
 		Self::check_batch_shape(batch).map_err(|_| InvalidTransaction::BadProof)?;
 		let mut last_block = BlockNumberOf::<T>::max_value();
+		let mut valid = Vec::new();
+		let mut first_error = None;
 		for (id, _) in batch.commitments.iter() {
-			let (request, _) =
-				Self::check_commit(*id, &batch.executor).map_err(Self::invalid_answer)?;
-			last_block = last_block.min(Self::commit_deadline(&request));
+			match Self::check_commit(*id, &batch.executor) {
+				Ok((request, _)) => {
+					last_block = last_block.min(Self::commit_deadline(&request));
+					valid.push(*id);
+				}
+				Err(e) => {
+					first_error.get_or_insert(e);
+				}
+			}
+		}
+		if valid.is_empty() {
+			let error = first_error.unwrap_or(Error::<T>::BadCommitBatch);
+			return Err(Self::invalid_answer(error).into());
 		}
 		if !batch.executor.verify(&Self::commit_payload(batch), signature) {
 			return Err(InvalidTransaction::BadProof.into());
@@ -119,18 +133,28 @@ impl<T: Config> Pallet<T> {
 			.priority(T::UnsignedPriority::get())
 			.longevity(remaining)
 			.propagate(true);
-		for (id, _) in batch.commitments.iter() {
-			validity = validity.and_provides((*id, batch.executor.clone()));
+		for id in valid {
+			validity = validity.and_provides((id, batch.executor.clone()));
 		}
 		validity.build().map(|v| (v, Weight::zero()))
 	}
 
-	/// Records a batch of commitments (all or none).
+	/// Records the commitments of a batch that meet the rules, skipping those that went stale
+	/// since the pool accepted it (at least one must be recorded).
 	pub(crate) fn do_commit_answers(batch: CommitBatchOf<T>) -> DispatchResult {
 		Self::check_batch_shape(&batch)?;
 		let at = frame_system::Pallet::<T>::block_number();
+		let mut recorded = 0u32;
+		let mut first_error = None;
 		for (id, hash) in batch.commitments {
-			let (request, member) = Self::check_commit(id, &batch.executor)?;
+			let (request, member) = match Self::check_commit(id, &batch.executor) {
+				Ok(checked) => checked,
+				Err(e) => {
+					first_error.get_or_insert(e);
+					continue;
+				}
+			};
+			recorded += 1;
 			Commitments::<T>::insert(id, member, Commitment { hash, at });
 			CommitCounts::<T>::mutate(id, |n| *n = n.saturating_add(1));
 			Self::deposit_event(Event::AnswerCommitted {
@@ -138,6 +162,9 @@ impl<T: Config> Pallet<T> {
 				executor: request.committee[member as usize].account.clone(),
 			});
 		}
-		Ok(())
+		match first_error {
+			Some(e) if recorded == 0 => Err(e.into()),
+			_ => Ok(()),
+		}
 	}
 }

@@ -85,11 +85,10 @@ impl<T: Config> Pallet<T> {
 		let (paid, refunded) = Self::pay(&request, &accounts);
 		request.status = RequestStatus::Failed;
 		let model = request.model;
-		let committee = request.committee.len() as u32;
 		let requester = request.requester.clone();
 		let callback = Callbacks::<T>::take(id);
-		Requests::<T>::insert(id, request);
-		Self::close_pending(id, model, committee);
+		Requests::<T>::insert(id, &request);
+		Self::close_pending(id, &request);
 		Self::deposit_event(Event::InferenceFailed {
 			request_id: id,
 			model,

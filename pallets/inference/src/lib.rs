@@ -25,8 +25,10 @@
 //!   memory limit, output too large or off-spec) submits a signed failure of that kind; a
 //!   quorum on one kind ends the request as failed, paying those members. `MaxFailuresInRow`
 //!   agreed failures in a row suspend the model.
-//! - **Expiry and retention**: a request without quorum at its deadline is expired and refunded
-//!   in full. Every request (finalized or expired) and its input and result are pruned
+//! - **Expiry and retention**: a request without quorum at its deadline is expired; the members
+//!   that committed to an answer (they ran the model) share `ExpiryFee` of its fee, the rest is
+//!   refunded (all of it when nobody committed). One account has at most
+//!   `MaxPendingPerAccount` requests pending, so no single account fills the pending set. Every request (finalized or expired) and its input and result are pruned
 //!   `ResultRetention` blocks after its deadline.
 //!
 //! Every storage item is bounded; the pure logic (tensor codec, spec check, tolerance,
@@ -267,6 +269,14 @@ pub mod pallet {
 		/// Agreed failures in a row after which a model is suspended (takes no new requests).
 		#[pallet::constant]
 		type MaxFailuresInRow: Get<u32>;
+		/// Most requests one account may have pending (a share of `MaxPendingRequests`, so that
+		/// one account cannot take the whole pending set).
+		#[pallet::constant]
+		type MaxPendingPerAccount: Get<u32>;
+		/// Share of the fee of an expired request that pays the members who committed to an
+		/// answer (they ran the model); the rest is refunded.
+		#[pallet::constant]
+		type ExpiryFee: Get<Perbill>;
 		/// Blocks after a request during which its committee commits to answers (at most until
 		/// the block before its deadline); reveals start once all members committed or this
 		/// window is over.
@@ -374,6 +384,11 @@ pub mod pallet {
 		Commitment<BlockNumberFor<T>>,
 	>;
 
+	/// Pending requests per requester (bounded by `MaxPendingPerAccount`).
+	#[pallet::storage]
+	pub type PendingByAccount<T: Config> =
+		StorageMap<_, Twox64Concat, T::AccountId, u32, ValueQuery>;
+
 	/// Number of commitments per pending request (the commit phase ends when all members
 	/// committed).
 	#[pallet::storage]
@@ -434,8 +449,14 @@ pub mod pallet {
 		},
 		/// A validator's result disagreed with a finalized result.
 		ValidatorStruck { validator: T::AccountId, request_id: RequestId, strikes: u32 },
-		/// A request ended without a result; its fee was refunded in full.
-		RequestExpired { request_id: RequestId, refunded: BalanceOf<T>, reason: ExpiryReason },
+		/// A request ended without a result: `paid` went to the members that committed to an
+		/// answer (`ExpiryFee` of the fee, split), the rest was refunded.
+		RequestExpired {
+			request_id: RequestId,
+			refunded: BalanceOf<T>,
+			reason: ExpiryReason,
+			paid: BalanceOf<T>,
+		},
 		/// A request, its input and its result were deleted after their retention period.
 		RequestPruned { request_id: RequestId },
 		/// A new session started with `count` executors.
@@ -543,6 +564,8 @@ pub mod pallet {
 		AlreadyCommitted,
 		/// A commit batch must hold at least one commitment, each request once.
 		BadCommitBatch,
+		/// This account has `MaxPendingPerAccount` requests pending; wait for one to end.
+		TooManyPendingForAccount,
 	}
 
 	#[pallet::hooks]
@@ -550,11 +573,12 @@ pub mod pallet {
 		fn on_initialize(now: BlockNumberFor<T>) -> Weight {
 			let expired = ExpiryQueue::<T>::take(now);
 			let mut expired_count = 0u32;
+			let mut paid_members = 0u32;
 			let retention_end = now.saturating_add(T::ResultRetention::get());
 			for id in expired.iter() {
 				if let Some(request) = Requests::<T>::get(id) {
 					if request.status == RequestStatus::Pending {
-						Self::expire(*id, request, ExpiryReason::Deadline);
+						paid_members += Self::expire(*id, request, ExpiryReason::Deadline);
 						expired_count += 1;
 					}
 				}
@@ -569,6 +593,7 @@ pub mod pallet {
 				Self::prune(*id);
 			}
 			T::WeightInfo::on_initialize(scheduled, expired_count, pruned.len() as u32)
+				.saturating_add(Self::expiry_payout_weight(expired_count, paid_members))
 		}
 
 		/// Validators holding an `infr` key run the requests assigned to them (see
@@ -886,6 +911,10 @@ impl<T: Config> Pallet<T> {
 		ensure!(timeout <= T::MaxTimeout::get(), Error::<T>::TimeoutTooLong);
 		let pending = PendingCount::<T>::get();
 		ensure!(pending < T::MaxPendingRequests::get(), Error::<T>::TooManyPendingRequests);
+		ensure!(
+			PendingByAccount::<T>::get(&requester) < T::MaxPendingPerAccount::get(),
+			Error::<T>::TooManyPendingForAccount
+		);
 
 		let executors = Executors::<T>::get();
 		ensure!(!executors.is_empty(), Error::<T>::NoExecutors);
@@ -927,6 +956,7 @@ impl<T: Config> Pallet<T> {
 		NextRequestId::<T>::put(id.saturating_add(1));
 		PendingCount::<T>::put(pending + 1);
 		PendingByModel::<T>::mutate(model_id, |n| *n += 1);
+		PendingByAccount::<T>::mutate(&requester, |n| *n += 1);
 		Self::deposit_event(Event::InferenceRequested {
 			request_id: id,
 			requester,
@@ -1136,10 +1166,9 @@ impl<T: Config> Pallet<T> {
 		);
 		request.status = RequestStatus::Finalized;
 		let model_id = request.model;
-		let committee = request.committee.len() as u32;
 		let requester = request.requester.clone();
-		Requests::<T>::insert(id, request);
-		Self::close_pending(id, model_id, committee);
+		Requests::<T>::insert(id, &request);
+		Self::close_pending(id, &request);
 		FailureStreak::<T>::remove(model_id);
 		Self::deposit_event(Event::InferenceFinalized {
 			request_id: id,
@@ -1164,11 +1193,32 @@ impl<T: Config> Pallet<T> {
 		(compared, callback_weight)
 	}
 
+	/// What paying the committed members of expired requests adds to `on_initialize` (its
+	/// benchmark expires requests without commitments): a read per commitment and per expired
+	/// request, and a transfer from escrow per paid member (the transfer's reads, writes and
+	/// time, as measured in `submit_result`'s per-member slope). Not benchmarked on its own.
+	fn expiry_payout_weight(expired: u32, paid: u32) -> Weight {
+		let db = T::DbWeight::get();
+		db.reads(expired.saturating_add(paid).into())
+			.saturating_add(db.reads_writes((3 * paid).into(), (3 * paid).into()))
+			.saturating_add(Weight::from_parts(60_000_000, 7_000).saturating_mul(paid.into()))
+	}
+
 	/// Pays `accounts` an equal share of the request's fee from escrow and refunds the rest;
 	/// returns (paid, refunded).
 	fn pay(request: &RequestOf<T>, accounts: &[T::AccountId]) -> (BalanceOf<T>, BalanceOf<T>) {
+		Self::pay_part(request, request.fee, accounts)
+	}
+
+	/// Pays `accounts` an equal share of `amount` (at most the fee) from the request's escrow
+	/// and refunds the rest of the fee; returns (paid, refunded).
+	fn pay_part(
+		request: &RequestOf<T>,
+		amount: BalanceOf<T>,
+		accounts: &[T::AccountId],
+	) -> (BalanceOf<T>, BalanceOf<T>) {
 		let reason: T::RuntimeHoldReason = HoldReason::RequestEscrow.into();
-		let share = request.fee / BalanceOf::<T>::from(accounts.len().max(1) as u32);
+		let share = amount.min(request.fee) / BalanceOf::<T>::from(accounts.len().max(1) as u32);
 		let mut paid = BalanceOf::<T>::zero();
 		for account in accounts {
 			if share.is_zero() {
@@ -1195,25 +1245,35 @@ impl<T: Config> Pallet<T> {
 		(paid, refunded)
 	}
 
-	/// Ends a pending request without a result and refunds its fee in full.
-	fn expire(id: RequestId, mut request: RequestOf<T>, reason: ExpiryReason) {
-		let refunded = T::Currency::release(
-			&HoldReason::RequestEscrow.into(),
-			&request.requester,
-			request.fee,
-			Precision::BestEffort,
-		)
-		.unwrap_or_default();
+	/// Ends a pending request without a result: the members that committed to an answer share
+	/// `ExpiryFee` of its fee, the rest is refunded. Returns how many members were paid.
+	fn expire(id: RequestId, mut request: RequestOf<T>, reason: ExpiryReason) -> u32 {
+		let mut members: Vec<u32> = Commitments::<T>::iter_prefix(id).map(|(m, _)| m).collect();
+		members.sort_unstable();
+		let accounts: Vec<T::AccountId> = members
+			.iter()
+			.filter_map(|m| request.committee.get(*m as usize).map(|e| e.account.clone()))
+			.collect();
+		let kept = if accounts.is_empty() {
+			BalanceOf::<T>::zero()
+		} else {
+			T::ExpiryFee::get().mul_floor(request.fee)
+		};
+		let (paid, refunded) = Self::pay_part(&request, kept, &accounts);
 		request.status = RequestStatus::Expired;
-		let model = request.model;
-		let committee = request.committee.len() as u32;
-		Requests::<T>::insert(id, request);
-		Self::close_pending(id, model, committee);
-		Self::deposit_event(Event::RequestExpired { request_id: id, refunded, reason });
+		Requests::<T>::insert(id, &request);
+		Self::close_pending(id, &request);
+		Self::deposit_event(Event::RequestExpired { request_id: id, refunded, reason, paid });
+		accounts.len() as u32
 	}
 
-	/// Bookkeeping shared by finalization and expiry.
-	fn close_pending(id: RequestId, model: ModelId, committee: u32) {
+	/// Bookkeeping shared by finalization, failure and expiry.
+	fn close_pending(id: RequestId, request: &RequestOf<T>) {
+		let (model, committee) = (request.model, request.committee.len() as u32);
+		PendingByAccount::<T>::mutate_exists(&request.requester, |n| {
+			let left = n.unwrap_or(0).saturating_sub(1);
+			*n = if left == 0 { None } else { Some(left) };
+		});
 		let _ = Submissions::<T>::clear_prefix(id, committee, None);
 		let _ = SubmissionSupport::<T>::clear_prefix(id, committee, None);
 		let _ = FailureVotes::<T>::clear_prefix(id, committee, None);
@@ -1266,6 +1326,7 @@ impl<T: Config> Pallet<T> {
 		let mut escrow: BTreeMap<T::AccountId, BalanceOf<T>> = BTreeMap::new();
 		let mut pending = 0u32;
 		let mut by_model: BTreeMap<ModelId, u32> = BTreeMap::new();
+		let mut by_account: BTreeMap<T::AccountId, u32> = BTreeMap::new();
 		for (id, r) in Requests::<T>::iter() {
 			ensure!(RequestInputs::<T>::contains_key(id), "request without input");
 			ensure!(id < NextRequestId::<T>::get(), "request id beyond NextRequestId");
@@ -1273,6 +1334,7 @@ impl<T: Config> Pallet<T> {
 				RequestStatus::Pending => {
 					pending += 1;
 					*by_model.entry(r.model).or_default() += 1;
+					*by_account.entry(r.requester.clone()).or_default() += 1;
 					let e = escrow.entry(r.requester.clone()).or_default();
 					*e = e.saturating_add(r.fee);
 					ensure!(!Results::<T>::contains_key(id), "pending request with a result");
@@ -1315,6 +1377,11 @@ impl<T: Config> Pallet<T> {
 			by_model.into_iter().collect::<Vec<_>>()
 				== PendingByModel::<T>::iter().collect::<Vec<_>>(),
 			"PendingByModel mismatch"
+		);
+		ensure!(
+			by_account.into_iter().collect::<BTreeMap<_, _>>()
+				== PendingByAccount::<T>::iter().collect::<BTreeMap<_, _>>(),
+			"PendingByAccount mismatch"
 		);
 		for (who, amount) in escrow {
 			ensure!(

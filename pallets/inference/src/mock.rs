@@ -77,7 +77,9 @@ pub const RETENTION: u64 = 20;
 
 parameter_types! {
 	pub QuorumRatio: Perbill = Perbill::from_rational(2u32, 3u32);
+	pub ExpiryFee: Perbill = Perbill::from_percent(10);
 	pub static MaxCommittee: u32 = DEFAULT_COMMITTEE;
+	pub static MaxPendingPerAccount: u32 = MAX_PENDING;
 }
 
 impl pallet_inference::Config for Test {
@@ -103,6 +105,8 @@ impl pallet_inference::Config for Test {
 	type ResubmitAfter = frame_support::traits::ConstU64<3>;
 	type MaxFailuresInRow = frame_support::traits::ConstU32<3>;
 	type CommitWindow = frame_support::traits::ConstU64<COMMIT_WINDOW>;
+	type MaxPendingPerAccount = MaxPendingPerAccount;
+	type ExpiryFee = ExpiryFee;
 	type OnDissent = ();
 	type ResultCallback = RecordingCallback;
 	type WeightInfo = ();

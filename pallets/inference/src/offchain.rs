@@ -61,6 +61,9 @@ pub fn run<T: Config>(now: BlockNumberOf<T>) {
 	for key in keys {
 		reveal_due::<T>(now, &key);
 		let mut commitments = Vec::new();
+		// When the first answer of the pending batch was ready: answers are batched while runs
+		// are quick, but no answer waits more than `FLUSH_AFTER_MILLIS` behind slow models.
+		let mut batch_since = None;
 		for id in Pallet::<T>::pending_for(&key) {
 			if budget == 0 || sp_io::offchain::timestamp() > deadline {
 				log::info!(target: LOG_TARGET, "run budget used up at block {now:?}; the rest waits");
@@ -70,6 +73,7 @@ pub fn run<T: Config>(now: BlockNumberOf<T>) {
 				Ok(hash) => {
 					budget -= 1;
 					commitments.push((id, hash));
+					batch_since.get_or_insert(sp_io::offchain::timestamp());
 				}
 				Err(OffchainError::AlreadyClaimed) => {}
 				Err(e) => {
@@ -77,18 +81,34 @@ pub fn run<T: Config>(now: BlockNumberOf<T>) {
 					log::warn!(target: LOG_TARGET, "request {id}: {e:?}");
 				}
 			}
+			let waited = batch_since
+				.map(|t| sp_io::offchain::timestamp().diff(&t).millis())
+				.unwrap_or_default();
+			if waited >= FLUSH_AFTER_MILLIS {
+				flush::<T>(now, &key, core::mem::take(&mut commitments));
+				batch_since = None;
+			}
 		}
-		if commitments.is_empty() {
-			continue;
-		}
-		let count = commitments.len();
-		match commit::<T>(&key, commitments) {
-			Ok(()) => log::info!(
-				target: LOG_TARGET,
-				"committed to {count} answer(s) at block {now:?}"
-			),
-			Err(e) => log::warn!(target: LOG_TARGET, "commit of {count} answer(s): {e:?}"),
-		}
+		flush::<T>(now, &key, commitments);
+	}
+}
+
+/// Longest an answer waits in the commit batch for the next runs to finish, in milliseconds.
+const FLUSH_AFTER_MILLIS: u64 = 500;
+
+/// Commits to `commitments` (if any) in one transaction.
+fn flush<T: Config>(
+	now: BlockNumberOf<T>,
+	key: &InferenceAuthorityId,
+	commitments: Vec<(RequestId, H256)>,
+) {
+	if commitments.is_empty() {
+		return;
+	}
+	let count = commitments.len();
+	match commit::<T>(key, commitments) {
+		Ok(()) => log::info!(target: LOG_TARGET, "committed to {count} answer(s) at block {now:?}"),
+		Err(e) => log::warn!(target: LOG_TARGET, "commit of {count} answer(s): {e:?}"),
 	}
 }
 
@@ -124,18 +144,26 @@ fn answers_index(key: &InferenceAuthorityId) -> Vec<u8> {
 	(b"verity/inference/answers", key).encode()
 }
 
-/// Adds or removes `id` in `key`'s index of kept answers.
+/// Adds or removes `id` in `key`'s index of kept answers (which only serves to forget them:
+/// reveals find their requests on chain). Overlapping off-chain-worker runs update it
+/// concurrently: a compare-and-set that lost the race is retried.
 fn update_index(key: &InferenceAuthorityId, id: RequestId, keep: bool) {
-	let _ = StorageValueRef::persistent(&answers_index(key)).mutate(
-		|ids: Result<Option<Vec<RequestId>>, StorageRetrievalError>| -> Result<_, ()> {
-			let mut ids = ids.ok().flatten().unwrap_or_default();
-			ids.retain(|x| *x != id);
-			if keep {
-				ids.push(id);
-			}
-			Ok(ids)
-		},
-	);
+	for _ in 0..16 {
+		let updated = StorageValueRef::persistent(&answers_index(key)).mutate(
+			|ids: Result<Option<Vec<RequestId>>, StorageRetrievalError>| -> Result<_, ()> {
+				let mut ids = ids.ok().flatten().unwrap_or_default();
+				ids.retain(|x| *x != id);
+				if keep {
+					ids.push(id);
+				}
+				Ok(ids)
+			},
+		);
+		if !matches!(updated, Err(MutateStorageError::ConcurrentModification(_))) {
+			return;
+		}
+	}
+	log::warn!(target: LOG_TARGET, "could not update the index of kept answers for request {id}");
 }
 
 /// Runs request `id` for `key`, keeps the answer with a fresh salt, and returns its commitment.
@@ -201,31 +229,21 @@ fn submit<T: Config>(call: Call<T>) -> Result<(), OffchainError> {
 	SubmitTransaction::<T, Call<T>>::submit_transaction(xt).map_err(|_| OffchainError::Submit)
 }
 
-/// Reveals the kept answers of `key` whose commit phase is over (as of the next block), and
-/// forgets those of requests that ended or that `key` answered.
+/// Reveals the answers `key` committed to whose commit phase is over (as of the next block):
+/// the requests are found on chain, the answers and salts in persistent off-chain storage. Then
+/// forgets the kept answers of requests that ended or that `key` answered.
 fn reveal_due<T: Config>(now: BlockNumberOf<T>, key: &InferenceAuthorityId) {
-	let ids: Vec<RequestId> =
-		StorageValueRef::persistent(&answers_index(key)).get().ok().flatten().unwrap_or_default();
 	let next = now.saturating_add(1u32.into());
-	for id in ids {
-		let request = Requests::<T>::get(id).filter(|r| r.status == RequestStatus::Pending);
-		let member = request
-			.as_ref()
-			.and_then(|r| r.committee.iter().position(|e| &e.key == key))
-			.map(|m| m as u32);
-		let (Some(request), Some(member)) = (request, member) else {
-			forget(id, key);
-			continue;
-		};
-		if Submissions::<T>::contains_key(id, member)
-			|| FailureVotes::<T>::contains_key(id, member)
-			|| request.deadline < next
-		{
-			forget(id, key);
+	for (id, request) in Requests::<T>::iter() {
+		if request.status != RequestStatus::Pending || request.deadline < next {
 			continue;
 		}
+		let Some(member) = request.committee.iter().position(|e| &e.key == key) else { continue };
+		let member = member as u32;
 		let Some(committed) = Commitments::<T>::get(id, member) else { continue };
-		if committed.at > now || !Pallet::<T>::commit_phase_over(id, &request, next) {
+		let answered = Submissions::<T>::contains_key(id, member)
+			|| FailureVotes::<T>::contains_key(id, member);
+		if answered || committed.at > now || !Pallet::<T>::commit_phase_over(id, &request, next) {
 			continue;
 		}
 		if !claim::<T>(b"reveal", now, id, key) {
@@ -234,6 +252,25 @@ fn reveal_due<T: Config>(now: BlockNumberOf<T>, key: &InferenceAuthorityId) {
 		match reveal::<T>(id, key, &request) {
 			Ok(()) => log::info!(target: LOG_TARGET, "revealed the answer to request {id}"),
 			Err(e) => log::warn!(target: LOG_TARGET, "reveal of request {id}: {e:?}"),
+		}
+	}
+	let kept: Vec<RequestId> =
+		StorageValueRef::persistent(&answers_index(key)).get().ok().flatten().unwrap_or_default();
+	for id in kept {
+		let done = match Requests::<T>::get(id) {
+			Some(r) if r.status == RequestStatus::Pending => r
+				.committee
+				.iter()
+				.position(|e| &e.key == key)
+				.map(|m| {
+					Submissions::<T>::contains_key(id, m as u32)
+						|| FailureVotes::<T>::contains_key(id, m as u32)
+				})
+				.unwrap_or(true),
+			_ => true,
+		};
+		if done {
+			forget(id, key);
 		}
 	}
 }

@@ -693,7 +693,11 @@ fn split_votes_expire_early_with_full_refund() {
 		assert_ok!(submit(r, 1, output(2.0)));
 		assert_ok!(submit(r, 2, output(3.0)));
 		assert_eq!(Requests::<Test>::get(r).unwrap().status, RequestStatus::Expired);
-		assert_eq!(Balances::free_balance(BOB), INITIAL);
+		// All three ran the model: they share a tenth of the fee (3 each), the rest is refunded.
+		assert_eq!(Balances::free_balance(BOB), INITIAL - FEE / 10);
+		for i in 0..3 {
+			assert_eq!(Balances::free_balance(executor_account(i)), INITIAL + FEE / 30);
+		}
 		assert_eq!(escrow(BOB), 0);
 		assert!(Results::<Test>::get(r).is_none());
 		// Nobody can tell who was wrong: no strikes.
@@ -701,8 +705,9 @@ fn split_votes_expire_early_with_full_refund() {
 		System::assert_last_event(
 			Event::RequestExpired {
 				request_id: r,
-				refunded: FEE,
+				refunded: FEE - FEE / 10,
 				reason: ExpiryReason::NoAgreement,
+				paid: FEE / 10,
 			}
 			.into(),
 		);
@@ -925,7 +930,10 @@ fn expiry_refunds_in_full_and_pruning_follows_retention() {
 		assert_eq!(Requests::<Test>::get(expired).unwrap().status, RequestStatus::Pending);
 		run_to(deadline + 1);
 		assert_eq!(Requests::<Test>::get(expired).unwrap().status, RequestStatus::Expired);
-		assert_eq!(Balances::free_balance(BOB), INITIAL - FEE);
+		// Member 0 committed (it ran the model) and keeps a tenth of the expired request's fee;
+		// the finalized request's fee went to its two attesters.
+		assert_eq!(Balances::free_balance(BOB), INITIAL - FEE - FEE / 10);
+		assert_eq!(Balances::free_balance(executor_account(0)), INITIAL + FEE / 2 + FEE / 10);
 		assert_eq!(escrow(BOB), 0);
 		assert_eq!(Balances::total_issuance(), issuance);
 		assert_eq!(Submissions::<Test>::iter().count(), 0);
@@ -934,8 +942,9 @@ fn expiry_refunds_in_full_and_pruning_follows_retention() {
 		System::assert_has_event(
 			Event::RequestExpired {
 				request_id: expired,
-				refunded: FEE,
+				refunded: FEE - FEE / 10,
 				reason: ExpiryReason::Deadline,
+				paid: FEE / 10,
 			}
 			.into(),
 		);
@@ -1064,6 +1073,17 @@ fn callback_errors_and_cleanup() {
 		// Expiry drops the callback without calling it.
 		run_to(DEFAULT_TIMEOUT + 2);
 		assert_eq!(Requests::<Test>::get(r).unwrap().status, RequestStatus::Expired);
+		// Nobody committed (nobody ran the model): refunded in full.
+		System::assert_has_event(
+			Event::RequestExpired {
+				request_id: r,
+				refunded: FEE,
+				reason: ExpiryReason::Deadline,
+				paid: 0,
+			}
+			.into(),
+		);
+		assert_eq!(Balances::free_balance(BOB), INITIAL);
 		assert_eq!(Callbacks::<Test>::iter().count(), 0);
 		assert!(DELIVERED.with(|d| d.borrow().is_empty()));
 		assert_noop!(
@@ -1235,7 +1255,7 @@ fn different_failures_or_a_failure_and_results_are_no_quorum() {
 		assert_eq!(Requests::<Test>::get(r).unwrap().status, RequestStatus::Pending);
 		assert_ok!(submit(r, 2, output(1.0)));
 		assert_eq!(Requests::<Test>::get(r).unwrap().status, RequestStatus::Expired);
-		assert_eq!(Balances::free_balance(BOB), INITIAL);
+		assert_eq!(Balances::free_balance(BOB), INITIAL - FEE / 10);
 		assert_eq!(FailureStreak::<Test>::get(model), 0);
 		// Two agreeing results outvote one failure; the result resets the streak.
 		FailureStreak::<Test>::insert(model, 2);
@@ -1463,7 +1483,7 @@ fn commit_batch_rules() {
 		);
 		assert_eq!(authorize_commit(9, vec![c(a, 9)]), Err(InvalidTransaction::BadProof));
 		let unknown = (99, H256::repeat_byte(1));
-		assert_eq!(authorize_commit(0, vec![c(a, 0), unknown]), Err(InvalidTransaction::Stale));
+		assert_eq!(authorize_commit(0, vec![unknown]), Err(InvalidTransaction::Stale));
 		// A signature over another chain's payload, or by another key.
 		let (bt, _) = batch(0, vec![c(a, 0)]);
 		let other_chain: InferenceAuthoritySignature =
@@ -1501,15 +1521,87 @@ fn commit_batch_rules() {
 		System::assert_has_event(Event::AnswerCommitted { request_id: b, executor: 10 }.into());
 		// Once only.
 		assert_eq!(authorize_commit(0, vec![c(a, 0)]), Err(InvalidTransaction::Stale));
+		let (bt, sig) = batch(0, vec![c(a, 0)]);
+		assert_noop!(
+			Inference::commit_answers(RawOrigin::Authorized.into(), bt, sig),
+			Error::<Test>::AlreadyCommitted
+		);
+		// A batch whose other entries went stale still carries its valid ones (and provides
+		// only their tags); the stale ones are skipped.
+		let (bt, sig) = batch(1, vec![c(a, 1), unknown, c(b, 1)]);
+		let (valid, _) =
+			Inference::authorize_commit_answers(TransactionSource::External, &bt, &sig).unwrap();
+		assert_eq!(
+			valid.provides,
+			vec![
+				("VerityCommit", (a, executor_key(1))).encode(),
+				("VerityCommit", (b, executor_key(1))).encode()
+			]
+		);
+		assert_ok!(Inference::commit_answers(RawOrigin::Authorized.into(), bt, sig));
+		assert_eq!((CommitCounts::<Test>::get(a), CommitCounts::<Test>::get(b)), (2, 2));
 		assert_eq!(Inference::pending_for(&executor_key(0)), Vec::<RequestId>::new());
-		assert_eq!(Inference::pending_for(&executor_key(1)), vec![a, b]);
+		assert_eq!(Inference::pending_for(&executor_key(2)), vec![a, b]);
 		// After the commit deadline the phase is closed.
 		run_to(1 + COMMIT_WINDOW + 1);
-		assert_eq!(authorize_commit(1, vec![c(a, 1)]), Err(InvalidTransaction::Stale));
-		assert_eq!(Inference::pending_for(&executor_key(1)), Vec::<RequestId>::new());
-		// The only committed member reveals: everyone who committed answered, no quorum.
+		assert_eq!(authorize_commit(2, vec![c(a, 2)]), Err(InvalidTransaction::Stale));
+		assert_eq!(Inference::pending_for(&executor_key(2)), Vec::<RequestId>::new());
+		// Both committed members reveal: a quorum of 2.
 		assert_ok!(submit(a, 0, output(1.0)));
-		assert_eq!(Requests::<Test>::get(a).unwrap().status, RequestStatus::Expired);
+		assert_eq!(Requests::<Test>::get(a).unwrap().status, RequestStatus::Pending);
+		assert_ok!(submit(a, 1, output(1.0)));
+		assert_eq!(Requests::<Test>::get(a).unwrap().status, RequestStatus::Finalized);
 		Inference::do_try_state().unwrap();
 	});
+}
+
+// ----------------------------------------------------------------------------------------------
+// Requests pay for what they cause.
+
+/// One account cannot take the whole pending set: at `MaxPendingPerAccount` it is refused while
+/// other accounts still get in; a concluded request frees its slot.
+#[test]
+fn one_account_cannot_fill_the_pending_set() {
+	MaxPendingPerAccount::set(2);
+	new_test_ext(3).execute_with(|| {
+		let model = active_model(10);
+		let first = request(model);
+		request(model);
+		assert_noop!(
+			Inference::request_inference(
+				RuntimeOrigin::signed(BOB),
+				model,
+				input([1.0, 2.0]),
+				FEE,
+				Some(7)
+			),
+			Error::<Test>::TooManyPendingForAccount
+		);
+		assert_eq!(PendingByAccount::<Test>::get(BOB), 2);
+		// Another account's request still gets in.
+		assert_ok!(Inference::request_inference(
+			RuntimeOrigin::signed(ALICE),
+			model,
+			input([1.0, 2.0]),
+			FEE,
+			Some(7)
+		));
+		Inference::do_try_state().unwrap();
+		// A concluded request frees its slot.
+		commit_all(&[(first, 0, out(1.0)), (first, 1, out(1.0))]);
+		assert_ok!(submit(first, 0, output(1.0)));
+		assert_ok!(submit(first, 1, output(1.0)));
+		assert_eq!(PendingByAccount::<Test>::get(BOB), 1);
+		assert_ok!(Inference::request_inference(
+			RuntimeOrigin::signed(BOB),
+			model,
+			input([1.0, 2.0]),
+			FEE,
+			None
+		));
+		Inference::do_try_state().unwrap();
+		PendingByAccount::<Test>::insert(BOB, 7);
+		assert!(Inference::do_try_state().is_err(), "try_state checks the per-account count");
+	});
+	MaxPendingPerAccount::set(MAX_PENDING);
 }
