@@ -27,8 +27,12 @@ def node_binary() -> Path:
 def network(tmp_path_factory):
     """The 3-validator network of zombienet/local-3.toml; every process is stopped afterwards,
     also when a test fails."""
+    # VERITY_E2E_NODE_ARGS: extra flags for every node of this network, e.g. "-ltxpool=debug".
+    extra = os.environ.get("VERITY_E2E_NODE_ARGS", "").split()
+    overrides = {name: (node_binary(), extra) for name in ("alice", "bob", "charlie")} if extra else {}
     net = localnet.LocalNet(node_binary(), localnet.DEFAULT_NETWORK,
-                            workdir=tmp_path_factory.mktemp("localnet"), port_offset=PORT_OFFSET)
+                            workdir=tmp_path_factory.mktemp("localnet"), port_offset=PORT_OFFSET,
+                            node_overrides=overrides)
     net.start()
     try:
         yield net

@@ -112,10 +112,19 @@ fn flush<T: Config>(
 	}
 }
 
+/// Blocks after which a commitment that did not land is sent again (the answer is kept, nothing
+/// runs again): it must land within the commit window. The fork-aware pool can lose a
+/// transaction submitted while it is still building the view of the block the off-chain worker
+/// runs on (seen in the end-to-end suite when models answer within milliseconds).
+const RECOMMIT_AFTER_BLOCKS: u32 = 1;
+/// Blocks after which a reveal that did not land is sent again (it has until the deadline).
+const REVEAL_AGAIN_AFTER_BLOCKS: u32 = 2;
+
 /// Claims `what` for `(request, key)` in persistent off-chain storage unless claimed within
-/// `ResubmitAfter` blocks.
+/// `after` blocks.
 fn claim<T: Config>(
 	what: &[u8],
+	after: BlockNumberOf<T>,
 	now: BlockNumberOf<T>,
 	id: RequestId,
 	key: &InferenceAuthorityId,
@@ -123,7 +132,7 @@ fn claim<T: Config>(
 	let storage_key = (b"verity/inference/", what, id, key).encode();
 	let claimed = StorageValueRef::persistent(&storage_key).mutate(
 		|last: Result<Option<BlockNumberOf<T>>, StorageRetrievalError>| match last {
-			Ok(Some(at)) if now < at.saturating_add(T::ResubmitAfter::get()) => Err(()),
+			Ok(Some(at)) if now < at.saturating_add(after) => Err(()),
 			_ => Ok(now),
 		},
 	);
@@ -172,7 +181,7 @@ fn answer<T: Config>(
 	id: RequestId,
 	key: &InferenceAuthorityId,
 ) -> Result<H256, OffchainError> {
-	if !claim::<T>(b"claim", now, id, key) {
+	if !claim::<T>(b"claim", T::ResubmitAfter::get(), now, id, key) {
 		return Err(OffchainError::AlreadyClaimed);
 	}
 	let request = Requests::<T>::get(id).ok_or(OffchainError::Gone)?;
@@ -210,6 +219,8 @@ fn answer<T: Config>(
 	let hash = commitment(Pallet::<T>::genesis_hash(), id, &request.input_hash, key, answer, &salt);
 	StorageValueRef::persistent(&answer_key(id, key)).set(&(local, salt));
 	update_index(key, id, true);
+	// Its commitment is sent now: a resend waits `RECOMMIT_AFTER_BLOCKS`.
+	claim::<T>(b"commit", 0u32.into(), now, id, key);
 	Ok(hash)
 }
 
@@ -229,30 +240,55 @@ fn submit<T: Config>(call: Call<T>) -> Result<(), OffchainError> {
 	SubmitTransaction::<T, Call<T>>::submit_transaction(xt).map_err(|_| OffchainError::Submit)
 }
 
-/// Reveals the answers `key` committed to whose commit phase is over (as of the next block):
-/// the requests are found on chain, the answers and salts in persistent off-chain storage. Then
+/// Reveals the answers `key` committed to whose commit phase is over (as of the next block),
+/// and commits again to answers whose commitment did not land while the phase is open: the
+/// requests are found on chain, the answers and salts in persistent off-chain storage. Then
 /// forgets the kept answers of requests that ended or that `key` answered.
 fn reveal_due<T: Config>(now: BlockNumberOf<T>, key: &InferenceAuthorityId) {
 	let next = now.saturating_add(1u32.into());
+	let recommit_after = BlockNumberOf::<T>::from(RECOMMIT_AFTER_BLOCKS);
+	let reveal_after = BlockNumberOf::<T>::from(REVEAL_AGAIN_AFTER_BLOCKS);
+	let mut recommit = Vec::new();
 	for (id, request) in Requests::<T>::iter() {
 		if request.status != RequestStatus::Pending || request.deadline < next {
 			continue;
 		}
 		let Some(member) = request.committee.iter().position(|e| &e.key == key) else { continue };
 		let member = member as u32;
-		let Some(committed) = Commitments::<T>::get(id, member) else { continue };
 		let answered = Submissions::<T>::contains_key(id, member)
 			|| FailureVotes::<T>::contains_key(id, member);
-		if answered || committed.at > now || !Pallet::<T>::commit_phase_over(id, &request, next) {
+		if answered {
 			continue;
 		}
-		if !claim::<T>(b"reveal", now, id, key) {
+		let Some(committed) = Commitments::<T>::get(id, member) else {
+			if Pallet::<T>::commit_phase_over(id, &request, next) {
+				continue;
+			}
+			let Some((local, salt)) = kept_answer(id, key) else { continue };
+			if claim::<T>(b"commit", recommit_after, now, id, key) {
+				let answer = match &local {
+					LocalAnswer::Output(output) => Answer::Output(output),
+					LocalAnswer::Failure(kind) => Answer::Failure(*kind),
+				};
+				let genesis = Pallet::<T>::genesis_hash();
+				recommit.push((id, commitment(genesis, id, &request.input_hash, key, answer, &salt)));
+			}
+			continue;
+		};
+		if committed.at > now || !Pallet::<T>::commit_phase_over(id, &request, next) {
+			continue;
+		}
+		if !claim::<T>(b"reveal", reveal_after, now, id, key) {
 			continue;
 		}
 		match reveal::<T>(id, key, &request) {
 			Ok(()) => log::info!(target: LOG_TARGET, "revealed the answer to request {id}"),
 			Err(e) => log::warn!(target: LOG_TARGET, "reveal of request {id}: {e:?}"),
 		}
+	}
+	if !recommit.is_empty() {
+		log::info!(target: LOG_TARGET, "{} commitment(s) did not land; sending again", recommit.len());
+		flush::<T>(now, key, recommit);
 	}
 	let kept: Vec<RequestId> =
 		StorageValueRef::persistent(&answers_index(key)).get().ok().flatten().unwrap_or_default();
@@ -275,6 +311,11 @@ fn reveal_due<T: Config>(now: BlockNumberOf<T>, key: &InferenceAuthorityId) {
 	}
 }
 
+/// The answer `key` computed for request `id`, with its salt, if kept.
+fn kept_answer(id: RequestId, key: &InferenceAuthorityId) -> Option<(LocalAnswer, Salt)> {
+	StorageValueRef::persistent(&answer_key(id, key)).get::<(LocalAnswer, Salt)>().ok().flatten()
+}
+
 /// Drops the kept answer of `key` to request `id`.
 fn forget(id: RequestId, key: &InferenceAuthorityId) {
 	StorageValueRef::persistent(&answer_key(id, key)).clear();
@@ -287,11 +328,7 @@ fn reveal<T: Config>(
 	key: &InferenceAuthorityId,
 	request: &RequestOf<T>,
 ) -> Result<(), OffchainError> {
-	let (local, salt) = StorageValueRef::persistent(&answer_key(id, key))
-		.get::<(LocalAnswer, Salt)>()
-		.ok()
-		.flatten()
-		.ok_or(OffchainError::Gone)?;
+	let (local, salt) = kept_answer(id, key).ok_or(OffchainError::Gone)?;
 	let call = match local {
 		LocalAnswer::Output(output) => {
 			let output = BoundedVec::try_from(output).map_err(|_| OffchainError::Gone)?;
