@@ -69,7 +69,9 @@ pub async fn copy_answers<P>(
 {
 	use codec::{Decode, Encode};
 	use futures::StreamExt;
-	use pallet_inference::{Call as InferenceCall, CommitBatch, FailureSubmission, ResultSubmission};
+	use pallet_inference::{
+		Call as InferenceCall, CommitBatch, FailureSubmission, ResultSubmission,
+	};
 	use sc_client_api::HeaderBackend;
 	use sp_api::ProvideRuntimeApi;
 	use sp_runtime::BoundedVec;
@@ -109,9 +111,13 @@ pub async fn copy_answers<P>(
 			for key in &keys {
 				match &call {
 					InferenceCall::commit_answers { batch, .. } if &batch.executor != key => {
-						let copy =
-							CommitBatch { executor: key.clone(), commitments: batch.commitments.clone() };
-						let Some(signature) = sign(key, &copy.signing_payload(genesis)) else { continue };
+						let copy = CommitBatch {
+							executor: key.clone(),
+							commitments: batch.commitments.clone(),
+						};
+						let Some(signature) = sign(key, &copy.signing_payload(genesis)) else {
+							continue;
+						};
 						let ids: Vec<u64> = copy.commitments.iter().map(|(id, _)| *id).collect();
 						copies.push((
 							format!("commitments to requests {ids:?}"),
@@ -121,7 +127,9 @@ pub async fn copy_answers<P>(
 							}),
 						));
 					}
-					InferenceCall::submit_result { submission, .. } if &submission.executor != key => {
+					InferenceCall::submit_result { submission, .. }
+						if &submission.executor != key =>
+					{
 						let Some(input) = input_hash(submission.request_id) else { continue };
 						let copy = ResultSubmission {
 							request_id: submission.request_id,
@@ -163,13 +171,20 @@ pub async fn copy_answers<P>(
 		for (what, call) in copies {
 			use frame_system::offchain::CreateAuthorizedTransaction;
 			let xt = <Runtime as CreateAuthorizedTransaction<RuntimeCall>>::create_authorized_transaction(call);
-			let Ok(opaque) = sp_runtime::OpaqueExtrinsic::try_from_encoded_extrinsic(&xt.encode()) else { continue };
+			let Ok(opaque) = sp_runtime::OpaqueExtrinsic::try_from_encoded_extrinsic(&xt.encode())
+			else {
+				continue;
+			};
 			let verdict = pool
 				.submit_one(best, sc_transaction_pool_api::TransactionSource::External, opaque)
 				.await;
 			match verdict {
-				Ok(_) => log::warn!(target: "verity", "fault injection: copied {what}: accepted by the pool"),
-				Err(e) => log::warn!(target: "verity", "fault injection: copied {what}: refused ({e})"),
+				Ok(_) => {
+					log::warn!(target: "verity", "fault injection: copied {what}: accepted by the pool")
+				}
+				Err(e) => {
+					log::warn!(target: "verity", "fault injection: copied {what}: refused ({e})")
+				}
 			}
 		}
 	}

@@ -55,6 +55,16 @@ pub fn run<T: Config>(now: BlockNumberOf<T>) {
 		return;
 	}
 	let keys = InferenceAuthorityId::all();
+	if keys.is_empty() {
+		return;
+	}
+	// Let the transaction pool build its view of this block first: a transaction submitted
+	// while it still has only the parent's view can be lost (seen in the end-to-end suite:
+	// answers computed within ~10 ms of the import vanished on two of three validators).
+	sp_io::offchain::sleep_until(
+		sp_io::offchain::timestamp()
+			.add(sp_core::offchain::Duration::from_millis(POOL_SETTLE_MILLIS)),
+	);
 	let mut budget = T::MaxRunsPerBlock::get();
 	let deadline = sp_io::offchain::timestamp()
 		.add(sp_core::offchain::Duration::from_millis(T::MaxOffchainMillis::get()));
@@ -92,6 +102,10 @@ pub fn run<T: Config>(now: BlockNumberOf<T>) {
 		flush::<T>(now, &key, commitments);
 	}
 }
+
+/// How long an off-chain worker waits after a block's import before it submits anything, in
+/// milliseconds (the pool's maintenance of a block took ~13 ms in the end-to-end logs).
+const POOL_SETTLE_MILLIS: u64 = 300;
 
 /// Longest an answer waits in the commit batch for the next runs to finish, in milliseconds.
 const FLUSH_AFTER_MILLIS: u64 = 500;
@@ -271,7 +285,8 @@ fn reveal_due<T: Config>(now: BlockNumberOf<T>, key: &InferenceAuthorityId) {
 					LocalAnswer::Failure(kind) => Answer::Failure(*kind),
 				};
 				let genesis = Pallet::<T>::genesis_hash();
-				recommit.push((id, commitment(genesis, id, &request.input_hash, key, answer, &salt)));
+				recommit
+					.push((id, commitment(genesis, id, &request.input_hash, key, answer, &salt)));
 			}
 			continue;
 		};
