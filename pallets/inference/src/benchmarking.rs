@@ -59,6 +59,11 @@ fn setup_model<T: Config>(n_in: u32, n_out: u32) -> (T::AccountId, ModelId) {
 	(owner, id)
 }
 
+/// Executors: accounts and their `infr` keys (in the benchmark keystore).
+type Members<T> = Vec<(<T as frame_system::Config>::AccountId, InferenceAuthorityId)>;
+/// A commit batch and its signature.
+type SignedBatch<T> = (CommitBatchOf<T>, <InferenceAuthorityId as RuntimeAppPublic>::Signature);
+
 /// `k` executors with keys in the benchmark keystore.
 fn setup_executors<T: Config>(k: u32) -> Vec<(T::AccountId, InferenceAuthorityId)> {
 	let executors: Vec<(T::AccountId, InferenceAuthorityId)> = (0..k)
@@ -73,7 +78,7 @@ fn setup_executors<T: Config>(k: u32) -> Vec<(T::AccountId, InferenceAuthorityId
 fn open_request<T: Config>(
 	n_out: u32,
 	committee: u32,
-) -> Result<(RequestId, Vec<(T::AccountId, InferenceAuthorityId)>), BenchmarkError> {
+) -> Result<(RequestId, Members<T>), BenchmarkError> {
 	let (_, model) = setup_model::<T>(1, n_out);
 	let executors = setup_executors::<T>(committee);
 	let requester = funded::<T>("requester", 0);
@@ -131,10 +136,7 @@ fn signed_submission<T: Config>(
 
 /// `n` pending requests with the largest committee, and the signed batch of the last member's
 /// commitments to all of them.
-fn commit_batch<T: Config>(
-	n: u32,
-) -> Result<(CommitBatchOf<T>, <InferenceAuthorityId as RuntimeAppPublic>::Signature), BenchmarkError>
-{
+fn commit_batch<T: Config>(n: u32) -> Result<SignedBatch<T>, BenchmarkError> {
 	let (_, model) = setup_model::<T>(1, 1);
 	let executors = setup_executors::<T>(T::MaxCommittee::get());
 	let key = executors.last().expect("a committee").1.clone();
