@@ -123,15 +123,9 @@ impl<T: Config> Pallet<T> {
 		if !batch.executor.verify(&Self::commit_payload(batch), signature) {
 			return Err(InvalidTransaction::BadProof.into());
 		}
-		let now = frame_system::Pallet::<T>::block_number();
-		let remaining: u64 = last_block
-			.saturating_sub(now)
-			.saturating_add(1u32.into())
-			.try_into()
-			.unwrap_or(u64::MAX);
 		let mut validity = ValidTransaction::with_tag_prefix("VerityCommit")
 			.priority(T::UnsignedPriority::get())
-			.longevity(remaining)
+			.longevity(Self::blocks_until(last_block))
 			.propagate(true);
 		for id in valid {
 			validity = validity.and_provides((id, batch.executor.clone()));

@@ -995,11 +995,22 @@ impl<T: Config> Pallet<T> {
 			.iter()
 			.position(|e| &e.key == executor)
 			.ok_or(Error::<T>::NotInCommittee)? as u32;
-		if Submissions::<T>::contains_key(id, member) || FailureVotes::<T>::contains_key(id, member)
-		{
+		if Self::has_answered(id, member) {
 			return Err(Error::<T>::DuplicateResult);
 		}
 		Ok((request, member))
+	}
+
+	/// Whether committee member `member` revealed its answer (a result or a failure) to pending
+	/// request `id`.
+	pub(crate) fn has_answered(id: RequestId, member: u32) -> bool {
+		Submissions::<T>::contains_key(id, member) || FailureVotes::<T>::contains_key(id, member)
+	}
+
+	/// Blocks from now until the end of `last` (inclusive): a transaction's pool longevity.
+	pub(crate) fn blocks_until(last: BlockNumberOf<T>) -> u64 {
+		let now = frame_system::Pallet::<T>::block_number();
+		last.saturating_sub(now).saturating_add(1u32.into()).try_into().unwrap_or(u64::MAX)
 	}
 
 	/// Every rule a submission must meet: those of [`Self::check_member`], and an output that
@@ -1075,17 +1086,10 @@ impl<T: Config> Pallet<T> {
 		executor: &InferenceAuthorityId,
 		request: &RequestOf<T>,
 	) -> TransactionValidityWithRefund {
-		let now = frame_system::Pallet::<T>::block_number();
-		let remaining: u64 = request
-			.deadline
-			.saturating_sub(now)
-			.saturating_add(1u32.into())
-			.try_into()
-			.unwrap_or(u64::MAX);
 		ValidTransaction::with_tag_prefix("VerityInference")
 			.priority(T::UnsignedPriority::get())
 			.and_provides((request_id, executor.clone()))
-			.longevity(remaining)
+			.longevity(Self::blocks_until(request.deadline))
 			.propagate(true)
 			.build()
 			.map(|v| (v, frame_support::weights::Weight::zero()))

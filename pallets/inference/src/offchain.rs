@@ -49,6 +49,16 @@ enum LocalAnswer {
 	Failure(FailureKind),
 }
 
+impl LocalAnswer {
+	/// The answer as committed to and revealed.
+	fn as_answer(&self) -> Answer<'_> {
+		match self {
+			LocalAnswer::Output(output) => Answer::Output(output),
+			LocalAnswer::Failure(kind) => Answer::Failure(*kind),
+		}
+	}
+}
+
 /// Runs, commits and reveals the answers of this node's executor keys.
 pub fn run<T: Config>(now: BlockNumberOf<T>) {
 	if !sp_io::offchain::is_validator() {
@@ -226,11 +236,8 @@ fn answer<T: Config>(
 		Err(Err(e)) => return Err(e),
 	};
 	let salt: Salt = sp_io::offchain::random_seed();
-	let answer = match &local {
-		LocalAnswer::Output(output) => Answer::Output(output),
-		LocalAnswer::Failure(kind) => Answer::Failure(*kind),
-	};
-	let hash = commitment(Pallet::<T>::genesis_hash(), id, &request.input_hash, key, answer, &salt);
+	let genesis = Pallet::<T>::genesis_hash();
+	let hash = commitment(genesis, id, &request.input_hash, key, local.as_answer(), &salt);
 	StorageValueRef::persistent(&answer_key(id, key)).set(&(local, salt));
 	update_index(key, id, true);
 	// Its commitment is sent now: a resend waits `RECOMMIT_AFTER_BLOCKS`.
@@ -269,9 +276,7 @@ fn reveal_due<T: Config>(now: BlockNumberOf<T>, key: &InferenceAuthorityId) {
 		}
 		let Some(member) = request.committee.iter().position(|e| &e.key == key) else { continue };
 		let member = member as u32;
-		let answered = Submissions::<T>::contains_key(id, member)
-			|| FailureVotes::<T>::contains_key(id, member);
-		if answered {
+		if Pallet::<T>::has_answered(id, member) {
 			continue;
 		}
 		let Some(committed) = Commitments::<T>::get(id, member) else {
@@ -280,11 +285,8 @@ fn reveal_due<T: Config>(now: BlockNumberOf<T>, key: &InferenceAuthorityId) {
 			}
 			let Some((local, salt)) = kept_answer(id, key) else { continue };
 			if claim::<T>(b"commit", recommit_after, now, id, key) {
-				let answer = match &local {
-					LocalAnswer::Output(output) => Answer::Output(output),
-					LocalAnswer::Failure(kind) => Answer::Failure(*kind),
-				};
 				let genesis = Pallet::<T>::genesis_hash();
+				let answer = local.as_answer();
 				recommit
 					.push((id, commitment(genesis, id, &request.input_hash, key, answer, &salt)));
 			}
@@ -313,11 +315,7 @@ fn reveal_due<T: Config>(now: BlockNumberOf<T>, key: &InferenceAuthorityId) {
 				.committee
 				.iter()
 				.position(|e| &e.key == key)
-				.map(|m| {
-					Submissions::<T>::contains_key(id, m as u32)
-						|| FailureVotes::<T>::contains_key(id, m as u32)
-				})
-				.unwrap_or(true),
+				.is_none_or(|m| Pallet::<T>::has_answered(id, m as u32)),
 			_ => true,
 		};
 		if done {
