@@ -1,5 +1,5 @@
-"""Fault scenarios on a real 3-validator network (issue 7, first part): a crashed validator, and
-too few validators for a quorum. Each prints its timeline; nothing is lost: total issuance is
+"""Fault scenarios on a real 3-validator network (issue 7, first part; issue 13): a validator that
+copies the others' answers, a crashed validator, and too few validators for a quorum. Each prints its timeline; nothing is lost: total issuance is
 unchanged by requests, and escrow returns to zero."""
 from __future__ import annotations
 
