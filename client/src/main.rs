@@ -73,7 +73,8 @@ enum Command {
 		/// `.json`, `.vtns`).
 		#[arg(long = "input", value_name = "[NAME=]FILE", required = true)]
 		inputs: Vec<String>,
-		/// Most the request may cost (default: the model's fee).
+		/// Most the request may cost (default: `inference_quote`, the model's fee or the fee
+		/// floor for this input, whichever is higher).
 		#[arg(long)]
 		max_fee: Option<u128>,
 		/// Blocks the validators have (default: the chain's).
@@ -398,7 +399,12 @@ fn request(
 	let input = formats::collect_inputs(inputs, &wanted)?;
 	let max_fee = match max_fee {
 		Some(fee) => fee,
-		None => info.fee.parse().map_err(|_| "the model's fee is not a number")?,
+		// The model's fee, or the fee floor for this input when that is higher.
+		None => {
+			let quote: String =
+				rpc.get("inference_quote", serde_json::json!([model, input.len()]))?;
+			quote.parse().map_err(|_| "the quoted fee is not a number")?
+		}
 	};
 	let call = RuntimeCall::Inference(pallet_inference::Call::request_inference {
 		model,

@@ -57,6 +57,8 @@ pub struct RequestView {
 	pub deadline: u32,
 	/// `pending`, `finalized` or `expired`.
 	pub status: String,
+	/// Block whose start fixed the committee (the next one when it was drawn).
+	pub drawn_at: u32,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -164,6 +166,7 @@ impl RequestView {
 			committee: executors(&r.committee),
 			quorum: r.quorum,
 			created_at: r.created_at,
+			drawn_at: r.drawn_at,
 			deadline: r.deadline,
 			status: match r.status {
 				Pending => "pending",

@@ -29,6 +29,8 @@ use verity_runtime::{
 
 /// Most models per `inference_listModels` page.
 pub const MAX_PAGE_SIZE: u32 = 100;
+/// Most request ids per `inference_pendingRequests` page.
+pub const MAX_ASSIGNED_PAGE: u32 = 1024;
 
 /// Error codes of the `inference_*` methods.
 pub mod codes {
@@ -73,9 +75,21 @@ pub trait InferenceRpc {
 	#[method(name = "getResult")]
 	fn get_result(&self, request_id: u64, at: Option<H256>) -> RpcResult<ResultView>;
 
-	/// Requests a validator still has to answer, by its `infr` public key.
+	/// Pending requests assigned to a validator's `infr` public key that it has not answered
+	/// yet, in id order: at most `count` (1..=1024, default 100) from id `start` (default 0) on.
 	#[method(name = "pendingRequests")]
-	fn pending_requests(&self, key: H256, at: Option<H256>) -> RpcResult<Vec<u64>>;
+	fn pending_requests(
+		&self,
+		key: H256,
+		start: Option<u64>,
+		count: Option<u32>,
+		at: Option<H256>,
+	) -> RpcResult<Vec<u64>>;
+
+	/// What a request with `inputBytes` bytes of input to `model` would pay now (the model's
+	/// fee or the fee floor, whichever is higher), as a decimal string: the `max_fee` to offer.
+	#[method(name = "quote")]
+	fn quote(&self, model: H256, input_bytes: u32, at: Option<H256>) -> RpcResult<String>;
 
 	/// A provenance receipt: the result and a storage proof of it against a finalized block
 	/// (the finalized head unless `at` names an older finalized block).
@@ -228,9 +242,30 @@ where
 			.ok_or_else(|| error(codes::NOT_FOUND, format!("no result for request {request_id}")))
 	}
 
-	fn pending_requests(&self, key: H256, at: Option<H256>) -> RpcResult<Vec<u64>> {
+	fn pending_requests(
+		&self,
+		key: H256,
+		start: Option<u64>,
+		count: Option<u32>,
+		at: Option<H256>,
+	) -> RpcResult<Vec<u64>> {
+		let count = count.unwrap_or(100);
+		if count == 0 || count > MAX_ASSIGNED_PAGE {
+			return Err(error(
+				codes::OUT_OF_RANGE,
+				format!("count must be 1..={MAX_ASSIGNED_PAGE}, not {count}"),
+			));
+		}
 		let key = InferenceAuthorityId::from(sp_core::sr25519::Public::from_raw(key.0));
-		self.api(at, |api, at| api.pending_for(at, key))
+		self.api(at, |api, at| api.assigned(at, key, start.unwrap_or(0), count))
+	}
+
+	fn quote(&self, model: H256, input_bytes: u32, at: Option<H256>) -> RpcResult<String> {
+		self.api(at, |api, at| api.quote(at, model, input_bytes))?
+			.map(|fee| fee.to_string())
+			.ok_or_else(|| {
+				error(codes::NOT_FOUND, format!("no model {model:?}, or no executors to run it"))
+			})
 	}
 
 	fn get_receipt(&self, request_id: u64, at: Option<H256>) -> RpcResult<Receipt> {

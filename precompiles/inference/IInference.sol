@@ -62,6 +62,21 @@ interface IInference {
         external
         view
         returns (bool active, uint256 fee, uint32 inputs, uint32 outputs);
+
+    /// @notice The rules a model's results are held to: its owner (the 32-byte account that
+    /// registered it), its status (0 uploading, 1 active, 2 retired, 3 suspended), the tolerance
+    /// results must agree within (absolute and relative, times 1e9) and its fee. A contract that
+    /// pins a model can check them before each request. Reverts with "UnknownModel".
+    function modelRules(bytes32 model)
+        external
+        view
+        returns (bytes32 owner, uint8 status, uint64 toleranceAbsE9, uint64 toleranceRelE9, uint256 fee);
+
+    /// @notice What a request with `inputBytes` bytes of input to `model` pays now: the model's
+    /// fee, or the fee floor (per committee member and byte of input and largest output) when
+    /// that is higher. Pass at least this as `maxFee`. Reverts with "UnknownModel" (or
+    /// "NoExecutors" when no validator runs models).
+    function quote(bytes32 model, uint32 inputBytes) external view returns (uint256 fee);
 }
 
 /// @notice What a contract implements to be called back with its results.

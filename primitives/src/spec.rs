@@ -108,6 +108,28 @@ pub fn check(tensors: &[TensorRef<'_>], specs: &[TensorSpec]) -> Result<(), Spec
 	Ok(())
 }
 
+/// Encoded size (docs/tensor-format.md) of every tensor list that matches `specs`, when all
+/// their dimensions are fixed; `None` when one is dynamic (the size then depends on the run).
+pub fn encoded_len(specs: &[TensorSpec]) -> Option<u64> {
+	// Magic, version, count.
+	let mut len: u64 = 6;
+	for s in specs {
+		let mut elements: u64 = 1;
+		for d in s.shape.iter() {
+			match d {
+				Dim::Fixed(n) => elements = elements.saturating_mul(u64::from(*n)),
+				Dim::Dynamic => return None,
+			}
+		}
+		// Name length, name, dtype, rank, dimensions, data.
+		let header = 3 + s.name.len() as u64 + 4 * s.shape.len() as u64;
+		len = len
+			.saturating_add(header)
+			.saturating_add(elements.saturating_mul(s.dtype.size() as u64));
+	}
+	Some(len)
+}
+
 /// Builds a spec (for tests, genesis and clients). Panics on a name or rank beyond the bounds.
 pub fn tensor_spec(name: &str, dtype: DType, shape: &[Dim]) -> TensorSpec {
 	TensorSpec {
@@ -174,5 +196,21 @@ mod tests {
 		assert_eq!(validate_specs(&bad), Err(BadSpec::BadName(0)));
 		let dup = vec![specs()[0].clone(), specs()[0].clone()];
 		assert_eq!(validate_specs(&dup), Err(BadSpec::DuplicateName(1)));
+	}
+
+	#[test]
+	fn encoded_len_is_the_size_of_matching_tensors_or_none_when_dynamic() {
+		use crate::tensor::{encode_owned, Tensor};
+		let specs = [
+			tensor_spec("probs", DType::F32, &[Dim::Fixed(2), Dim::Fixed(3)]),
+			tensor_spec("label", DType::I64, &[Dim::Fixed(2)]),
+		];
+		let tensors = [
+			Tensor::from_f32("probs", vec![2, 3], &[0.0; 6]),
+			Tensor::from_i64("label", vec![2], &[0, 1]),
+		];
+		assert_eq!(encoded_len(&specs), Some(encode_owned(&tensors).len() as u64));
+		let dynamic = [tensor_spec("y", DType::F32, &[Dim::Dynamic, Dim::Fixed(3)])];
+		assert_eq!(encoded_len(&dynamic), None);
 	}
 }

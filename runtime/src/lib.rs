@@ -429,6 +429,10 @@ parameter_types! {
 	pub const ResultRetention: BlockNumber = DAYS;
 	pub const InferenceUnsignedPriority: u64 = u64::MAX / 2;
 	pub const InferenceExpiryFee: Perbill = Perbill::from_percent(10);
+	/// Fee floor per committee member and byte of input and largest output: a 64 KiB answer
+	/// costs 65.5 µVRT per member (a thousandth of what the same bytes cost in a signed
+	/// transaction, `TransactionByteFee`).
+	pub const AnswerByteFee: Balance = MICRO_UNIT / 1_000;
 }
 
 impl pallet_inference::Config for Runtime {
@@ -461,6 +465,7 @@ impl pallet_inference::Config for Runtime {
 	type MaxPendingPerAccount = ConstU32<64>;
 	// Members that ran an expired request's model keep a tenth of its fee.
 	type ExpiryFee = InferenceExpiryFee;
+	type AnswerByteFee = AnswerByteFee;
 	type OnDissent = ();
 	// Contracts that asked for it get `onInferenceResult` called when their result is final.
 	type ResultCallback = pallet_inference_precompile::ContractCallback<Runtime>;
@@ -678,8 +683,15 @@ pallet_revive::impl_runtime_apis_plus_revive_traits!(
 		fn result(id: pallet_inference::RequestId) -> Option<InferenceResult> {
 			pallet_inference::Results::<Runtime>::get(id)
 		}
-		fn pending_for(key: verity_primitives::InferenceAuthorityId) -> Vec<pallet_inference::RequestId> {
-			Inference::pending_for(&key)
+		fn assigned(
+			key: verity_primitives::InferenceAuthorityId,
+			start: pallet_inference::RequestId,
+			count: u32,
+		) -> Vec<pallet_inference::RequestId> {
+			Inference::assigned_page(&key, start, count.min(1024))
+		}
+		fn quote(model: pallet_inference::ModelId, input_len: u32) -> Option<u128> {
+			Inference::quote(model, input_len)
 		}
 		fn strikes(account: AccountId) -> u32 {
 			pallet_inference::Strikes::<Runtime>::get(account)

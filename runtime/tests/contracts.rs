@@ -537,6 +537,31 @@ fn precompile_functions_and_bad_inputs() {
 		let info = invoke(Sr25519Keyring::Bob, at, IInference::getModelCall { model: model_word });
 		assert!(info.active);
 		assert_eq!((info.fee, info.inputs, info.outputs), (U256::from(FEE), 1, 1));
+		let rules =
+			invoke(Sr25519Keyring::Bob, at, IInference::modelRulesCall { model: model_word });
+		let stored = pallet_inference::Models::<Runtime>::get(model).unwrap();
+		let owner: &[u8] = stored.owner.as_ref();
+		assert_eq!(rules.owner.as_slice(), owner);
+		assert_eq!(
+			(rules.status, rules.toleranceAbsE9, rules.toleranceRelE9, rules.fee),
+			(1, stored.tolerance.abs_e9, stored.tolerance.rel_e9, U256::from(FEE))
+		);
+		let quote = invoke(
+			Sr25519Keyring::Bob,
+			at,
+			IInference::quoteCall { model: model_word, inputBytes: good.len() as u32 },
+		);
+		let expected =
+			pallet_inference::Pallet::<Runtime>::quote(model, good.len() as u32).unwrap();
+		assert_eq!(quote, U256::from(expected));
+		assert!(quote >= U256::from(FEE));
+		for unknown in [
+			IInference::modelRulesCall { model: FixedBytes::from([9u8; 32]) }.abi_encode(),
+			IInference::quoteCall { model: FixedBytes::from([9u8; 32]), inputBytes: 10 }
+				.abi_encode(),
+		] {
+			assert_eq!(call_from(Sr25519Keyring::Bob, at, unknown).reason(), "UnknownModel");
+		}
 		let unknown = IInference::getModelCall { model: FixedBytes::from([9u8; 32]) };
 		assert_eq!(
 			call_from(Sr25519Keyring::Bob, at, unknown.abi_encode()).reason(),

@@ -207,7 +207,7 @@ def test_verify_refuses_a_receipt_for_another_request(network, cnn_request):
         liar.close()
 
 
-def test_rpc_methods_and_their_errors(network, cnn_request):
+def test_rpc_methods_and_their_errors(network, cnn_request, models):
     model_id, request_id, _ = cnn_request
     url = network.nodes[1].rpc_url
 
@@ -227,7 +227,20 @@ def test_rpc_methods_and_their_errors(network, cnn_request):
     assert result["requestId"] == request_id and len(result["attesters"]) >= 2
     assert result["outputHash"] == "0x" + chain.blake2_256(bytes.fromhex(result["output"][2:])).hex()
     alice_infr = "0x" + Keypair.create_from_uri("//Alice").public_key.hex()
-    assert isinstance(localnet.rpc(url, "inference_pendingRequests", [alice_infr]), list)
+    # Open work per validator key: in the request's block the request was Alice's to answer
+    # (committee of all three); once concluded it is nobody's. Pages start at an id.
+    created = localnet.rpc(url, "chain_getBlockHash", [request["createdAt"]])
+    assert request_id in localnet.rpc(url, "inference_pendingRequests", [alice_infr, 0, 100, created])
+    assert localnet.rpc(url, "inference_pendingRequests", [alice_infr, request_id, 1, created]) == [request_id]
+    assert request_id not in localnet.rpc(url, "inference_pendingRequests", [alice_infr, request_id + 1, None, created])
+    assert request_id not in localnet.rpc(url, "inference_pendingRequests", [alice_infr])
+    assert rpc_error(url, "inference_pendingRequests", [alice_infr, 0, 0])["code"] == 4000
+    assert rpc_error(url, "inference_pendingRequests", [alice_infr, 0, 1025])["code"] == 4000
+    # The quote for the CNN's input: its fee (the floor for 3 members and its fixed-size output
+    # is far below it).
+    image = (models / "cnn.input.vtns").read_bytes()
+    assert localnet.rpc(url, "inference_quote", [model_id, len(image)]) == str(FEE)
+    assert rpc_error(url, "inference_quote", ["0x" + "ab" * 32, 10])["code"] == 4004
 
     # Historic reads: before the request existed there was no result.
     genesis = localnet.rpc(url, "chain_getBlockHash", [0])

@@ -26,6 +26,14 @@ fn tensor_bytes(name: &str, bytes: u32) -> (Vec<u8>, u32) {
 	(encode_owned(&[Tensor::from_f32(name, alloc::vec![1, n], &values)]), n)
 }
 
+/// Like [`tensor_bytes`], each value moved by `shift` (results that agree within the
+/// benchmark model's tolerance without being byte-identical: the element-wise comparison).
+fn shifted_tensor(name: &str, bytes: u32, shift: f32) -> Vec<u8> {
+	let n = (bytes.saturating_sub(64) / 4).max(1);
+	let values: Vec<f32> = (0..n).map(|i| i as f32 * 0.5 + shift).collect();
+	encode_owned(&[Tensor::from_f32(name, alloc::vec![1, n], &values)])
+}
+
 /// An active model whose input is `x: f32[1, n_in]` and output `y: f32[1, n_out]`.
 fn setup_model<T: Config>(n_in: u32, n_out: u32) -> (T::AccountId, ModelId) {
 	let owner = funded::<T>("owner", 0);
@@ -140,14 +148,15 @@ fn commit_batch<T: Config>(n: u32) -> Result<SignedBatch<T>, BenchmarkError> {
 	let (_, model) = setup_model::<T>(1, 1);
 	let executors = setup_executors::<T>(T::MaxCommittee::get());
 	let key = executors.last().expect("a committee").1.clone();
-	let requester = funded::<T>("requester", 0);
 	let (input, _) = tensor_bytes("x", 64);
+	let per_account = T::MaxPendingPerAccount::get().max(1);
 	let mut commitments = Vec::new();
 	for i in 0..n {
-		// Spread over deadlines: at most `MaxRequestsPerBlock` share one.
+		// Spread over deadlines and requesters: at most `MaxRequestsPerBlock` share one
+		// deadline, `MaxPendingPerAccount` one requester.
 		let timeout = 2 + i / T::MaxRequestsPerBlock::get();
 		let id = Pallet::<T>::do_request(
-			requester.clone(),
+			funded::<T>("requester", i / per_account),
 			model,
 			BoundedVec::truncate_from(input.clone()),
 			BalanceOf::<T>::max_value(),
@@ -308,7 +317,8 @@ mod benchmarks {
 	}
 
 	/// Worst case: the `k`-th result is compared with the `k - 1` earlier ones (each comparison
-	/// reads one earlier output), all agree, it completes the quorum and all `k` are paid.
+	/// reads one earlier output and, as no two are byte-identical, compares every element
+	/// within the tolerance), all agree, it completes the quorum and all `k` are paid.
 	#[benchmark]
 	fn submit_result(
 		o: Linear<64, { T::MaxOutputBytes::get() }>,
@@ -321,16 +331,36 @@ mod benchmarks {
 		Requests::<T>::mutate(id, |r| {
 			r.as_mut().unwrap().quorum = if k == 0 { committee + 1 } else { committee }
 		});
-		let keys: Vec<_> = executors.iter().map(|(_, key)| key.clone()).collect();
-		commit_and_close::<T>(id, &keys, Answer::Output(&output));
-		for (index, (_, key)) in executors.iter().enumerate().take(committee as usize - 1) {
-			let (s, sig) = signed_submission::<T>(id, key, output.clone());
+		// Member j answers values shifted by j * 1e-7: within the tolerance (1e-5), never
+		// byte-identical.
+		let outputs: Vec<Vec<u8>> =
+			(0..committee).map(|j| shifted_tensor("y", o, j as f32 * 1e-7)).collect();
+		let request = Requests::<T>::get(id).expect("the request exists");
+		let at = frame_system::Pallet::<T>::block_number();
+		for (j, (_, key)) in executors.iter().enumerate() {
+			let hash = commitment(
+				Pallet::<T>::genesis_hash(),
+				id,
+				&request.input_hash,
+				key,
+				Answer::Output(&outputs[j]),
+				&SALT,
+			);
+			Commitments::<T>::insert(id, j as u32, Commitment { hash, at });
+		}
+		CommitCounts::<T>::insert(id, committee);
+		frame_system::Pallet::<T>::set_block_number(
+			Pallet::<T>::commit_deadline(&request) + 1u32.into(),
+		);
+		for (j, (_, key)) in executors.iter().enumerate().take(committee as usize - 1) {
+			let (s, sig) = signed_submission::<T>(id, key, outputs[j].clone());
 			Pallet::<T>::submit_result(RawOrigin::Authorized.into(), s, sig)
 				.map_err(|e| e.error)?;
-			let _ = index;
 		}
+		let last = committee as usize - 1;
 		let (submission, signature) =
-			signed_submission::<T>(id, &executors[committee as usize - 1].1, output);
+			signed_submission::<T>(id, &executors[last].1, outputs[last].clone());
+		let _ = output;
 		#[extrinsic_call]
 		_(RawOrigin::Authorized, submission, signature);
 		if k > 0 {
@@ -373,8 +403,9 @@ mod benchmarks {
 		Ok(())
 	}
 
-	/// `q` requests scheduled for this block, `e` of them still pending (expired and refunded),
-	/// `p` requests pruned.
+	/// `q` requests scheduled for this block, `e` of them still pending (expired: each holds a
+	/// commitment of every member of the largest committee, who are all paid their share, and
+	/// the largest stored output of each), `p` requests pruned.
 	#[benchmark]
 	fn on_initialize(
 		q: Linear<0, { T::MaxRequestsPerBlock::get() }>,
@@ -382,8 +413,10 @@ mod benchmarks {
 		p: Linear<0, { T::MaxRequestsPerBlock::get() }>,
 	) -> Result<(), BenchmarkError> {
 		let (_, model) = setup_model::<T>(1, 1);
-		setup_executors::<T>(1);
-		let requester = funded::<T>("requester", 0);
+		let committee = T::MaxCommittee::get();
+		setup_executors::<T>(committee);
+		let (stored, _) = tensor_bytes("y", T::MaxOutputBytes::get());
+		let per_account = T::MaxPendingPerAccount::get().max(1);
 		let (input, _) = tensor_bytes("x", 64);
 		let scheduled = q.max(e) as usize;
 		let expiry_block = frame_system::Pallet::<T>::block_number() + 3u32.into();
@@ -392,7 +425,7 @@ mod benchmarks {
 		// requests to prune are closed right away (so the pending bound is never hit).
 		for index in 0..scheduled + p as usize {
 			let id = Pallet::<T>::do_request(
-				requester.clone(),
+				funded::<T>("requester", index as u32 / per_account),
 				model,
 				BoundedVec::truncate_from(input.clone()),
 				BalanceOf::<T>::max_value(),
@@ -402,6 +435,18 @@ mod benchmarks {
 			if index >= e as usize {
 				let request = Requests::<T>::get(id).unwrap();
 				Pallet::<T>::expire(id, request, ExpiryReason::Deadline);
+			} else {
+				for member in 0..committee {
+					let commitment = Commitment { hash: H256::repeat_byte(1), at: 1u32.into() };
+					Commitments::<T>::insert(id, member, commitment);
+					Submissions::<T>::insert(id, member, BoundedVec::truncate_from(stored.clone()));
+					SubmissionSupport::<T>::insert(
+						id,
+						member,
+						verity_primitives::agreement::Support::new(member, member),
+					);
+				}
+				CommitCounts::<T>::insert(id, committee);
 			}
 			ids.push(id);
 		}
@@ -414,6 +459,37 @@ mod benchmarks {
 		{
 			Pallet::<T>::on_initialize(expiry_block);
 		}
+		Ok(())
+	}
+
+	/// `d` requests made while there were more executors than `MaxCommittee` (at least
+	/// `MaxCommittee + 1` of them), their committees drawn at the start of the next block.
+	#[benchmark]
+	fn draw_committees(
+		d: Linear<0, { T::MaxPendingRequests::get() }>,
+	) -> Result<(), BenchmarkError> {
+		let (_, model) = setup_model::<T>(1, 1);
+		setup_executors::<T>(T::MaxExecutors::get().max(T::MaxCommittee::get() + 1));
+		let (input, _) = tensor_bytes("x", 64);
+		let per_account = T::MaxPendingPerAccount::get().max(1);
+		for i in 0..d {
+			let requester = funded::<T>("requester", i / per_account);
+			// Spread over deadlines: at most `MaxRequestsPerBlock` share one.
+			let timeout = 2 + i / T::MaxRequestsPerBlock::get();
+			Pallet::<T>::do_request(
+				requester,
+				model,
+				BoundedVec::truncate_from(input.clone()),
+				BalanceOf::<T>::max_value(),
+				Some(timeout.into()),
+			)?;
+		}
+		assert_eq!(Undrawn::<T>::get().len() as u32, d);
+		#[block]
+		{
+			Pallet::<T>::draw_committees();
+		}
+		assert!(Undrawn::<T>::get().is_empty());
 		Ok(())
 	}
 

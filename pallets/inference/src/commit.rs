@@ -6,7 +6,7 @@
 //! blake2-256 of the chain's genesis hash, the request id, its input hash, the member's key, the
 //! answer and a random salt. Commitments travel in one signed batch per validator and block
 //! (`commit_answers`). The **commit phase** of a request ends when every member of its
-//! committee has committed, or after its commit deadline (`created_at + CommitWindow`, at most
+//! committee has committed, or after its commit deadline (`drawn_at + CommitWindow`, at most
 //! the block before its deadline); commitments are refused after that. An answer is revealed by
 //! `submit_result` / `submit_failure` carrying the salt; it counts only if
 //!
@@ -22,11 +22,11 @@ use crate::*;
 use sp_runtime::{traits::Bounded, DispatchResult};
 
 impl<T: Config> Pallet<T> {
-	/// Last block in which `request` takes commitments: `CommitWindow` blocks after the
-	/// request, and before its deadline (so that there is a block left to reveal in).
+	/// Last block in which `request` takes commitments: `CommitWindow` blocks after its
+	/// committee was fixed, and before its deadline (so that there is a block left to reveal in).
 	pub fn commit_deadline(request: &RequestOf<T>) -> BlockNumberOf<T> {
 		request
-			.created_at
+			.drawn_at
 			.saturating_add(T::CommitWindow::get())
 			.min(request.deadline.saturating_sub(1u32.into()))
 	}

@@ -7,6 +7,7 @@
 //! keep the tolerance rule. A member answers once, with a result or with a failure. A requester
 //! that asked for a callback is told (`ResultCallback::deliver_failure`).
 use crate::*;
+use frame_support::dispatch::DispatchResultWithPostInfo;
 use sp_runtime::DispatchError;
 
 impl<T: Config> Pallet<T> {
@@ -31,15 +32,22 @@ impl<T: Config> Pallet<T> {
 	}
 
 	/// Records a failure report; concludes the request when a quorum reported the same kind, or
-	/// expires it when every member answered without agreement. Returns the weight its
-	/// callback used.
-	pub(crate) fn do_submit_failure(failure: FailureSubmission) -> Result<Weight, DispatchError> {
+	/// expires it when every member answered without agreement. Charged up front with the
+	/// largest callback; the actual weight refunds what the callback left.
+	pub(crate) fn do_submit_failure(failure: FailureSubmission) -> DispatchResultWithPostInfo {
+		let callback = Self::record_failure(failure)?;
+		Ok(Some(Self::submit_failure_base_weight().saturating_add(callback)).into())
+	}
+
+	/// [`Self::do_submit_failure`] before the weight: returns the weight the callback used.
+	fn record_failure(failure: FailureSubmission) -> Result<Weight, DispatchError> {
 		let (request, member) = Self::check_failure(&failure)?;
 		let id = failure.request_id;
 		FailureVotes::<T>::insert(id, member, failure.kind);
+		let executor = Self::answered(id, &request, member);
 		Self::deposit_event(Event::FailureSubmitted {
 			request_id: id,
-			executor: request.committee[member as usize].account.clone(),
+			executor,
 			kind: failure.kind,
 		});
 		let mut voters: Vec<u32> = FailureVotes::<T>::iter_prefix(id)

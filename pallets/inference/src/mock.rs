@@ -78,6 +78,7 @@ pub const RETENTION: u64 = 20;
 parameter_types! {
 	pub QuorumRatio: Perbill = Perbill::from_rational(2u32, 3u32);
 	pub ExpiryFee: Perbill = Perbill::from_percent(10);
+	pub static AnswerByteFee: u128 = 0;
 	pub static MaxCommittee: u32 = DEFAULT_COMMITTEE;
 	pub static MaxPendingPerAccount: u32 = MAX_PENDING;
 }
@@ -107,6 +108,7 @@ impl pallet_inference::Config for Test {
 	type CommitWindow = frame_support::traits::ConstU64<COMMIT_WINDOW>;
 	type MaxPendingPerAccount = MaxPendingPerAccount;
 	type ExpiryFee = ExpiryFee;
+	type AnswerByteFee = AnswerByteFee;
 	type OnDissent = ();
 	type ResultCallback = RecordingCallback;
 	type WeightInfo = ();

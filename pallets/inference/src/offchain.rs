@@ -270,7 +270,8 @@ fn reveal_due<T: Config>(now: BlockNumberOf<T>, key: &InferenceAuthorityId) {
 	let recommit_after = BlockNumberOf::<T>::from(RECOMMIT_AFTER_BLOCKS);
 	let reveal_after = BlockNumberOf::<T>::from(REVEAL_AGAIN_AFTER_BLOCKS);
 	let mut recommit = Vec::new();
-	for (id, request) in Requests::<T>::iter() {
+	for id in Pallet::<T>::assigned(key) {
+		let Some(request) = Requests::<T>::get(id) else { continue };
 		if request.status != RequestStatus::Pending || request.deadline < next {
 			continue;
 		}

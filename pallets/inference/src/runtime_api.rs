@@ -26,8 +26,12 @@ sp_api::decl_runtime_apis! {
 		fn request_input(id: RequestId) -> Option<Vec<u8>>;
 		/// The finalized result of a request.
 		fn result(id: RequestId) -> Option<Result>;
-		/// Requests an executor has to answer.
-		fn pending_for(key: InferenceAuthorityId) -> Vec<RequestId>;
+		/// Pending requests assigned to an executor key that it has not answered yet, in id
+		/// order: at most `count` (capped at 1,024) from id `start` on.
+		fn assigned(key: InferenceAuthorityId, start: RequestId, count: u32) -> Vec<RequestId>;
+		/// The fee a request with `input_len` bytes of input to a model would pay now (the
+		/// model's fee or the fee floor, whichever is higher): what to offer as `max_fee`.
+		fn quote(model: ModelId, input_len: u32) -> Option<u128>;
 		/// Strikes of a validator account.
 		fn strikes(account: AccountId) -> u32;
 	}

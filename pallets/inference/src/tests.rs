@@ -892,22 +892,151 @@ fn validator_set_change_mid_request_keeps_the_committee() {
 	});
 }
 
+/// The committee of request `r`, drawn at the start of block 2 when block 1 (the request's block)
+/// hashed to `block_hash`.
+fn committee_after(block_hash: H256) -> Vec<AccountId> {
+	let mut members = Vec::new();
+	new_test_ext(8).execute_with(|| {
+		let model = active_model(10);
+		let r = request(model);
+		System::initialize(&2, &block_hash, &Default::default());
+		Inference::on_initialize(2);
+		Inference::do_try_state().unwrap();
+		members = Requests::<Test>::get(r).unwrap().committee.iter().map(|e| e.account).collect();
+	});
+	members
+}
+
 #[test]
-fn large_executor_sets_draw_a_bounded_committee() {
+fn large_executor_sets_draw_the_committee_in_the_next_block() {
 	MaxCommittee::set(3);
 	new_test_ext(8).execute_with(|| {
 		let model = active_model(10);
-		let mut seen = std::collections::BTreeSet::new();
-		for _ in 0..MAX_PER_BLOCK {
-			let r = request(model);
-			let committee = Requests::<Test>::get(r).unwrap().committee;
-			assert_eq!(committee.len(), 3);
-			seen.extend(committee.iter().map(|e| e.account));
+		let r = request(model);
+		// In the request's block nobody, the requester included, knows the committee: there is
+		// none yet, so nobody can commit.
+		let req = Requests::<Test>::get(r).unwrap();
+		assert!(req.committee.is_empty());
+		assert_eq!((req.quorum, req.drawn_at, req.deadline), (2, 2, 2 + DEFAULT_TIMEOUT));
+		assert_eq!(Undrawn::<Test>::get().into_inner(), vec![r]);
+		for i in 0..8 {
+			assert_eq!(Inference::assigned(&executor_key(i)), Vec::<RequestId>::new());
 		}
-		// Different requests draw different members.
-		assert!(seen.len() > 3, "{seen:?}");
+		assert_eq!(
+			authorize_commit(0, vec![(r, H256::repeat_byte(1))]),
+			Err(InvalidTransaction::BadProof)
+		);
+		// The next block's start draws it, from the hash of the request's block.
+		System::initialize(&2, &H256::repeat_byte(7), &Default::default());
+		Inference::on_initialize(2);
+		Inference::do_try_state().unwrap();
+		let req = Requests::<Test>::get(r).unwrap();
+		assert_eq!(req.committee.len(), 3);
+		System::assert_last_event(
+			Event::CommitteeDrawn { request_id: r, committee: 3, quorum: 2 }.into(),
+		);
+		assert!(Undrawn::<Test>::get().is_empty());
+		let members: Vec<u8> =
+			(0..8u8).filter(|i| req.committee.iter().any(|e| e.key == executor_key(*i))).collect();
+		for i in 0..8u8 {
+			let expected = if members.contains(&i) { vec![r] } else { vec![] };
+			assert_eq!(Inference::pending_for(&executor_key(i)), expected);
+		}
+		// Its members commit and conclude it as usual, within the window counted from the draw.
+		let answers: Vec<_> = members.iter().map(|m| (r, *m, out(1.0))).collect();
+		commit_all(&answers);
+		for m in &members[..2] {
+			assert_ok!(submit(r, *m, output(1.0)));
+		}
+		assert_eq!(Requests::<Test>::get(r).unwrap().status, RequestStatus::Finalized);
 	});
+	// The same request, made the same way, gets another committee when its block hashes
+	// differently: what the requester controls does not fix it.
+	let committees: std::collections::BTreeSet<Vec<AccountId>> =
+		(1..=8u8).map(|b| committee_after(H256::repeat_byte(b))).collect();
+	assert!(committees.len() > 1, "{committees:?}");
 	MaxCommittee::set(DEFAULT_COMMITTEE);
+}
+
+#[test]
+fn assignments_index_the_open_work_of_each_key() {
+	new_test_ext(3).execute_with(|| {
+		let model = active_model(10);
+		let a = request(model);
+		let b = request(model);
+		let c = request(model);
+		for i in 0..3 {
+			assert_eq!(Inference::assigned(&executor_key(i)), vec![a, b, c]);
+		}
+		assert_eq!(Inference::assigned_page(&executor_key(0), b, 1), vec![b]);
+		assert_eq!(Inference::assigned_page(&executor_key(0), b, 5), vec![b, c]);
+		assert_eq!(Inference::assigned_page(&executor_key(0), c + 1, 5), Vec::<RequestId>::new());
+		// Committing keeps the work open (the reveal is due), revealing closes it for that member,
+		// concluding closes it for everyone.
+		commit_all(&[(a, 0, out(1.0)), (a, 1, out(1.0)), (a, 2, out(1.0))]);
+		assert_eq!(Inference::assigned(&executor_key(0)), vec![a, b, c]);
+		assert!(!Inference::pending_for(&executor_key(0)).contains(&a));
+		assert_ok!(submit(a, 0, output(1.0)));
+		assert_eq!(Inference::assigned(&executor_key(0)), vec![b, c]);
+		assert_eq!(Inference::assigned(&executor_key(2)), vec![a, b, c]);
+		assert_ok!(submit(a, 1, output(1.0)));
+		for i in 0..3 {
+			assert_eq!(Inference::assigned(&executor_key(i)), vec![b, c]);
+		}
+		// Expiry closes the rest; the retained requests are not work of anyone.
+		run_to(System::block_number() + DEFAULT_TIMEOUT + 2);
+		assert!(Requests::<Test>::get(b).is_some());
+		assert_eq!(Assignments::<Test>::iter().count(), 0);
+	});
+}
+
+#[test]
+fn the_fee_floor_charges_committee_times_answer_bytes() {
+	AnswerByteFee::set(10);
+	new_test_ext(3).execute_with(|| {
+		let model = active_model(10);
+		let info = Models::<Test>::get(model).unwrap();
+		// Dynamic output dimensions: the largest output is `MaxOutputBytes` (256).
+		assert_eq!(Inference::largest_output(&info), 256);
+		let len = input([1.0, 2.0]).len() as u128;
+		let floor = 10 * 3 * (len + 256 + ANSWER_OVERHEAD_BYTES as u128);
+		assert!(floor > FEE);
+		assert_eq!(Inference::quote(model, len as u32), Some(floor));
+		// Offering the model's fee is not enough any more.
+		assert_noop!(
+			Inference::request_inference(
+				RuntimeOrigin::signed(BOB),
+				model,
+				input([1.0, 2.0]),
+				FEE,
+				None
+			),
+			Error::<Test>::FeeAboveMax
+		);
+		let r = NextRequestId::<Test>::get();
+		assert_ok!(Inference::request_inference(
+			RuntimeOrigin::signed(BOB),
+			model,
+			input([1.0, 2.0]),
+			floor,
+			None
+		));
+		assert_eq!(Requests::<Test>::get(r).unwrap().fee, floor);
+		assert_eq!(escrow(BOB), floor);
+		// Fixed output dimensions: the floor counts the output's exact size.
+		Models::<Test>::mutate(model, |m| {
+			m.as_mut().unwrap().outputs = BoundedVec::truncate_from(vec![tensor_spec(
+				"y",
+				DType::F32,
+				&[Dim::Fixed(1), Dim::Fixed(1)],
+			)])
+		});
+		let info = Models::<Test>::get(model).unwrap();
+		assert_eq!(Inference::largest_output(&info), output(1.0).len() as u32);
+		// An unknown model has no quote.
+		assert_eq!(Inference::quote(H256::repeat_byte(9), 10), None);
+	});
+	AnswerByteFee::set(0);
 }
 
 // ----------------------------------------------------------------------------------------------

@@ -190,7 +190,9 @@ where
 	pub input_hash: H256,
 	/// Escrowed fee, held from the requester until finalization or expiry.
 	pub fee: Balance,
-	/// Who may answer, fixed when the request is made: validator-set changes do not affect it.
+	/// Who may answer, fixed when the request is made (or, with more executors than
+	/// `MaxCommittee`, drawn at the start of the next block: empty until then); validator-set
+	/// changes do not affect it.
 	pub committee: BoundedVec<Executor<AccountId>, MaxCommittee>,
 	/// Agreeing results needed.
 	pub quorum: u32,
@@ -198,6 +200,9 @@ where
 	/// Last block in which results are accepted.
 	pub deadline: BlockNumber,
 	pub status: RequestStatus,
+	/// Block whose start fixed the committee: `created_at` when every executor attests, the
+	/// next block when the committee is drawn. The commit window counts from here.
+	pub drawn_at: BlockNumber,
 }
 
 /// A finalized result and its provenance.
@@ -358,4 +363,23 @@ impl<MaxEntries: Get<u32>> CommitBatch<MaxEntries> {
 	pub fn signing_payload(&self, genesis_hash: impl Encode) -> Vec<u8> {
 		(COMMIT_SIGNING_CONTEXT, genesis_hash, &self.executor, &self.commitments).encode()
 	}
+}
+
+/// Why a request ended without a result.
+#[derive(
+	Clone,
+	Copy,
+	Debug,
+	PartialEq,
+	Eq,
+	codec::Encode,
+	codec::Decode,
+	codec::DecodeWithMemTracking,
+	scale_info::TypeInfo,
+)]
+pub enum ExpiryReason {
+	/// The deadline passed without a quorum.
+	Deadline,
+	/// Every committee member answered and no quorum agrees.
+	NoAgreement,
 }

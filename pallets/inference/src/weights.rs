@@ -52,6 +52,7 @@ pub trait WeightInfo {
 	fn on_initialize(q: u32, e: u32, p: u32, ) -> Weight;
 	fn authorize_commit_answers(n: u32, ) -> Weight;
 	fn commit_answers(n: u32, ) -> Weight;
+	fn draw_committees(d: u32, ) -> Weight;
 }
 
 /// Weights for `pallet_inference` on a runtime's own database weights.
@@ -303,6 +304,21 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 			.saturating_add(T::DbWeight::get().reads((5_u64).saturating_mul(n.into())))
 			.saturating_add(T::DbWeight::get().writes((2_u64).saturating_mul(n.into())))
 	}
+	/// NOT GENERATED YET: an estimate by hand (a request read and written, `MaxCommittee` = 16
+	/// assignments written and 16 blake2 hashes per drawn request); the next
+	/// `scripts/bench-pallet.sh` run replaces it.
+	/// Storage: `Inference::Undrawn` (r:1 w:1), `Inference::Executors` (r:1),
+	/// `Inference::Requests` (r:d w:d), `Inference::Assignments` (r:0 w:16d)
+	fn draw_committees(d: u32, ) -> Weight {
+		Weight::from_parts(5_000_000, 0)
+			.saturating_add(Weight::from_parts(0, 20_000))
+			.saturating_add(Weight::from_parts(60_000_000, 0).saturating_mul(d.into()))
+			.saturating_add(Weight::from_parts(0, 4_000).saturating_mul(d.into()))
+			.saturating_add(T::DbWeight::get().reads(2_u64))
+			.saturating_add(T::DbWeight::get().writes(1_u64))
+			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(d.into())))
+			.saturating_add(T::DbWeight::get().writes((17_u64).saturating_mul(d.into())))
+	}
 }
 
 /// The same measurements on ParityDB weights, for tests and mock runtimes.
@@ -404,5 +420,20 @@ impl WeightInfo for () {
 			.saturating_add(Weight::from_parts(0, 13_000).saturating_mul(n.into()))
 			.saturating_add(ParityDbWeight::get().reads((5_u64).saturating_mul(n.into())))
 			.saturating_add(ParityDbWeight::get().writes((2_u64).saturating_mul(n.into())))
+	}
+	/// NOT GENERATED YET: an estimate by hand (a request read and written, `MaxCommittee` = 16
+	/// assignments written and 16 blake2 hashes per drawn request); the next
+	/// `scripts/bench-pallet.sh` run replaces it.
+	/// Storage: `Inference::Undrawn` (r:1 w:1), `Inference::Executors` (r:1),
+	/// `Inference::Requests` (r:d w:d), `Inference::Assignments` (r:0 w:16d)
+	fn draw_committees(d: u32, ) -> Weight {
+		Weight::from_parts(5_000_000, 0)
+			.saturating_add(Weight::from_parts(0, 20_000))
+			.saturating_add(Weight::from_parts(60_000_000, 0).saturating_mul(d.into()))
+			.saturating_add(Weight::from_parts(0, 4_000).saturating_mul(d.into()))
+			.saturating_add(ParityDbWeight::get().reads(2_u64))
+			.saturating_add(ParityDbWeight::get().writes(1_u64))
+			.saturating_add(ParityDbWeight::get().reads((1_u64).saturating_mul(d.into())))
+			.saturating_add(ParityDbWeight::get().writes((17_u64).saturating_mul(d.into())))
 	}
 }

@@ -18,6 +18,7 @@ use alloy_core::{
 	sol_types::{SolCall, SolValue},
 };
 use core::{marker::PhantomData, num::NonZero};
+use frame_support::pallet_prelude::Encode;
 use frame_support::{traits::Get, BoundedVec};
 use pallet_inference::{weights::WeightInfo, ModelStatus, RequestStatus, ResultCallback as _};
 use pallet_revive::precompiles::{AddressMatcher, Error, Ext, Precompile};
@@ -190,6 +191,43 @@ where
 				)
 					.abi_encode_params())
 			}
+			IInferenceCalls::modelRules(modelRulesCall { model }) => {
+				env.charge(read_weight::<T>(1, 3600))?;
+				let m = pallet_inference::Models::<T>::get(H256(model.0))
+					.ok_or_else(|| revert("UnknownModel"))?;
+				// The 32 bytes of the owner's account id (SCALE of `AccountId32` is its bytes).
+				let owner = m
+					.owner
+					.using_encoded(|b| <[u8; 32]>::try_from(b).ok())
+					.ok_or_else(|| revert("BadOwner"))?;
+				let status: u8 = match m.status {
+					ModelStatus::Uploading => 0,
+					ModelStatus::Active => 1,
+					ModelStatus::Retired => 2,
+					ModelStatus::Suspended => 3,
+				};
+				let fee: u128 = m.fee.into();
+				Ok((
+					FixedBytes::<32>::from(owner),
+					// A uint8 is one word, like any uint (alloy has no `SolValue` for u8).
+					U256::from(status),
+					m.tolerance.abs_e9,
+					m.tolerance.rel_e9,
+					U256::from(fee),
+				)
+					.abi_encode_params())
+			}
+			IInferenceCalls::quote(quoteCall { model, inputBytes }) => {
+				env.charge(read_weight::<T>(2, 3600))?;
+				let id = H256(model.0);
+				if !pallet_inference::Models::<T>::contains_key(id) {
+					return Err(revert("UnknownModel"));
+				}
+				let fee: u128 = pallet_inference::Pallet::<T>::quote(id, *inputBytes)
+					.ok_or_else(|| revert("NoExecutors"))?
+					.into();
+				Ok(U256::from(fee).abi_encode())
+			}
 		}
 	}
 }
@@ -280,6 +318,19 @@ mod tests {
 		let decoded = IInference::getModelCall::abi_decode_returns(&encoded).unwrap();
 		assert!(decoded.active);
 		assert_eq!(decoded.fee, U256::from(1_000u32));
+
+		let encoded =
+			(FixedBytes::<32>::from([5u8; 32]), U256::from(1u8), 10u64, 20u64, U256::from(30u32))
+				.abi_encode_params();
+		let decoded = IInference::modelRulesCall::abi_decode_returns(&encoded).unwrap();
+		assert_eq!(decoded.owner, FixedBytes::<32>::from([5u8; 32]));
+		assert_eq!(
+			(decoded.status, decoded.toleranceAbsE9, decoded.toleranceRelE9, decoded.fee),
+			(1, 10, 20, U256::from(30u32))
+		);
+		let decoded =
+			IInference::quoteCall::abi_decode_returns(&U256::from(9u8).abi_encode()).unwrap();
+		assert_eq!(decoded, U256::from(9u8));
 
 		let decoded =
 			IInference::requestStatusCall::abi_decode_returns(&U256::from(2u8).abi_encode())

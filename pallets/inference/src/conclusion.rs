@@ -1,0 +1,192 @@
+//! Conclusion: tallying a revealed result against the earlier ones and, once a quorum agrees,
+//! paying the attesters, striking the dissenters, storing the result and calling the requester
+//! back.
+use crate::*;
+use frame_support::dispatch::DispatchResultWithPostInfo;
+
+impl<T: Config> Pallet<T> {
+	/// Records a revealed result and concludes the request if it completes a quorum. Charged
+	/// up front for the largest committee and callback; the actual weight counts the results
+	/// compared and what the callback used.
+	pub(crate) fn do_submit_result(submission: SubmissionOf<T>) -> DispatchResultWithPostInfo {
+		let (request, member) = Self::check_submission(&submission)?;
+		let executor = Self::answered(submission.request_id, &request, member);
+		Self::deposit_event(Event::ResultSubmitted { request_id: submission.request_id, executor });
+		let output_len = submission.output.len() as u32;
+		let (compared, callback) =
+			Self::record_and_conclude(submission.request_id, request, member, submission.output);
+		Ok(Some(T::WeightInfo::submit_result(output_len, compared).saturating_add(callback)).into())
+	}
+
+	/// Records `member`'s result, comparing it once with each earlier result, then concludes
+	/// the request if a quorum agrees or expires it if everyone answered without agreement.
+	/// Returns how many earlier results were compared and the weight its callback used.
+	pub(crate) fn record_and_conclude(
+		id: RequestId,
+		request: RequestOf<T>,
+		member: u32,
+		output: BoundedVec<u8, T::MaxOutputBytes>,
+	) -> (u32, Weight) {
+		let Some(model) = Models::<T>::get(request.model) else { return (0, Weight::zero()) };
+		let supports = Self::tally(id, member, &output, model.tolerance);
+		let compared = supports.len() as u32 - 1;
+		let Some((leader, verdict)) = leader(&supports, request.quorum) else {
+			Submissions::<T>::insert(id, member, output);
+			if Self::all_revealed(id) {
+				Self::expire(id, request, ExpiryReason::NoAgreement);
+			}
+			return (compared, Weight::zero());
+		};
+		let output = if leader == member {
+			output
+		} else {
+			Submissions::<T>::get(id, leader).unwrap_or_default()
+		};
+		(compared, Self::conclude_attested(id, request, supports, verdict, output))
+	}
+
+	/// Compares `member`'s `output` with each earlier result of request `id` (once each) and
+	/// stores who agrees with whom; returns every result's support, the new one last.
+	pub(crate) fn tally(
+		id: RequestId,
+		member: u32,
+		output: &[u8],
+		tolerance: verity_primitives::agreement::Tolerance,
+	) -> Vec<(u32, Support)> {
+		let mut supports: Vec<(u32, Support)> = SubmissionSupport::<T>::iter_prefix(id).collect();
+		let mut new = Support::new(member, supports.len() as u32);
+		for (other, support) in supports.iter_mut() {
+			let Some(earlier) = Submissions::<T>::get(id, *other) else { continue };
+			if outputs_agree(&earlier, output, tolerance, Self::max_elements()) {
+				Support::link((support, *other), (&mut new, member));
+				SubmissionSupport::<T>::insert(id, *other, *support);
+			}
+		}
+		SubmissionSupport::<T>::insert(id, member, new);
+		supports.push((member, new));
+		supports
+	}
+
+	/// Ends a request with the `output` a quorum (`verdict`) agreed on: pays the attesters,
+	/// strikes the dissenters, stores the result, then calls the requester back if it asked.
+	/// Returns the weight the callback used.
+	pub(crate) fn conclude_attested(
+		id: RequestId,
+		mut request: RequestOf<T>,
+		mut supports: Vec<(u32, Support)>,
+		verdict: Support,
+		output: BoundedVec<u8, T::MaxOutputBytes>,
+	) -> Weight {
+		// Attesters and dissenters in submission order.
+		supports.sort_by_key(|(_, s)| s.order);
+		let member_of = |m: &u32| request.committee[*m as usize].clone();
+		let (attesters, dissenters): (Vec<_>, Vec<_>) =
+			supports.iter().partition(|(m, _)| verdict.has(*m));
+		let attesters: Vec<Executor<T::AccountId>> =
+			attesters.iter().map(|(m, _)| member_of(m)).collect();
+		let dissenters: Vec<Executor<T::AccountId>> =
+			dissenters.iter().map(|(m, _)| member_of(m)).collect();
+
+		let accounts: Vec<T::AccountId> = attesters.iter().map(|a| a.account.clone()).collect();
+		let (paid, refunded) = Self::pay(&request, &accounts);
+		Self::strike(id, &dissenters);
+
+		let output_hash = H256(sp_io::hashing::blake2_256(&output));
+		let callback = Callbacks::<T>::take(id).map(|limit| (limit, output.clone()));
+		Results::<T>::insert(
+			id,
+			InferenceResult {
+				output,
+				output_hash,
+				model: request.model,
+				input_hash: request.input_hash,
+				attesters: BoundedVec::truncate_from(attesters.clone()),
+				dissenters: BoundedVec::truncate_from(dissenters.clone()),
+				finalized_at: frame_system::Pallet::<T>::block_number(),
+			},
+		);
+		request.status = RequestStatus::Finalized;
+		Requests::<T>::insert(id, &request);
+		Self::close_pending(id, &request);
+		FailureStreak::<T>::remove(request.model);
+		Self::deposit_event(Event::InferenceFinalized {
+			request_id: id,
+			model: request.model,
+			output_hash,
+			attesters: attesters.len() as u32,
+			dissenters: dissenters.len() as u32,
+			paid,
+			refunded,
+		});
+		// Last, once the result is stored and paid: nothing the callback does can undo that.
+		let Some((limit, output)) = callback else { return Weight::zero() };
+		let (success, used) = T::ResultCallback::deliver(id, &request.requester, &output, limit);
+		let used = used.min(limit);
+		Self::deposit_event(Event::CallbackDelivered {
+			request_id: id,
+			success,
+			weight_used: used,
+		});
+		used
+	}
+
+	/// Counts a strike for each dissenter of request `id` and tells the `OnDissent` hook.
+	pub(crate) fn strike(id: RequestId, dissenters: &[Executor<T::AccountId>]) {
+		for dissenter in dissenters {
+			let strikes = Strikes::<T>::mutate(&dissenter.account, |s| {
+				*s = s.saturating_add(1);
+				*s
+			});
+			T::OnDissent::on_dissent(&dissenter.account, id, strikes);
+			Self::deposit_event(Event::ValidatorStruck {
+				validator: dissenter.account.clone(),
+				request_id: id,
+				strikes,
+			});
+		}
+	}
+
+	/// Pays `accounts` an equal share of the request's fee from escrow and refunds the rest;
+	/// returns (paid, refunded).
+	pub(crate) fn pay(
+		request: &RequestOf<T>,
+		accounts: &[T::AccountId],
+	) -> (BalanceOf<T>, BalanceOf<T>) {
+		Self::pay_part(request, request.fee, accounts)
+	}
+
+	/// Pays `accounts` an equal share of `amount` (at most the fee) from the request's escrow
+	/// and refunds the rest of the fee; returns (paid, refunded).
+	pub(crate) fn pay_part(
+		request: &RequestOf<T>,
+		amount: BalanceOf<T>,
+		accounts: &[T::AccountId],
+	) -> (BalanceOf<T>, BalanceOf<T>) {
+		let reason: T::RuntimeHoldReason = HoldReason::RequestEscrow.into();
+		let share = amount.min(request.fee) / BalanceOf::<T>::from(accounts.len().max(1) as u32);
+		let mut paid = BalanceOf::<T>::zero();
+		for account in accounts {
+			if share.is_zero() {
+				break;
+			}
+			if T::Currency::transfer_on_hold(
+				&reason,
+				&request.requester,
+				account,
+				share,
+				Precision::Exact,
+				Restriction::Free,
+				Fortitude::Polite,
+			)
+			.is_ok()
+			{
+				paid = paid.saturating_add(share);
+			}
+		}
+		let refund = request.fee.saturating_sub(paid);
+		let refunded =
+			T::Currency::release(&reason, &request.requester, refund, Precision::BestEffort)
+				.unwrap_or_default();
+		(paid, refunded)
+	}
+}

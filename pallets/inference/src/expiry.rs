@@ -1,0 +1,104 @@
+//! Expiry and retention: requests without a quorum at their deadline end (the members that
+//! committed keep `ExpiryFee` of the fee), and ended requests are pruned `ResultRetention`
+//! blocks later.
+use crate::*;
+
+impl<T: Config> Pallet<T> {
+	/// Start of block `now`: expires the still-pending requests whose deadline was the last
+	/// block (scheduling their pruning), then prunes the requests whose retention ended.
+	pub(crate) fn expire_and_prune(now: BlockNumberOf<T>) -> Weight {
+		let expired = ExpiryQueue::<T>::take(now);
+		let mut expired_count = 0u32;
+		let mut paid_members = 0u32;
+		let retention_end = now.saturating_add(T::ResultRetention::get());
+		for id in expired.iter() {
+			if let Some(request) = Requests::<T>::get(id) {
+				if request.status == RequestStatus::Pending {
+					paid_members += Self::expire(*id, request, ExpiryReason::Deadline);
+					expired_count += 1;
+				}
+			}
+		}
+		let scheduled = expired.len() as u32;
+		if scheduled > 0 {
+			// Same bound as the expiry queue: one source, one destination block.
+			PruneQueue::<T>::insert(retention_end, expired);
+		}
+		let pruned = PruneQueue::<T>::take(now);
+		for id in pruned.iter() {
+			Self::prune(*id);
+		}
+		T::WeightInfo::on_initialize(scheduled, expired_count, pruned.len() as u32)
+			.saturating_add(Self::expiry_payout_weight(expired_count, paid_members))
+	}
+
+	/// What paying the committed members of expired requests adds to `on_initialize` (its
+	/// benchmark expires requests without commitments): a read per commitment and per expired
+	/// request, and a transfer from escrow per paid member (the transfer's reads, writes and
+	/// time, as measured in `submit_result`'s per-member slope). Not benchmarked on its own.
+	pub(crate) fn expiry_payout_weight(expired: u32, paid: u32) -> Weight {
+		let db = T::DbWeight::get();
+		db.reads(expired.saturating_add(paid).into())
+			.saturating_add(db.reads_writes((3 * paid).into(), (3 * paid).into()))
+			.saturating_add(Weight::from_parts(60_000_000, 7_000).saturating_mul(paid.into()))
+	}
+
+	/// Ends a pending request without a result: the members that committed to an answer share
+	/// `ExpiryFee` of its fee, the rest is refunded. Returns how many members were paid.
+	pub(crate) fn expire(id: RequestId, mut request: RequestOf<T>, reason: ExpiryReason) -> u32 {
+		let mut members: Vec<u32> = Commitments::<T>::iter_prefix(id).map(|(m, _)| m).collect();
+		members.sort_unstable();
+		let accounts: Vec<T::AccountId> = members
+			.iter()
+			.filter_map(|m| request.committee.get(*m as usize).map(|e| e.account.clone()))
+			.collect();
+		let kept = if accounts.is_empty() {
+			BalanceOf::<T>::zero()
+		} else {
+			T::ExpiryFee::get().mul_floor(request.fee)
+		};
+		let (paid, refunded) = Self::pay_part(&request, kept, &accounts);
+		request.status = RequestStatus::Expired;
+		Requests::<T>::insert(id, &request);
+		Self::close_pending(id, &request);
+		Self::deposit_event(Event::RequestExpired { request_id: id, refunded, reason, paid });
+		accounts.len() as u32
+	}
+
+	/// Bookkeeping shared by finalization, failure and expiry.
+	pub(crate) fn close_pending(id: RequestId, request: &RequestOf<T>) {
+		let (model, committee) = (request.model, request.committee.len() as u32);
+		PendingByAccount::<T>::mutate_exists(&request.requester, |n| {
+			let left = n.unwrap_or(0).saturating_sub(1);
+			*n = if left == 0 { None } else { Some(left) };
+		});
+		let _ = Submissions::<T>::clear_prefix(id, committee, None);
+		let _ = SubmissionSupport::<T>::clear_prefix(id, committee, None);
+		let _ = FailureVotes::<T>::clear_prefix(id, committee, None);
+		let _ = Commitments::<T>::clear_prefix(id, committee, None);
+		CommitCounts::<T>::remove(id);
+		for member in request.committee.iter() {
+			Assignments::<T>::remove(&member.key, id);
+		}
+		Callbacks::<T>::remove(id);
+		PendingCount::<T>::mutate(|n| *n = n.saturating_sub(1));
+		PendingByModel::<T>::mutate_exists(model, |n| {
+			let left = n.unwrap_or(0).saturating_sub(1);
+			*n = if left == 0 { None } else { Some(left) };
+		});
+	}
+
+	/// Deletes an ended request with its input and result.
+	pub(crate) fn prune(id: RequestId) {
+		if let Some(request) = Requests::<T>::take(id) {
+			if request.status == RequestStatus::Pending {
+				// Cannot happen (expiry runs first); keep the request rather than lose escrow.
+				Requests::<T>::insert(id, request);
+				return;
+			}
+			RequestInputs::<T>::remove(id);
+			Results::<T>::remove(id);
+			Self::deposit_event(Event::RequestPruned { request_id: id });
+		}
+	}
+}

@@ -1,0 +1,136 @@
+//! The model registry: registration with a deposit, chunked upload checked against the hash,
+//! retirement and removal.
+use crate::*;
+use frame_support::dispatch::DispatchResultWithPostInfo;
+use frame_support::{ensure, traits::tokens::Precision};
+use sp_runtime::DispatchResult;
+
+impl<T: Config> Pallet<T> {
+	/// The bytes of a model, concatenated from its chunks.
+	pub fn model_bytes(model: &ModelId, chunks: u32) -> Vec<u8> {
+		let mut bytes = Vec::new();
+		for i in 0..chunks {
+			if let Some(chunk) = ModelChunks::<T>::get(model, i) {
+				bytes.extend_from_slice(&chunk);
+			}
+		}
+		bytes
+	}
+
+	/// Registers `model` for `owner` and holds its deposit (see the `register_model` call).
+	pub(crate) fn do_register_model(
+		owner: T::AccountId,
+		model: ModelId,
+		size: u32,
+		inputs: spec::TensorSpecs,
+		outputs: spec::TensorSpecs,
+		tolerance: verity_primitives::agreement::Tolerance,
+		fee: BalanceOf<T>,
+	) -> DispatchResult {
+		ensure!(!Models::<T>::contains_key(model), Error::<T>::ModelAlreadyRegistered);
+		ensure!(size > 0, Error::<T>::EmptyModel);
+		ensure!(size <= T::MaxModelBytes::get(), Error::<T>::ModelTooLarge);
+		spec::validate_specs(&inputs).map_err(|_| Error::<T>::BadInputSpec)?;
+		spec::validate_specs(&outputs).map_err(|_| Error::<T>::BadOutputSpec)?;
+		let deposit = T::ModelDepositBase::get()
+			.saturating_add(T::ModelDepositPerByte::get().saturating_mul(size.into()));
+		T::Currency::hold(&HoldReason::ModelDeposit.into(), &owner, deposit)
+			.map_err(|_| Error::<T>::InsufficientBalance)?;
+		Models::<T>::insert(
+			model,
+			ModelInfo {
+				owner: owner.clone(),
+				size,
+				uploaded: 0,
+				chunks: 0,
+				inputs,
+				outputs,
+				tolerance,
+				fee,
+				deposit,
+				status: ModelStatus::Uploading,
+				registered_at: frame_system::Pallet::<T>::block_number(),
+			},
+		);
+		Self::deposit_event(Event::ModelRegistered { model, owner, size, deposit });
+		Ok(())
+	}
+
+	/// Appends the next chunk of `model`'s bytes: exactly `MaxChunkBytes` long, except the last.
+	pub(crate) fn do_upload_chunk(
+		who: T::AccountId,
+		model: ModelId,
+		chunk: BoundedVec<u8, T::MaxChunkBytes>,
+	) -> DispatchResult {
+		ensure!(!chunk.is_empty(), Error::<T>::EmptyChunk);
+		Models::<T>::try_mutate(model, |info| -> DispatchResult {
+			let info = info.as_mut().ok_or(Error::<T>::UnknownModel)?;
+			ensure!(info.owner == who, Error::<T>::NotModelOwner);
+			ensure!(info.status == ModelStatus::Uploading, Error::<T>::ModelNotUploading);
+			let uploaded = info.uploaded.saturating_add(chunk.len() as u32);
+			ensure!(uploaded <= info.size, Error::<T>::ChunkExceedsModelSize);
+			// Full chunks but the last: a model has at most size / MaxChunkBytes + 1 chunks,
+			// which bounds what completing and removing it read and delete.
+			ensure!(
+				chunk.len() as u32 == T::MaxChunkBytes::get() || uploaded == info.size,
+				Error::<T>::ChunkNotFull
+			);
+			ModelChunks::<T>::insert(model, info.chunks, chunk);
+			info.chunks += 1;
+			info.uploaded = uploaded;
+			Self::deposit_event(Event::ModelChunkUploaded { model, uploaded, size: info.size });
+			Ok(())
+		})
+	}
+
+	/// Checks the uploaded bytes against the hash and activates the model; the actual weight
+	/// (for the bytes read).
+	pub(crate) fn do_complete_upload(
+		who: T::AccountId,
+		model: ModelId,
+	) -> DispatchResultWithPostInfo {
+		let mut info = Models::<T>::get(model).ok_or(Error::<T>::UnknownModel)?;
+		ensure!(info.owner == who, Error::<T>::NotModelOwner);
+		ensure!(info.status == ModelStatus::Uploading, Error::<T>::ModelNotUploading);
+		ensure!(info.uploaded == info.size, Error::<T>::UploadIncomplete);
+		let bytes = Self::model_bytes(&model, info.chunks);
+		ensure!(H256(sp_io::hashing::blake2_256(&bytes)) == model, Error::<T>::ModelHashMismatch);
+		info.status = ModelStatus::Active;
+		let size = info.size;
+		Models::<T>::insert(model, info);
+		Self::deposit_event(Event::ModelActivated { model });
+		Ok(Some(T::WeightInfo::complete_model_upload(size)).into())
+	}
+
+	/// Stops new requests for an active model.
+	pub(crate) fn do_retire_model(who: T::AccountId, model: ModelId) -> DispatchResult {
+		Models::<T>::try_mutate(model, |info| -> DispatchResult {
+			let info = info.as_mut().ok_or(Error::<T>::UnknownModel)?;
+			ensure!(info.owner == who, Error::<T>::NotModelOwner);
+			ensure!(info.status == ModelStatus::Active, Error::<T>::ModelNotActive);
+			info.status = ModelStatus::Retired;
+			Ok(())
+		})?;
+		Self::deposit_event(Event::ModelRetired { model });
+		Ok(())
+	}
+
+	/// Deletes a model without pending requests and its bytes, and releases its deposit; the
+	/// actual weight (for the chunks deleted).
+	pub(crate) fn do_remove_model(who: T::AccountId, model: ModelId) -> DispatchResultWithPostInfo {
+		let info = Models::<T>::get(model).ok_or(Error::<T>::UnknownModel)?;
+		ensure!(info.owner == who, Error::<T>::NotModelOwner);
+		ensure!(PendingByModel::<T>::get(model) == 0, Error::<T>::ModelHasPendingRequests);
+		let _ = ModelChunks::<T>::clear_prefix(model, info.chunks, None);
+		Models::<T>::remove(model);
+		FailureStreak::<T>::remove(model);
+		let released = T::Currency::release(
+			&HoldReason::ModelDeposit.into(),
+			&info.owner,
+			info.deposit,
+			Precision::BestEffort,
+		)?;
+		Self::deposit_event(Event::ModelRemoved { model, deposit_released: released });
+		Ok(Some(T::WeightInfo::remove_model(info.chunks)).into())
+	}
+}
