@@ -1,6 +1,7 @@
 //! Re-execution of a finalized result: fetch the model bytes and the input at a block, check
 //! them against the hashes the result records, run the model with the validators' engine and
 //! compare under the model's tolerance.
+use codec::Encode;
 use sp_core::H256;
 use verity_engine::Engine;
 use verity_primitives::agreement::compare_encoded;
@@ -27,10 +28,23 @@ pub fn reexecute(
 	let bytes: Option<Vec<u8>> = rpc.api("InferenceApi_model_bytes", result.model, at)?;
 	let bytes = bytes.ok_or("the model's bytes are not available")?;
 
+	let derived = verity_primitives::model_id(
+		&model.owner.encode(),
+		&model.code_hash,
+		&model.inputs,
+		&model.outputs,
+		&model.tolerance,
+		model.fee,
+	);
 	let mut checks = vec![
 		(
-			"model bytes hash to the model id".to_string(),
-			sp_crypto_hashing::blake2_256(&bytes) == result.model.0,
+			"model bytes hash to the model's code hash".to_string(),
+			sp_crypto_hashing::blake2_256(&bytes) == model.code_hash.0,
+		),
+		(
+			"the model id is the hash of its owner, code hash, specs, tolerance and fee"
+				.to_string(),
+			derived == result.model,
 		),
 		(
 			"input hashes to the recorded input hash".to_string(),
@@ -41,9 +55,10 @@ pub fn reexecute(
 			sp_crypto_hashing::blake2_256(&result.output) == result.output_hash.0,
 		),
 	];
-	engine.load(&result.model.0, &bytes).map_err(|e| format!("loading the model: {e:?}"))?;
-	let local =
-		engine.run(&result.model.0, &input).map_err(|e| format!("re-execution failed: {e:?}"))?;
+	engine.load(&model.code_hash.0, &bytes).map_err(|e| format!("loading the model: {e:?}"))?;
+	let local = engine
+		.run(&model.code_hash.0, &input)
+		.map_err(|e| format!("re-execution failed: {e:?}"))?;
 	let agreement = compare_encoded(&local, &result.output, model.tolerance, usize::MAX);
 	checks.push((
 		format!(

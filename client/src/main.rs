@@ -3,6 +3,7 @@
 //! fetch provenance receipts and verify them against a trusted finalized block (optionally
 //! re-running the model locally with the validators' engine).
 use clap::{Parser, Subcommand};
+use codec::Encode;
 use sp_core::{crypto::Ss58Codec, H256};
 use std::{
 	io::Write,
@@ -45,7 +46,8 @@ enum Command {
 		page_size: u32,
 	},
 	/// Register a model from an `.onnx` file and upload it in chunks (resumes an unfinished
-	/// upload of the same file). Input and output specs are read from the model.
+	/// upload of the same file, owner, fee and tolerance). Input and output specs are read from
+	/// the model; the id printed pins all of them.
 	Register {
 		#[arg(long)]
 		model: PathBuf,
@@ -66,7 +68,8 @@ enum Command {
 	/// agreed (contracts can use it from that block on), with --final also until GRANDPA made
 	/// that block final (irreversible).
 	Request {
-		/// Model id (blake2-256 of its ONNX bytes).
+		/// Model id (as `verity register` printed it: a hash of the owner, the ONNX bytes'
+		/// hash, the specs, the tolerance and the fee).
 		#[arg(long)]
 		model: H256,
 		/// `NAME=FILE` or bare `FILE`s filling the model's inputs in order (`.npy`, `.pb`,
@@ -281,9 +284,48 @@ fn register(
 	signer: &Signer,
 ) -> Result<(), String> {
 	let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
-	let id = H256(sp_crypto_hashing::blake2_256(&bytes));
+	let code_hash = H256(sp_crypto_hashing::blake2_256(&bytes));
 	let size = u32::try_from(bytes.len()).map_err(|_| "the model is larger than 4 GiB")?;
-	println!("model {} ({} bytes), id {}", path.display(), bytes.len(), hex(&id.0));
+	// Refused here for the reason the validators' engine would refuse it.
+	verity_engine::screen_model(&bytes)
+		.map_err(|e| format!("validators would refuse this model: {e}"))?;
+	// The chain records the specs ONNX Runtime reads from the model itself.
+	let engine =
+		EngineArgs { onnxruntime_lib: None, inference_threads: 1, max_inference_ms: 60_000 }
+			.engine()?;
+	let session = engine
+		.session_from_bytes(&bytes)
+		.map_err(|e| format!("ONNX Runtime refused the model: {e:?}"))?;
+	let (inputs, outputs) = describe_model(&session).map_err(|e| {
+		if e.contains("Sequence") || e.contains("Map") {
+			format!(
+				"{e}: inputs and outputs must be tensors (a scikit-learn classifier converted by \
+				 skl2onnx outputs a sequence of maps unless converted with \
+				 options={{id(model): {{'zipmap': False}}}})"
+			)
+		} else {
+			e
+		}
+	})?;
+	let inputs = frame_support::BoundedVec::truncate_from(inputs);
+	let outputs = frame_support::BoundedVec::truncate_from(outputs);
+	// The id pins the owner, the bytes and the rules: the same file registered with another
+	// tolerance or fee, or by another account, is another model.
+	let id = verity_primitives::model_id(
+		&signer.account.encode(),
+		&code_hash,
+		&inputs,
+		&outputs,
+		&tolerance,
+		fee,
+	);
+	println!(
+		"model {} ({} bytes, code hash {}), id {}",
+		path.display(),
+		bytes.len(),
+		hex(&code_hash.0),
+		hex(&id.0)
+	);
 
 	// Only "not found" means "not registered": a node that cannot be reached is an error.
 	let existing: Option<ModelView> =
@@ -293,38 +335,11 @@ fn register(
 			println!("already registered ({}); nothing to do", m.status);
 			return Ok(());
 		}
-		Some(m) if m.owner != signer.account.to_ss58check() => {
-			return Err(format!("{} is being uploaded by {}", hex(&id.0), m.owner))
-		}
 		Some(m) => {
 			println!("resuming the upload at byte {}", m.uploaded);
 			m.uploaded as usize
 		}
 		None => {
-			// Refused here for the reason the validators' engine would refuse it.
-			verity_engine::screen_model(&bytes)
-				.map_err(|e| format!("validators would refuse this model: {e}"))?;
-			// The chain records the specs ONNX Runtime reads from the model itself.
-			let engine = EngineArgs {
-				onnxruntime_lib: None,
-				inference_threads: 1,
-				max_inference_ms: 60_000,
-			}
-			.engine()?;
-			let session = engine
-				.session_from_bytes(&bytes)
-				.map_err(|e| format!("ONNX Runtime refused the model: {e:?}"))?;
-			let (inputs, outputs) = describe_model(&session).map_err(|e| {
-				if e.contains("Sequence") || e.contains("Map") {
-					format!(
-						"{e}: inputs and outputs must be tensors (a scikit-learn classifier \
-						 converted by skl2onnx outputs a sequence of maps unless converted with \
-						 options={{id(model): {{'zipmap': False}}}})"
-					)
-				} else {
-					e
-				}
-			})?;
 			for (side, specs) in [("input ", &inputs), ("output", &outputs)] {
 				for s in specs.iter() {
 					let dims: Vec<String> = s
@@ -344,14 +359,20 @@ fn register(
 				}
 			}
 			let call = RuntimeCall::Inference(pallet_inference::Call::register_model {
-				model: id,
+				code_hash,
 				size,
-				inputs: frame_support::BoundedVec::truncate_from(inputs),
-				outputs: frame_support::BoundedVec::truncate_from(outputs),
+				inputs,
+				outputs,
 				tolerance,
 				fee,
 			});
 			let included = submit(rpc, signer, call)?;
+			let registered = included.events.iter().any(|e| {
+				matches!(e, RuntimeEvent::Inference(pallet_inference::Event::ModelRegistered { model, .. }) if *model == id)
+			});
+			if !registered {
+				return Err(format!("the registration landed without registering model {id:?}"));
+			}
 			println!("registered in block #{}", included.block_number);
 			0
 		}

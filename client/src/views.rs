@@ -28,6 +28,8 @@ pub struct TensorSpecView {
 pub struct ModelView {
 	pub id: H256,
 	pub owner: String,
+	/// blake2-256 of the ONNX bytes.
+	pub code_hash: H256,
 	pub size: u32,
 	pub uploaded: u32,
 	pub chunks: u32,
@@ -133,6 +135,7 @@ impl ModelView {
 		ModelView {
 			id,
 			owner: m.owner.to_ss58check(),
+			code_hash: m.code_hash,
 			size: m.size,
 			uploaded: m.uploaded,
 			chunks: m.chunks,

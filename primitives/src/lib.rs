@@ -10,7 +10,28 @@ pub mod host;
 pub mod spec;
 pub mod tensor;
 
-use sp_core::crypto::KeyTypeId;
+use codec::Encode;
+use sp_core::{crypto::KeyTypeId, H256};
+
+/// Domain of [`model_id`].
+pub const MODEL_ID_CONTEXT: &[u8; 15] = b"verity/model/v1";
+
+/// The id of a registered model: blake2-256 over its owner (the account's SCALE bytes), the
+/// blake2-256 of its ONNX bytes (`code_hash`), its input and output specs, its tolerance and its
+/// fee. A contract or client that pins the id pins all of them: nobody can register the same id
+/// with other rules, and no other owner can squat it.
+pub fn model_id(
+	owner: &[u8],
+	code_hash: &H256,
+	inputs: &spec::TensorSpecs,
+	outputs: &spec::TensorSpecs,
+	tolerance: &agreement::Tolerance,
+	fee: u128,
+) -> H256 {
+	H256(sp_crypto_hashing::blake2_256(
+		&(MODEL_ID_CONTEXT, owner, code_hash, inputs, outputs, tolerance, fee).encode(),
+	))
+}
 
 /// Session key type of inference executors: validators sign their results with it.
 ///

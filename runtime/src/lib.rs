@@ -466,6 +466,10 @@ impl pallet_inference::Config for Runtime {
 	// Members that ran an expired request's model keep a tenth of its fee.
 	type ExpiryFee = InferenceExpiryFee;
 	type AnswerByteFee = AnswerByteFee;
+	// A day to upload up to 16 chunks; then an incomplete registration is cleared (1 VRT of
+	// its deposit burnt).
+	type UploadWindow = ConstU32<DAYS>;
+	type MaxUploadsPerBlock = ConstU32<16>;
 	type OnDissent = ();
 	// Contracts that asked for it get `onInferenceResult` called when their result is final.
 	type ResultCallback = pallet_inference_precompile::ContractCallback<Runtime>;

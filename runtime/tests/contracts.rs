@@ -123,17 +123,21 @@ fn engine() -> &'static Engine {
 /// Registers, uploads and activates a generated model with the spec ONNX Runtime reads from it.
 fn register(name: &str) -> H256 {
 	let bytes = model_bytes(name);
-	let id = H256(sp_io::hashing::blake2_256(&bytes));
+	let code = H256(sp_io::hashing::blake2_256(&bytes));
 	let session = engine().session_from_bytes(&bytes).expect("model loads");
 	let (inputs, outputs) = describe_model(&session).expect("model spec");
-	let alice = RuntimeOrigin::signed(Sr25519Keyring::Alice.to_account_id());
+	let (inputs, outputs) = (BoundedVec::truncate_from(inputs), BoundedVec::truncate_from(outputs));
+	let tolerance = verity_primitives::agreement::Tolerance { abs_e9: 10_000, rel_e9: 10_000 };
+	let owner = Sr25519Keyring::Alice.to_account_id();
+	let id = Inference::model_id(&owner, &code, &inputs, &outputs, &tolerance, FEE);
+	let alice = RuntimeOrigin::signed(owner);
 	assert_ok!(Inference::register_model(
 		alice.clone(),
-		id,
+		code,
 		bytes.len() as u32,
-		BoundedVec::truncate_from(inputs),
-		BoundedVec::truncate_from(outputs),
-		verity_primitives::agreement::Tolerance { abs_e9: 10_000, rel_e9: 10_000 },
+		inputs,
+		outputs,
+		tolerance,
 		FEE,
 	));
 	let chunk_size = <Runtime as pallet_inference::Config>::MaxChunkBytes::get() as usize;
@@ -145,7 +149,8 @@ fn register(name: &str) -> H256 {
 		));
 	}
 	assert_ok!(Inference::complete_model_upload(alice, id));
-	engine().load(&id.0, &bytes).expect("engine loads the model");
+	// The engine keeps models by the hash of their bytes, as on the validators.
+	engine().load(&code.0, &bytes).expect("engine loads the model");
 	id
 }
 
@@ -251,7 +256,8 @@ fn call_from(who: impl Into<AccountId>, to: H160, data: Vec<u8>) -> Outcome {
 fn engine_output(request_id: u64) -> Vec<u8> {
 	let request = pallet_inference::Requests::<Runtime>::get(request_id).expect("request");
 	let input = pallet_inference::RequestInputs::<Runtime>::get(request_id).expect("input");
-	engine().run(&request.model.0, &input).expect("engine runs")
+	let code = pallet_inference::Models::<Runtime>::get(request.model).expect("model").code_hash;
+	engine().run(&code.0, &input).expect("engine runs")
 }
 
 /// The salt of the validators' commitments in these tests.

@@ -54,6 +54,55 @@ def blake2_256(data: bytes) -> bytes:
     return hashlib.blake2b(data, digest_size=32).digest()
 
 
+def _compact(n: int) -> bytes:
+    """SCALE compact encoding of a length."""
+    if n < 1 << 6:
+        return bytes([n << 2])
+    if n < 1 << 14:
+        return ((n << 2) | 1).to_bytes(2, "little")
+    if n < 1 << 30:
+        return ((n << 2) | 2).to_bytes(4, "little")
+    raise ValueError("length too large")
+
+
+def _specs_scale(entries: list[dict]) -> bytes:
+    """SCALE of a `TensorSpecs` (name bytes, dtype variant, shape of Fixed(u32) / Dynamic)."""
+    out = _compact(len(entries))
+    for e in entries:
+        name = e["name"].encode()
+        out += _compact(len(name)) + name + bytes([list(DTYPE).index(e["dtype"])]) + _compact(len(e["shape"]))
+        for d in e["shape"]:
+            out += b"\x00" + d.to_bytes(4, "little") if d >= 0 else b"\x01"
+    return out
+
+
+def derive_model_id(owner: Keypair, code_hash: bytes, spec: dict, fee: int) -> str:
+    """The id the chain gives `owner`'s model whose ONNX bytes hash to `code_hash`, with the
+    specs and tolerance of `spec` (a model's .json) and `fee`: `verity_primitives::model_id`,
+    blake2-256 of the SCALE of (context, owner bytes, code hash, inputs, outputs, tolerance, fee)."""
+    owner_bytes = bytes(owner.public_key)
+    tolerance = spec["tolerance"]
+    data = (b"verity/model/v1" + _compact(len(owner_bytes)) + owner_bytes + code_hash
+            + _specs_scale(spec["inputs"]) + _specs_scale(spec["outputs"])
+            + tolerance["abs_e9"].to_bytes(8, "little") + tolerance["rel_e9"].to_bytes(8, "little")
+            + fee.to_bytes(16, "little"))
+    return "0x" + blake2_256(data).hex()
+
+
+def model_file_id(owner: Keypair, model_file: Path, fee: int) -> str:
+    """The id of `owner`'s registration of `model_file` (its .json beside it) with `fee`."""
+    spec = json.loads(model_file.with_suffix(".json").read_text())
+    return derive_model_id(owner, blake2_256(model_file.read_bytes()), spec, fee)
+
+
+def cli_model_id(register_stdout: str) -> str:
+    """The model id `verity register` printed ("..., id 0x...")."""
+    import re
+    found = re.search(r", id (0x[0-9a-f]{64})", register_stdout)
+    assert found, f"no model id in: {register_stdout}"
+    return found.group(1)
+
+
 def connect(url: str) -> SubstrateInterface:
     return SubstrateInterface(url=url, ss58_format=42)
 
@@ -137,10 +186,14 @@ def start_upload(substrate: SubstrateInterface, owner: Keypair, model_file: Path
     completing the upload; returns its id (0x hash)."""
     data = model_file.read_bytes()
     spec = json.loads(model_file.with_suffix(".json").read_text())
-    model_id = "0x" + blake2_256(data).hex()
-    submit(substrate, owner, "Inference", "register_model", {
-        "model": model_id, "size": len(data), "inputs": spec_arg(spec["inputs"]),
+    code_hash = blake2_256(data)
+    model_id = derive_model_id(owner, code_hash, spec, fee)
+    receipt = submit(substrate, owner, "Inference", "register_model", {
+        "code_hash": "0x" + code_hash.hex(), "size": len(data), "inputs": spec_arg(spec["inputs"]),
         "outputs": spec_arg(spec["outputs"]), "tolerance": spec["tolerance"], "fee": fee})
+    registered = [e.value["attributes"]["model"] for e in receipt.triggered_events
+                  if e.value["module_id"] == "Inference" and e.value["event_id"] == "ModelRegistered"]
+    assert registered == [model_id], f"the chain registered {registered}, expected {model_id}"
     for start in list(range(0, len(data), CHUNK))[:chunks]:
         submit(substrate, owner, "Inference", "upload_model_chunk",
                {"model": model_id, "chunk": "0x" + data[start:start + CHUNK].hex()})
@@ -149,7 +202,7 @@ def start_upload(substrate: SubstrateInterface, owner: Keypair, model_file: Path
 
 def register_model(substrate: SubstrateInterface, owner: Keypair, model_file: Path, fee: int) -> str:
     """Registers, uploads and activates a model; returns its id (0x hash)."""
-    model_id = "0x" + blake2_256(model_file.read_bytes()).hex()
+    model_id = model_file_id(owner, model_file, fee)
     if substrate.query("Inference", "Models", [model_id]).value is None:
         start_upload(substrate, owner, model_file, fee)
         submit(substrate, owner, "Inference", "complete_model_upload", {"model": model_id})
@@ -166,12 +219,12 @@ def register_models_at_once(substrate: SubstrateInterface, owner: Keypair, model
         data = path.read_bytes()
         assert len(data) <= CHUNK, f"{path} needs more than one chunk"
         spec = json.loads(path.with_suffix(".json").read_text())
-        model_id = "0x" + blake2_256(data).hex()
+        model_id = derive_model_id(owner, blake2_256(data), spec, fee)
         ids.append(model_id)
         if substrate.query("Inference", "Models", [model_id]).value is None:
             calls += [
                 (owner, "Inference", "register_model", {
-                    "model": model_id, "size": len(data), "inputs": spec_arg(spec["inputs"]),
+                    "code_hash": "0x" + blake2_256(data).hex(), "size": len(data), "inputs": spec_arg(spec["inputs"]),
                     "outputs": spec_arg(spec["outputs"]), "tolerance": spec["tolerance"], "fee": fee}),
                 (owner, "Inference", "upload_model_chunk", {"model": model_id, "chunk": "0x" + data.hex()}),
                 (owner, "Inference", "complete_model_upload", {"model": model_id}),

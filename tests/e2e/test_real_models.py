@@ -38,7 +38,7 @@ def register_and_request(name: str, suri: str, url: str, corpus: Path, out: Path
     reg = verity("register", "--model", str(corpus / f"{name}.onnx"), "--fee", str(FEE), "--suri", suri,
                  "--rpc", url, timeout=600)
     assert reg.returncode == 0, f"{name}: {reg.stderr}"
-    model_id = "0x" + chain.blake2_256((corpus / f"{name}.onnx").read_bytes()).hex()
+    model_id = chain.cli_model_id(reg.stdout)
     assert f"model {model_id} is active" in reg.stdout, name
     inputs = []
     for input_name in (corpus / f"{name}.inputs").read_text().split():

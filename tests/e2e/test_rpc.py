@@ -41,7 +41,7 @@ def cnn_request(network, models, tmp_path_factory):
     out = tmp_path_factory.mktemp("cnn-out")
     reg = verity("register", "--model", str(models / "cnn.onnx"), "--fee", str(FEE), "--suri", "//Charlie", "--rpc", url)
     assert reg.returncode == 0, reg.stderr
-    model_id = "0x" + chain.blake2_256((models / "cnn.onnx").read_bytes()).hex()
+    model_id = chain.cli_model_id(reg.stdout)
     assert f"model {model_id} is active" in reg.stdout
     assert "MiB (100%)" in reg.stdout  # the progress bar reached the end
     req = verity("request", "--model", model_id, "--input", str(models / "cnn.image.npy"),
@@ -63,7 +63,7 @@ def test_cli_registers_requests_and_writes_the_models_output(network, cnn_reques
     for name, value in expected.items():
         np.testing.assert_allclose(np.load(out / f"{name}.npy"), value, rtol=1e-5, atol=1e-5)
     # Registering the same file again is a no-op, not an error.
-    again = verity("register", "--model", str(models / "cnn.onnx"), "--suri", "//Charlie",
+    again = verity("register", "--model", str(models / "cnn.onnx"), "--fee", str(FEE), "--suri", "//Charlie",
                    "--rpc", network.nodes[1].rpc_url)
     assert again.returncode == 0, again.stderr
     assert "already registered (active)" in again.stdout
@@ -81,8 +81,9 @@ def test_cli_resumes_a_multi_chunk_upload_and_sends_a_32_kib_input(network, mode
     assert path.stat().st_size >= 3 * chain.CHUNK
     substrate = chain.connect(network.nodes[1].ws_url)
     model_id = chain.start_upload(substrate, Keypair.create_from_uri("//Ferdie"), path, FEE, chunks=1)
-    reg = verity("register", "--model", str(path), "--fee", str(FEE), "--suri", "//Ferdie", "--rpc", url,
-                 timeout=600)
+    # The same owner, fee, specs (read from the file) and tolerance (wide.json's): the same id.
+    reg = verity("register", "--model", str(path), "--fee", str(FEE), "--abs-tol", "1e-5", "--rel-tol", "1e-5",
+                 "--suri", "//Ferdie", "--rpc", url, timeout=600)
     assert reg.returncode == 0, reg.stderr
     assert f"resuming the upload at byte {chain.CHUNK}" in reg.stdout
     # Active means the chain hashed the uploaded bytes and found the file's blake2-256.
@@ -213,6 +214,8 @@ def test_rpc_methods_and_their_errors(network, cnn_request, models):
 
     model = localnet.rpc(url, "inference_getModel", [model_id])
     assert model["id"] == model_id and model["status"] == "active"
+    # The id pins the bytes (by their hash) with the owner and the rules.
+    assert model["codeHash"] == "0x" + chain.blake2_256((models / "cnn.onnx").read_bytes()).hex()
     assert model["inputs"][0]["dtype"] == "f32" and model["fee"] == str(FEE)
     page = localnet.rpc(url, "inference_listModels", [0, 100])
     assert model_id in [m["id"] for m in page["models"]]

@@ -43,6 +43,7 @@ fn setup_model<T: Config>(n_in: u32, n_out: u32) -> (T::AccountId, ModelId) {
 		id,
 		ModelInfo {
 			owner: owner.clone(),
+			code_hash: id,
 			size: 64,
 			uploaded: 64,
 			chunks: 1,
@@ -189,6 +190,8 @@ mod benchmarks {
 				})
 				.collect::<Vec<_>>(),
 		);
+		let model =
+			Pallet::<T>::model_id(&owner, &id, &specs, &specs, &Tolerance::default(), 1u32.into());
 		#[extrinsic_call]
 		_(
 			RawOrigin::Signed(owner),
@@ -199,20 +202,28 @@ mod benchmarks {
 			Tolerance::default(),
 			1u32.into(),
 		);
-		assert!(Models::<T>::contains_key(id));
+		assert!(Models::<T>::contains_key(model));
 	}
 
 	#[benchmark]
 	fn upload_model_chunk(c: Linear<1, { T::MaxChunkBytes::get() }>) {
 		let owner = funded::<T>("owner", 0);
-		let id = H256::repeat_byte(1);
-		let outputs =
+		let code = H256::repeat_byte(1);
+		let outputs: spec::TensorSpecs =
 			BoundedVec::truncate_from(alloc::vec![tensor_spec("y", DType::F32, &[Dim::Dynamic])]);
+		let id = Pallet::<T>::model_id(
+			&owner,
+			&code,
+			&outputs,
+			&outputs,
+			&Tolerance::default(),
+			1u32.into(),
+		);
 		// A model of `c` bytes: its one chunk is the last, which may be shorter than
 		// MaxChunkBytes (the work is the same as for a full chunk of `c` bytes).
 		Pallet::<T>::register_model(
 			RawOrigin::Signed(owner.clone()).into(),
-			id,
+			code,
 			c,
 			outputs.clone(),
 			outputs,
@@ -230,12 +241,20 @@ mod benchmarks {
 	fn complete_model_upload(s: Linear<1, { T::MaxModelBytes::get() }>) {
 		let owner = funded::<T>("owner", 0);
 		let bytes = alloc::vec![3u8; s as usize];
-		let id = H256(sp_io::hashing::blake2_256(&bytes));
-		let outputs =
+		let code = H256(sp_io::hashing::blake2_256(&bytes));
+		let outputs: spec::TensorSpecs =
 			BoundedVec::truncate_from(alloc::vec![tensor_spec("y", DType::F32, &[Dim::Dynamic])]);
+		let id = Pallet::<T>::model_id(
+			&owner,
+			&code,
+			&outputs,
+			&outputs,
+			&Tolerance::default(),
+			1u32.into(),
+		);
 		Pallet::<T>::register_model(
 			RawOrigin::Signed(owner.clone()).into(),
-			id,
+			code,
 			s,
 			outputs.clone(),
 			outputs,
@@ -459,6 +478,57 @@ mod benchmarks {
 		{
 			Pallet::<T>::on_initialize(expiry_block);
 		}
+		Ok(())
+	}
+
+	/// `n` registrations of the largest model whose upload window ends now, each with every
+	/// chunk but the last uploaded: all cleared.
+	#[benchmark]
+	fn expire_uploads(
+		n: Linear<0, { T::MaxUploadsPerBlock::get() }>,
+	) -> Result<(), BenchmarkError> {
+		let size = T::MaxModelBytes::get();
+		let chunk_size = T::MaxChunkBytes::get().max(1);
+		let full_chunks = size.div_ceil(chunk_size).saturating_sub(1);
+		let outputs: spec::TensorSpecs =
+			BoundedVec::truncate_from(alloc::vec![tensor_spec("y", DType::F32, &[Dim::Dynamic])]);
+		let chunk: BoundedVec<u8, T::MaxChunkBytes> =
+			BoundedVec::truncate_from(alloc::vec![1u8; chunk_size as usize]);
+		for i in 0..n {
+			let owner = funded::<T>("owner", i);
+			let code = H256::repeat_byte(i as u8);
+			Pallet::<T>::register_model(
+				RawOrigin::Signed(owner.clone()).into(),
+				code,
+				size,
+				outputs.clone(),
+				outputs.clone(),
+				Tolerance::default(),
+				1u32.into(),
+			)?;
+			let id = Pallet::<T>::model_id(
+				&owner,
+				&code,
+				&outputs,
+				&outputs,
+				&Tolerance::default(),
+				1u32.into(),
+			);
+			for _ in 0..full_chunks {
+				Pallet::<T>::upload_model_chunk(
+					RawOrigin::Signed(owner.clone()).into(),
+					id,
+					chunk.clone(),
+				)?;
+			}
+		}
+		let now = frame_system::Pallet::<T>::block_number() + T::UploadWindow::get();
+		frame_system::Pallet::<T>::set_block_number(now);
+		#[block]
+		{
+			Pallet::<T>::expire_uploads(now);
+		}
+		assert_eq!(Models::<T>::iter().count(), 0);
 		Ok(())
 	}
 

@@ -3,11 +3,14 @@
 //! Turns "run this model on this input" into a result that a quorum of validators has checked
 //! and that the chain stands behind.
 //!
-//! - **Models** are content-addressed (blake2-256 of the ONNX bytes). `register_model` declares
-//!   the hash, size, tensor specs, agreement tolerance and fee, and holds a deposit per byte;
-//!   the bytes follow in chunks (`upload_model_chunk`, as many blocks as needed) and
-//!   `complete_model_upload` checks the hash. `retire_model` stops new requests;
-//!   `remove_model` deletes the bytes and releases the deposit once nothing is pending.
+//! - **Models** ([`models`]): `register_model` declares the blake2-256 of the ONNX bytes, the
+//!   size, tensor specs, agreement tolerance and fee, and holds a deposit per byte; the model's
+//!   id is a hash of all of them and of the owner ([`verity_primitives::model_id`]), so an id
+//!   pins its rules. The bytes follow in chunks (`upload_model_chunk`, as many blocks as
+//!   needed) within `UploadWindow` blocks (else the registration is cleared and part of the
+//!   deposit burnt) and `complete_model_upload` checks the hash. `retire_model` stops new
+//!   requests; `remove_model` deletes the bytes and releases the deposit once nothing is
+//!   pending.
 //! - **Requests**: `request_inference` checks the input against the model's spec, holds the fee
 //!   in escrow and fixes a committee of executors (the validators' `infr` keys, see
 //!   [`committee`]) and a deadline.
@@ -221,6 +224,14 @@ pub mod pallet {
 		/// window is over.
 		#[pallet::constant]
 		type CommitWindow: Get<BlockNumberFor<Self>>;
+		/// Blocks a registered model has to complete its upload; after that an incomplete
+		/// registration is cleared and `ModelDepositBase` of its deposit burnt.
+		#[pallet::constant]
+		type UploadWindow: Get<BlockNumberFor<Self>>;
+		/// Most registrations whose upload window ends in one block (bounds the clearing work
+		/// of a block).
+		#[pallet::constant]
+		type MaxUploadsPerBlock: Get<u32>;
 		/// Part of the fee floor of a request: paid per committee member and per byte its answers
 		/// can put on chain (input, the model's largest output, overhead; see
 		/// [`Pallet::request_fee`]).
@@ -353,6 +364,16 @@ pub mod pallet {
 		OptionQuery,
 	>;
 
+	/// Models to clear at the start of a block if their upload is still incomplete.
+	#[pallet::storage]
+	pub type UploadDeadlines<T: Config> = StorageMap<
+		_,
+		Twox64Concat,
+		BlockNumberFor<T>,
+		BoundedVec<ModelId, T::MaxUploadsPerBlock>,
+		ValueQuery,
+	>;
+
 	/// Requests made in this block whose committee is drawn at the start of the next one (there
 	/// are more executors than `MaxCommittee`); bounded like the pending set.
 	#[pallet::storage]
@@ -377,7 +398,13 @@ pub mod pallet {
 	#[pallet::generate_deposit(pub(super) fn deposit_event)]
 	pub enum Event<T: Config> {
 		/// A model was registered; its bytes are to be uploaded.
-		ModelRegistered { model: ModelId, owner: T::AccountId, size: u32, deposit: BalanceOf<T> },
+		ModelRegistered {
+			model: ModelId,
+			owner: T::AccountId,
+			size: u32,
+			deposit: BalanceOf<T>,
+			code_hash: H256,
+		},
 		/// A chunk of a model was stored.
 		ModelChunkUploaded { model: ModelId, uploaded: u32, size: u32 },
 		/// All bytes are in and match the hash: the model takes requests.
@@ -445,6 +472,9 @@ pub mod pallet {
 		/// The committee of a request made in the last block was drawn (there are more
 		/// executors than `MaxCommittee`).
 		CommitteeDrawn { request_id: RequestId, committee: u32, quorum: u32 },
+		/// A registration whose upload was not complete `UploadWindow` blocks after it was
+		/// cleared: its chunks deleted, `burnt` of the deposit burnt, `released` released.
+		ModelUploadExpired { model: ModelId, burnt: BalanceOf<T>, released: BalanceOf<T> },
 	}
 
 	#[pallet::error]
@@ -534,16 +564,23 @@ pub mod pallet {
 		BadCommitBatch,
 		/// This account has `MaxPendingPerAccount` requests pending; wait for one to end.
 		TooManyPendingForAccount,
+		/// `MaxUploadsPerBlock` registrations already end their upload window at the same block;
+		/// register in the next block.
+		UploadSlotFull,
 	}
 
 	#[pallet::hooks]
 	impl<T: Config> Hooks<BlockNumberFor<T>> for Pallet<T> {
-		/// Draws the committees of the last block's requests (see [`committee`]), expires the
+		/// Draws the committees of the last block's requests (see [`committee`]), clears the
+		/// registrations whose upload window ended incomplete (see [`models`]), expires the
 		/// requests whose deadline passed and prunes those whose retention ended (see
 		/// [`expiry`]).
 		fn on_initialize(now: BlockNumberFor<T>) -> Weight {
 			let drawn = Self::draw_committees();
-			T::WeightInfo::draw_committees(drawn).saturating_add(Self::expire_and_prune(now))
+			let uploads = Self::expire_uploads(now);
+			T::WeightInfo::draw_committees(drawn)
+				.saturating_add(T::WeightInfo::expire_uploads(uploads))
+				.saturating_add(Self::expire_and_prune(now))
 		}
 
 		/// Validators holding an `infr` key run the requests assigned to them (see
@@ -567,14 +604,17 @@ pub mod pallet {
 
 	#[pallet::call]
 	impl<T: Config> Pallet<T> {
-		/// Register a model by the blake2-256 hash of its ONNX bytes. Holds
+		/// Register a model: the blake2-256 of its ONNX bytes (`code_hash`), its size, specs,
+		/// tolerance and fee. Its id is a hash of these and the caller
+		/// ([`verity_primitives::model_id`], in the `ModelRegistered` event). Holds
 		/// `ModelDepositBase + size * ModelDepositPerByte` from the caller until removal. The
-		/// bytes follow with `upload_model_chunk` and `complete_model_upload`.
+		/// bytes follow with `upload_model_chunk` and `complete_model_upload`, within
+		/// `UploadWindow` blocks.
 		#[pallet::call_index(0)]
 		#[pallet::weight(T::WeightInfo::register_model())]
 		pub fn register_model(
 			origin: OriginFor<T>,
-			model: ModelId,
+			code_hash: H256,
 			size: u32,
 			inputs: spec::TensorSpecs,
 			outputs: spec::TensorSpecs,
@@ -582,7 +622,7 @@ pub mod pallet {
 			fee: BalanceOf<T>,
 		) -> DispatchResult {
 			let owner = ensure_signed(origin)?;
-			Self::do_register_model(owner, model, size, inputs, outputs, tolerance, fee)
+			Self::do_register_model(owner, code_hash, size, inputs, outputs, tolerance, fee)
 		}
 
 		/// Append the next chunk of a model's bytes (owner only, while uploading): exactly

@@ -74,6 +74,8 @@ pub const DEFAULT_TIMEOUT: u64 = 5;
 /// Blocks a committee has to commit to its answers.
 pub const COMMIT_WINDOW: u64 = 2;
 pub const RETENTION: u64 = 20;
+/// Blocks a registration has to complete its upload.
+pub const UPLOAD_WINDOW: u64 = 30;
 
 parameter_types! {
 	pub QuorumRatio: Perbill = Perbill::from_rational(2u32, 3u32);
@@ -109,6 +111,8 @@ impl pallet_inference::Config for Test {
 	type MaxPendingPerAccount = MaxPendingPerAccount;
 	type ExpiryFee = ExpiryFee;
 	type AnswerByteFee = AnswerByteFee;
+	type UploadWindow = frame_support::traits::ConstU64<UPLOAD_WINDOW>;
+	type MaxUploadsPerBlock = ConstU32<2>;
 	type OnDissent = ();
 	type ResultCallback = RecordingCallback;
 	type WeightInfo = ();

@@ -17,21 +17,41 @@ impl<T: Config> Pallet<T> {
 		bytes
 	}
 
-	/// Registers `model` for `owner` and holds its deposit (see the `register_model` call).
+	/// The id of a model with these owner, bytes and rules ([`verity_primitives::model_id`]).
+	pub fn model_id(
+		owner: &T::AccountId,
+		code_hash: &H256,
+		inputs: &spec::TensorSpecs,
+		outputs: &spec::TensorSpecs,
+		tolerance: &verity_primitives::agreement::Tolerance,
+		fee: BalanceOf<T>,
+	) -> ModelId {
+		use sp_runtime::SaturatedConversion;
+		let fee: u128 = fee.saturated_into();
+		verity_primitives::model_id(&owner.encode(), code_hash, inputs, outputs, tolerance, fee)
+	}
+
+	/// Registers a model of `owner` whose bytes hash to `code_hash`, holds its deposit and
+	/// schedules the end of its upload window (see the `register_model` call).
 	pub(crate) fn do_register_model(
 		owner: T::AccountId,
-		model: ModelId,
+		code_hash: H256,
 		size: u32,
 		inputs: spec::TensorSpecs,
 		outputs: spec::TensorSpecs,
 		tolerance: verity_primitives::agreement::Tolerance,
 		fee: BalanceOf<T>,
 	) -> DispatchResult {
-		ensure!(!Models::<T>::contains_key(model), Error::<T>::ModelAlreadyRegistered);
 		ensure!(size > 0, Error::<T>::EmptyModel);
 		ensure!(size <= T::MaxModelBytes::get(), Error::<T>::ModelTooLarge);
 		spec::validate_specs(&inputs).map_err(|_| Error::<T>::BadInputSpec)?;
 		spec::validate_specs(&outputs).map_err(|_| Error::<T>::BadOutputSpec)?;
+		let model = Self::model_id(&owner, &code_hash, &inputs, &outputs, &tolerance, fee);
+		ensure!(!Models::<T>::contains_key(model), Error::<T>::ModelAlreadyRegistered);
+		let now = frame_system::Pallet::<T>::block_number();
+		let upload_end = now.saturating_add(T::UploadWindow::get());
+		UploadDeadlines::<T>::try_append(upload_end, model)
+			.map_err(|_| Error::<T>::UploadSlotFull)?;
 		let deposit = T::ModelDepositBase::get()
 			.saturating_add(T::ModelDepositPerByte::get().saturating_mul(size.into()));
 		T::Currency::hold(&HoldReason::ModelDeposit.into(), &owner, deposit)
@@ -40,6 +60,7 @@ impl<T: Config> Pallet<T> {
 			model,
 			ModelInfo {
 				owner: owner.clone(),
+				code_hash,
 				size,
 				uploaded: 0,
 				chunks: 0,
@@ -49,11 +70,48 @@ impl<T: Config> Pallet<T> {
 				fee,
 				deposit,
 				status: ModelStatus::Uploading,
-				registered_at: frame_system::Pallet::<T>::block_number(),
+				registered_at: now,
 			},
 		);
-		Self::deposit_event(Event::ModelRegistered { model, owner, size, deposit });
+		Self::deposit_event(Event::ModelRegistered { model, owner, size, deposit, code_hash });
 		Ok(())
+	}
+
+	/// Start of a block: removes the models registered `UploadWindow` blocks ago whose upload is
+	/// still incomplete, with their chunks; `ModelDepositBase` of each deposit is burnt (the
+	/// storage they held meanwhile), the rest released. Returns how many were removed.
+	pub(crate) fn expire_uploads(now: BlockNumberOf<T>) -> u32 {
+		let mut removed = 0;
+		for model in UploadDeadlines::<T>::take(now) {
+			let Some(info) = Models::<T>::get(model) else { continue };
+			// A model removed and registered again has a later upload window.
+			let window_end = info.registered_at.saturating_add(T::UploadWindow::get());
+			if info.status != ModelStatus::Uploading || window_end != now {
+				continue;
+			}
+			let _ = ModelChunks::<T>::clear_prefix(model, info.chunks, None);
+			Models::<T>::remove(model);
+			let reason: T::RuntimeHoldReason = HoldReason::ModelDeposit.into();
+			let kept = T::ModelDepositBase::get().min(info.deposit);
+			let burnt = T::Currency::burn_held(
+				&reason,
+				&info.owner,
+				kept,
+				Precision::BestEffort,
+				frame_support::traits::tokens::Fortitude::Force,
+			)
+			.unwrap_or_default();
+			let released = T::Currency::release(
+				&reason,
+				&info.owner,
+				info.deposit.saturating_sub(burnt),
+				Precision::BestEffort,
+			)
+			.unwrap_or_default();
+			Self::deposit_event(Event::ModelUploadExpired { model, burnt, released });
+			removed += 1;
+		}
+		removed
 	}
 
 	/// Appends the next chunk of `model`'s bytes: exactly `MaxChunkBytes` long, except the last.
@@ -94,7 +152,10 @@ impl<T: Config> Pallet<T> {
 		ensure!(info.status == ModelStatus::Uploading, Error::<T>::ModelNotUploading);
 		ensure!(info.uploaded == info.size, Error::<T>::UploadIncomplete);
 		let bytes = Self::model_bytes(&model, info.chunks);
-		ensure!(H256(sp_io::hashing::blake2_256(&bytes)) == model, Error::<T>::ModelHashMismatch);
+		ensure!(
+			H256(sp_io::hashing::blake2_256(&bytes)) == info.code_hash,
+			Error::<T>::ModelHashMismatch
+		);
 		info.status = ModelStatus::Active;
 		let size = info.size;
 		Models::<T>::insert(model, info);

@@ -211,7 +211,8 @@ fn answer<T: Config>(
 	let request = Requests::<T>::get(id).ok_or(OffchainError::Gone)?;
 	let model = Models::<T>::get(request.model).ok_or(OffchainError::Gone)?;
 	let input = RequestInputs::<T>::get(id).ok_or(OffchainError::Gone)?;
-	let model_id = request.model.0;
+	// The engine keeps models by the hash of their bytes (several ids can share them).
+	let model_id = model.code_hash.0;
 	let loaded = if host::has_model(model_id) {
 		Ok(())
 	} else {

@@ -43,13 +43,18 @@ fn hash(bytes: &[u8]) -> ModelId {
 	H256(sp_io::hashing::blake2_256(bytes))
 }
 
+/// The id of `owner`'s model with bytes hashing to `code` and the test rules.
+fn id_of(owner: AccountId, code: H256) -> ModelId {
+	Inference::model_id(&owner, &code, &inputs(), &outputs(), &TOL, FEE)
+}
+
 /// Registers, uploads in chunks of up to 100 bytes and activates a model of `len` bytes.
 fn active_model(len: usize) -> ModelId {
 	let bytes = model_bytes(len);
-	let id = hash(&bytes);
+	let id = id_of(ALICE, hash(&bytes));
 	assert_ok!(Inference::register_model(
 		RuntimeOrigin::signed(ALICE),
-		id,
+		hash(&bytes),
 		len as u32,
 		inputs(),
 		outputs(),
@@ -262,8 +267,8 @@ fn model_lifecycle_holds_and_releases_the_deposit() {
 #[test]
 fn register_model_errors() {
 	new_test_ext(3).execute_with(|| {
-		let reg = |who, id, size, ins: TensorSpecs, outs: TensorSpecs| {
-			Inference::register_model(RuntimeOrigin::signed(who), id, size, ins, outs, TOL, FEE)
+		let reg = |who, code, size, ins: TensorSpecs, outs: TensorSpecs| {
+			Inference::register_model(RuntimeOrigin::signed(who), code, size, ins, outs, TOL, FEE)
 		};
 		let id = hash(b"m");
 		assert_noop!(reg(ALICE, id, 0, inputs(), outputs()), Error::<Test>::EmptyModel);
@@ -281,7 +286,14 @@ fn register_model_errors() {
 		assert_noop!(reg(ALICE, id, 10, dup, outputs()), Error::<Test>::BadInputSpec);
 		assert_noop!(reg(POOR, id, 10, inputs(), outputs()), Error::<Test>::InsufficientBalance);
 		assert_ok!(reg(ALICE, id, 10, inputs(), outputs()));
-		assert_noop!(reg(BOB, id, 10, inputs(), outputs()), Error::<Test>::ModelAlreadyRegistered);
+		assert_noop!(
+			reg(ALICE, id, 10, inputs(), outputs()),
+			Error::<Test>::ModelAlreadyRegistered
+		);
+		// The same bytes and rules registered by another owner are another model.
+		assert_ok!(reg(BOB, id, 10, inputs(), outputs()));
+		assert_ne!(id_of(ALICE, id), id_of(BOB, id));
+		assert!(Models::<Test>::contains_key(id_of(BOB, id)));
 		assert_noop!(
 			Inference::register_model(RuntimeOrigin::none(), id, 10, inputs(), outputs(), TOL, FEE),
 			DispatchError::BadOrigin
@@ -293,7 +305,7 @@ fn register_model_errors() {
 fn upload_errors() {
 	new_test_ext(3).execute_with(|| {
 		let bytes = model_bytes(150);
-		let id = hash(&bytes);
+		let id = id_of(ALICE, hash(&bytes));
 		let chunk = |b: &[u8]| BoundedVec::try_from(b.to_vec()).unwrap();
 		assert_noop!(
 			Inference::upload_model_chunk(RuntimeOrigin::signed(ALICE), id, chunk(&bytes[..10])),
@@ -301,7 +313,7 @@ fn upload_errors() {
 		);
 		assert_ok!(Inference::register_model(
 			RuntimeOrigin::signed(ALICE),
-			id,
+			hash(&bytes),
 			150,
 			inputs(),
 			outputs(),
@@ -381,6 +393,154 @@ fn upload_errors() {
 			Error::<Test>::ModelNotUploading
 		);
 		Inference::do_try_state().unwrap();
+	});
+}
+
+#[test]
+fn a_model_id_pins_its_owner_bytes_and_rules() {
+	new_test_ext(3).execute_with(|| {
+		let id = active_model(10);
+		let code = hash(&model_bytes(10));
+		let info = Models::<Test>::get(id).unwrap();
+		assert_eq!(info.code_hash, code);
+		System::assert_has_event(
+			Event::ModelRegistered {
+				model: id,
+				owner: ALICE,
+				size: 10,
+				deposit: MODEL_DEPOSIT_BASE + 10 * MODEL_DEPOSIT_PER_BYTE,
+				code_hash: code,
+			}
+			.into(),
+		);
+		// Any other tolerance, spec, fee or owner names another model.
+		let loose = Tolerance { abs_e9: 1_000_000_000, rel_e9: 0 };
+		let other_outputs: TensorSpecs = BoundedVec::truncate_from(vec![tensor_spec(
+			"y",
+			DType::F32,
+			&[Dim::Dynamic, Dim::Dynamic],
+		)]);
+		for other in [
+			Inference::model_id(&ALICE, &code, &inputs(), &outputs(), &loose, FEE),
+			Inference::model_id(&ALICE, &code, &inputs(), &other_outputs, &TOL, FEE),
+			Inference::model_id(&ALICE, &code, &inputs(), &outputs(), &TOL, FEE + 1),
+			Inference::model_id(&BOB, &code, &inputs(), &outputs(), &TOL, FEE),
+			Inference::model_id(&ALICE, &hash(b"other"), &inputs(), &outputs(), &TOL, FEE),
+		] {
+			assert_ne!(other, id);
+		}
+		// Removed, then registered again with a loose tolerance: the old id stays unknown, so a
+		// contract pinning it gets `UnknownModel`, never the new rule.
+		assert_ok!(Inference::remove_model(RuntimeOrigin::signed(ALICE), id));
+		assert_ok!(Inference::register_model(
+			RuntimeOrigin::signed(ALICE),
+			code,
+			10,
+			inputs(),
+			outputs(),
+			loose,
+			FEE
+		));
+		assert!(Models::<Test>::get(id).is_none());
+		assert_noop!(
+			Inference::request_inference(
+				RuntimeOrigin::signed(BOB),
+				id,
+				input([1.0, 2.0]),
+				FEE,
+				None
+			),
+			Error::<Test>::UnknownModel
+		);
+		let loose_id = Inference::model_id(&ALICE, &code, &inputs(), &outputs(), &loose, FEE);
+		assert_eq!(Models::<Test>::get(loose_id).unwrap().tolerance, loose);
+	});
+}
+
+#[test]
+fn incomplete_uploads_are_cleared_after_the_window() {
+	new_test_ext(3).execute_with(|| {
+		let bytes = model_bytes(150);
+		let code = hash(&bytes);
+		let id = id_of(ALICE, code);
+		assert_ok!(Inference::register_model(
+			RuntimeOrigin::signed(ALICE),
+			code,
+			150,
+			inputs(),
+			outputs(),
+			TOL,
+			FEE
+		));
+		assert_ok!(Inference::upload_model_chunk(
+			RuntimeOrigin::signed(ALICE),
+			id,
+			BoundedVec::try_from(bytes[..100].to_vec()).unwrap()
+		));
+		let complete = active_model(10);
+		// At most `MaxUploadsPerBlock` (2) upload windows end in one block.
+		assert_noop!(
+			Inference::register_model(
+				RuntimeOrigin::signed(BOB),
+				code,
+				150,
+				inputs(),
+				outputs(),
+				TOL,
+				FEE
+			),
+			Error::<Test>::UploadSlotFull
+		);
+		let deposit = MODEL_DEPOSIT_BASE + 150 * MODEL_DEPOSIT_PER_BYTE;
+		let issuance = Balances::total_issuance();
+		run_to(1 + UPLOAD_WINDOW - 1);
+		assert!(Models::<Test>::contains_key(id));
+		run_to(1 + UPLOAD_WINDOW);
+		// Cleared with its chunk; the base deposit is burnt, the rest released.
+		assert!(!Models::<Test>::contains_key(id));
+		assert_eq!(ModelChunks::<Test>::iter_prefix(id).count(), 0);
+		System::assert_has_event(
+			Event::ModelUploadExpired {
+				model: id,
+				burnt: MODEL_DEPOSIT_BASE,
+				released: deposit - MODEL_DEPOSIT_BASE,
+			}
+			.into(),
+		);
+		assert_eq!(Balances::total_issuance(), issuance - MODEL_DEPOSIT_BASE);
+		assert_eq!(
+			Balances::balance_on_hold(&HoldReason::ModelDeposit.into(), &ALICE),
+			MODEL_DEPOSIT_BASE + 10 * MODEL_DEPOSIT_PER_BYTE
+		);
+		// The completed model registered in the same block stays.
+		assert_eq!(Models::<Test>::get(complete).unwrap().status, ModelStatus::Active);
+
+		// A registration removed and made again gets a new window: the old one does not clear it.
+		assert_ok!(Inference::register_model(
+			RuntimeOrigin::signed(ALICE),
+			code,
+			150,
+			inputs(),
+			outputs(),
+			TOL,
+			FEE
+		));
+		assert_ok!(Inference::remove_model(RuntimeOrigin::signed(ALICE), id));
+		run_to(System::block_number() + 2);
+		assert_ok!(Inference::register_model(
+			RuntimeOrigin::signed(ALICE),
+			code,
+			150,
+			inputs(),
+			outputs(),
+			TOL,
+			FEE
+		));
+		let registered_at = System::block_number();
+		run_to(registered_at - 2 + UPLOAD_WINDOW);
+		assert!(Models::<Test>::contains_key(id));
+		run_to(registered_at + UPLOAD_WINDOW);
+		assert!(!Models::<Test>::contains_key(id));
 	});
 }
 

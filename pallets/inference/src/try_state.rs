@@ -113,6 +113,15 @@ impl<T: Config> Pallet<T> {
 				"undrawn request with a committee"
 			);
 		}
+		for (model, info) in Models::<T>::iter() {
+			if info.status == ModelStatus::Uploading {
+				let window_end = info.registered_at.saturating_add(T::UploadWindow::get());
+				ensure!(
+					UploadDeadlines::<T>::get(window_end).contains(&model),
+					"uploading model without an upload deadline"
+				);
+			}
+		}
 		for (model, index, _) in ModelChunks::<T>::iter() {
 			let info = Models::<T>::get(model).ok_or("chunk of an unknown model")?;
 			ensure!(index < info.chunks, "chunk beyond the model's chunk count");

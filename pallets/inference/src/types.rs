@@ -6,7 +6,8 @@ use scale_info::TypeInfo;
 use sp_core::{Get, H256};
 use verity_primitives::{agreement::Tolerance, spec::TensorSpecs, InferenceAuthorityId};
 
-/// A model is named by the blake2-256 hash of its ONNX bytes (content addressing).
+/// A model's id: a hash of its owner, its ONNX bytes' hash and its rules (specs, tolerance, fee),
+/// see [`verity_primitives::model_id`].
 pub type ModelId = H256;
 /// Requests are numbered from 0.
 pub type RequestId = u64;
@@ -40,6 +41,8 @@ pub enum ModelStatus {
 pub struct ModelInfo<AccountId, Balance, BlockNumber> {
 	/// Who registered it, pays its deposit and may retire or remove it.
 	pub owner: AccountId,
+	/// blake2-256 of the ONNX bytes (what validators' engines load and check).
+	pub code_hash: H256,
 	/// Size of the ONNX file in bytes.
 	pub size: u32,
 	/// Bytes uploaded so far.
