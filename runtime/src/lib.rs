@@ -427,7 +427,10 @@ parameter_types! {
 	pub const DefaultInferenceTimeout: BlockNumber = 10;
 	pub const MaxInferenceTimeout: BlockNumber = HOURS;
 	pub const ResultRetention: BlockNumber = DAYS;
-	pub const InferenceUnsignedPriority: u64 = u64::MAX / 2;
+	/// Pool priority of answers (commitments, reveals): above ordinary transactions that tip
+	/// less than 0.1 mVRT, below every operational one (`answers_rank_above_normal_and_below_
+	/// operational_transactions`). It was `u64::MAX / 2`, above everything.
+	pub const InferenceUnsignedPriority: u64 = 10_000_000_000_000;
 	pub const InferenceExpiryFee: Perbill = Perbill::from_percent(10);
 	/// Fee floor per committee member and byte of input and largest output: a 64 KiB answer
 	/// costs 65.5 µVRT per member (a thousandth of what the same bytes cost in a signed
@@ -776,5 +779,46 @@ mod tests {
 	#[test]
 	fn block_time_is_set_in_one_place() {
 		assert_eq!(<Runtime as pallet_aura::Config>::SlotDuration::get(), MILLISECS_PER_BLOCK);
+	}
+
+	/// The pool priority of a signed transaction of the smallest weight and `len` bytes.
+	fn priority(class: frame_support::dispatch::DispatchClass, len: u32, tip: Balance) -> u64 {
+		use frame_support::dispatch::{DispatchInfo, Pays};
+		let weights = <Runtime as frame_system::Config>::BlockWeights::get();
+		let info = DispatchInfo {
+			call_weight: weights.get(class).base_extrinsic,
+			extension_weight: Weight::zero(),
+			class,
+			pays_fee: Pays::Yes,
+		};
+		let fee = TransactionPayment::compute_fee(len, &info, tip);
+		pallet_transaction_payment::ChargeTransactionPayment::<Runtime>::get_priority(
+			&info,
+			len as usize,
+			tip,
+			fee,
+		)
+	}
+
+	/// Answers (commitments and reveals) outrank every ordinary transaction that tips less
+	/// than 0.1 mVRT, and the cheapest operational transaction outranks them: answers cannot be
+	/// crowded out by ordinary traffic, nor starve operational transactions.
+	#[test]
+	fn answers_rank_above_normal_and_below_operational_transactions() {
+		use frame_support::dispatch::DispatchClass::{Normal, Operational};
+		sp_io::TestExternalities::default().execute_with(|| {
+			let answers = InferenceUnsignedPriority::get();
+			for len in [100, 1_000, 100_000] {
+				assert!(priority(Normal, len, 0) < answers, "normal, {len} bytes");
+				assert!(
+					priority(Normal, len, MILLI_UNIT / 10) < answers,
+					"normal tipping 0.1 mVRT"
+				);
+				assert!(priority(Operational, len, 0) > answers, "operational, {len} bytes");
+			}
+			// A tip of 1 VRT does buy a place ahead of answers. (At 100 bytes: normal 1.8e4,
+			// tipping 0.1 mVRT 1.8e12, answers 1e13, the cheapest operational 2.9e13.)
+			assert!(priority(Normal, 100, UNIT) > answers);
+		});
 	}
 }

@@ -89,11 +89,10 @@ impl<T: Config> Pallet<T> {
 		frame_system::Pallet::<T>::block_hash(BlockNumberOf::<T>::zero())
 	}
 
-	/// Weight of `submit_failure` before its callback: a result that completes the quorum of
-	/// the largest committee (payments included) plus a read per member (the votes).
+	/// Weight of `submit_failure` before its callback: the benchmarked worst case, the report
+	/// that completes the quorum of the largest committee and pays all its members.
 	pub(crate) fn submit_failure_base_weight() -> Weight {
-		T::WeightInfo::submit_result(0, T::MaxCommittee::get())
-			.saturating_add(T::DbWeight::get().reads(T::MaxCommittee::get().into()))
+		T::WeightInfo::submit_failure(T::MaxCommittee::get())
 	}
 
 	/// Pool validity of a submission: the checks of [`Self::check_submission`], then the

@@ -9,12 +9,11 @@ impl<T: Config> Pallet<T> {
 	pub(crate) fn expire_and_prune(now: BlockNumberOf<T>) -> Weight {
 		let expired = ExpiryQueue::<T>::take(now);
 		let mut expired_count = 0u32;
-		let mut paid_members = 0u32;
 		let retention_end = now.saturating_add(T::ResultRetention::get());
 		for id in expired.iter() {
 			if let Some(request) = Requests::<T>::get(id) {
 				if request.status == RequestStatus::Pending {
-					paid_members += Self::expire(*id, request, ExpiryReason::Deadline);
+					Self::expire(*id, request, ExpiryReason::Deadline);
 					expired_count += 1;
 				}
 			}
@@ -28,24 +27,14 @@ impl<T: Config> Pallet<T> {
 		for id in pruned.iter() {
 			Self::prune(*id);
 		}
+		// Benchmarked with every expired request holding the largest committee's commitments
+		// and outputs, all of its members paid.
 		T::WeightInfo::on_initialize(scheduled, expired_count, pruned.len() as u32)
-			.saturating_add(Self::expiry_payout_weight(expired_count, paid_members))
-	}
-
-	/// What paying the committed members of expired requests adds to `on_initialize` (its
-	/// benchmark expires requests without commitments): a read per commitment and per expired
-	/// request, and a transfer from escrow per paid member (the transfer's reads, writes and
-	/// time, as measured in `submit_result`'s per-member slope). Not benchmarked on its own.
-	pub(crate) fn expiry_payout_weight(expired: u32, paid: u32) -> Weight {
-		let db = T::DbWeight::get();
-		db.reads(expired.saturating_add(paid).into())
-			.saturating_add(db.reads_writes((3 * paid).into(), (3 * paid).into()))
-			.saturating_add(Weight::from_parts(60_000_000, 7_000).saturating_mul(paid.into()))
 	}
 
 	/// Ends a pending request without a result: the members that committed to an answer share
-	/// `ExpiryFee` of its fee, the rest is refunded. Returns how many members were paid.
-	pub(crate) fn expire(id: RequestId, mut request: RequestOf<T>, reason: ExpiryReason) -> u32 {
+	/// `ExpiryFee` of its fee, the rest is refunded.
+	pub(crate) fn expire(id: RequestId, mut request: RequestOf<T>, reason: ExpiryReason) {
 		let mut members: Vec<u32> = Commitments::<T>::iter_prefix(id).map(|(m, _)| m).collect();
 		members.sort_unstable();
 		let accounts: Vec<T::AccountId> = members
@@ -62,7 +51,6 @@ impl<T: Config> Pallet<T> {
 		Requests::<T>::insert(id, &request);
 		Self::close_pending(id, &request);
 		Self::deposit_event(Event::RequestExpired { request_id: id, refunded, reason, paid });
-		accounts.len() as u32
 	}
 
 	/// Bookkeeping shared by finalization, failure and expiry.

@@ -707,9 +707,9 @@ pub mod pallet {
 
 		/// A committee member's signed report that it could not answer a request (the model
 		/// was refused, ran out of time or memory, ...). Submitted like a result; a quorum on
-		/// the same kind concludes the request as failed (see `failures.rs`). Weighed as a
-		/// result that completes a quorum of the largest committee (payments included) plus a
-		/// read per member (the votes); not benchmarked on its own yet.
+		/// the same kind concludes the request as failed (see `failures.rs`). Charged its
+		/// benchmarked worst case (completing the quorum of the largest committee) and the
+		/// largest callback; refunded what the callback left.
 		#[pallet::call_index(7)]
 		#[pallet::weight(Pallet::<T>::submit_failure_base_weight()
 			.saturating_add(T::ResultCallback::max_weight()))]

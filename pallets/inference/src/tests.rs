@@ -1482,11 +1482,7 @@ fn an_agreed_failure_calls_the_requester_back() {
 		}));
 		assert!(Callbacks::<Test>::get(r).is_none());
 		// Charged the callback it used, not the largest one.
-		use frame_support::traits::Get;
-		let db: frame_support::weights::RuntimeDbWeight =
-			<<Test as frame_system::Config>::DbWeight as Get<_>>::get();
-		let declared = <Test as Config>::WeightInfo::submit_result(0, MaxCommittee::get())
-			.saturating_add(db.reads(MaxCommittee::get() as u64));
+		let declared = <Test as Config>::WeightInfo::submit_failure(MaxCommittee::get());
 		assert_eq!(post.actual_weight, Some(declared + MAX_CALLBACK / 4));
 	});
 }
