@@ -70,7 +70,8 @@ pub async fn copy_answers<P>(
 	use codec::{Decode, Encode};
 	use futures::StreamExt;
 	use pallet_inference::{
-		Call as InferenceCall, CommitBatch, FailureSubmission, ResultSubmission,
+		Call as InferenceCall, CommitBatch, FailureSubmission, ResultSubmission, Reveal,
+		RevealBatch,
 	};
 	use sc_client_api::HeaderBackend;
 	use sp_api::ProvideRuntimeApi;
@@ -145,6 +146,21 @@ pub async fn copy_answers<P>(
 							format!("result of request {}", copy.request_id),
 							RuntimeCall::Inference(InferenceCall::submit_result {
 								submission: copy,
+								signature,
+							}),
+						));
+					}
+					InferenceCall::reveal_answers { batch, .. } if &batch.executor != key => {
+						let copy =
+							RevealBatch { executor: key.clone(), reveals: batch.reveals.clone() };
+						let Some(signature) = sign(key, &copy.signing_payload(genesis)) else {
+							continue;
+						};
+						let ids: Vec<u64> = copy.reveals.iter().map(Reveal::request_id).collect();
+						copies.push((
+							format!("reveals of requests {ids:?}"),
+							RuntimeCall::Inference(InferenceCall::reveal_answers {
+								batch: copy,
 								signature,
 							}),
 						));

@@ -19,6 +19,7 @@
 //! to a guess. Under light load a request made in block `N` is committed to in `N + 1` and
 //! concluded in `N + 2`; a silent member delays the reveals to the end of the commit window.
 use crate::*;
+use frame_support::dispatch::DispatchResultWithPostInfo;
 use sp_runtime::{traits::Bounded, DispatchResult};
 
 impl<T: Config> Pallet<T> {
@@ -159,6 +160,131 @@ impl<T: Config> Pallet<T> {
 		match first_error {
 			Some(e) if recorded == 0 => Err(e.into()),
 			_ => Ok(()),
+		}
+	}
+
+	/// What a reveal batch's executor signs: bound to this chain (each reveal must match its
+	/// commitment, which binds the request's input).
+	pub fn reveal_payload(batch: &RevealBatchOf<T>) -> Vec<u8> {
+		batch.signing_payload(Self::genesis_hash())
+	}
+
+	/// The rules of one reveal of a batch: those of `submit_result` or `submit_failure`.
+	fn check_reveal(
+		batch: &RevealBatchOf<T>,
+		reveal: &Reveal<T::MaxOutputBytes>,
+	) -> Result<RequestOf<T>, Error<T>> {
+		let checked = match (batch.result(reveal), batch.failure(reveal)) {
+			(Some(submission), _) => Self::check_submission(&submission),
+			(_, Some(failure)) => Self::check_failure(&failure),
+			(None, None) => Err(Error::<T>::BadCommitBatch),
+		};
+		checked.map(|(request, _)| request)
+	}
+
+	/// A reveal batch holds at least one reveal and each request once.
+	fn check_reveal_shape(batch: &RevealBatchOf<T>) -> Result<(), Error<T>> {
+		let mut ids: Vec<RequestId> = batch.reveals.iter().map(Reveal::request_id).collect();
+		ids.sort_unstable();
+		if ids.is_empty() || ids.windows(2).any(|w| w[0] == w[1]) {
+			return Err(Error::<T>::BadCommitBatch);
+		}
+		Ok(())
+	}
+
+	/// Weight of `reveal_answers` before dispatch: each reveal at its benchmarked worst case
+	/// (a result completing the largest committee's quorum, or a failure doing so) with the
+	/// largest callback. The dispatch is the same code as `submit_result` / `submit_failure`
+	/// per entry; the signature is checked once, in `authorize`.
+	pub fn reveal_answers_weight(batch: &RevealBatchOf<T>) -> Weight {
+		batch.reveals.iter().fold(Weight::zero(), |total, reveal| {
+			let entry = match reveal {
+				Reveal::Result { output, .. } => {
+					T::WeightInfo::submit_result(output.len() as u32, T::MaxCommittee::get())
+				}
+				Reveal::Failure { .. } => Self::submit_failure_base_weight(),
+			};
+			total.saturating_add(entry).saturating_add(T::ResultCallback::max_weight())
+		})
+	}
+
+	/// Weight of `reveal_answers`' pool validity: the checks of each entry, as benchmarked for
+	/// `submit_result` (each with a signature check, where the batch has one: an upper bound).
+	pub fn authorize_reveal_answers_weight(batch: &RevealBatchOf<T>) -> Weight {
+		batch.reveals.iter().fold(Weight::zero(), |total, reveal| {
+			total.saturating_add(T::WeightInfo::authorize_submit_result(reveal.output_len()))
+		})
+	}
+
+	/// Pool validity of a reveal batch: its shape, the rules of its reveals (at least one must
+	/// meet them; entries that went stale meanwhile, e.g. a request that concluded, ride
+	/// along), then the signature. It provides the tag of each valid reveal (the tag of a
+	/// single `submit_result` / `submit_failure` of that member and request), and lives until
+	/// the earliest deadline among them.
+	pub(crate) fn authorize_reveal_answers(
+		_source: TransactionSource,
+		batch: &RevealBatchOf<T>,
+		signature: &<InferenceAuthorityId as RuntimeAppPublic>::Signature,
+	) -> TransactionValidityWithRefund {
+		Self::check_reveal_shape(batch).map_err(|_| InvalidTransaction::BadProof)?;
+		let mut last_block = BlockNumberOf::<T>::max_value();
+		let mut valid = Vec::new();
+		let mut first_error = None;
+		for reveal in batch.reveals.iter() {
+			match Self::check_reveal(batch, reveal) {
+				Ok(request) => {
+					last_block = last_block.min(request.deadline);
+					valid.push(reveal.request_id());
+				}
+				Err(e) => {
+					first_error.get_or_insert(e);
+				}
+			}
+		}
+		if valid.is_empty() {
+			let error = first_error.unwrap_or(Error::<T>::BadCommitBatch);
+			return Err(Self::invalid_answer(error).into());
+		}
+		if !batch.executor.verify(&Self::reveal_payload(batch), signature) {
+			return Err(InvalidTransaction::BadProof.into());
+		}
+		let mut validity = ValidTransaction::with_tag_prefix("VerityInference")
+			.priority(T::UnsignedPriority::get())
+			.longevity(Self::blocks_until(last_block))
+			.propagate(true);
+		for id in valid {
+			validity = validity.and_provides((id, batch.executor.clone()));
+		}
+		validity.build().map(|v| (v, Weight::zero()))
+	}
+
+	/// Counts the reveals of a batch that meet the rules, as `submit_result` / `submit_failure`
+	/// would, skipping those that went stale since the pool accepted it (at least one must
+	/// count). The actual weight is the sum of the entries'.
+	pub(crate) fn do_reveal_answers(batch: RevealBatchOf<T>) -> DispatchResultWithPostInfo {
+		Self::check_reveal_shape(&batch)?;
+		let mut used = Weight::zero();
+		let mut counted = 0u32;
+		let mut first_error = None;
+		for reveal in batch.reveals.iter() {
+			let outcome = match (batch.result(reveal), batch.failure(reveal)) {
+				(Some(submission), _) => Self::reveal_result(submission),
+				(_, Some(failure)) => Self::reveal_failure(failure),
+				(None, None) => Err(Error::<T>::BadCommitBatch.into()),
+			};
+			match outcome {
+				Ok(weight) => {
+					used = used.saturating_add(weight);
+					counted += 1;
+				}
+				Err(e) => {
+					first_error.get_or_insert(e);
+				}
+			}
+		}
+		match first_error {
+			Some(e) if counted == 0 => Err(e.into()),
+			_ => Ok(Some(used).into()),
 		}
 	}
 }

@@ -3,19 +3,26 @@
 //! back.
 use crate::*;
 use frame_support::dispatch::DispatchResultWithPostInfo;
+use sp_runtime::DispatchError;
 
 impl<T: Config> Pallet<T> {
 	/// Records a revealed result and concludes the request if it completes a quorum. Charged
 	/// up front for the largest committee and callback; the actual weight counts the results
 	/// compared and what the callback used.
 	pub(crate) fn do_submit_result(submission: SubmissionOf<T>) -> DispatchResultWithPostInfo {
+		Ok(Some(Self::reveal_result(submission)?).into())
+	}
+
+	/// [`Self::do_submit_result`] returning the actual weight (also one entry of
+	/// `reveal_answers`).
+	pub(crate) fn reveal_result(submission: SubmissionOf<T>) -> Result<Weight, DispatchError> {
 		let (request, member) = Self::check_submission(&submission)?;
 		let executor = Self::answered(submission.request_id, &request, member);
 		Self::deposit_event(Event::ResultSubmitted { request_id: submission.request_id, executor });
 		let output_len = submission.output.len() as u32;
 		let (compared, callback) =
 			Self::record_and_conclude(submission.request_id, request, member, submission.output);
-		Ok(Some(T::WeightInfo::submit_result(output_len, compared).saturating_add(callback)).into())
+		Ok(T::WeightInfo::submit_result(output_len, compared).saturating_add(callback))
 	}
 
 	/// Records `member`'s result, comparing it once with each earlier result, then concludes

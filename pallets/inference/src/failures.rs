@@ -35,8 +35,14 @@ impl<T: Config> Pallet<T> {
 	/// expires it when every member answered without agreement. Charged up front with the
 	/// largest callback; the actual weight refunds what the callback left.
 	pub(crate) fn do_submit_failure(failure: FailureSubmission) -> DispatchResultWithPostInfo {
+		Ok(Some(Self::reveal_failure(failure)?).into())
+	}
+
+	/// [`Self::do_submit_failure`] returning the actual weight (also one entry of
+	/// `reveal_answers`).
+	pub(crate) fn reveal_failure(failure: FailureSubmission) -> Result<Weight, DispatchError> {
 		let callback = Self::record_failure(failure)?;
-		Ok(Some(Self::submit_failure_base_weight().saturating_add(callback)).into())
+		Ok(Self::submit_failure_base_weight().saturating_add(callback))
 	}
 
 	/// [`Self::do_submit_failure`] before the weight: returns the weight the callback used.
@@ -66,7 +72,9 @@ impl<T: Config> Pallet<T> {
 
 	/// The rules of a failure report: those of every answer, and it reveals the member's
 	/// commitment.
-	fn check_failure(failure: &FailureSubmission) -> Result<(RequestOf<T>, u32), Error<T>> {
+	pub(crate) fn check_failure(
+		failure: &FailureSubmission,
+	) -> Result<(RequestOf<T>, u32), Error<T>> {
 		let (request, member) = Self::check_member(failure.request_id, &failure.executor)?;
 		let commitment = Self::revealable(failure.request_id, &request, member)?;
 		if failure.commitment(Self::genesis_hash(), &request.input_hash) != commitment {

@@ -122,6 +122,9 @@ pub type ResultOf<T> = InferenceResult<
 pub type SubmissionOf<T> = ResultSubmission<<T as Config>::MaxOutputBytes>;
 /// A batch of commitments (at most `MaxRunsPerBlock`, what one off-chain worker run answers).
 pub type CommitBatchOf<T> = CommitBatch<<T as Config>::MaxRunsPerBlock>;
+/// A batch of reveals (at most `MaxRevealsPerBatch`).
+pub type RevealBatchOf<T> =
+	RevealBatch<<T as Config>::MaxOutputBytes, <T as Config>::MaxRevealsPerBatch>;
 
 #[frame_support::pallet]
 pub mod pallet {
@@ -224,6 +227,11 @@ pub mod pallet {
 		/// window is over.
 		#[pallet::constant]
 		type CommitWindow: Get<BlockNumberFor<Self>>;
+		/// Most reveals in one `reveal_answers` batch: its worst-case weight (each entry
+		/// concluding a request of the largest committee with the largest callback) must fit
+		/// one extrinsic of a block (checked by `integrity_test`).
+		#[pallet::constant]
+		type MaxRevealsPerBatch: Get<u32>;
 		/// Blocks a registered model has to complete its upload; after that an incomplete
 		/// registration is cleared and `ModelDepositBase` of its deposit burnt.
 		#[pallet::constant]
@@ -594,6 +602,17 @@ pub mod pallet {
 				T::MaxCommittee::get() <= verity_primitives::agreement::MAX_MEMBERS,
 				"agreement masks name at most 64 committee members"
 			);
+			let full_batch =
+				T::WeightInfo::submit_result(T::MaxOutputBytes::get(), T::MaxCommittee::get())
+					.saturating_add(T::ResultCallback::max_weight())
+					.saturating_mul(T::MaxRevealsPerBatch::get().into());
+			let max_extrinsic = <T as frame_system::Config>::BlockWeights::get()
+				.get(frame_support::dispatch::DispatchClass::Normal)
+				.max_extrinsic;
+			assert!(
+				max_extrinsic.is_none_or(|max| full_batch.all_lte(max)),
+				"a full reveal batch must fit one extrinsic"
+			);
 		}
 
 		#[cfg(feature = "try-runtime")]
@@ -743,6 +762,25 @@ pub mod pallet {
 		) -> DispatchResult {
 			frame_system::ensure_authorized(origin)?;
 			Self::do_commit_answers(batch)
+		}
+
+		/// A committee member's reveals (see [`commit`]), one per request, signed with its
+		/// `infr` key: the answers whose commit phase is over, in one authorized transaction
+		/// (what `submit_result` and `submit_failure` do one at a time). Each reveal meets the
+		/// rules of those calls; reveals that went stale are skipped. Charged each entry's
+		/// worst case and largest callback; refunded to what they did.
+		#[pallet::call_index(9)]
+		#[pallet::weight(Pallet::<T>::reveal_answers_weight(batch))]
+		#[pallet::weight_of_authorize(Pallet::<T>::authorize_reveal_answers_weight(batch))]
+		#[pallet::authorize(Pallet::<T>::authorize_reveal_answers)]
+		pub fn reveal_answers(
+			origin: OriginFor<T>,
+			batch: RevealBatchOf<T>,
+			// Verified in `authorize`.
+			_signature: <InferenceAuthorityId as RuntimeAppPublic>::Signature,
+		) -> DispatchResultWithPostInfo {
+			frame_system::ensure_authorized(origin)?;
+			Self::do_reveal_answers(batch)
 		}
 	}
 }

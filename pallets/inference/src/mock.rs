@@ -113,6 +113,7 @@ impl pallet_inference::Config for Test {
 	type AnswerByteFee = AnswerByteFee;
 	type UploadWindow = frame_support::traits::ConstU64<UPLOAD_WINDOW>;
 	type MaxUploadsPerBlock = ConstU32<2>;
+	type MaxRevealsPerBatch = ConstU32<4>;
 	type OnDissent = ();
 	type ResultCallback = RecordingCallback;
 	type WeightInfo = ();

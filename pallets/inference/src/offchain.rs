@@ -3,8 +3,9 @@
 //!
 //! On each imported block, on a validator node (`is_validator`), for every local `infr` key:
 //! 1. **reveal** the answers it committed to whose commit phase is over (kept in the node's
-//!    persistent off-chain storage since they were computed, with their salt): one signed
-//!    `submit_result` or `submit_failure` each; answers of requests that ended are forgotten;
+//!    persistent off-chain storage since they were computed, with their salt), all of them in
+//!    one signed `reveal_answers` transaction (several when they exceed `MaxRevealsPerBatch`
+//!    or 512 KiB of outputs); answers of requests that ended are forgotten;
 //! 2. **run** the requests in their commit phase whose committee holds the key and that it has
 //!    not committed to ([`Pallet::pending_for`]), oldest first, at most `MaxRunsPerBlock` in all
 //!    and none started after `MaxOffchainMillis` of wall-clock time. Each is claimed in the
@@ -271,6 +272,7 @@ fn reveal_due<T: Config>(now: BlockNumberOf<T>, key: &InferenceAuthorityId) {
 	let recommit_after = BlockNumberOf::<T>::from(RECOMMIT_AFTER_BLOCKS);
 	let reveal_after = BlockNumberOf::<T>::from(REVEAL_AGAIN_AFTER_BLOCKS);
 	let mut recommit = Vec::new();
+	let mut reveals = Vec::new();
 	for id in Pallet::<T>::assigned(key) {
 		let Some(request) = Requests::<T>::get(id) else { continue };
 		if request.status != RequestStatus::Pending || request.deadline < next {
@@ -300,11 +302,12 @@ fn reveal_due<T: Config>(now: BlockNumberOf<T>, key: &InferenceAuthorityId) {
 		if !claim::<T>(b"reveal", reveal_after, now, id, key) {
 			continue;
 		}
-		match reveal::<T>(id, key, &request) {
-			Ok(()) => log::info!(target: LOG_TARGET, "revealed the answer to request {id}"),
-			Err(e) => log::warn!(target: LOG_TARGET, "reveal of request {id}: {e:?}"),
+		match kept_reveal::<T>(id, key) {
+			Some(entry) => reveals.push(entry),
+			None => log::warn!(target: LOG_TARGET, "no kept answer to reveal for request {id}"),
 		}
 	}
+	send_reveals::<T>(now, key, reveals);
 	if !recommit.is_empty() {
 		log::info!(target: LOG_TARGET, "{} commitment(s) did not land; sending again", recommit.len());
 		flush::<T>(now, key, recommit);
@@ -337,32 +340,65 @@ fn forget(id: RequestId, key: &InferenceAuthorityId) {
 	update_index(key, id, false);
 }
 
-/// Submits the kept answer of `key` to request `id` with its salt.
-fn reveal<T: Config>(
+/// The kept answer of `key` to request `id` as a reveal.
+fn kept_reveal<T: Config>(
 	id: RequestId,
 	key: &InferenceAuthorityId,
-	request: &RequestOf<T>,
-) -> Result<(), OffchainError> {
-	let (local, salt) = kept_answer(id, key).ok_or(OffchainError::Gone)?;
-	let call = match local {
+) -> Option<Reveal<T::MaxOutputBytes>> {
+	let (local, salt) = kept_answer(id, key)?;
+	Some(match local {
 		LocalAnswer::Output(output) => {
-			let output = BoundedVec::try_from(output).map_err(|_| OffchainError::Gone)?;
-			let submission =
-				ResultSubmission { request_id: id, executor: key.clone(), output, salt };
-			let signature = key
-				.sign(&Pallet::<T>::signing_payload(&submission, request))
-				.ok_or(OffchainError::Signing)?;
-			Call::<T>::submit_result { submission, signature }
+			Reveal::Result { request_id: id, output: BoundedVec::try_from(output).ok()?, salt }
 		}
-		LocalAnswer::Failure(kind) => {
-			let failure = FailureSubmission { request_id: id, executor: key.clone(), kind, salt };
-			let signature = key
-				.sign(&Pallet::<T>::failure_payload(&failure, request))
-				.ok_or(OffchainError::Signing)?;
-			Call::<T>::submit_failure { failure, signature }
+		LocalAnswer::Failure(kind) => Reveal::Failure { request_id: id, kind, salt },
+	})
+}
+
+/// Most output bytes in one reveal batch (the block takes 3.75 MiB of normal transactions).
+const REVEAL_BATCH_BYTES: u32 = 512 * 1024;
+
+/// Sends `reveals` in as few signed `reveal_answers` transactions as fit: at most
+/// `MaxRevealsPerBatch` reveals and `REVEAL_BATCH_BYTES` of outputs each.
+fn send_reveals<T: Config>(
+	now: BlockNumberOf<T>,
+	key: &InferenceAuthorityId,
+	reveals: Vec<Reveal<T::MaxOutputBytes>>,
+) {
+	let mut batch: Vec<Reveal<T::MaxOutputBytes>> = Vec::new();
+	let mut bytes = 0u32;
+	let max = T::MaxRevealsPerBatch::get().max(1) as usize;
+	for reveal in reveals {
+		let len = reveal.output_len();
+		if !batch.is_empty()
+			&& (batch.len() >= max || bytes.saturating_add(len) > REVEAL_BATCH_BYTES)
+		{
+			send_reveal_batch::<T>(now, key, core::mem::take(&mut batch));
+			bytes = 0;
 		}
-	};
-	submit::<T>(call)
+		bytes = bytes.saturating_add(len);
+		batch.push(reveal);
+	}
+	if !batch.is_empty() {
+		send_reveal_batch::<T>(now, key, batch);
+	}
+}
+
+/// Signs and submits one reveal batch.
+fn send_reveal_batch<T: Config>(
+	now: BlockNumberOf<T>,
+	key: &InferenceAuthorityId,
+	reveals: Vec<Reveal<T::MaxOutputBytes>>,
+) {
+	let ids: Vec<RequestId> = reveals.iter().map(Reveal::request_id).collect();
+	let batch = RevealBatch { executor: key.clone(), reveals: BoundedVec::truncate_from(reveals) };
+	let sent = key
+		.sign(&Pallet::<T>::reveal_payload(&batch))
+		.ok_or(OffchainError::Signing)
+		.and_then(|signature| submit::<T>(Call::<T>::reveal_answers { batch, signature }));
+	match sent {
+		Ok(()) => log::info!(target: LOG_TARGET, "revealed answers to {ids:?} at block {now:?}"),
+		Err(e) => log::warn!(target: LOG_TARGET, "reveal of {ids:?}: {e:?}"),
+	}
 }
 
 /// What the committee can agree on when the engine fails: failures the model causes (the same

@@ -1890,3 +1890,152 @@ fn one_account_cannot_fill_the_pending_set() {
 	});
 	MaxPendingPerAccount::set(MAX_PENDING);
 }
+
+// ----------------------------------------------------------------------------------------------
+// Reveal batches
+// ----------------------------------------------------------------------------------------------
+
+/// `executor`'s signed batch revealing `answers` (with its test salt).
+fn reveal_batch(
+	executor: u8,
+	answers: Vec<(RequestId, Ans)>,
+) -> (RevealBatchOf<Test>, InferenceAuthoritySignature) {
+	let reveals = answers
+		.into_iter()
+		.map(|(request_id, answer)| match answer {
+			Ans::Out(o) => Reveal::Result {
+				request_id,
+				output: BoundedVec::try_from(o).unwrap(),
+				salt: salt(executor),
+			},
+			Ans::Fail(kind) => Reveal::Failure { request_id, kind, salt: salt(executor) },
+		})
+		.collect();
+	let batch = RevealBatch {
+		executor: executor_key(executor),
+		reveals: BoundedVec::truncate_from(reveals),
+	};
+	let signature = executor_pair(executor).sign(&Inference::reveal_payload(&batch)).into();
+	(batch, signature)
+}
+
+fn authorize_reveals(
+	batch: &RevealBatchOf<Test>,
+	signature: &InferenceAuthoritySignature,
+) -> Result<sp_runtime::transaction_validity::ValidTransaction, InvalidTransaction> {
+	Inference::authorize_reveal_answers(TransactionSource::External, batch, signature)
+		.map(|(v, _)| v)
+		.map_err(|e| match e {
+			sp_runtime::transaction_validity::TransactionValidityError::Invalid(i) => i,
+			_ => panic!("unknown validity"),
+		})
+}
+
+/// Reveals through the pool's path: authorize, then dispatch.
+fn reveal(executor: u8, answers: Vec<(RequestId, Ans)>) -> DispatchResultWithPostInfo {
+	let (batch, signature) = reveal_batch(executor, answers);
+	authorize_reveals(&batch, &signature).map_err(|_| DispatchError::Other("not authorized"))?;
+	Inference::reveal_answers(RawOrigin::Authorized.into(), batch, signature)
+}
+
+#[test]
+fn one_reveal_batch_per_member_concludes_several_requests() {
+	new_test_ext(3).execute_with(|| {
+		let model = active_model(10);
+		let (a, b, c) = (request(model), request(model), request(model));
+		let oom = Ans::Fail(FailureKind::OutOfMemory);
+		let mut answers = Vec::new();
+		for m in 0..2u8 {
+			answers.extend([(a, m, out(1.0)), (b, m, out(2.0)), (c, m, oom.clone())]);
+		}
+		commit_all(&answers);
+		// The pool sees one transaction per member, providing the tag of each reveal (the tag a
+		// single `submit_result` of that member and request provides).
+		let (batch0, sig0) = reveal_batch(0, vec![(a, out(1.0)), (b, out(2.0)), (c, oom.clone())]);
+		let validity = authorize_reveals(&batch0, &sig0).unwrap();
+		assert_eq!(validity.provides.len(), 3);
+		let (single, single_sig) = signed(a, 0, output(1.0));
+		let single_validity =
+			Inference::authorize_submit_result(TransactionSource::External, &single, &single_sig)
+				.unwrap()
+				.0;
+		assert!(validity.provides.contains(&single_validity.provides[0]));
+		let post =
+			Inference::reveal_answers(RawOrigin::Authorized.into(), batch0.clone(), sig0).unwrap();
+		// Charged the entries' worst cases up front; the actual weight is below.
+		let declared = Inference::reveal_answers_weight(&batch0);
+		assert!(post.actual_weight.unwrap().all_lt(declared));
+		assert_ok!(reveal(1, vec![(a, out(1.0)), (b, out(2.0)), (c, oom)]));
+		assert_eq!(Requests::<Test>::get(a).unwrap().status, RequestStatus::Finalized);
+		assert_eq!(Requests::<Test>::get(b).unwrap().status, RequestStatus::Finalized);
+		assert_eq!(Requests::<Test>::get(c).unwrap().status, RequestStatus::Failed);
+		assert_eq!(Assignments::<Test>::iter().count(), 0);
+	});
+}
+
+#[test]
+fn reveal_batch_rules() {
+	new_test_ext(3).execute_with(|| {
+		let model = active_model(10);
+		let (a, b) = (request(model), request(model));
+		commit_all(&[(a, 0, out(1.0)), (a, 1, out(1.0)), (b, 0, out(2.0)), (b, 1, out(2.0))]);
+		let no = |executor, answers| {
+			let (batch, signature) = reveal_batch(executor, answers);
+			authorize_reveals(&batch, &signature).map(|_| ())
+		};
+		// Empty, or one request twice.
+		assert_eq!(no(0, vec![]), Err(InvalidTransaction::BadProof));
+		assert_eq!(no(0, vec![(a, out(1.0)), (a, out(1.0))]), Err(InvalidTransaction::BadProof));
+		// Not the committed answer; not a member's commitment (member 2 never committed).
+		assert_eq!(no(0, vec![(a, out(9.0))]), Err(InvalidTransaction::BadProof));
+		assert_eq!(no(2, vec![(a, out(1.0))]), Err(InvalidTransaction::BadProof));
+		// Another member's batch, signed again by a copier: its salt and key match no
+		// commitment of the copier.
+		let (original, _) = reveal_batch(0, vec![(a, out(1.0))]);
+		let copy = RevealBatch { executor: executor_key(2), reveals: original.reveals.clone() };
+		let copy_sig = executor_pair(2).sign(&Inference::reveal_payload(&copy)).into();
+		assert_eq!(
+			authorize_reveals(&copy, &copy_sig).map(|_| ()),
+			Err(InvalidTransaction::BadProof)
+		);
+		// A signature over another batch.
+		let (batch, _) = reveal_batch(0, vec![(a, out(1.0))]);
+		let (_, other_sig) = reveal_batch(0, vec![(b, out(2.0))]);
+		assert_eq!(
+			authorize_reveals(&batch, &other_sig).map(|_| ()),
+			Err(InvalidTransaction::BadProof)
+		);
+		// A stale entry rides along with a valid one and is skipped at dispatch; a batch of
+		// stale entries only is refused.
+		assert_ok!(submit(a, 0, output(1.0)));
+		assert_ok!(reveal(0, vec![(a, out(1.0)), (b, out(2.0))]));
+		assert_eq!(
+			reveal(0, vec![(a, out(1.0)), (b, out(2.0))]),
+			Err(DispatchError::Other("not authorized").into())
+		);
+		let (batch, signature) = reveal_batch(0, vec![(a, out(1.0)), (b, out(2.0))]);
+		assert_noop!(
+			Inference::reveal_answers(RawOrigin::Authorized.into(), batch, signature),
+			Error::<Test>::DuplicateResult
+		);
+		assert_ok!(reveal(1, vec![(a, out(1.0)), (b, out(2.0))]));
+		assert_eq!(Requests::<Test>::get(a).unwrap().status, RequestStatus::Finalized);
+		assert_eq!(Requests::<Test>::get(b).unwrap().status, RequestStatus::Finalized);
+	});
+}
+
+#[test]
+fn reveals_wait_for_the_end_of_the_commit_phase() {
+	new_test_ext(3).execute_with(|| {
+		let model = active_model(10);
+		let r = request(model);
+		assert_ok!(commit(0, vec![(r, commitment_of(r, 0, &out(1.0)))]));
+		run_to(System::block_number() + 1);
+		// Members 1 and 2 have not committed and the window is open: reveals are for later.
+		let (batch, signature) = reveal_batch(0, vec![(r, out(1.0))]);
+		assert_eq!(
+			authorize_reveals(&batch, &signature).map(|_| ()),
+			Err(InvalidTransaction::Future)
+		);
+	});
+}

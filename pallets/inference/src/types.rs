@@ -368,6 +368,100 @@ impl<MaxEntries: Get<u32>> CommitBatch<MaxEntries> {
 	}
 }
 
+/// One revealed answer of a [`RevealBatch`]: what `submit_result` or `submit_failure` carries,
+/// less the executor (the batch's).
+#[derive(
+	CloneNoBound,
+	DebugNoBound,
+	PartialEqNoBound,
+	EqNoBound,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	TypeInfo,
+)]
+#[scale_info(skip_type_params(MaxOutput))]
+pub enum Reveal<MaxOutput: Get<u32>> {
+	/// A result: output tensors in the Verity tensor format, and the commitment's salt.
+	Result { request_id: RequestId, output: BoundedVec<u8, MaxOutput>, salt: Salt },
+	/// A failure of one kind, and the commitment's salt.
+	Failure { request_id: RequestId, kind: FailureKind, salt: Salt },
+}
+
+impl<MaxOutput: Get<u32>> Reveal<MaxOutput> {
+	/// The request it answers.
+	pub fn request_id(&self) -> RequestId {
+		match self {
+			Reveal::Result { request_id, .. } | Reveal::Failure { request_id, .. } => *request_id,
+		}
+	}
+
+	/// Bytes of its output (0 for a failure).
+	pub fn output_len(&self) -> u32 {
+		match self {
+			Reveal::Result { output, .. } => output.len() as u32,
+			Reveal::Failure { .. } => 0,
+		}
+	}
+}
+
+/// What a validator signs and submits in one transaction per block: its reveals of the answers
+/// whose commit phase is over, one per request.
+#[derive(
+	CloneNoBound,
+	DebugNoBound,
+	PartialEqNoBound,
+	EqNoBound,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	TypeInfo,
+)]
+#[scale_info(skip_type_params(MaxOutput, MaxEntries))]
+pub struct RevealBatch<MaxOutput: Get<u32>, MaxEntries: Get<u32>> {
+	/// The signer; must be in each request's committee.
+	pub executor: InferenceAuthorityId,
+	/// The reveals, each request at most once.
+	pub reveals: BoundedVec<Reveal<MaxOutput>, MaxEntries>,
+}
+
+/// Context of reveal-batch signatures.
+pub const REVEAL_SIGNING_CONTEXT: &[u8; 22] = b"verity/reveal-batch/v1";
+
+impl<MaxOutput: Get<u32>, MaxEntries: Get<u32>> RevealBatch<MaxOutput, MaxEntries> {
+	/// The bytes the executor signs: the batch bound to the chain (each reveal must match a
+	/// commitment, which binds its request's input).
+	pub fn signing_payload(&self, genesis_hash: impl Encode) -> Vec<u8> {
+		(REVEAL_SIGNING_CONTEXT, genesis_hash, &self.executor, &self.reveals).encode()
+	}
+
+	/// The result submission of entry `reveal` (`None` for a failure).
+	pub fn result(&self, reveal: &Reveal<MaxOutput>) -> Option<ResultSubmission<MaxOutput>> {
+		match reveal {
+			Reveal::Result { request_id, output, salt } => Some(ResultSubmission {
+				request_id: *request_id,
+				executor: self.executor.clone(),
+				output: output.clone(),
+				salt: *salt,
+			}),
+			Reveal::Failure { .. } => None,
+		}
+	}
+
+	/// The failure report of entry `reveal` (`None` for a result).
+	pub fn failure(&self, reveal: &Reveal<MaxOutput>) -> Option<FailureSubmission> {
+		match reveal {
+			Reveal::Failure { request_id, kind, salt } => Some(FailureSubmission {
+				request_id: *request_id,
+				executor: self.executor.clone(),
+				kind: *kind,
+				salt: *salt,
+			}),
+			Reveal::Result { .. } => None,
+		}
+	}
+}
+
 /// Why a request ended without a result.
 #[derive(
 	Clone,

@@ -318,88 +318,90 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 			.saturating_add(Weight::from_parts(0, 2603).saturating_mul(k.into()))
 	}
 	/// Storage: `Inference::Undrawn` (r:1 w:0)
-	/// Proof: `Inference::Undrawn` (`max_values`: Some(1), `max_size`: Some(8194), added: 8689, mode: `MaxEncodedLen`)
+	/// Proof: `Inference::Undrawn` (`max_values`: Some(1), `max_size`: Some(8194), added: 8689, mode: `Measured`)
 	/// Storage: `Inference::UploadDeadlines` (r:1 w:0)
-	/// Proof: `Inference::UploadDeadlines` (`max_values`: None, `max_size`: Some(525), added: 3000, mode: `MaxEncodedLen`)
+	/// Proof: `Inference::UploadDeadlines` (`max_values`: None, `max_size`: Some(525), added: 3000, mode: `Measured`)
 	/// Storage: `Inference::ExpiryQueue` (r:1 w:1)
-	/// Proof: `Inference::ExpiryQueue` (`max_values`: None, `max_size`: Some(2062), added: 4537, mode: `MaxEncodedLen`)
+	/// Proof: `Inference::ExpiryQueue` (`max_values`: None, `max_size`: Some(2062), added: 4537, mode: `Measured`)
 	/// Storage: `Inference::Requests` (r:512 w:512)
-	/// Proof: `Inference::Requests` (`max_values`: None, `max_size`: Some(1170), added: 3645, mode: `MaxEncodedLen`)
+	/// Proof: `Inference::Requests` (`max_values`: None, `max_size`: Some(1170), added: 3645, mode: `Measured`)
 	/// Storage: `Inference::Commitments` (r:4352 w:4096)
-	/// Proof: `Inference::Commitments` (`max_values`: None, `max_size`: Some(64), added: 2539, mode: `MaxEncodedLen`)
+	/// Proof: `Inference::Commitments` (`max_values`: None, `max_size`: Some(64), added: 2539, mode: `Measured`)
 	/// Storage: `Balances::Holds` (r:4 w:4)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(157), added: 2632, mode: `MaxEncodedLen`)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(157), added: 2632, mode: `Measured`)
 	/// Storage: `System::Account` (r:20 w:20)
-	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
+	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `Measured`)
 	/// Storage: `Inference::PendingByAccount` (r:4 w:4)
-	/// Proof: `Inference::PendingByAccount` (`max_values`: None, `max_size`: Some(44), added: 2519, mode: `MaxEncodedLen`)
+	/// Proof: `Inference::PendingByAccount` (`max_values`: None, `max_size`: Some(44), added: 2519, mode: `Measured`)
 	/// Storage: `Inference::Submissions` (r:4096 w:4096)
-	/// Proof: `Inference::Submissions` (`max_values`: None, `max_size`: Some(65568), added: 68043, mode: `MaxEncodedLen`)
+	/// Proof: `Inference::Submissions` (`max_values`: None, `max_size`: Some(65568), added: 68043, mode: `Measured`)
 	/// Storage: `Inference::SubmissionSupport` (r:4096 w:4096)
-	/// Proof: `Inference::SubmissionSupport` (`max_values`: None, `max_size`: Some(40), added: 2515, mode: `MaxEncodedLen`)
+	/// Proof: `Inference::SubmissionSupport` (`max_values`: None, `max_size`: Some(40), added: 2515, mode: `Measured`)
 	/// Storage: `Inference::PendingCount` (r:1 w:1)
-	/// Proof: `Inference::PendingCount` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
+	/// Proof: `Inference::PendingCount` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `Measured`)
 	/// Storage: `Inference::PendingByModel` (r:1 w:1)
-	/// Proof: `Inference::PendingByModel` (`max_values`: None, `max_size`: Some(36), added: 2511, mode: `MaxEncodedLen`)
+	/// Proof: `Inference::PendingByModel` (`max_values`: None, `max_size`: Some(36), added: 2511, mode: `Measured`)
 	/// Storage: `Inference::PruneQueue` (r:1 w:2)
-	/// Proof: `Inference::PruneQueue` (`max_values`: None, `max_size`: Some(2062), added: 4537, mode: `MaxEncodedLen`)
+	/// Proof: `Inference::PruneQueue` (`max_values`: None, `max_size`: Some(2062), added: 4537, mode: `Measured`)
 	/// Storage: `Inference::Results` (r:0 w:256)
-	/// Proof: `Inference::Results` (`max_values`: None, `max_size`: Some(67706), added: 70181, mode: `MaxEncodedLen`)
+	/// Proof: `Inference::Results` (`max_values`: None, `max_size`: Some(67706), added: 70181, mode: `Measured`)
 	/// Storage: `Inference::Assignments` (r:0 w:4096)
-	/// Proof: `Inference::Assignments` (`max_values`: None, `max_size`: Some(64), added: 2539, mode: `MaxEncodedLen`)
+	/// Proof: `Inference::Assignments` (`max_values`: None, `max_size`: Some(64), added: 2539, mode: `Measured`)
 	/// Storage: `Inference::RequestInputs` (r:0 w:256)
-	/// Proof: `Inference::RequestInputs` (`max_values`: None, `max_size`: Some(65556), added: 68031, mode: `MaxEncodedLen`)
+	/// Proof: `Inference::RequestInputs` (`max_values`: None, `max_size`: Some(65556), added: 68031, mode: `Measured`)
 	/// Storage: `Inference::Callbacks` (r:0 w:256)
-	/// Proof: `Inference::Callbacks` (`max_values`: None, `max_size`: Some(32), added: 2507, mode: `MaxEncodedLen`)
+	/// Proof: `Inference::Callbacks` (`max_values`: None, `max_size`: Some(32), added: 2507, mode: `Measured`)
 	/// Storage: `Inference::CommitCounts` (r:0 w:256)
-	/// Proof: `Inference::CommitCounts` (`max_values`: None, `max_size`: Some(20), added: 2495, mode: `MaxEncodedLen`)
+	/// Proof: `Inference::CommitCounts` (`max_values`: None, `max_size`: Some(20), added: 2495, mode: `Measured`)
 	/// The range of component `q` is `[0, 256]`.
 	/// The range of component `e` is `[0, 256]`.
 	/// The range of component `p` is `[0, 256]`.
 	fn on_initialize(q: u32, e: u32, p: u32, ) -> Weight {
 		// Proof Size summary in bytes:
 		//  Measured:  `23253 + e * (1111 ±0) + p * (75 ±0)`
-		//  Estimated: `934110 + e * (1088688 ±0) + p * (3645 ±0) + q * (2 ±0)`
-		// Minimum execution time: 2_606_904_000 picoseconds.
-		Weight::from_parts(2_915_180_138, 0)
-			.saturating_add(Weight::from_parts(0, 934110))
-			// Standard Error: 5_539_703
-			.saturating_add(Weight::from_parts(936_713_371, 0).saturating_mul(e.into()))
+		//  Estimated: `657395 + e * (43182 ±1) + p * (2553 ±1) + q * (4 ±1)`
+		// Minimum execution time: 2_884_828_000 picoseconds.
+		Weight::from_parts(2_993_250_000, 0)
+			.saturating_add(Weight::from_parts(0, 657395))
+			// Standard Error: 4_382_312
+			.saturating_add(Weight::from_parts(18_159_737, 0).saturating_mul(q.into()))
+			// Standard Error: 4_382_312
+			.saturating_add(Weight::from_parts(971_894_978, 0).saturating_mul(e.into()))
 			.saturating_add(T::DbWeight::get().reads(275_u64))
 			.saturating_add(T::DbWeight::get().reads((49_u64).saturating_mul(e.into())))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(p.into())))
 			.saturating_add(T::DbWeight::get().writes(18_u64))
 			.saturating_add(T::DbWeight::get().writes((67_u64).saturating_mul(e.into())))
 			.saturating_add(T::DbWeight::get().writes((3_u64).saturating_mul(p.into())))
-			.saturating_add(Weight::from_parts(0, 1088688).saturating_mul(e.into()))
-			.saturating_add(Weight::from_parts(0, 3645).saturating_mul(p.into()))
-			.saturating_add(Weight::from_parts(0, 2).saturating_mul(q.into()))
+			.saturating_add(Weight::from_parts(0, 43182).saturating_mul(e.into()))
+			.saturating_add(Weight::from_parts(0, 2553).saturating_mul(p.into()))
+			.saturating_add(Weight::from_parts(0, 4).saturating_mul(q.into()))
 	}
 	/// Storage: `Inference::UploadDeadlines` (r:1 w:1)
-	/// Proof: `Inference::UploadDeadlines` (`max_values`: None, `max_size`: Some(525), added: 3000, mode: `MaxEncodedLen`)
+	/// Proof: `Inference::UploadDeadlines` (`max_values`: None, `max_size`: Some(525), added: 3000, mode: `Measured`)
 	/// Storage: `Inference::Models` (r:16 w:16)
-	/// Proof: `Inference::Models` (`max_values`: None, `max_size`: Some(3619), added: 6094, mode: `MaxEncodedLen`)
+	/// Proof: `Inference::Models` (`max_values`: None, `max_size`: Some(3619), added: 6094, mode: `Measured`)
 	/// Storage: `Inference::ModelChunks` (r:240 w:240)
-	/// Proof: `Inference::ModelChunks` (`max_values`: None, `max_size`: Some(1048624), added: 1051099, mode: `MaxEncodedLen`)
+	/// Proof: `Inference::ModelChunks` (`max_values`: None, `max_size`: Some(1048624), added: 1051099, mode: `Measured`)
 	/// Storage: `System::Account` (r:16 w:16)
-	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
+	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `Measured`)
 	/// Storage: `Balances::Holds` (r:16 w:16)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(157), added: 2632, mode: `MaxEncodedLen`)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(157), added: 2632, mode: `Measured`)
 	/// The range of component `n` is `[0, 16]`.
 	fn expire_uploads(n: u32, ) -> Weight {
 		// Proof Size summary in bytes:
 		//  Measured:  `513 + n * (748 ±0)`
-		//  Estimated: `3990 + n * (15766485 ±0)`
-		// Minimum execution time: 2_624_000 picoseconds.
-		Weight::from_parts(47_214_581, 0)
-			.saturating_add(Weight::from_parts(0, 3990))
-			// Standard Error: 485_359
-			.saturating_add(Weight::from_parts(74_679_775, 0).saturating_mul(n.into()))
+		//  Estimated: `3827 + n * (37873 ±6)`
+		// Minimum execution time: 2_814_000 picoseconds.
+		Weight::from_parts(44_138_583, 0)
+			.saturating_add(Weight::from_parts(0, 3827))
+			// Standard Error: 554_758
+			.saturating_add(Weight::from_parts(82_161_247, 0).saturating_mul(n.into()))
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().reads((18_u64).saturating_mul(n.into())))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 			.saturating_add(T::DbWeight::get().writes((18_u64).saturating_mul(n.into())))
-			.saturating_add(Weight::from_parts(0, 15766485).saturating_mul(n.into()))
+			.saturating_add(Weight::from_parts(0, 37873).saturating_mul(n.into()))
 	}
 	/// Storage: `Inference::Undrawn` (r:1 w:1)
 	/// Proof: `Inference::Undrawn` (`max_values`: Some(1), `max_size`: Some(8194), added: 8689, mode: `MaxEncodedLen`)
@@ -555,28 +557,29 @@ impl WeightInfo for () {
 			.saturating_add(Weight::from_parts(0, 2603).saturating_mul(k.into()))
 	}
 	fn on_initialize(q: u32, e: u32, p: u32, ) -> Weight {
-		Weight::from_parts(2_915_180_138, 0)
-			.saturating_add(Weight::from_parts(0, 934110))
-			.saturating_add(Weight::from_parts(936_713_371, 0).saturating_mul(e.into()))
+		Weight::from_parts(2_993_250_000, 0)
+			.saturating_add(Weight::from_parts(0, 657395))
+			.saturating_add(Weight::from_parts(18_159_737, 0).saturating_mul(q.into()))
+			.saturating_add(Weight::from_parts(971_894_978, 0).saturating_mul(e.into()))
 			.saturating_add(ParityDbWeight::get().reads(275_u64))
 			.saturating_add(ParityDbWeight::get().reads((49_u64).saturating_mul(e.into())))
 			.saturating_add(ParityDbWeight::get().reads((1_u64).saturating_mul(p.into())))
 			.saturating_add(ParityDbWeight::get().writes(18_u64))
 			.saturating_add(ParityDbWeight::get().writes((67_u64).saturating_mul(e.into())))
 			.saturating_add(ParityDbWeight::get().writes((3_u64).saturating_mul(p.into())))
-			.saturating_add(Weight::from_parts(0, 1088688).saturating_mul(e.into()))
-			.saturating_add(Weight::from_parts(0, 3645).saturating_mul(p.into()))
-			.saturating_add(Weight::from_parts(0, 2).saturating_mul(q.into()))
+			.saturating_add(Weight::from_parts(0, 43182).saturating_mul(e.into()))
+			.saturating_add(Weight::from_parts(0, 2553).saturating_mul(p.into()))
+			.saturating_add(Weight::from_parts(0, 4).saturating_mul(q.into()))
 	}
 	fn expire_uploads(n: u32, ) -> Weight {
-		Weight::from_parts(47_214_581, 0)
-			.saturating_add(Weight::from_parts(0, 3990))
-			.saturating_add(Weight::from_parts(74_679_775, 0).saturating_mul(n.into()))
+		Weight::from_parts(44_138_583, 0)
+			.saturating_add(Weight::from_parts(0, 3827))
+			.saturating_add(Weight::from_parts(82_161_247, 0).saturating_mul(n.into()))
 			.saturating_add(ParityDbWeight::get().reads(1_u64))
 			.saturating_add(ParityDbWeight::get().reads((18_u64).saturating_mul(n.into())))
 			.saturating_add(ParityDbWeight::get().writes(1_u64))
 			.saturating_add(ParityDbWeight::get().writes((18_u64).saturating_mul(n.into())))
-			.saturating_add(Weight::from_parts(0, 15766485).saturating_mul(n.into()))
+			.saturating_add(Weight::from_parts(0, 37873).saturating_mul(n.into()))
 	}
 	fn draw_committees(d: u32, ) -> Weight {
 		Weight::from_parts(5_428_000, 0)
