@@ -52,6 +52,7 @@ def measure(substrate, model: str, load: int) -> dict:
     else:
         raise TimeoutError(f"load {load}: requests did not conclude")
     blocks = sorted(scan.timestamps)
+    commits, reveals = answer_transactions(substrate, blocks)
     per_block = [sum(1 for b in scan.finalized.values() if b == n) for n in blocks]
     busy = [c for c in per_block if c]
     latency = [scan.finalized[r] - scan.requested[r] for r in scan.finalized]
@@ -69,7 +70,28 @@ def measure(substrate, model: str, load: int) -> dict:
         "latency_max": max(latency) if latency else None,
         "interval_max": max(intervals),
         "per_block": per_block,
+        "commit_txs": commits,
+        "reveal_txs": reveals,
     }
+
+
+def answer_transactions(substrate, blocks: list[int]) -> tuple[list[int], list[int]]:
+    """Per block, how many transactions carried commitments and how many carried reveals
+    (an extrinsic counts once, however many answers it holds: grouped by extrinsic index)."""
+    commits, reveals = [], []
+    for number in blocks:
+        committing, revealing = set(), set()
+        for event in substrate.get_events(substrate.get_block_hash(number)):
+            value = event.value
+            if value["module_id"] != "Inference":
+                continue
+            if value["event_id"] == "AnswerCommitted":
+                committing.add(value.get("extrinsic_idx"))
+            elif value["event_id"] in ("ResultSubmitted", "FailureSubmitted"):
+                revealing.add(value.get("extrinsic_idx"))
+        commits.append(len(committing))
+        reveals.append(len(revealing))
+    return commits, reveals
 
 
 def block_time(substrate, number: int) -> float:
@@ -86,7 +108,7 @@ def latency(substrate, model: str, samples: int = 10) -> list[dict]:
     for _ in range(samples):
         data = chain.vtns.encode({"x": rng.normal(size=(1, 4)).astype(np.float32)})
         request_id, request_block = chain.request(substrate, alice, model, data, FEE)
-        result_block = chain.wait_result(substrate, request_id)["finalized_at"]
+        result_block = chain.wait_result(substrate, request_id)["attested_at"]
         while True:
             finalized = substrate.get_block_number(substrate.get_chain_finalised_head())
             if finalized >= result_block:
@@ -133,6 +155,8 @@ def main() -> int:
                       f"| {r['peak_per_block']} | {r['mean_per_busy_block']:.1f} | {r['latency_median']} ({r['latency_max']}) "
                       f"| {r['interval_max']:.1f} |", flush=True)
                 print(f"<!-- finalized per block: {r['per_block']}; refused: {r['refused_why']} -->", flush=True)
+                print(f"<!-- answer transactions per block: commits {r['commit_txs']}, reveals {r['reveal_txs']} -->",
+                      flush=True)
         finally:
             net.stop()
     return 0

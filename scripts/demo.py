@@ -34,7 +34,7 @@ def main() -> int:
     result = chain.wait_result(substrate, request_id)
     output = chain.vtns.decode(chain.to_bytes(result["output"]))
     attesters = chain.unwrap(result["attesters"])
-    print(f"[demo] finalized in block #{result['finalized_at']} by {len(attesters)} validators: "
+    print(f"[demo] finalized in block #{result['attested_at']} by {len(attesters)} validators: "
           f"probs = {output['probs'].round(5).tolist()}", flush=True)
     print(f"[demo] re-check it yourself: verity-node inference verify --request {request_id} "
           f"--rpc {url.replace('ws://', 'http://')}", flush=True)

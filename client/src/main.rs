@@ -98,14 +98,14 @@ enum Command {
 		#[arg(long)]
 		output_dir: Option<PathBuf>,
 	},
-	/// Print a request's status and, once finalized, its result.
+	/// Print a request's status and, once attested, its result.
 	Result {
 		#[arg(long)]
 		request: u64,
 		#[arg(long)]
 		output_dir: Option<PathBuf>,
 	},
-	/// Print (or write) the provenance receipt of a finalized result.
+	/// Print (or write) the provenance receipt of an attested result.
 	Receipt {
 		#[arg(long)]
 		request: u64,
@@ -466,7 +466,7 @@ fn wait_for_result(rpc: &Rpc, id: u64, limit: Duration) -> Result<(), String> {
 			last_block = best;
 		}
 		match request.status.as_str() {
-			"finalized" => return Ok(()),
+			"attested" => return Ok(()),
 			"expired" => {
 				return Err(format!("request {id} expired without a quorum; its fee was refunded"))
 			}
@@ -487,9 +487,9 @@ fn wait_for_finality(rpc: &Rpc, id: u64, started: Instant, limit: Duration) -> R
 	let result: ResultView = rpc.get("inference_getResult", serde_json::json!([id]))?;
 	loop {
 		let finalized = rpc.block_number(rpc.finalized_head()?)?.unwrap_or(0);
-		if finalized >= result.finalized_at {
+		if finalized >= result.attested_at {
 			// The result must be in the final chain, not on a fork that lost.
-			let at = rpc.block_hash(result.finalized_at)?.ok_or("the result's block is unknown")?;
+			let at = rpc.block_hash(result.attested_at)?.ok_or("the result's block is unknown")?;
 			let final_result: Option<ResultView> =
 				rpc.get_optional("inference_getResult", serde_json::json!([id, at]))?;
 			if final_result.is_none_or(|r| r.output_hash != result.output_hash) {
@@ -497,13 +497,13 @@ fn wait_for_finality(rpc: &Rpc, id: u64, started: Instant, limit: Duration) -> R
 			}
 			println!(
 				"result block #{} is final (GRANDPA, finalized head #{finalized}) after {:.0}s",
-				result.finalized_at,
+				result.attested_at,
 				started.elapsed().as_secs_f64()
 			);
 			return Ok(());
 		}
 		if started.elapsed() > limit {
-			return Err(format!("block #{} not final after {limit:?}", result.finalized_at));
+			return Err(format!("block #{} not final after {limit:?}", result.attested_at));
 		}
 		std::thread::sleep(Duration::from_millis(500));
 	}
@@ -517,13 +517,13 @@ fn show_result(rpc: &Rpc, id: u64, output_dir: Option<&PathBuf>) -> Result<(), S
 		hex(&request.model.0),
 		request.requester
 	);
-	if request.status != "finalized" {
+	if request.status != "attested" {
 		return Ok(());
 	}
 	let result: ResultView = rpc.get("inference_getResult", serde_json::json!([id]))?;
 	println!(
-		"finalized in block #{} by {} attester(s), {} dissenter(s); output blake2-256 {}",
-		result.finalized_at,
+		"attested in block #{} by {} attester(s), {} dissenter(s); output blake2-256 {}",
+		result.attested_at,
 		result.attesters.len(),
 		result.dissenters.len(),
 		hex(&result.output_hash.0)
@@ -565,7 +565,7 @@ fn verify(trusted: &Rpc, receipt: &Receipt, engine: Option<&EngineArgs>) -> Resu
 	);
 	println!(
 		"ok   the proven result is the receipt's (output, hashes, attesters, block #{})",
-		result.finalized_at
+		result.attested_at
 	);
 	println!(
 		"     model {}, input {}, {} attester(s): {}",

@@ -154,7 +154,7 @@ pub fn verify(receipt: &Receipt, trusted: &TrustedChain) -> Result<InferenceResu
 		("output hash", view.output_hash == claimed.output_hash),
 		("attesters", view.attesters == claimed.attesters),
 		("dissenters", view.dissenters == claimed.dissenters),
-		("finalization block", view.finalized_at == claimed.finalized_at),
+		("finalization block", view.attested_at == claimed.attested_at),
 	];
 	if let Some((field, _)) = fields.iter().find(|(_, same)| !same) {
 		return Err(ReceiptError::ResultMismatch(field));
@@ -183,7 +183,7 @@ mod tests {
 				key: sp_core::sr25519::Public::from_raw([2; 32]).into(),
 			}]),
 			dissenters: BoundedVec::default(),
-			finalized_at: 5,
+			attested_at: 5,
 		}
 	}
 

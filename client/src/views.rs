@@ -57,7 +57,7 @@ pub struct RequestView {
 	pub quorum: u32,
 	pub created_at: u32,
 	pub deadline: u32,
-	/// `pending`, `finalized` or `expired`.
+	/// `pending`, `attested`, `failed` or `expired`.
 	pub status: String,
 	/// Block whose start fixed the committee (the next one when it was drawn).
 	pub drawn_at: u32,
@@ -74,7 +74,7 @@ pub struct ResultView {
 	pub output_hash: H256,
 	pub attesters: Vec<ExecutorView>,
 	pub dissenters: Vec<ExecutorView>,
-	pub finalized_at: u32,
+	pub attested_at: u32,
 }
 
 /// One page of `inference_listModels`.
@@ -173,7 +173,7 @@ impl RequestView {
 			deadline: r.deadline,
 			status: match r.status {
 				Pending => "pending",
-				Finalized => "finalized",
+				Attested => "attested",
 				Expired => "expired",
 				Failed => "failed",
 			}
@@ -192,7 +192,7 @@ impl ResultView {
 			output_hash: r.output_hash,
 			attesters: executors(&r.attesters),
 			dissenters: executors(&r.dissenters),
-			finalized_at: r.finalized_at,
+			attested_at: r.attested_at,
 		}
 	}
 }

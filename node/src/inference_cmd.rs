@@ -144,7 +144,7 @@ fn verify(request: u64, rpc: &str, args: &EngineArgs) -> Result<(), String> {
 	println!(
 		"request {request}: model {}, finalized in block #{} by {} attester(s), {} dissenter(s)",
 		hex(&result.model.0),
-		result.finalized_at,
+		result.attested_at,
 		result.attesters.len(),
 		result.dissenters.len()
 	);

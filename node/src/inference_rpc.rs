@@ -67,7 +67,7 @@ pub trait InferenceRpc {
 		at: Option<H256>,
 	) -> RpcResult<ModelPage>;
 
-	/// A request (pending, finalized or expired) until it is pruned.
+	/// A request (pending, attested, failed or expired) until it is pruned.
 	#[method(name = "getRequest")]
 	fn get_request(&self, request_id: u64, at: Option<H256>) -> RpcResult<RequestView>;
 
@@ -158,7 +158,7 @@ where
 		events
 			.into_iter()
 			.filter_map(|record| match record.event {
-				RuntimeEvent::Inference(pallet_inference::Event::InferenceFinalized {
+				RuntimeEvent::Inference(pallet_inference::Event::InferenceAttested {
 					request_id,
 					..
 				}) => {

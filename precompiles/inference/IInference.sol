@@ -14,7 +14,7 @@ address constant INFERENCE_ADDRESS = 0x000000000000000000000000000000000a010000;
 /// caller).
 interface IInference {
     /// @notice Requests inference. The model's fee is held from the caller's balance (a
-    /// contract pays from its own balance) until the result is finalized (paid to the
+    /// contract pays from its own balance) until the result is attested (paid to the
     /// validators) or the request expires (refunded).
     /// @param model blake2-256 hash of the model's ONNX bytes
     /// @param input encoded input tensors
@@ -25,7 +25,7 @@ interface IInference {
         external
         returns (uint64 requestId);
 
-    /// @notice Like `requestInference`, and when the result is finalized the chain calls the
+    /// @notice Like `requestInference`, and when the result is attested the chain calls the
     /// caller's `onInferenceResult` (see `IInferenceConsumer`) with up to the given weight,
     /// which the caller pays now, as gas, on top of this call. The callback runs as the contract
     /// itself (`msg.sender == address(this)`). If it reverts or runs out of its weight, its
@@ -43,18 +43,18 @@ interface IInference {
     /// @notice The most weight a callback may be given (ref time in picoseconds, proof bytes).
     function maxCallbackWeight() external view returns (uint64 refTime, uint64 proofSize);
 
-    /// @notice 0 unknown (never made, or pruned after retention), 1 pending, 2 finalized,
+    /// @notice 0 unknown (never made, or pruned after retention), 1 pending, 2 attested,
     /// 3 expired (no quorum; refunded), 4 failed (a quorum of validators reported the same
     /// failure to run the model on this input; the fee paid them).
     function requestStatus(uint64 requestId) external view returns (uint8 status);
 
-    /// @notice The finalized result: the output tensors, the blake2-256 of the output, the
-    /// number of validators that attested it and the block in which it was finalized.
-    /// Reverts with "NoResult" unless the request is finalized.
+    /// @notice The attested result: the output tensors, the blake2-256 of the output, the
+    /// number of validators that attested it and the block in which it was attested.
+    /// Reverts with "NoResult" unless the request is attested.
     function getResult(uint64 requestId)
         external
         view
-        returns (bytes memory output, bytes32 outputHash, uint32 attesters, uint32 finalizedAt);
+        returns (bytes memory output, bytes32 outputHash, uint32 attesters, uint32 attestedAt);
 
     /// @notice A model: whether it takes requests (registered, uploaded, not retired), its fee
     /// per request and its number of inputs and outputs. Reverts with "UnknownModel".

@@ -474,7 +474,7 @@ fn lending_contract_is_decided_by_the_quorum_result_through_its_callback() {
 		assert_eq!(total_issuance(), issuance);
 		assert_eq!(
 			pallet_inference::Requests::<Runtime>::get(id).unwrap().status,
-			RequestStatus::Finalized
+			RequestStatus::Attested
 		);
 	});
 }
@@ -604,7 +604,7 @@ fn precompile_functions_and_bad_inputs() {
 		assert_eq!(result.output.to_vec(), output);
 		assert_eq!(result.outputHash.0, sp_io::hashing::blake2_256(&output));
 		// Requested in block 1; one member silent, so reveals wait for the 3-block commit window.
-		assert_eq!((result.attesters, result.finalizedAt), (2, 1 + 3 + 1));
+		assert_eq!((result.attesters, result.attestedAt), (2, 1 + 3 + 1));
 
 		// Bad requests revert with the pallet's error; nothing is held.
 		let bob = Sr25519Keyring::Bob.to_account_id();
@@ -735,7 +735,7 @@ fn failing_and_reentrant_callbacks_never_block_finalization() {
 			let output = outputs[&id].clone();
 			assert_eq!(
 				pallet_inference::Requests::<Runtime>::get(id).unwrap().status,
-				RequestStatus::Finalized
+				RequestStatus::Attested
 			);
 			assert_eq!(
 				pallet_inference::Results::<Runtime>::get(id).unwrap().output.to_vec(),
@@ -761,7 +761,7 @@ fn failing_and_reentrant_callbacks_never_block_finalization() {
 		finalize_with_quorum(nested);
 		assert_eq!(
 			pallet_inference::Requests::<Runtime>::get(nested).unwrap().status,
-			RequestStatus::Finalized
+			RequestStatus::Attested
 		);
 	});
 }

@@ -333,7 +333,7 @@ class Scan:
                 if module == "Inference" and name == "InferenceRequested":
                     self.requested[attrs["request_id"]] = number
                     self.requester[attrs["request_id"]] = attrs["requester"]
-                elif module == "Inference" and name == "InferenceFinalized":
+                elif module == "Inference" and name == "InferenceAttested":
                     self.finalized[attrs["request_id"]] = number
                 elif module == "Inference" and name == "RequestExpired":
                     self.expired[attrs["request_id"]] = number

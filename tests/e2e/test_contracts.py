@@ -107,7 +107,7 @@ def test_lending_contract_requests_and_settles_through_the_precompile(credit_mod
     print(f"[contract] request {request_id} made by the contract's account {contract_account}")
 
     result = chain.wait_result(substrate, request_id)
-    block_events = substrate.get_events(substrate.get_block_hash(result["finalized_at"]))
+    block_events = substrate.get_events(substrate.get_block_hash(result["attested_at"]))
     decided = events_logs(block_events, lending, "Decided(uint64,address,bool,int256)")
     assert decided, "the callback did not decide the loan in the finalization block"
     assert callback_outcomes(block_events) == {request_id: True}
@@ -155,7 +155,7 @@ def test_precompile_rejects_bad_requests(credit_model):
     assert substrate.query("Inference", "PendingCount").value == pending
 
 
-def test_failing_and_reentrant_callbacks_never_block_finalization(credit_model, models):
+def test_failing_and_reentrant_callbacks_never_block_the_attestation(credit_model, models):
     substrate, model = credit_model
     alice, bob = Keypair.create_from_uri("//Alice"), Keypair.create_from_uri("//Bob")
     probe = deploy(substrate, alice, "CallbackProbe", bytes.fromhex(model[2:]), value=20 * UNIT)
@@ -178,11 +178,11 @@ def test_failing_and_reentrant_callbacks_never_block_finalization(credit_model, 
     outcomes, nested = {}, []
     for mode, rid in ids.items():
         result = chain.wait_result(substrate, rid)
-        events = substrate.get_events(substrate.get_block_hash(result["finalized_at"]))
+        events = substrate.get_events(substrate.get_block_hash(result["attested_at"]))
         outcomes.update(callback_outcomes(events))
         nested += events_logs(events, probe, "Nested(uint64,uint64)")
         assert substrate.query("Inference", "Results", [rid]).value is not None
-        print(f"[callback] mode {mode} request {rid}: finalized #{result['finalized_at']}, callback ok {outcomes.get(rid)}")
+        print(f"[callback] mode {mode} request {rid}: finalized #{result['attested_at']}, callback ok {outcomes.get(rid)}")
     assert outcomes[ids[0]] is True
     assert outcomes[ids[1]] is False, "a reverting callback was reported as successful"
     assert outcomes[ids[2]] is False, "a callback out of gas was reported as successful"

@@ -34,13 +34,13 @@ def test_ethers_deploys_requests_and_reads_the_callback_state(network, eth_rpc, 
     request = substrate.query("Inference", "Requests", [request_id]).value
     contract_account = substrate.ss58_encode(bytes.fromhex(state["address"][2:]) + b"\xee" * 12)
     assert request["requester"] == contract_account
-    assert request["status"] == "Finalized"
+    assert request["status"] == "Attested"
     assert state["lastRequest"] == state["requestId"]
 
     # The chain's callback decided the loan in the block that finalized the result.
     result = substrate.query("Inference", "Results", [request_id]).value
-    assert state["appliedBlock"] < result["finalized_at"] <= state["decidedAtBlock"]
-    events = substrate.get_events(substrate.get_block_hash(result["finalized_at"]))
+    assert state["appliedBlock"] < result["attested_at"] <= state["decidedAtBlock"]
+    events = substrate.get_events(substrate.get_block_hash(result["attested_at"]))
     delivered = [e.value["attributes"] for e in events
                  if e.value["module_id"] == "Inference" and e.value["event_id"] == "CallbackDelivered"]
     assert [(d["request_id"], d["success"]) for d in delivered] == [(request_id, True)]
@@ -48,7 +48,7 @@ def test_ethers_deploys_requests_and_reads_the_callback_state(network, eth_rpc, 
     x = np.array([[1.5, -0.25, 3.0, 0.42]], dtype=np.float32)
     expected = float(session.run(None, {"x": x})[0][0][0])
     score = int(state["score"]) / 1e6
-    print(f"[ethers] request {request_id}: applied #{state['appliedBlock']}, finalized and decided #{result['finalized_at']}, "
+    print(f"[ethers] request {request_id}: applied #{state['appliedBlock']}, finalized and decided #{result['attested_at']}, "
           f"score {score}, onnxruntime {expected}, approved {state['approved']}")
     assert abs(score - expected) < 1e-4
     assert state["approved"] == (score >= 0)

@@ -14,7 +14,7 @@ from conftest import node_binary
 FEE = 3_000_000_000  # 0.003 VRT
 
 
-def test_request_is_finalized_with_the_models_output(network, models):
+def test_request_is_attested_with_the_models_output(network, models):
     substrate = chain.connect(network.nodes[0].ws_url)
     alice, bob = Keypair.create_from_uri("//Alice"), Keypair.create_from_uri("//Bob")
     model_id = chain.register_model(substrate, alice, models / "mlp.onnx", FEE)
@@ -23,9 +23,9 @@ def test_request_is_finalized_with_the_models_output(network, models):
 
     request_id, requested_at = chain.request(substrate, bob, model_id, (models / "mlp.input.vtns").read_bytes(), FEE)
     result = chain.wait_result(substrate, request_id)
-    finalized_at = result["finalized_at"]
-    print(f"request {request_id}: included in #{requested_at}, result finalized in #{finalized_at} "
-          f"({finalized_at - requested_at} block(s) later), attested by {len(chain.unwrap(result['attesters']))}")
+    attested_at = result["attested_at"]
+    print(f"request {request_id}: included in #{requested_at}, result finalized in #{attested_at} "
+          f"({attested_at - requested_at} block(s) later), attested by {len(chain.unwrap(result['attesters']))}")
 
     output = chain.vtns.decode(chain.to_bytes(result["output"]))
     expected = chain.vtns.decode((models / "mlp.expected.vtns").read_bytes())
@@ -38,7 +38,7 @@ def test_request_is_finalized_with_the_models_output(network, models):
     assert substrate.query("Inference", "PendingCount").value == 0
 
     # Anyone can re-execute it against the finalized state.
-    chain.wait_finalized(substrate, finalized_at)
+    chain.wait_finalized(substrate, attested_at)
     verify = subprocess.run(
         [str(node_binary()), "inference", "verify", "--request", str(request_id), "--rpc", network.nodes[1].rpc_url],
         capture_output=True, text=True, timeout=120)

@@ -56,7 +56,7 @@ def escrow_total(substrate, accounts) -> int:
     return total
 
 
-def test_requests_finalize_correctly_with_a_byzantine_validator(network5, setup):
+def test_requests_are_attested_correctly_with_a_byzantine_validator(network5, setup):
     substrate, model, session, tolerance = setup
     signers = [Keypair.create_from_uri(uri) for uri in ACCOUNTS]
     eve = Keypair.create_from_uri("//Eve").ss58_address
@@ -90,7 +90,7 @@ def test_requests_finalize_correctly_with_a_byzantine_validator(network5, setup)
             assert len(attesters) >= 4 and dissenters <= {eve}
             dissent += eve in dissenters
             print(f"[byzantine] round {round_} request {rid}: included #{scan.requested[rid]}, finalized "
-                  f"#{result['finalized_at']} by {len(attesters)} attesters, eve {'outvoted' if eve in dissenters else 'late'}")
+                  f"#{result['attested_at']} by {len(attesters)} attesters, eve {'outvoted' if eve in dissenters else 'late'}")
         if round_ >= 2 and dissent > 0:
             break
     assert dissent > 0, "Eve's corrupted results never arrived before finalization"

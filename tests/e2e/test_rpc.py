@@ -48,12 +48,12 @@ def cnn_request(network, models, tmp_path_factory):
                  "--suri", "//Dave", "--output-dir", str(out), "--rpc", url, "--final")
     assert req.returncode == 0, req.stderr
     request_id = int(req.stdout.split("request ", 1)[1].split(" ", 1)[0])
-    assert "finalized" in req.stdout
+    assert "attested" in req.stdout
     # --final: the command returned only once GRANDPA made the result's block final.
     result = localnet.rpc(url, "inference_getResult", [request_id])
-    assert f"result block #{result['finalizedAt']} is final (GRANDPA" in req.stdout
+    assert f"result block #{result['attestedAt']} is final (GRANDPA" in req.stdout
     head = localnet.rpc(url, "chain_getHeader", [localnet.rpc(url, "chain_getFinalizedHead")])
-    assert int(head["number"], 16) >= result["finalizedAt"]
+    assert int(head["number"], 16) >= result["attestedAt"]
     return model_id, request_id, out
 
 
@@ -104,7 +104,7 @@ def test_receipts_verify_and_tampering_is_caught(network, cnn_request, tmp_path)
     model_id, request_id, _ = cnn_request
     substrate = chain.connect(network.nodes[0].ws_url)
     result = chain.wait_result(substrate, request_id)
-    chain.wait_finalized(substrate, result["finalized_at"])
+    chain.wait_finalized(substrate, result["attested_at"])
 
     url, other = network.nodes[0].rpc_url, network.nodes[2].rpc_url
     receipt_file = tmp_path / "receipt.json"
@@ -113,7 +113,7 @@ def test_receipts_verify_and_tampering_is_caught(network, cnn_request, tmp_path)
     receipt = json.loads(receipt_file.read_text())
     assert receipt["result"]["model"] == model_id
     assert receipt["result"]["requestId"] == request_id
-    assert receipt["blockNumber"] >= result["finalized_at"]
+    assert receipt["blockNumber"] >= result["attested_at"]
     assert receipt["proof"], "a receipt carries its storage proof"
 
     # Valid: checked against another node's finality, and re-executed locally.
@@ -192,7 +192,7 @@ class LyingNode:
 def test_verify_refuses_a_receipt_for_another_request(network, cnn_request):
     _, request_id, _ = cnn_request
     substrate = chain.connect(network.nodes[0].ws_url)
-    chain.wait_finalized(substrate, chain.wait_result(substrate, request_id)["finalized_at"])
+    chain.wait_finalized(substrate, chain.wait_result(substrate, request_id)["attested_at"])
     liar = LyingNode(network.nodes[0].rpc_url, request_id)
     try:
         trusted = network.nodes[2].rpc_url
@@ -224,7 +224,7 @@ def test_rpc_methods_and_their_errors(network, cnn_request, models):
     assert len(one["models"]) == 1
 
     request = localnet.rpc(url, "inference_getRequest", [request_id])
-    assert request["status"] == "finalized" and request["model"] == model_id
+    assert request["status"] == "attested" and request["model"] == model_id
     assert request["quorum"] == 2 and len(request["committee"]) == 3
     result = localnet.rpc(url, "inference_getResult", [request_id])
     assert result["requestId"] == request_id and len(result["attesters"]) >= 2

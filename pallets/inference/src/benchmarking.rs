@@ -1,4 +1,4 @@
-//! Benchmarks of `pallet-inference`: every call at its worst case, the finalization path inside
+//! Benchmarks of `pallet-inference`: every call at its worst case, the attestation path inside
 //! `submit_result`, and the expiry/pruning work of `on_initialize`.
 use super::*;
 use frame_benchmarking::v2::*;
@@ -346,7 +346,7 @@ mod benchmarks {
 		let (output, n) = tensor_bytes("y", o);
 		let committee = k.max(1);
 		let (id, executors) = open_request::<T>(n, committee)?;
-		// All but the last result are in; with k = 0 the quorum is not reached (no finalization).
+		// All but the last result are in; with k = 0 the quorum is not reached (no attestation).
 		Requests::<T>::mutate(id, |r| {
 			r.as_mut().unwrap().quorum = if k == 0 { committee + 1 } else { committee }
 		});

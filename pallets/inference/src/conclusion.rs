@@ -109,14 +109,14 @@ impl<T: Config> Pallet<T> {
 				input_hash: request.input_hash,
 				attesters: BoundedVec::truncate_from(attesters.clone()),
 				dissenters: BoundedVec::truncate_from(dissenters.clone()),
-				finalized_at: frame_system::Pallet::<T>::block_number(),
+				attested_at: frame_system::Pallet::<T>::block_number(),
 			},
 		);
-		request.status = RequestStatus::Finalized;
+		request.status = RequestStatus::Attested;
 		Requests::<T>::insert(id, &request);
 		Self::close_pending(id, &request);
 		FailureStreak::<T>::remove(request.model);
-		Self::deposit_event(Event::InferenceFinalized {
+		Self::deposit_event(Event::InferenceAttested {
 			request_id: id,
 			model: request.model,
 			output_hash,

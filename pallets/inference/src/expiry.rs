@@ -53,7 +53,7 @@ impl<T: Config> Pallet<T> {
 		Self::deposit_event(Event::RequestExpired { request_id: id, refunded, reason, paid });
 	}
 
-	/// Bookkeeping shared by finalization, failure and expiry.
+	/// Bookkeeping shared by attestation, failure and expiry.
 	pub(crate) fn close_pending(id: RequestId, request: &RequestOf<T>) {
 		let (model, committee) = (request.model, request.committee.len() as u32);
 		PendingByAccount::<T>::mutate_exists(&request.requester, |n| {

@@ -21,7 +21,7 @@
 //!   to, and once answers are public nobody can commit any more: copying does not pay.
 //! - **Results**: revealed as signed, authorized (feeless, unsigned) transactions, one per member
 //!   and request. As soon as `Quorum` results agree within the model's tolerance
-//!   ([`verity_primitives::agreement`]), the request is finalized in that same block: the result
+//!   ([`verity_primitives::agreement`]), the request is **attested** in that same block: the result
 //!   and its provenance are stored, the fee is split among the agreeing validators (the
 //!   remainder refunded), and dissenters get a strike.
 //! - **Agreed failures** ([`failures`]): a member that cannot answer (model refused, time or
@@ -31,7 +31,8 @@
 //! - **Expiry and retention**: a request without quorum at its deadline is expired; the members
 //!   that committed to an answer (they ran the model) share `ExpiryFee` of its fee, the rest is
 //!   refunded (all of it when nobody committed). One account has at most
-//!   `MaxPendingPerAccount` requests pending, so no single account fills the pending set. Every request (finalized or expired) and its input and result are pruned
+//!   `MaxPendingPerAccount` requests pending, so no single account fills the pending set. Every
+//!   request (attested, failed or expired) and its input and result are pruned
 //!   `ResultRetention` blocks after its deadline.
 //!
 //! Every storage item is bounded; the pure logic (tensor codec, spec check, tolerance,
@@ -274,7 +275,7 @@ pub mod pallet {
 	#[pallet::storage]
 	pub type PendingCount<T: Config> = StorageValue<_, u32, ValueQuery>;
 
-	/// Requests, pending, finalized or expired, until pruned.
+	/// Requests, pending, attested, failed or expired, until pruned.
 	#[pallet::storage]
 	pub type Requests<T: Config> = StorageMap<_, Twox64Concat, RequestId, RequestOf<T>>;
 
@@ -301,12 +302,12 @@ pub mod pallet {
 	pub type SubmissionSupport<T: Config> =
 		StorageDoubleMap<_, Twox64Concat, RequestId, Twox64Concat, u32, Support>;
 
-	/// Requests whose requester is called back on finalization, with the weight prepaid for it
+	/// Requests whose requester is called back on attestation, with the weight prepaid for it
 	/// (at most `ResultCallback::max_weight`). Removed when the request concludes.
 	#[pallet::storage]
 	pub type Callbacks<T: Config> = StorageMap<_, Twox64Concat, RequestId, Weight>;
 
-	/// Finalized results with their provenance.
+	/// Attested results with their provenance.
 	#[pallet::storage]
 	pub type Results<T: Config> = StorageMap<_, Twox64Concat, RequestId, ResultOf<T>>;
 
@@ -438,7 +439,7 @@ pub mod pallet {
 		/// reverted or ran out of its prepaid weight (the result stands either way).
 		CallbackDelivered { request_id: RequestId, success: bool, weight_used: Weight },
 		/// A quorum agreed: the result is stored and the agreeing validators were paid.
-		InferenceFinalized {
+		InferenceAttested {
 			request_id: RequestId,
 			model: ModelId,
 			output_hash: H256,
@@ -447,7 +448,7 @@ pub mod pallet {
 			paid: BalanceOf<T>,
 			refunded: BalanceOf<T>,
 		},
-		/// A validator's result disagreed with a finalized result.
+		/// A validator's result disagreed with an attested result.
 		ValidatorStruck { validator: T::AccountId, request_id: RequestId, strikes: u32 },
 		/// A request ended without a result: `paid` went to the members that committed to an
 		/// answer (`ExpiryFee` of the fee, split), the rest was refunded.
@@ -545,7 +546,7 @@ pub mod pallet {
 		DeadlineSlotFull,
 		/// No request with this id (never made, or pruned).
 		UnknownRequest,
-		/// The request is finalized or expired.
+		/// The request is attested, failed or expired.
 		RequestNotPending,
 		/// The deadline of the request has passed.
 		DeadlinePassed,
@@ -675,7 +676,7 @@ pub mod pallet {
 		}
 
 		/// Delete a model and its bytes and release its deposit (nothing may be pending).
-		/// Finalized results stay: they carry the model hash, not the model.
+		/// Attested results stay: they carry the model id, not the model.
 		#[pallet::call_index(4)]
 		#[pallet::weight(T::WeightInfo::remove_model(
 			T::MaxModelBytes::get().div_ceil(T::MaxChunkBytes::get().max(1))
@@ -686,7 +687,7 @@ pub mod pallet {
 
 		/// Ask for inference: `input` holds the input tensors (docs/tensor-format.md) and must
 		/// match the model's input spec. The model's fee (at most `max_fee`) is held until the
-		/// request is finalized (paid to the agreeing validators) or expires (refunded). Results
+		/// request is attested (paid to the agreeing validators) or expires (refunded). Results
 		/// are accepted for `timeout` blocks (`DefaultTimeout` if `None`).
 		#[pallet::call_index(5)]
 		#[pallet::weight(T::WeightInfo::request_inference(input.len() as u32, T::MaxCommittee::get()))]
@@ -703,7 +704,7 @@ pub mod pallet {
 
 		/// A committee member's result for a request, signed with its `infr` key. Submitted by
 		/// the validator's off-chain worker as an authorized transaction (no fee, no account);
-		/// the signature and every cheap check run in the transaction pool. Finalizes the request
+		/// the signature and every cheap check run in the transaction pool. Attests the request
 		/// when this result completes a quorum.
 		#[pallet::call_index(6)]
 		#[pallet::weight(T::WeightInfo::submit_result(

@@ -24,7 +24,7 @@ sp_api::decl_runtime_apis! {
 		fn request(id: RequestId) -> Option<Request>;
 		/// The encoded input tensors of a request.
 		fn request_input(id: RequestId) -> Option<Vec<u8>>;
-		/// The finalized result of a request.
+		/// The attested result of a request.
 		fn result(id: RequestId) -> Option<Result>;
 		/// Pending requests assigned to an executor key that it has not answered yet, in id
 		/// order: at most `count` (capped at 1,024) from id `start` on.

@@ -589,7 +589,7 @@ fn retire_and_remove_errors() {
 		commit_all(&[(r, 0, out(3.0)), (r, 1, out(3.0))]);
 		assert_ok!(submit(r, 0, output(3.0)));
 		assert_ok!(submit(r, 1, output(3.0)));
-		assert_eq!(Requests::<Test>::get(r).unwrap().status, RequestStatus::Finalized);
+		assert_eq!(Requests::<Test>::get(r).unwrap().status, RequestStatus::Attested);
 		// Nothing pending any more: removal works, the result stays.
 		assert_ok!(Inference::remove_model(RuntimeOrigin::signed(ALICE), id));
 		assert!(Results::<Test>::get(r).is_some());
@@ -767,7 +767,7 @@ fn exactly_quorum_finalizes_pays_and_refunds_to_the_unit() {
 		// Within 1e-5: agrees.
 		assert_ok!(submit(r, 2, output(3.000004)));
 		let req = Requests::<Test>::get(r).unwrap();
-		assert_eq!(req.status, RequestStatus::Finalized);
+		assert_eq!(req.status, RequestStatus::Attested);
 		let result = Results::<Test>::get(r).unwrap();
 		assert_eq!(result.output.to_vec(), output(3.0));
 		assert_eq!(result.output_hash, H256(sp_io::hashing::blake2_256(&output(3.0))));
@@ -775,7 +775,7 @@ fn exactly_quorum_finalizes_pays_and_refunds_to_the_unit() {
 		assert_eq!(result.input_hash, req.input_hash);
 		assert_eq!(result.attesters.iter().map(|e| e.account).collect::<Vec<_>>(), vec![10, 12]);
 		assert!(result.dissenters.is_empty());
-		assert_eq!(result.finalized_at, 1 + COMMIT_WINDOW + 1);
+		assert_eq!(result.attested_at, 1 + COMMIT_WINDOW + 1);
 		// 90 split between two: 45 each; nothing left to refund.
 		assert_eq!(Balances::free_balance(10), INITIAL + 45);
 		assert_eq!(Balances::free_balance(12), INITIAL + 45);
@@ -786,7 +786,7 @@ fn exactly_quorum_finalizes_pays_and_refunds_to_the_unit() {
 		assert_eq!(PendingCount::<Test>::get(), 0);
 		assert_eq!(Submissions::<Test>::iter_prefix(r).count(), 0);
 		assert_eq!(Inference::pending_for(&executor_key(1)), Vec::<RequestId>::new());
-		assert!(last_events(1).contains(&Event::InferenceFinalized {
+		assert!(last_events(1).contains(&Event::InferenceAttested {
 			request_id: r,
 			model,
 			output_hash: result.output_hash,
@@ -883,7 +883,7 @@ fn nan_and_infinity_results() {
 		commit_all(&[(r, 0, out(f32::NAN)), (r, 1, out(f32::NAN))]);
 		assert_ok!(submit(r, 0, output(f32::NAN)));
 		assert_ok!(submit(r, 1, output(f32::NAN)));
-		assert_eq!(Requests::<Test>::get(r).unwrap().status, RequestStatus::Finalized);
+		assert_eq!(Requests::<Test>::get(r).unwrap().status, RequestStatus::Attested);
 
 		let r = request(model);
 		commit_all(&[
@@ -1040,7 +1040,7 @@ fn validator_set_change_mid_request_keeps_the_committee() {
 		assert_eq!(authorize(r, 3, output(1.0)), Err(InvalidTransaction::BadProof));
 		assert_ok!(submit(r, 2, output(1.0)));
 		assert_ok!(submit(r, 0, output(1.0)));
-		assert_eq!(Requests::<Test>::get(r).unwrap().status, RequestStatus::Finalized);
+		assert_eq!(Requests::<Test>::get(r).unwrap().status, RequestStatus::Attested);
 		// New requests use the new set.
 		let r2 = request(model);
 		assert_eq!(
@@ -1108,7 +1108,7 @@ fn large_executor_sets_draw_the_committee_in_the_next_block() {
 		for m in &members[..2] {
 			assert_ok!(submit(r, *m, output(1.0)));
 		}
-		assert_eq!(Requests::<Test>::get(r).unwrap().status, RequestStatus::Finalized);
+		assert_eq!(Requests::<Test>::get(r).unwrap().status, RequestStatus::Attested);
 	});
 	// The same request, made the same way, gets another committee when its block hashes
 	// differently: what the requester controls does not fix it.
@@ -1331,7 +1331,7 @@ fn callbacks_run_after_finalization_and_their_weight_is_charged() {
 		// A failing callback does not undo finalization or payment.
 		assert_ok!(submit(odd, 0, output(5.0)));
 		assert_ok!(submit(odd, 2, output(5.0)));
-		assert_eq!(Requests::<Test>::get(odd).unwrap().status, RequestStatus::Finalized);
+		assert_eq!(Requests::<Test>::get(odd).unwrap().status, RequestStatus::Attested);
 		assert!(Results::<Test>::get(odd).is_some());
 		assert!(last_events(1).contains(&Event::CallbackDelivered {
 			request_id: odd,
@@ -1553,7 +1553,7 @@ fn different_failures_or_a_failure_and_results_are_no_quorum() {
 		assert_ok!(fail(r, 0, FailureKind::RunFailed));
 		assert_ok!(submit(r, 1, output(1.0)));
 		assert_ok!(submit(r, 2, output(1.0)));
-		assert_eq!(Requests::<Test>::get(r).unwrap().status, RequestStatus::Finalized);
+		assert_eq!(Requests::<Test>::get(r).unwrap().status, RequestStatus::Attested);
 		assert_eq!(FailureStreak::<Test>::get(model), 0);
 	});
 }
@@ -1698,7 +1698,7 @@ fn a_copier_is_never_counted_nor_paid() {
 			Error::<Test>::CommitmentMismatch
 		);
 		assert_ok!(submit(r, 1, honest));
-		assert_eq!(Requests::<Test>::get(r).unwrap().status, RequestStatus::Finalized);
+		assert_eq!(Requests::<Test>::get(r).unwrap().status, RequestStatus::Attested);
 		assert_eq!(Balances::free_balance(executor_account(2)), INITIAL);
 	});
 }
@@ -1728,7 +1728,7 @@ fn reveals_wait_for_the_commit_phase() {
 		run_to(3);
 		assert_ok!(submit(r, 0, output(1.0)));
 		assert_ok!(submit(r, 2, output(1.0)));
-		assert_eq!(Results::<Test>::get(r).unwrap().finalized_at, 3);
+		assert_eq!(Results::<Test>::get(r).unwrap().attested_at, 3);
 	});
 	// The shortest timeout (2) leaves one block to commit in and one to reveal in.
 	new_test_ext(3).execute_with(|| {
@@ -1748,7 +1748,7 @@ fn reveals_wait_for_the_commit_phase() {
 		assert_eq!(System::block_number(), 3);
 		assert_ok!(submit(r, 0, output(1.0)));
 		assert_ok!(submit(r, 1, output(1.0)));
-		assert_eq!(Requests::<Test>::get(r).unwrap().status, RequestStatus::Finalized);
+		assert_eq!(Requests::<Test>::get(r).unwrap().status, RequestStatus::Attested);
 	});
 }
 
@@ -1835,7 +1835,7 @@ fn commit_batch_rules() {
 		assert_ok!(submit(a, 0, output(1.0)));
 		assert_eq!(Requests::<Test>::get(a).unwrap().status, RequestStatus::Pending);
 		assert_ok!(submit(a, 1, output(1.0)));
-		assert_eq!(Requests::<Test>::get(a).unwrap().status, RequestStatus::Finalized);
+		assert_eq!(Requests::<Test>::get(a).unwrap().status, RequestStatus::Attested);
 		Inference::do_try_state().unwrap();
 	});
 }
@@ -1966,8 +1966,8 @@ fn one_reveal_batch_per_member_concludes_several_requests() {
 		let declared = Inference::reveal_answers_weight(&batch0);
 		assert!(post.actual_weight.unwrap().all_lt(declared));
 		assert_ok!(reveal(1, vec![(a, out(1.0)), (b, out(2.0)), (c, oom)]));
-		assert_eq!(Requests::<Test>::get(a).unwrap().status, RequestStatus::Finalized);
-		assert_eq!(Requests::<Test>::get(b).unwrap().status, RequestStatus::Finalized);
+		assert_eq!(Requests::<Test>::get(a).unwrap().status, RequestStatus::Attested);
+		assert_eq!(Requests::<Test>::get(b).unwrap().status, RequestStatus::Attested);
 		assert_eq!(Requests::<Test>::get(c).unwrap().status, RequestStatus::Failed);
 		assert_eq!(Assignments::<Test>::iter().count(), 0);
 	});
@@ -2019,8 +2019,8 @@ fn reveal_batch_rules() {
 			Error::<Test>::DuplicateResult
 		);
 		assert_ok!(reveal(1, vec![(a, out(1.0)), (b, out(2.0))]));
-		assert_eq!(Requests::<Test>::get(a).unwrap().status, RequestStatus::Finalized);
-		assert_eq!(Requests::<Test>::get(b).unwrap().status, RequestStatus::Finalized);
+		assert_eq!(Requests::<Test>::get(a).unwrap().status, RequestStatus::Attested);
+		assert_eq!(Requests::<Test>::get(b).unwrap().status, RequestStatus::Attested);
 	});
 }
 

@@ -3,7 +3,7 @@
 use crate::{FailureKind, RequestId};
 use frame_support::weights::Weight;
 
-/// Called for each validator whose result disagreed with a finalized result: a hook for
+/// Called for each validator whose result disagreed with an attested result: a hook for
 /// slashing or reputation. `()` only records the strike.
 pub trait OnDissent<AccountId> {
 	fn on_dissent(validator: &AccountId, request: RequestId, strikes: u32);
@@ -13,9 +13,9 @@ impl<AccountId> OnDissent<AccountId> for () {
 	fn on_dissent(_: &AccountId, _: RequestId, _: u32) {}
 }
 
-/// Delivers a finalized result to its requester, when the request asked for a callback (the
+/// Delivers an attested result to its requester, when the request asked for a callback (the
 /// runtime calls the requesting contract's `onInferenceResult`). Whatever the callback does
-/// (revert, run out of its weight), finalization stands: the result is stored and paid before
+/// (revert, run out of its weight), the attestation stands: the result is stored and paid before
 /// the callback runs.
 pub trait ResultCallback<AccountId> {
 	/// Most weight one callback may be given; every result submission is charged this up front

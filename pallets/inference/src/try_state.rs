@@ -28,8 +28,8 @@ impl<T: Config> Pallet<T> {
 						"pending request for a removed model"
 					);
 				}
-				RequestStatus::Finalized => {
-					ensure!(Results::<T>::contains_key(id), "finalized request without result")
+				RequestStatus::Attested => {
+					ensure!(Results::<T>::contains_key(id), "attested request without result")
 				}
 				RequestStatus::Expired | RequestStatus::Failed => {
 					ensure!(!Results::<T>::contains_key(id), "request without a result has one")

@@ -80,8 +80,9 @@ pub struct ModelInfo<AccountId, Balance, BlockNumber> {
 pub enum RequestStatus {
 	/// Waiting for a quorum of agreeing results.
 	Pending,
-	/// A quorum agreed; the result is in `Results`.
-	Finalized,
+	/// A quorum of results agreed: the result is **attested** and in `Results`. (Not GRANDPA
+	/// finality: the block holding it becomes final separately.)
+	Attested,
 	/// No quorum before the deadline (or every member answered without agreement); refunded.
 	Expired,
 	/// A quorum of the committee reported the same failure (the model could not be run on this
@@ -191,7 +192,7 @@ where
 	pub model: ModelId,
 	/// blake2-256 of the encoded input tensors (the input itself is in `RequestInputs`).
 	pub input_hash: H256,
-	/// Escrowed fee, held from the requester until finalization or expiry.
+	/// Escrowed fee, held from the requester until attestation, failure or expiry.
 	pub fee: Balance,
 	/// Who may answer, fixed when the request is made (or, with more executors than
 	/// `MaxCommittee`, drawn at the start of the next block: empty until then); validator-set
@@ -208,7 +209,7 @@ where
 	pub drawn_at: BlockNumber,
 }
 
-/// A finalized result and its provenance.
+/// An attested result and its provenance.
 #[derive(
 	CloneNoBound, DebugNoBound, PartialEqNoBound, EqNoBound, Encode, Decode, TypeInfo, MaxEncodedLen,
 )]
@@ -227,8 +228,8 @@ where
 	pub attesters: BoundedVec<Executor<AccountId>, MaxCommittee>,
 	/// Validators whose results disagreed (and got a strike).
 	pub dissenters: BoundedVec<Executor<AccountId>, MaxCommittee>,
-	/// Block in which the result was finalized.
-	pub finalized_at: BlockNumber,
+	/// Block in which the result was attested.
+	pub attested_at: BlockNumber,
 }
 
 /// What a validator signs and submits: its output for one request.

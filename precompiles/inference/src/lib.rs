@@ -156,7 +156,7 @@ where
 					None => 0u8,
 					Some(r) => match r.status {
 						RequestStatus::Pending => 1,
-						RequestStatus::Finalized => 2,
+						RequestStatus::Attested => 2,
 						RequestStatus::Expired => 3,
 						RequestStatus::Failed => 4,
 					},
@@ -168,13 +168,13 @@ where
 				env.charge(read_weight::<T>(1, max))?;
 				let r = pallet_inference::Results::<T>::get(*requestId)
 					.ok_or_else(|| revert("NoResult"))?;
-				let finalized_at: u32 =
-					frame_support::sp_runtime::SaturatedConversion::saturated_into(r.finalized_at);
+				let attested_at: u32 =
+					frame_support::sp_runtime::SaturatedConversion::saturated_into(r.attested_at);
 				Ok((
 					alloy_core::primitives::Bytes::from(r.output.into_inner()),
 					FixedBytes::<32>::from(r.output_hash.0),
 					r.attesters.len() as u32,
-					finalized_at,
+					attested_at,
 				)
 					.abi_encode_params())
 			}
@@ -312,7 +312,7 @@ mod tests {
 		let decoded = IInference::getResultCall::abi_decode_returns(&encoded).unwrap();
 		assert_eq!(decoded.output, output);
 		assert_eq!(decoded.outputHash, FixedBytes::<32>::from([7u8; 32]));
-		assert_eq!((decoded.attesters, decoded.finalizedAt), (3, 42));
+		assert_eq!((decoded.attesters, decoded.attestedAt), (3, 42));
 
 		let encoded = (true, U256::from(1_000u32), 1u32, 2u32).abi_encode_params();
 		let decoded = IInference::getModelCall::abi_decode_returns(&encoded).unwrap();

@@ -1,5 +1,5 @@
 // A third-party client: @polkadot/api with no custom type definitions (everything comes from the
-// runtime metadata). Bob requests inference, the script waits for the InferenceFinalized event,
+// runtime metadata). Bob requests inference, the script waits for the InferenceAttested event,
 // then reads the result from storage and through the inference_getResult RPC method.
 // Usage: node polkadot_api_request.mjs WS_URL MODEL_ID INPUT_HEX MAX_FEE
 // Prints one JSON line: {"requestId", "output", "attesters", "rpcResult"}.
@@ -30,7 +30,7 @@ await new Promise((resolve, reject) => {
   const timer = setTimeout(() => reject(new Error('no result within 120 s')), 120_000);
   api.query.system.events((events) => {
     for (const { event } of events) {
-      if (api.events.inference.InferenceFinalized.is(event) && event.data.requestId.toBigInt() === requestId) {
+      if (api.events.inference.InferenceAttested.is(event) && event.data.requestId.toBigInt() === requestId) {
         clearTimeout(timer);
         resolve();
       }
