@@ -129,21 +129,28 @@ def main() -> int:
     models = Path(sys.argv[1])
     loads = [int(a) for a in sys.argv[2:] if int(a) > 0] if sys.argv[2:] else [25, 50, 100, 200, 400]
     binary = Path(os.environ.get("VERITY_NODE_BIN", Path.home() / ".cache/verity/target/release/verity-node"))
-    with tempfile.TemporaryDirectory() as work:
-        net = localnet.LocalNet(binary, workdir=Path(work), port_offset=20000)
+    # BENCH_NODE_ARGS: extra flags for every node (e.g. "-lbasic-authorship=debug"); BENCH_WORKDIR
+    # keeps the nodes' logs there instead of a temporary folder; BENCH_SKIP_LATENCY=1 skips the
+    # light-load part.
+    extra = os.environ.get("BENCH_NODE_ARGS", "").split()
+    keep = os.environ.get("BENCH_WORKDIR")
+    with tempfile.TemporaryDirectory() as temporary:
+        work = keep or temporary
+        net = localnet.LocalNet(binary, workdir=Path(work), port_offset=20000, extra_args=extra)
         net.start()
         try:
             substrate = chain.connect(net.nodes[0].ws_url)
             model = chain.register_model(substrate, Keypair.create_from_uri("//Alice"), models / "linear.onnx", FEE)
-            rows = latency(substrate, model)
-            print("| light load, 1 request at a time | median | max |")
-            print("|---|---|---|")
-            for key, label in [("blocks", "request block → result block, blocks"),
-                               ("seconds", "request block → result block, s (block timestamps)"),
-                               ("grandpa_seconds", "request block → GRANDPA finality of the result, s")]:
-                values = [r[key] for r in rows]
-                print(f"| {label} | {statistics.median(values):g} | {max(values):g} |")
-            print(f"<!-- per request: {rows} -->", flush=True)
+            if not os.environ.get("BENCH_SKIP_LATENCY"):
+                rows = latency(substrate, model)
+                print("| light load, 1 request at a time | median | max |")
+                print("|---|---|---|")
+                for key, label in [("blocks", "request block → result block, blocks"),
+                                   ("seconds", "request block → result block, s (block timestamps)"),
+                                   ("grandpa_seconds", "request block → GRANDPA finality of the result, s")]:
+                    values = [r[key] for r in rows]
+                    print(f"| {label} | {statistics.median(values):g} | {max(values):g} |")
+                print(f"<!-- per request: {rows} -->", flush=True)
             if not loads:
                 return 0
             print("| offered load (requests at once) | landed in blocks | finalized | expired | refused "

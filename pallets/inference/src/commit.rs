@@ -103,14 +103,34 @@ impl<T: Config> Pallet<T> {
 		signature: &<InferenceAuthorityId as RuntimeAppPublic>::Signature,
 	) -> TransactionValidityWithRefund {
 		Self::check_batch_shape(batch).map_err(|_| InvalidTransaction::BadProof)?;
+		let checked = batch.commitments.iter().map(|(id, _)| {
+			Self::check_commit(*id, &batch.executor)
+				.map(|(request, _)| (*id, Self::commit_deadline(&request)))
+		});
+		let payload = Self::commit_payload(batch);
+		Self::batch_validity("VerityCommit", &batch.executor, checked, &payload, signature)
+	}
+
+	/// Pool validity of a batch (commitments or reveals) whose entries were `checked` into
+	/// `(request, last block of the entry)` or an error: at least one entry must be valid (the
+	/// first error answers otherwise), then the executor's signature over `payload`. It
+	/// provides one tag `(request, executor)` under `tag_prefix` per valid entry and lives until
+	/// the earliest last block.
+	fn batch_validity(
+		tag_prefix: &'static str,
+		executor: &InferenceAuthorityId,
+		checked: impl Iterator<Item = Result<(RequestId, BlockNumberOf<T>), Error<T>>>,
+		payload: &[u8],
+		signature: &<InferenceAuthorityId as RuntimeAppPublic>::Signature,
+	) -> TransactionValidityWithRefund {
 		let mut last_block = BlockNumberOf::<T>::max_value();
 		let mut valid = Vec::new();
 		let mut first_error = None;
-		for (id, _) in batch.commitments.iter() {
-			match Self::check_commit(*id, &batch.executor) {
-				Ok((request, _)) => {
-					last_block = last_block.min(Self::commit_deadline(&request));
-					valid.push(*id);
+		for entry in checked {
+			match entry {
+				Ok((id, last)) => {
+					last_block = last_block.min(last);
+					valid.push(id);
 				}
 				Err(e) => {
 					first_error.get_or_insert(e);
@@ -121,15 +141,15 @@ impl<T: Config> Pallet<T> {
 			let error = first_error.unwrap_or(Error::<T>::BadCommitBatch);
 			return Err(Self::invalid_answer(error).into());
 		}
-		if !batch.executor.verify(&Self::commit_payload(batch), signature) {
+		if !executor.verify(&payload, signature) {
 			return Err(InvalidTransaction::BadProof.into());
 		}
-		let mut validity = ValidTransaction::with_tag_prefix("VerityCommit")
+		let mut validity = ValidTransaction::with_tag_prefix(tag_prefix)
 			.priority(T::UnsignedPriority::get())
 			.longevity(Self::blocks_until(last_block))
 			.propagate(true);
 		for id in valid {
-			validity = validity.and_provides((id, batch.executor.clone()));
+			validity = validity.and_provides((id, executor.clone()));
 		}
 		validity.build().map(|v| (v, Weight::zero()))
 	}
@@ -227,35 +247,11 @@ impl<T: Config> Pallet<T> {
 		signature: &<InferenceAuthorityId as RuntimeAppPublic>::Signature,
 	) -> TransactionValidityWithRefund {
 		Self::check_reveal_shape(batch).map_err(|_| InvalidTransaction::BadProof)?;
-		let mut last_block = BlockNumberOf::<T>::max_value();
-		let mut valid = Vec::new();
-		let mut first_error = None;
-		for reveal in batch.reveals.iter() {
-			match Self::check_reveal(batch, reveal) {
-				Ok(request) => {
-					last_block = last_block.min(request.deadline);
-					valid.push(reveal.request_id());
-				}
-				Err(e) => {
-					first_error.get_or_insert(e);
-				}
-			}
-		}
-		if valid.is_empty() {
-			let error = first_error.unwrap_or(Error::<T>::BadCommitBatch);
-			return Err(Self::invalid_answer(error).into());
-		}
-		if !batch.executor.verify(&Self::reveal_payload(batch), signature) {
-			return Err(InvalidTransaction::BadProof.into());
-		}
-		let mut validity = ValidTransaction::with_tag_prefix("VerityInference")
-			.priority(T::UnsignedPriority::get())
-			.longevity(Self::blocks_until(last_block))
-			.propagate(true);
-		for id in valid {
-			validity = validity.and_provides((id, batch.executor.clone()));
-		}
-		validity.build().map(|v| (v, Weight::zero()))
+		let checked = batch.reveals.iter().map(|reveal| {
+			Self::check_reveal(batch, reveal).map(|request| (reveal.request_id(), request.deadline))
+		});
+		let payload = Self::reveal_payload(batch);
+		Self::batch_validity("VerityInference", &batch.executor, checked, &payload, signature)
 	}
 
 	/// Counts the reveals of a batch that meet the rules, as `submit_result` / `submit_failure`
