@@ -429,36 +429,36 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 			.saturating_add(T::DbWeight::get().writes((17_u64).saturating_mul(d.into())))
 			.saturating_add(Weight::from_parts(0, 3645).saturating_mul(d.into()))
 	}
+	/// Storage: `System::BlockHash` (r:1 w:0)
+	/// Proof: `System::BlockHash` (`max_values`: None, `max_size`: Some(44), added: 2519, mode: `MaxEncodedLen`)
 	/// Storage: `Inference::Requests` (r:512 w:0)
 	/// Proof: `Inference::Requests` (`max_values`: None, `max_size`: Some(1170), added: 3645, mode: `MaxEncodedLen`)
 	/// Storage: `Inference::Submissions` (r:512 w:0)
-	/// Proof: `Inference::Submissions` (`max_values`: None, `max_size`: Some(65568), added: 68043, mode: `MaxEncodedLen`)
+	/// Proof: `Inference::Submissions` (`max_values`: None, `max_size`: Some(65568), added: 68043, mode: `Measured`)
 	/// Storage: `Inference::FailureVotes` (r:512 w:0)
 	/// Proof: `Inference::FailureVotes` (`max_values`: None, `max_size`: Some(29), added: 2504, mode: `MaxEncodedLen`)
 	/// Storage: `Inference::CommitCounts` (r:512 w:0)
 	/// Proof: `Inference::CommitCounts` (`max_values`: None, `max_size`: Some(20), added: 2495, mode: `MaxEncodedLen`)
 	/// Storage: `Inference::Commitments` (r:512 w:0)
 	/// Proof: `Inference::Commitments` (`max_values`: None, `max_size`: Some(64), added: 2539, mode: `MaxEncodedLen`)
-	/// Storage: `System::BlockHash` (r:1 w:0)
-	/// Proof: `System::BlockHash` (`max_values`: None, `max_size`: Some(44), added: 2519, mode: `MaxEncodedLen`)
 	/// The range of component `n` is `[1, 512]`.
 	fn authorize_commit_answers(n: u32, ) -> Weight {
 		// Proof Size summary in bytes:
 		//  Measured:  `1286 + n * (68 ±0)`
-		//  Estimated: `3509 + n * (68043 ±0)`
-		// Minimum execution time: 53_120_000 picoseconds.
-		Weight::from_parts(53_510_000, 0)
+		//  Estimated: `3509 + n * (3645 ±0)`
+		// Minimum execution time: 53_119_000 picoseconds.
+		Weight::from_parts(16_434_431, 0)
 			.saturating_add(Weight::from_parts(0, 3509))
-			// Standard Error: 22_272
-			.saturating_add(Weight::from_parts(10_228_481, 0).saturating_mul(n.into()))
+			// Standard Error: 61_587
+			.saturating_add(Weight::from_parts(10_146_248, 0).saturating_mul(n.into()))
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().reads((5_u64).saturating_mul(n.into())))
-			.saturating_add(Weight::from_parts(0, 68043).saturating_mul(n.into()))
+			.saturating_add(Weight::from_parts(0, 3645).saturating_mul(n.into()))
 	}
 	/// Storage: `Inference::Requests` (r:512 w:0)
 	/// Proof: `Inference::Requests` (`max_values`: None, `max_size`: Some(1170), added: 3645, mode: `MaxEncodedLen`)
 	/// Storage: `Inference::Submissions` (r:512 w:0)
-	/// Proof: `Inference::Submissions` (`max_values`: None, `max_size`: Some(65568), added: 68043, mode: `MaxEncodedLen`)
+	/// Proof: `Inference::Submissions` (`max_values`: None, `max_size`: Some(65568), added: 68043, mode: `Measured`)
 	/// Storage: `Inference::FailureVotes` (r:512 w:0)
 	/// Proof: `Inference::FailureVotes` (`max_values`: None, `max_size`: Some(29), added: 2504, mode: `MaxEncodedLen`)
 	/// Storage: `Inference::CommitCounts` (r:512 w:512)
@@ -469,15 +469,15 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn commit_answers(n: u32, ) -> Weight {
 		// Proof Size summary in bytes:
 		//  Measured:  `1232 + n * (68 ±0)`
-		//  Estimated: `990 + n * (68043 ±0)`
-		// Minimum execution time: 27_140_000 picoseconds.
-		Weight::from_parts(27_631_000, 0)
-			.saturating_add(Weight::from_parts(0, 990))
-			// Standard Error: 48_484
-			.saturating_add(Weight::from_parts(16_182_948, 0).saturating_mul(n.into()))
+		//  Estimated: `2055 + n * (3645 ±0)`
+		// Minimum execution time: 25_949_000 picoseconds.
+		Weight::from_parts(26_489_000, 0)
+			.saturating_add(Weight::from_parts(0, 2055))
+			// Standard Error: 23_102
+			.saturating_add(Weight::from_parts(15_099_615, 0).saturating_mul(n.into()))
 			.saturating_add(T::DbWeight::get().reads((5_u64).saturating_mul(n.into())))
 			.saturating_add(T::DbWeight::get().writes((2_u64).saturating_mul(n.into())))
-			.saturating_add(Weight::from_parts(0, 68043).saturating_mul(n.into()))
+			.saturating_add(Weight::from_parts(0, 3645).saturating_mul(n.into()))
 	}
 }
 
@@ -592,19 +592,19 @@ impl WeightInfo for () {
 			.saturating_add(Weight::from_parts(0, 3645).saturating_mul(d.into()))
 	}
 	fn authorize_commit_answers(n: u32, ) -> Weight {
-		Weight::from_parts(53_510_000, 0)
+		Weight::from_parts(16_434_431, 0)
 			.saturating_add(Weight::from_parts(0, 3509))
-			.saturating_add(Weight::from_parts(10_228_481, 0).saturating_mul(n.into()))
+			.saturating_add(Weight::from_parts(10_146_248, 0).saturating_mul(n.into()))
 			.saturating_add(ParityDbWeight::get().reads(1_u64))
 			.saturating_add(ParityDbWeight::get().reads((5_u64).saturating_mul(n.into())))
-			.saturating_add(Weight::from_parts(0, 68043).saturating_mul(n.into()))
+			.saturating_add(Weight::from_parts(0, 3645).saturating_mul(n.into()))
 	}
 	fn commit_answers(n: u32, ) -> Weight {
-		Weight::from_parts(27_631_000, 0)
-			.saturating_add(Weight::from_parts(0, 990))
-			.saturating_add(Weight::from_parts(16_182_948, 0).saturating_mul(n.into()))
+		Weight::from_parts(26_489_000, 0)
+			.saturating_add(Weight::from_parts(0, 2055))
+			.saturating_add(Weight::from_parts(15_099_615, 0).saturating_mul(n.into()))
 			.saturating_add(ParityDbWeight::get().reads((5_u64).saturating_mul(n.into())))
 			.saturating_add(ParityDbWeight::get().writes((2_u64).saturating_mul(n.into())))
-			.saturating_add(Weight::from_parts(0, 68043).saturating_mul(n.into()))
+			.saturating_add(Weight::from_parts(0, 3645).saturating_mul(n.into()))
 	}
 }
