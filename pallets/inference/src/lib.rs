@@ -19,8 +19,8 @@
 //!   of the answer), then reveal them once the commit phase is over (every member committed, or
 //!   `CommitWindow` blocks passed). A member that did not compute an answer has nothing to commit
 //!   to, and once answers are public nobody can commit any more: copying does not pay.
-//! - **Results**: revealed as signed, authorized (feeless, unsigned) transactions, one per member
-//!   and request. As soon as `Quorum` results agree within the model's tolerance
+//! - **Results**: revealed as signed, authorized (feeless, unsigned) transactions: one
+//!   `reveal_answers` batch per member and block (or single `submit_result` / `submit_failure`). As soon as `Quorum` results agree within the model's tolerance
 //!   ([`verity_primitives::agreement`]), the request is **attested** in that same block: the result
 //!   and its provenance are stored, the fee is split among the agreeing validators (the
 //!   remainder refunded), and dissenters get a strike.
