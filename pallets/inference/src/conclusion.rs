@@ -127,7 +127,17 @@ impl<T: Config> Pallet<T> {
 		});
 		// Last, once the result is stored and paid: nothing the callback does can undo that.
 		let Some((limit, output)) = callback else { return Weight::zero() };
-		let (success, used) = T::ResultCallback::deliver(id, &request.requester, &output, limit);
+		let delivered = T::ResultCallback::deliver(id, &request.requester, &output, limit);
+		Self::callback_delivered(id, delivered, limit)
+	}
+
+	/// Records a callback's outcome (`CallbackDelivered`); returns the weight it used, at most
+	/// its `limit`.
+	pub(crate) fn callback_delivered(
+		id: RequestId,
+		(success, used): (bool, Weight),
+		limit: Weight,
+	) -> Weight {
 		let used = used.min(limit);
 		Self::deposit_event(Event::CallbackDelivered {
 			request_id: id,

@@ -131,13 +131,7 @@ impl<T: Config> Pallet<T> {
 		}
 		// Last, once everything is settled: nothing the callback does can undo it.
 		let Some(limit) = callback else { return Weight::zero() };
-		let (success, used) = T::ResultCallback::deliver_failure(id, &requester, kind, limit);
-		let used = used.min(limit);
-		Self::deposit_event(Event::CallbackDelivered {
-			request_id: id,
-			success,
-			weight_used: used,
-		});
-		used
+		let delivered = T::ResultCallback::deliver_failure(id, &requester, kind, limit);
+		Self::callback_delivered(id, delivered, limit)
 	}
 }
