@@ -3,6 +3,7 @@
 //! transactions, for the `verity` command line and other Rust clients.
 pub mod check;
 pub mod engine_args;
+pub mod formats;
 pub mod receipt;
 pub mod rpc;
 pub mod tx;

@@ -10,6 +10,7 @@ use std::{
 	path::PathBuf,
 	time::{Duration, Instant},
 };
+use verity_client::formats;
 use verity_client::{
 	check,
 	engine_args::EngineArgs,
@@ -18,7 +19,6 @@ use verity_client::{
 	tx::{self, Signer},
 	views::{ModelPage, ModelView, RequestView, ResultView},
 };
-use verity_engine::{describe_model, formats};
 use verity_primitives::{agreement::Tolerance, spec::Dim, tensor};
 use verity_runtime::{Runtime, RuntimeCall, RuntimeEvent};
 
@@ -293,10 +293,9 @@ fn register(
 	let engine =
 		EngineArgs { onnxruntime_lib: None, inference_threads: 1, max_inference_ms: 60_000 }
 			.engine()?;
-	let session = engine
-		.session_from_bytes(&bytes)
-		.map_err(|e| format!("ONNX Runtime refused the model: {e:?}"))?;
-	let (inputs, outputs) = describe_model(&session).map_err(|e| {
+	let opened =
+		engine.open(&bytes).map_err(|e| format!("ONNX Runtime refused the model: {e:?}"))?;
+	let (inputs, outputs) = opened.specs().map_err(|e| {
 		if e.contains("Sequence") || e.contains("Map") {
 			format!(
 				"{e}: inputs and outputs must be tensors (a scikit-learn classifier converted by \

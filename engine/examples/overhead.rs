@@ -11,7 +11,6 @@ use verity_engine::{
 	worker::{PoolConfig, WorkerPool, WorkerSpec},
 	Engine, EngineConfig, InferenceEngine,
 };
-use verity_primitives::tensor;
 
 fn median(mut v: Vec<Duration>) -> Duration {
 	v.sort();
@@ -76,23 +75,7 @@ fn main() {
 		engine.load(&id, &bytes).expect("load");
 
 		// (b) direct ort: same settings, tensors built once, outputs not converted.
-		let mut session = engine.session_from_bytes(&bytes).expect("session");
-		let decoded = tensor::decode(&input, usize::MAX).expect("input");
-		let values: Vec<(String, ort::value::DynValue)> = decoded
-			.iter()
-			.map(|t| {
-				let shape: Vec<i64> = t.shape.iter().map(|d| *d as i64).collect();
-				let data: Vec<f32> = t
-					.data
-					.chunks_exact(4)
-					.map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-					.collect();
-				(
-					t.name.to_string(),
-					ort::value::Tensor::from_array((shape, data)).unwrap().into_dyn(),
-				)
-			})
-			.collect();
+		let mut direct = engine.direct_runner(&bytes, &input).expect("session");
 		pool.load_model(&id, &bytes).expect("worker load");
 		let loads = engine.session_loads();
 		let medians = measure(
@@ -101,12 +84,7 @@ fn main() {
 				&mut || {
 					std::hint::black_box(engine.run(&id, &input).expect("engine run"));
 				},
-				&mut || {
-					let inputs: Vec<(&str, ort::session::SessionInputValue)> =
-						values.iter().map(|(n, v)| (n.as_str(), v.view().into())).collect();
-					let out = session.run(inputs).expect("direct run");
-					std::hint::black_box(out);
-				},
+				&mut direct,
 				&mut || {
 					std::hint::black_box(pool.run(&id, &input).expect("worker run"));
 				},

@@ -19,9 +19,11 @@
 //!   fd 1 so that nothing a library prints can corrupt the protocol), exits when its stdin
 //!   closes (the node stopped; `PR_SET_PDEATHSIG` is not used: it fires when the *thread* that
 //!   spawned the worker ends, and off-chain-worker threads come and go), and never sees the
-//!   keystore: only the host signs. Models are also
-//!   screened before loading ([`crate::screen_model`]). Landlock and seccomp are not applied
-//!   (docs/engine.md).
+//!   keystore: only the host signs. Models are also screened before loading
+//!   ([`crate::screen_model`]);
+//! - **sandbox**: once ONNX Runtime is loaded, the worker restricts itself with Landlock (file
+//!   access to the model folder only, no TCP) and seccomp (no sockets, no `execve`, no other
+//!   process's memory), see [`crate::sandbox`].
 //!
 //! Messages are SCALE-encoded [`WorkerRequest`]s and `Result<Vec<u8>, EngineError>` answers,
 //! each framed by a little-endian `u32` length. Answers are bounded by the output limit.
@@ -161,7 +163,14 @@ fn serve(arg: &str) -> Result<(), String> {
 		}
 		<std::fs::File as std::os::fd::FromRawFd>::from_raw_fd(fd)
 	};
+	let model_dir = spec.engine.model_dir.clone().ok_or("worker spec: model_dir missing")?;
 	let engine = Engine::new(spec.engine)?;
+	// ONNX Runtime is loaded and the model folder exists: from here on the worker reads and
+	// writes that folder only (one thread so far, see `crate::sandbox`).
+	let applied = crate::sandbox::enter(&model_dir)?;
+	if let Some(warning) = applied.warning() {
+		eprintln!("verity inference worker: {warning}");
+	}
 	let mut stdin = std::io::stdin().lock();
 	while let Some(frame) = read_frame(&mut stdin, MAX_REQUEST).map_err(|e| e.to_string())? {
 		let mut answer = |a: WorkerAnswer| {

@@ -174,16 +174,3 @@ mod fuzz {
 		}
 	}
 }
-
-#[test]
-fn npy_and_tensor_proto_files_give_the_same_input() {
-	use verity_engine::formats::read_tensor;
-	let expected = decode_owned(&read("two_io.input.vtns"), 1 << 20).unwrap();
-	for ext in ["npy", "pb"] {
-		let tensors: Vec<Tensor> = ["a", "b"]
-			.iter()
-			.map(|n| read_tensor(&models().join(format!("two_io.{n}.{ext}")), n, None).unwrap())
-			.collect();
-		assert_eq!(tensors, expected, "{ext}");
-	}
-}

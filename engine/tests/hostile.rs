@@ -38,7 +38,7 @@ fn external_data_never_reads_the_validators_files() {
 		let id = hash(&bytes);
 		assert_eq!(engine().load(&id, &bytes), Err(EngineError::BadModel), "{name}");
 		assert!(!engine().has_model(&id));
-		assert_eq!(engine().session_from_bytes(&bytes).err(), Some(EngineError::BadModel));
+		assert_eq!(engine().open(&bytes).err(), Some(EngineError::BadModel));
 	}
 }
 

@@ -92,7 +92,7 @@ fn workers_answer_as_onnxruntime_and_load_each_model_once() {
 }
 
 /// The worker holds no secrets of the node: an empty environment, the model folder as working
-/// directory, and the memory cap set on itself.
+/// directory, the memory cap set on itself, and its sandbox.
 #[test]
 fn workers_start_without_environment_in_the_model_folder_with_a_memory_cap() {
 	let (pool, dir) = pool(Duration::from_secs(2), 1536);
@@ -104,6 +104,11 @@ fn workers_start_without_environment_in_the_model_folder_with_a_memory_cap() {
 	let limits = std::fs::read_to_string(format!("/proc/{pid}/limits")).unwrap();
 	let line = limits.lines().find(|l| l.starts_with("Max address space")).unwrap();
 	assert!(line.contains(&(1536 * MIB).to_string()), "{line}");
+	// In its sandbox (engine/tests/sandbox.rs tries what it forbids): seccomp filter mode and
+	// no_new_privs, which Landlock needs too.
+	let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+	assert!(status.contains("NoNewPrivs:\t1"), "{status}");
+	assert!(status.contains("Seccomp:\t2"), "{status}");
 }
 
 /// `ConstantOfShape` sized by the input: [50000, 50000] asks for 10 GB. The worker's cap stops

@@ -5,9 +5,9 @@ use std::{
 	sync::Arc,
 	time::{Duration, Instant},
 };
-use verity_client::rpc::hex;
+use verity_client::{formats, rpc::hex};
 use verity_engine::{
-	describe_inputs, formats, library_path,
+	library_path,
 	worker::{PoolConfig, WorkerPool, WorkerSpec},
 	EngineConfig, InferenceEngine,
 };
@@ -110,13 +110,12 @@ fn run_model(
 	let engine = args.engine()?;
 	let bytes = std::fs::read(model).map_err(|e| format!("{}: {e}", model.display()))?;
 	let id = sp_crypto_hashing::blake2_256(&bytes);
-	let mut session = engine
-		.session_from_bytes(&bytes)
+	let mut opened = engine
+		.open(&bytes)
 		.map_err(|e| format!("{}: ONNX Runtime refused the model: {e:?}", model.display()))?;
-	let input = formats::collect_inputs(inputs, &describe_inputs(&session))?;
+	let input = formats::collect_inputs(inputs, &opened.inputs())?;
 	let started = Instant::now();
-	let output =
-		engine.run_session(&mut session, &input).map_err(|e| format!("run failed: {e:?}"))?;
+	let output = engine.run_model(&mut opened, &input).map_err(|e| format!("run failed: {e:?}"))?;
 	let elapsed = started.elapsed();
 	let outputs = tensor::decode_owned(&output, usize::MAX).map_err(|e| format!("{e:?}"))?;
 	println!("model   {} ({} bytes, blake2-256 {})", model.display(), bytes.len(), hex(&id));
