@@ -13,13 +13,26 @@ use ort::{
 use std::{
 	path::PathBuf,
 	sync::{Arc, Mutex},
-	time::Instant,
+	time::{Duration, Instant},
 };
 use verity_primitives::{
-	host::{EngineError, InferenceEngine},
+	host::{EngineError, InferenceEngine, RunProfile},
 	spec::TensorSpec,
 	tensor::{self, DType},
 };
+
+/// The time a run may take: `max_millis` (0: none asked) within the node's `max_run`.
+pub fn budget(max_millis: u32, max_run: Duration) -> Duration {
+	match max_millis {
+		0 => max_run,
+		ms => Duration::from_millis(ms.into()).min(max_run),
+	}
+}
+
+/// Whole microseconds, saturating.
+pub(crate) fn micros(d: Duration) -> u32 {
+	u32::try_from(d.as_micros()).unwrap_or(u32::MAX)
+}
 
 /// A model loaded outside the cache (the `inference run` and `register` commands): what the
 /// engine needs to describe and run it. ONNX Runtime's types stay inside the engine.
@@ -132,7 +145,7 @@ impl Engine {
 
 	/// Runs a model from [`Engine::open`] on encoded inputs, under the same limits as any run.
 	pub fn run_model(&self, model: &mut Model, input: &[u8]) -> Result<Vec<u8>, EngineError> {
-		self.run_session(&mut model.session, input)
+		self.run_session(&mut model.session, input, self.config.max_run)
 	}
 
 	/// For the overhead benchmark only (`examples/overhead.rs`): the baseline of a direct
@@ -214,14 +227,29 @@ impl Engine {
 
 	/// Runs a cached (or on-disk) model on encoded input tensors.
 	pub fn run(&self, id: &[u8; 32], input: &[u8]) -> Result<Vec<u8>, EngineError> {
+		self.run_within(id, input, self.config.max_run)
+	}
+
+	/// [`Engine::run`] within `budget` (never more than the engine's `max_run`).
+	pub fn run_within(
+		&self,
+		id: &[u8; 32],
+		input: &[u8],
+		budget: Duration,
+	) -> Result<Vec<u8>, EngineError> {
 		let session = self.session(id)?;
 		let mut session = session.lock().unwrap_or_else(|e| e.into_inner());
-		self.run_session(&mut session, input)
+		self.run_session(&mut session, input, budget.min(self.config.max_run))
 	}
 
 	/// Runs a session on encoded inputs: checks them against the model's inputs, enforces the
 	/// limits, and encodes the outputs.
-	fn run_session(&self, session: &mut Session, input: &[u8]) -> Result<Vec<u8>, EngineError> {
+	fn run_session(
+		&self,
+		session: &mut Session,
+		input: &[u8],
+		budget: Duration,
+	) -> Result<Vec<u8>, EngineError> {
 		let tensors = tensor::decode(input, self.config.max_input_elements).map_err(|e| {
 			if e == tensor::CodecError::TooManyElements {
 				EngineError::TooLarge
@@ -241,7 +269,7 @@ impl Engine {
 			.collect::<Result<_, EngineError>>()?;
 
 		let options = Arc::new(RunOptions::new().map_err(|_| EngineError::RunFailed)?);
-		let watch = self.watchdog.watch(options.clone(), self.config.max_run);
+		let watch = self.watchdog.watch(options.clone(), budget);
 		let started = Instant::now();
 		let result = session.run_with_options(values, &options);
 		let timed_out = self.watchdog.release(watch);
@@ -283,5 +311,23 @@ impl InferenceEngine for Engine {
 
 	fn run(&self, model: &[u8; 32], input: &[u8]) -> Result<Vec<u8>, EngineError> {
 		Engine::run(self, model, input)
+	}
+
+	fn run_measured(
+		&self,
+		model: &[u8; 32],
+		input: &[u8],
+		max_millis: u32,
+	) -> Result<(Vec<u8>, RunProfile), EngineError> {
+		let started = Instant::now();
+		self.prepare(model)?;
+		let loaded = Instant::now();
+		let output = self.run_within(model, input, budget(max_millis, self.config.max_run))?;
+		let profile = RunProfile {
+			load_micros: micros(loaded - started),
+			run_micros: micros(loaded.elapsed()),
+			peak_memory_kib: 0,
+		};
+		Ok((output, profile))
 	}
 }

@@ -27,7 +27,11 @@
 //!
 //! Messages are SCALE-encoded [`WorkerRequest`]s and `Result<Vec<u8>, EngineError>` answers,
 //! each framed by a little-endian `u32` length. Answers are bounded by the output limit.
-use crate::{Engine, EngineConfig, EngineError, InferenceEngine};
+use crate::{
+	engine::{budget, micros},
+	Engine, EngineConfig, EngineError, InferenceEngine,
+};
+use verity_primitives::host::RunProfile;
 use codec::{Decode, Encode};
 use std::{
 	ffi::OsString,
@@ -35,7 +39,7 @@ use std::{
 	path::PathBuf,
 	process::{Child, ChildStdin, Command, Stdio},
 	sync::{mpsc, Condvar, Mutex},
-	time::Duration,
+	time::{Duration, Instant},
 };
 
 /// Extra time a worker has, past the run's own limit, before it is killed.
@@ -58,8 +62,9 @@ pub enum WorkerAnswer {
 pub enum WorkerRequest {
 	/// Verify `bytes` against `id` and load them (kept in the model folder for later workers).
 	Load { id: [u8; 32], bytes: Vec<u8> },
-	/// Run model `id` (from memory or the model folder) on encoded inputs.
-	Run { id: [u8; 32], input: Vec<u8> },
+	/// Run model `id` (from memory or the model folder) on encoded inputs within `max_millis`
+	/// (0: the worker's own limit, which also caps it).
+	Run { id: [u8; 32], input: Vec<u8>, max_millis: u32 },
 }
 
 /// How a worker is configured: what it passes to its [`Engine`], and its memory cap. Travels to
@@ -180,10 +185,11 @@ fn serve(arg: &str) -> Result<(), String> {
 			Ok(WorkerRequest::Load { id, bytes }) => {
 				answer(WorkerAnswer::Done(engine.load(&id, &bytes).map(|()| Vec::new())))?
 			}
-			Ok(WorkerRequest::Run { id, input }) => match engine.prepare(&id) {
+			Ok(WorkerRequest::Run { id, input, max_millis }) => match engine.prepare(&id) {
 				Ok(()) => {
 					answer(WorkerAnswer::Started)?;
-					answer(WorkerAnswer::Done(engine.run(&id, &input)))?
+					let budget = crate::engine::budget(max_millis, engine.config().max_run);
+					answer(WorkerAnswer::Done(engine.run_within(&id, &input, budget)))?
 				}
 				Err(e) => answer(WorkerAnswer::Done(Err(e)))?,
 			},
@@ -231,6 +237,23 @@ pub struct WorkerPool {
 	alive: Mutex<usize>,
 	freed: Condvar,
 	spawned: std::sync::atomic::AtomicU64,
+	/// How long the last load of each model took (for [`InferenceEngine::run_measured`]); at
+	/// most `LOAD_TIMES_KEPT` models.
+	load_times: Mutex<Vec<([u8; 32], Duration)>>,
+}
+
+/// Models whose load time the pool remembers.
+const LOAD_TIMES_KEPT: usize = 64;
+
+/// How a run went, as the host saw it.
+struct Answered {
+	result: Result<Vec<u8>, EngineError>,
+	/// From the request to `Started` (the session's load from the folder, if any).
+	to_start: Duration,
+	/// From `Started` to the result.
+	run: Duration,
+	/// Peak resident set of the worker since the request, in KiB, where measured.
+	peak_kib: u32,
 }
 
 impl WorkerPool {
@@ -245,10 +268,11 @@ impl WorkerPool {
 			alive: Mutex::new(0),
 			freed: Condvar::new(),
 			spawned: Default::default(),
+			load_times: Mutex::new(Vec::new()),
 		};
 		// A first worker must start and answer (its ONNX Runtime loads): asked to run a model
 		// nobody has, it says so.
-		match pool.run(&[0; 32], &[]) {
+		match InferenceEngine::run(&pool, &[0; 32], &[]) {
 			Err(EngineError::ModelNotLoaded) => Ok(pool),
 			other => Err(format!(
 				"the inference worker ({}) did not start properly ({other:?}); its error is in \
@@ -335,52 +359,105 @@ impl WorkerPool {
 	}
 
 	/// Sends one request and waits for its answer: `load_limit` until the worker has the model
-	/// (and, for a run, says it started), then the run's own limit plus [`KILL_GRACE`]. A worker
-	/// that is late, dies or answers garbage is killed; the next call starts a fresh one.
-	fn ask(&self, request: WorkerRequest) -> Result<Vec<u8>, EngineError> {
-		let mut worker = self.take()?;
+	/// (and, for a run, says it started), then `run_limit` plus [`KILL_GRACE`]. A worker that is
+	/// late, dies or answers garbage is killed; the next call starts a fresh one. With
+	/// `measure`, the worker's peak resident set is reset before and read after.
+	fn ask(&self, request: WorkerRequest, run_limit: Duration, measure: bool) -> Answered {
+		let answered = |result, to_start, run, peak_kib| Answered {
+			result,
+			to_start,
+			run,
+			peak_kib,
+		};
+		let mut worker = match self.take() {
+			Ok(worker) => worker,
+			Err(e) => return answered(Err(e), Duration::ZERO, Duration::ZERO, 0),
+		};
+		let pid = worker.child.id();
+		if measure {
+			reset_peak_memory(pid);
+		}
+		let sent = Instant::now();
 		if write_frame(&mut worker.stdin, &request.encode()).is_err() {
 			self.retire(worker);
-			return Err(EngineError::WorkerDied);
+			return answered(Err(EngineError::WorkerDied), Duration::ZERO, Duration::ZERO, 0);
 		}
 		drop(request);
 		let mut limit = self.config.load_limit;
+		let mut started = None;
 		loop {
+			let since_start = |started: Option<Instant>| {
+				started.map_or(Duration::ZERO, |s: Instant| s.elapsed())
+			};
+			let to_start = started.map_or(sent.elapsed(), |s: Instant| s - sent);
 			let frame = match worker.answers.recv_timeout(limit) {
 				Ok(Some(frame)) => frame,
 				Err(mpsc::RecvTimeoutError::Timeout) => {
 					log::warn!(
 						target: "verity-engine",
-						"worker {} killed: no answer within {limit:?}",
-						worker.child.id()
+						"worker {pid} killed: no answer within {limit:?}"
 					);
 					self.retire(worker);
-					return Err(EngineError::Timeout);
+					let run = since_start(started);
+					return answered(Err(EngineError::Timeout), to_start, run, 0);
 				}
 				Ok(None) | Err(mpsc::RecvTimeoutError::Disconnected) => {
 					let status = worker.child.wait().ok();
-					log::warn!(
-						target: "verity-engine",
-						"worker {} died: {status:?}",
-						worker.child.id()
-					);
+					log::warn!(target: "verity-engine", "worker {pid} died: {status:?}");
 					self.retire(worker);
-					return Err(EngineError::WorkerDied);
+					let run = since_start(started);
+					return answered(Err(EngineError::WorkerDied), to_start, run, 0);
 				}
 			};
 			match WorkerAnswer::decode(&mut &frame[..]) {
-				Ok(WorkerAnswer::Started) => limit = self.config.spec.engine.max_run + KILL_GRACE,
-				Ok(WorkerAnswer::Done(answer)) => {
+				Ok(WorkerAnswer::Started) => {
+					started = Some(Instant::now());
+					limit = run_limit + KILL_GRACE;
+				}
+				Ok(WorkerAnswer::Done(result)) => {
+					let run = since_start(started);
+					let peak_kib = if measure { peak_memory_kib(pid) } else { 0 };
 					self.give_back(worker);
-					return answer;
+					return answered(result, to_start, run, peak_kib);
 				}
 				Err(_) => {
 					self.retire(worker);
-					return Err(EngineError::WorkerDied);
+					let run = since_start(started);
+					return answered(Err(EngineError::WorkerDied), to_start, run, 0);
 				}
 			}
 		}
 	}
+
+	fn remember_load(&self, model: &[u8; 32], took: Duration) {
+		let mut times = self.load_times.lock().unwrap_or_else(|e| e.into_inner());
+		times.retain(|(id, _)| id != model);
+		if times.len() >= LOAD_TIMES_KEPT {
+			times.remove(0);
+		}
+		times.push((*model, took));
+	}
+
+	fn load_time(&self, model: &[u8; 32]) -> Duration {
+		let times = self.load_times.lock().unwrap_or_else(|e| e.into_inner());
+		times.iter().find(|(id, _)| id == model).map_or(Duration::ZERO, |(_, took)| *took)
+	}
+}
+
+/// Resets the peak resident set ("VmHWM") of process `pid` (Linux ≥ 4.0; ignored elsewhere).
+fn reset_peak_memory(pid: u32) {
+	let _ = std::fs::write(format!("/proc/{pid}/clear_refs"), b"5");
+}
+
+/// Peak resident set of process `pid` in KiB, 0 where unknown.
+fn peak_memory_kib(pid: u32) -> u32 {
+	std::fs::read_to_string(format!("/proc/{pid}/status"))
+		.ok()
+		.and_then(|status| {
+			let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+			line.split_whitespace().nth(1)?.parse().ok()
+		})
+		.unwrap_or(0)
 }
 
 impl InferenceEngine for WorkerPool {
@@ -392,10 +469,41 @@ impl InferenceEngine for WorkerPool {
 		if &sp_crypto_hashing::blake2_256(bytes) != model {
 			return Err(EngineError::HashMismatch);
 		}
-		self.ask(WorkerRequest::Load { id: *model, bytes: bytes.to_vec() }).map(|_| ())
+		let started = Instant::now();
+		let request = WorkerRequest::Load { id: *model, bytes: bytes.to_vec() };
+		let answered = self.ask(request, Duration::ZERO, false);
+		if answered.result.is_ok() {
+			self.remember_load(model, started.elapsed());
+		}
+		answered.result.map(|_| ())
 	}
 
 	fn run(&self, model: &[u8; 32], input: &[u8]) -> Result<Vec<u8>, EngineError> {
-		self.ask(WorkerRequest::Run { id: *model, input: input.to_vec() })
+		let request = WorkerRequest::Run { id: *model, input: input.to_vec(), max_millis: 0 };
+		self.ask(request, self.config.spec.engine.max_run, false).result
+	}
+
+	/// The time a run may take is enforced by the worker's watchdog and, for one operator that
+	/// does not stop, by killing the worker; its cost is measured from outside: load time (the
+	/// last load of the model in this pool, or the session's load from the folder in this run),
+	/// run time from the worker's `Started` to its result, and the worker's peak resident set
+	/// during the run (`VmHWM`, reset before it).
+	fn run_measured(
+		&self,
+		model: &[u8; 32],
+		input: &[u8],
+		max_millis: u32,
+	) -> Result<(Vec<u8>, RunProfile), EngineError> {
+		let limit = budget(max_millis, self.config.spec.engine.max_run);
+		let request = WorkerRequest::Run { id: *model, input: input.to_vec(), max_millis };
+		let answered = self.ask(request, limit, true);
+		let output = answered.result?;
+		let load = self.load_time(model).max(answered.to_start);
+		let profile = RunProfile {
+			load_micros: micros(load),
+			run_micros: micros(answered.run),
+			peak_memory_kib: answered.peak_kib,
+		};
+		Ok((output, profile))
 	}
 }

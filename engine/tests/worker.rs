@@ -147,6 +147,31 @@ fn one_long_operator_is_killed_at_its_limit() {
 	assert_eq!(pool.workers_spawned(), 2, "the killed worker was replaced");
 }
 
+/// A run's own budget (a model's, from its readiness probe) stops it long before the node's
+/// limit, the same way; measured runs report their load time, run time and the worker's peak
+/// memory, which grows with what the run allocates.
+#[test]
+fn a_run_budget_stops_a_run_early_and_runs_are_measured() {
+	let (pool, _) = pool(Duration::from_secs(20), 2048);
+	let id = load(&pool, "hostile/huge_matmul.onnx");
+	let size = |n: i64| encode_owned(&[Tensor::from_i64("size", vec![1], &[n])]);
+	let (out, small) = pool.run_measured(&id, &size(4), 0).unwrap();
+	assert_eq!(decode_owned(&out, 16).unwrap()[0].data, 64f32.to_le_bytes());
+	assert!(small.load_micros > 0, "the load of this model was timed: {small:?}");
+	assert!(small.run_micros > 0 && small.run_micros < 1_000_000, "{small:?}");
+	assert!(small.peak_memory_kib > 1024, "{small:?}");
+	// 1500 x 1500: the ones matrix and the product, 9 MB each (measured: +18 MB).
+	let (_, large) = pool.run_measured(&id, &size(1500), 0).unwrap();
+	assert!(large.peak_memory_kib > small.peak_memory_kib + 15 * 1024, "{small:?} {large:?}");
+	assert!(large.run_micros > small.run_micros, "{small:?} {large:?}");
+
+	let started = Instant::now();
+	assert_eq!(pool.run_measured(&id, &size(8000), 100).err(), Some(EngineError::Timeout));
+	let took = started.elapsed();
+	assert!(took < Duration::from_millis(100) + KILL_GRACE + Duration::from_millis(500), "{took:?}");
+	assert!(pool.run_measured(&id, &size(4), 100).is_ok(), "a fresh worker serves the next run");
+}
+
 #[test]
 fn an_endless_loop_times_out() {
 	let limit = Duration::from_millis(500);

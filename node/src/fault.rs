@@ -3,7 +3,7 @@
 //! outvote it). Compiled only with the `fault-injection` feature, never into the release node.
 use std::sync::Arc;
 use verity_primitives::{
-	host::{EngineError, InferenceEngine},
+	host::{EngineError, InferenceEngine, RunProfile},
 	tensor::{self, DType},
 };
 
@@ -21,15 +21,29 @@ impl InferenceEngine for CorruptingEngine {
 	}
 
 	fn run(&self, model: &[u8; 32], input: &[u8]) -> Result<Vec<u8>, EngineError> {
-		let honest = self.0.run(model, input)?;
-		let Ok(mut tensors) = tensor::decode_owned(&honest, usize::MAX) else { return Ok(honest) };
-		for t in &mut tensors {
-			let Some(last) = t.data.last_mut() else { continue };
-			*last ^= if t.dtype == DType::Bool { 0x01 } else { 0x40 };
-		}
-		log::warn!(target: "verity", "fault injection: submitting a corrupted output");
-		Ok(tensor::encode_owned(&tensors))
+		Ok(corrupt(self.0.run(model, input)?))
 	}
+
+	fn run_measured(
+		&self,
+		model: &[u8; 32],
+		input: &[u8],
+		max_millis: u32,
+	) -> Result<(Vec<u8>, RunProfile), EngineError> {
+		let (honest, profile) = self.0.run_measured(model, input, max_millis)?;
+		Ok((corrupt(honest), profile))
+	}
+}
+
+/// An honest output with the last byte of each tensor flipped.
+fn corrupt(honest: Vec<u8>) -> Vec<u8> {
+	let Ok(mut tensors) = tensor::decode_owned(&honest, usize::MAX) else { return honest };
+	for t in &mut tensors {
+		let Some(last) = t.data.last_mut() else { continue };
+		*last ^= if t.dtype == DType::Bool { 0x01 } else { 0x40 };
+	}
+	log::warn!(target: "verity", "fault injection: submitting a corrupted output");
+	tensor::encode_owned(&tensors)
 }
 
 /// The engine of a copier: it runs nothing, so its off-chain worker never commits to an answer

@@ -32,7 +32,8 @@ pub enum EngineError {
 	BadInput,
 	/// Input or output beyond the engine's limits.
 	TooLarge,
-	/// The run took longer than the node's `--max-inference-ms`.
+	/// The run took longer than its budget (the model's, from its probe) or the node's
+	/// `--max-inference-ms`.
 	Timeout,
 	/// ONNX Runtime failed while running.
 	RunFailed,
@@ -41,6 +42,31 @@ pub enum EngineError {
 	/// The worker process running the model died (crashed or was killed by the system); a
 	/// fresh one serves the next run.
 	WorkerDied,
+}
+
+/// What one run cost on the validator that ran it (the readiness probe of a model reports it;
+/// see pallet-inference). Measured by the node, outside the worker process.
+#[derive(
+	Clone,
+	Copy,
+	Debug,
+	Default,
+	PartialEq,
+	Eq,
+	Encode,
+	Decode,
+	codec::DecodeWithMemTracking,
+	codec::MaxEncodedLen,
+	scale_info::TypeInfo,
+)]
+pub struct RunProfile {
+	/// Microseconds to load the model's session (0 when it was already loaded).
+	pub load_micros: u32,
+	/// Microseconds of the run itself.
+	pub run_micros: u32,
+	/// Peak resident memory of the worker process during the run, in KiB (0 where not
+	/// measured).
+	pub peak_memory_kib: u32,
 }
 
 /// What the node plugs in behind the host functions.
@@ -52,6 +78,17 @@ pub trait InferenceEngine: Send + Sync {
 	fn load_model(&self, model: &[u8; 32], bytes: &[u8]) -> Result<(), EngineError>;
 	/// Runs a model on encoded input tensors; returns encoded output tensors.
 	fn run(&self, model: &[u8; 32], input: &[u8]) -> Result<Vec<u8>, EngineError>;
+	/// Runs a model within `max_millis` (0: the node's own limit; never beyond it) and says
+	/// what the run cost. Engines that cannot measure report zeros.
+	fn run_measured(
+		&self,
+		model: &[u8; 32],
+		input: &[u8],
+		max_millis: u32,
+	) -> Result<(Vec<u8>, RunProfile), EngineError> {
+		let _ = max_millis;
+		self.run(model, input).map(|output| (output, RunProfile::default()))
+	}
 }
 
 #[cfg(feature = "std")]
@@ -99,6 +136,21 @@ pub trait Inference {
 		use sp_externalities::ExternalitiesExt;
 		match self.extension::<InferenceExt>() {
 			Some(engine) => engine.0.run(&model, input),
+			None => Err(EngineError::Unavailable),
+		}
+	}
+
+	/// Runs `model` on `input` within `max_millis` (0: the node's limit, which also caps it)
+	/// and returns the output tensors with what the run cost.
+	fn run_measured(
+		&mut self,
+		model: PassPointerAndReadCopy<[u8; 32], 32>,
+		input: PassFatPointerAndRead<&[u8]>,
+		max_millis: u32,
+	) -> AllocateAndReturnByCodec<Result<(Vec<u8>, RunProfile), EngineError>> {
+		use sp_externalities::ExternalitiesExt;
+		match self.extension::<InferenceExt>() {
+			Some(engine) => engine.0.run_measured(&model, input, max_millis),
 			None => Err(EngineError::Unavailable),
 		}
 	}

@@ -1,5 +1,6 @@
 //! Input and output specifications of a model, and checking tensors against them.
-use crate::tensor::{DType, TensorRef, MAX_NAME_LEN, MAX_RANK, MAX_TENSORS};
+use crate::tensor::{DType, Tensor, TensorRef, MAX_NAME_LEN, MAX_RANK, MAX_TENSORS};
+use alloc::{string::String, vec, vec::Vec};
 use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
 use scale_info::TypeInfo;
 use sp_runtime::{traits::ConstU32, BoundedVec};
@@ -128,6 +129,49 @@ pub fn encoded_len(specs: &[TensorSpec]) -> Option<u64> {
 			.saturating_add(elements.saturating_mul(s.dtype.size() as u64));
 	}
 	Some(len)
+}
+
+/// The default probe input of a model (see pallet-inference's readiness probe): zeros of each
+/// input's dtype and shape, dynamic dimensions at 1. `None` when it would exceed `max_bytes`.
+pub fn zero_input(specs: &[TensorSpec], max_bytes: u32) -> Option<Vec<u8>> {
+	let shapes: Vec<Vec<u32>> = specs
+		.iter()
+		.map(|s| {
+			s.shape
+				.iter()
+				.map(|d| match d {
+					Dim::Fixed(n) => *n,
+					Dim::Dynamic => 1,
+				})
+				.collect()
+		})
+		.collect();
+	let fixed: Vec<TensorSpec> = specs
+		.iter()
+		.zip(&shapes)
+		.map(|(s, shape)| TensorSpec {
+			name: s.name.clone(),
+			dtype: s.dtype,
+			shape: BoundedVec::truncate_from(shape.iter().map(|n| Dim::Fixed(*n)).collect()),
+		})
+		.collect();
+	if encoded_len(&fixed)? > u64::from(max_bytes) {
+		return None;
+	}
+	let tensors: Vec<Tensor> = specs
+		.iter()
+		.zip(shapes)
+		.map(|(s, shape)| {
+			let elements = shape.iter().map(|n| *n as usize).product::<usize>();
+			Tensor {
+				name: String::from_utf8_lossy(&s.name).into_owned(),
+				dtype: s.dtype,
+				shape,
+				data: vec![0; elements * s.dtype.size()],
+			}
+		})
+		.collect();
+	Some(crate::tensor::encode_owned(&tensors))
 }
 
 /// Builds a spec (for tests, genesis and clients). Panics on a name or rank beyond the bounds.
