@@ -63,6 +63,14 @@ enum Command {
 		/// Secret URI of the owner's key (e.g. `//Alice` on a dev chain).
 		#[arg(long)]
 		suri: String,
+		/// `NAME=FILE` or bare `FILE`s: the input of the model's readiness probe, which the
+		/// validators run before the model takes requests (default: zeros of the input shapes,
+		/// dynamic dimensions at 1). A representative input gives a representative run budget.
+		#[arg(long = "probe-input", value_name = "[NAME=]FILE")]
+		probe_inputs: Vec<String>,
+		/// Longest wait for the readiness probe, in seconds.
+		#[arg(long = "wait-secs", default_value_t = 120)]
+		wait_secs: u64,
 	},
 	/// Request inference and (unless --no-wait) wait for the result: by default until a quorum
 	/// agreed (contracts can use it from that block on), with --final also until GRANDPA made
@@ -161,8 +169,10 @@ fn run(cli: Cli) -> Result<(), String> {
 			println!("page {} ({} model(s))", page.page, page.models.len());
 			Ok(())
 		}
-		Command::Register { model, fee, abs_tol, rel_tol, suri } => {
-			register(&rpc, &model, fee, tolerance(abs_tol, rel_tol)?, &Signer::from_suri(&suri)?)
+		Command::Register { model, fee, abs_tol, rel_tol, suri, probe_inputs, wait_secs } => {
+			let signer = Signer::from_suri(&suri)?;
+			let probe = Probe { inputs: probe_inputs, wait: Duration::from_secs(wait_secs) };
+			register(&rpc, &model, fee, tolerance(abs_tol, rel_tol)?, &signer, &probe)
 		}
 		Command::Request {
 			model,
@@ -276,12 +286,19 @@ fn submit(rpc: &Rpc, signer: &Signer, call: RuntimeCall) -> Result<tx::Included,
 	tx::submit_and_wait(rpc, &xt, Duration::from_secs(120))
 }
 
+/// How `register` runs the readiness probe: its input files, and how long to wait for it.
+struct Probe {
+	inputs: Vec<String>,
+	wait: Duration,
+}
+
 fn register(
 	rpc: &Rpc,
 	path: &PathBuf,
 	fee: u128,
 	tolerance: Tolerance,
 	signer: &Signer,
+	probe: &Probe,
 ) -> Result<(), String> {
 	let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
 	let code_hash = H256(sp_crypto_hashing::blake2_256(&bytes));
@@ -329,7 +346,15 @@ fn register(
 	// Only "not found" means "not registered": a node that cannot be reached is an error.
 	let existing: Option<ModelView> =
 		rpc.get_optional("inference_getModel", serde_json::json!([id]))?;
+	let probe_input = match probe.inputs.is_empty() {
+		true => None,
+		false => Some(formats::collect_inputs(&probe.inputs, &opened.inputs())?),
+	};
 	let mut uploaded = match existing {
+		Some(m) if m.status == "probing" => {
+			println!("already uploaded; its readiness probe runs");
+			return wait_for_probe(rpc, id, probe.wait);
+		}
 		Some(m) if m.status != "uploading" => {
 			println!("already registered ({}); nothing to do", m.status);
 			return Ok(());
@@ -390,19 +415,74 @@ fn register(
 		progress(uploaded as u64, bytes.len() as u64, started);
 	}
 	println!();
+	let probe_input = probe_input
+		.map(|input| {
+			frame_support::BoundedVec::try_from(input)
+				.map_err(|_| "the probe input is larger than the chain's MaxInputBytes")
+		})
+		.transpose()?;
 	let included = submit(
 		rpc,
 		signer,
-		RuntimeCall::Inference(pallet_inference::Call::complete_model_upload { model: id }),
+		RuntimeCall::Inference(pallet_inference::Call::complete_model_upload {
+			model: id,
+			probe_input,
+		}),
 	)?;
-	let activated = included.events.iter().any(|e| {
-		matches!(e, RuntimeEvent::Inference(pallet_inference::Event::ModelActivated { model }) if *model == id)
+	let probe_request = included.events.iter().find_map(|e| match e {
+		RuntimeEvent::Inference(pallet_inference::Event::ModelProbing { model, request_id })
+			if *model == id =>
+		{
+			Some(*request_id)
+		}
+		_ => None,
 	});
-	if !activated {
-		return Err("the upload completed but the model was not activated".into());
+	let Some(probe_request) = probe_request else {
+		return Err("the upload completed but the model's readiness probe did not start".into());
+	};
+	println!(
+		"upload complete (block #{}); the validators run its readiness probe (request {probe_request})",
+		included.block_number
+	);
+	wait_for_probe(rpc, id, probe.wait)
+}
+
+/// Waits until the readiness probe of model `id` ended: prints its profile once it is active,
+/// fails with the probe's outcome if it was rejected.
+fn wait_for_probe(rpc: &Rpc, id: H256, limit: Duration) -> Result<(), String> {
+	let started = Instant::now();
+	loop {
+		let model: ModelView = rpc.get("inference_getModel", serde_json::json!([id]))?;
+		match (model.status.as_str(), &model.profile) {
+			("probing", _) if started.elapsed() > limit => {
+				return Err(format!("the readiness probe did not end within {limit:?}"))
+			}
+			("probing", _) => std::thread::sleep(Duration::from_millis(500)),
+			("active", profile) => {
+				if let Some(p) = profile {
+					println!(
+						"probe (request {}): load {:.1} ms, run {:.1} ms, peak memory {} MiB; \
+						 runs may take up to {} ms",
+						p.request_id,
+						p.load_micros as f64 / 1e3,
+						p.run_micros as f64 / 1e3,
+						p.peak_memory_kib / 1024,
+						p.run_budget_ms
+					);
+				}
+				println!("model {} is active", hex(&id.0));
+				return Ok(());
+			}
+			(status, _) => {
+				return Err(format!(
+					"model {} is {status}: its readiness probe failed or found no agreement (see \
+					 the Inference.ModelRejected event); remove it with remove_model to release \
+					 its deposit",
+					hex(&id.0)
+				))
+			}
+		}
 	}
-	println!("model {} is active (block #{})", hex(&id.0), included.block_number);
-	Ok(())
 }
 
 fn request(

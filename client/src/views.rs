@@ -40,9 +40,43 @@ pub struct ModelView {
 	pub tolerance_rel_e9: u64,
 	pub fee: String,
 	pub deposit: String,
-	/// `uploading`, `active` or `retired`.
+	/// `uploading`, `probing` (its readiness probe runs), `active`, `retired`, `suspended`
+	/// (agreed failures in a row) or `rejected` (its probe failed).
 	pub status: String,
 	pub registered_at: u32,
+	/// What its readiness probe measured, once it passed.
+	pub profile: Option<ProfileView>,
+}
+
+/// A model's readiness profile (medians of the attesters' reports).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProfileView {
+	/// The probe request.
+	pub request_id: u64,
+	/// blake2-256 of the attested probe output.
+	pub output_hash: H256,
+	pub load_micros: u32,
+	pub run_micros: u32,
+	pub peak_memory_kib: u32,
+	/// Milliseconds a validator lets one run of the model take (20 times the probe's run, at
+	/// least 100; the node's own limit caps it).
+	pub run_budget_ms: u32,
+	pub probed_at: u32,
+}
+
+impl ProfileView {
+	pub fn new(p: &pallet_inference::ModelProfile<u32>) -> Self {
+		ProfileView {
+			request_id: p.request_id,
+			output_hash: p.output_hash,
+			load_micros: p.load_micros,
+			run_micros: p.run_micros,
+			peak_memory_kib: p.peak_memory_kib,
+			run_budget_ms: p.run_budget_millis(),
+			probed_at: p.probed_at,
+		}
+	}
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -130,7 +164,11 @@ fn specs(list: &verity_primitives::spec::TensorSpecs) -> Vec<TensorSpecView> {
 }
 
 impl ModelView {
-	pub fn new(id: H256, m: &InferenceModel) -> Self {
+	pub fn new(
+		id: H256,
+		m: &InferenceModel,
+		profile: Option<pallet_inference::ModelProfile<u32>>,
+	) -> Self {
 		use pallet_inference::ModelStatus::*;
 		ModelView {
 			id,
@@ -150,9 +188,12 @@ impl ModelView {
 				Active => "active",
 				Retired => "retired",
 				Suspended => "suspended",
+				Probing => "probing",
+				Rejected => "rejected",
 			}
 			.into(),
 			registered_at: m.registered_at,
+			profile: profile.as_ref().map(ProfileView::new),
 		}
 	}
 }

@@ -31,7 +31,6 @@ use crate::{
 	engine::{budget, micros},
 	Engine, EngineConfig, EngineError, InferenceEngine,
 };
-use verity_primitives::host::RunProfile;
 use codec::{Decode, Encode};
 use std::{
 	ffi::OsString,
@@ -41,6 +40,7 @@ use std::{
 	sync::{mpsc, Condvar, Mutex},
 	time::{Duration, Instant},
 };
+use verity_primitives::host::RunProfile;
 
 /// Extra time a worker has, past the run's own limit, before it is killed.
 pub const KILL_GRACE: Duration = Duration::from_millis(500);
@@ -363,12 +363,8 @@ impl WorkerPool {
 	/// late, dies or answers garbage is killed; the next call starts a fresh one. With
 	/// `measure`, the worker's peak resident set is reset before and read after.
 	fn ask(&self, request: WorkerRequest, run_limit: Duration, measure: bool) -> Answered {
-		let answered = |result, to_start, run, peak_kib| Answered {
-			result,
-			to_start,
-			run,
-			peak_kib,
-		};
+		let answered =
+			|result, to_start, run, peak_kib| Answered { result, to_start, run, peak_kib };
 		let mut worker = match self.take() {
 			Ok(worker) => worker,
 			Err(e) => return answered(Err(e), Duration::ZERO, Duration::ZERO, 0),
@@ -386,9 +382,8 @@ impl WorkerPool {
 		let mut limit = self.config.load_limit;
 		let mut started = None;
 		loop {
-			let since_start = |started: Option<Instant>| {
-				started.map_or(Duration::ZERO, |s: Instant| s.elapsed())
-			};
+			let since_start =
+				|started: Option<Instant>| started.map_or(Duration::ZERO, |s: Instant| s.elapsed());
 			let to_start = started.map_or(sent.elapsed(), |s: Instant| s - sent);
 			let frame = match worker.answers.recv_timeout(limit) {
 				Ok(Some(frame)) => frame,

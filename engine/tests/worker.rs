@@ -168,7 +168,10 @@ fn a_run_budget_stops_a_run_early_and_runs_are_measured() {
 	let started = Instant::now();
 	assert_eq!(pool.run_measured(&id, &size(8000), 100).err(), Some(EngineError::Timeout));
 	let took = started.elapsed();
-	assert!(took < Duration::from_millis(100) + KILL_GRACE + Duration::from_millis(500), "{took:?}");
+	assert!(
+		took < Duration::from_millis(100) + KILL_GRACE + Duration::from_millis(500),
+		"{took:?}"
+	);
 	assert!(pool.run_measured(&id, &size(4), 100).is_ok(), "a fresh worker serves the next run");
 }
 

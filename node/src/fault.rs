@@ -146,12 +146,7 @@ pub async fn copy_answers<P>(
 						if &submission.executor != key =>
 					{
 						let Some(input) = input_hash(submission.request_id) else { continue };
-						let copy = ResultSubmission {
-							request_id: submission.request_id,
-							executor: key.clone(),
-							output: BoundedVec::truncate_from(submission.output.to_vec()),
-							salt: submission.salt,
-						};
+						let copy = ResultSubmission { executor: key.clone(), ..submission.clone() };
 						let Some(signature) = sign(key, &copy.signing_payload(genesis, &input))
 						else {
 							continue;

@@ -194,9 +194,13 @@ where
 	>,
 {
 	fn get_model(&self, model: H256, at: Option<H256>) -> RpcResult<ModelView> {
-		self.api(at, |api, at| api.model(at, model))?
-			.map(|m| ModelView::new(model, &m))
-			.ok_or_else(|| error(codes::NOT_FOUND, format!("no model {model:?}")))
+		let at = self.block(at)?;
+		let api = self.client.runtime_api();
+		let m = api
+			.model(at, model)
+			.map_err(internal)?
+			.ok_or_else(|| error(codes::NOT_FOUND, format!("no model {model:?}")))?;
+		Ok(ModelView::new(model, &m, api.model_profile(at, model).map_err(internal)?))
 	}
 
 	fn list_models(
@@ -224,7 +228,7 @@ where
 		let mut models = Vec::with_capacity(ids.len());
 		for id in ids {
 			if let Some(m) = api.model(at, id).map_err(internal)? {
-				models.push(ModelView::new(id, &m));
+				models.push(ModelView::new(id, &m, api.model_profile(at, id).map_err(internal)?));
 			}
 		}
 		Ok(ModelPage { page, page_size, models })

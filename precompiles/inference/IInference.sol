@@ -64,7 +64,8 @@ interface IInference {
         returns (bool active, uint256 fee, uint32 inputs, uint32 outputs);
 
     /// @notice The rules a model's results are held to: its owner (the 32-byte account that
-    /// registered it), its status (0 uploading, 1 active, 2 retired, 3 suspended), the tolerance
+    /// registered it), its status (0 uploading, 1 active, 2 retired, 3 suspended, 4 probing:
+    /// the committee runs its readiness probe, 5 rejected: its probe failed), the tolerance
     /// results must agree within (absolute and relative, times 1e9) and its fee. A contract that
     /// pins a model can check them before each request. Reverts with "UnknownModel".
     function modelRules(bytes32 model)

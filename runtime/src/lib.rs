@@ -708,6 +708,9 @@ pallet_revive::impl_runtime_apis_plus_revive_traits!(
 		fn strikes(account: AccountId) -> u32 {
 			pallet_inference::Strikes::<Runtime>::get(account)
 		}
+		fn model_profile(id: pallet_inference::ModelId) -> Option<pallet_inference::ModelProfile<u32>> {
+			pallet_inference::ModelProfiles::<Runtime>::get(id)
+		}
 	}
 
 	impl frame_system_rpc_runtime_api::AccountNonceApi<Block, AccountId, Nonce> for Runtime {

@@ -27,7 +27,7 @@ use sp_core::{Pair, H160, H256};
 use sp_keyring::Sr25519Keyring;
 use sp_runtime::{traits::Dispatchable, transaction_validity::TransactionSource, Weight};
 use std::{path::PathBuf, sync::OnceLock};
-use verity_engine::{describe_model, library_path, Engine, EngineConfig};
+use verity_engine::{library_path, Engine, EngineConfig};
 use verity_primitives::tensor::{self, Tensor};
 use verity_runtime::{
 	currency::UNIT, AccountId, Balance, Balances, Inference, Revive, Runtime, RuntimeCall,
@@ -124,8 +124,8 @@ fn engine() -> &'static Engine {
 fn register(name: &str) -> H256 {
 	let bytes = model_bytes(name);
 	let code = H256(sp_io::hashing::blake2_256(&bytes));
-	let session = engine().session_from_bytes(&bytes).expect("model loads");
-	let (inputs, outputs) = describe_model(&session).expect("model spec");
+	let opened = engine().open(&bytes).expect("model loads");
+	let (inputs, outputs) = opened.specs().expect("model spec");
 	let (inputs, outputs) = (BoundedVec::truncate_from(inputs), BoundedVec::truncate_from(outputs));
 	let tolerance = verity_primitives::agreement::Tolerance { abs_e9: 10_000, rel_e9: 10_000 };
 	let owner = Sr25519Keyring::Alice.to_account_id();
@@ -148,9 +148,16 @@ fn register(name: &str) -> H256 {
 			chunk.to_vec().try_into().unwrap()
 		));
 	}
-	assert_ok!(Inference::complete_model_upload(alice, id));
+	assert_ok!(Inference::complete_model_upload(alice, id, None));
 	// The engine keeps models by the hash of their bytes, as on the validators.
 	engine().load(&code.0, &bytes).expect("engine loads the model");
+	// Its readiness probe (the owner's request on zeros) is attested like any request.
+	let probe = pallet_inference::NextRequestId::<Runtime>::get() - 1;
+	finalize_with_quorum(probe);
+	assert_eq!(
+		pallet_inference::Models::<Runtime>::get(id).unwrap().status,
+		pallet_inference::ModelStatus::Active
+	);
 	id
 }
 
@@ -303,6 +310,7 @@ fn attest(validator: Sr25519Keyring, request_id: u64, output: Vec<u8>) {
 		executor: verity_primitives::InferenceAuthorityId::from(validator.public()),
 		output: BoundedVec::truncate_from(output),
 		salt: SALT,
+		profile: None,
 	};
 	let request = pallet_inference::Requests::<Runtime>::get(request_id).expect("request");
 	let signature = validator.pair().sign(&Inference::signing_payload(&submission, &request));
@@ -592,6 +600,7 @@ fn precompile_functions_and_bad_inputs() {
 		);
 
 		// A request from an account: pending, then finalized and readable.
+		let requested_at = System::block_number();
 		let id = invoke(Sr25519Keyring::Bob, at, request(&good, FEE));
 		assert_eq!(
 			pallet_inference::Requests::<Runtime>::get(id).unwrap().requester,
@@ -603,8 +612,8 @@ fn precompile_functions_and_bad_inputs() {
 		let result = invoke(Sr25519Keyring::Bob, at, IInference::getResultCall { requestId: id });
 		assert_eq!(result.output.to_vec(), output);
 		assert_eq!(result.outputHash.0, sp_io::hashing::blake2_256(&output));
-		// Requested in block 1; one member silent, so reveals wait for the 3-block commit window.
-		assert_eq!((result.attesters, result.attestedAt), (2, 1 + 3 + 1));
+		// One member silent, so reveals wait for the 3-block commit window.
+		assert_eq!((result.attesters, result.attestedAt), (2, requested_at as u32 + 3 + 1));
 
 		// Bad requests revert with the pallet's error; nothing is held.
 		let bob = Sr25519Keyring::Bob.to_account_id();
@@ -777,6 +786,9 @@ fn delegate_calls_cannot_spend_the_callers_balance() {
 		let probe = deploy("DelegatingProbe", vec![], 10 * FEE);
 		let user = Sr25519Keyring::Dave.to_account_id();
 		let (free, issuance) = (Balances::free_balance(&user), total_issuance());
+		// Only the model's readiness probe exists so far.
+		let (requests_before, next_id) =
+			(requested_ids(), pallet_inference::NextRequestId::<Runtime>::get());
 
 		let attempt = invoke(
 			Sr25519Keyring::Dave,
@@ -794,8 +806,8 @@ fn delegate_calls_cannot_spend_the_callers_balance() {
 		);
 		assert_eq!(Balances::free_balance(&user), free, "nothing of the user's is held");
 		assert_eq!(total_issuance(), issuance);
-		assert!(requested_ids().is_empty(), "no request exists");
-		assert_eq!(pallet_inference::NextRequestId::<Runtime>::get(), 0);
+		assert_eq!(requested_ids(), requests_before, "no request exists");
+		assert_eq!(pallet_inference::NextRequestId::<Runtime>::get(), next_id);
 
 		let probe_account = account_of(probe);
 		let probe_free = Balances::free_balance(&probe_account);

@@ -201,19 +201,38 @@ def start_upload(substrate: SubstrateInterface, owner: Keypair, model_file: Path
 
 
 def register_model(substrate: SubstrateInterface, owner: Keypair, model_file: Path, fee: int) -> str:
-    """Registers, uploads and activates a model; returns its id (0x hash)."""
+    """Registers, uploads and activates a model (its readiness probe, run by the validators on
+    zeros, must pass); returns its id (0x hash)."""
     model_id = model_file_id(owner, model_file, fee)
     if substrate.query("Inference", "Models", [model_id]).value is None:
         start_upload(substrate, owner, model_file, fee)
-        submit(substrate, owner, "Inference", "complete_model_upload", {"model": model_id})
+        submit(substrate, owner, "Inference", "complete_model_upload", {"model": model_id, "probe_input": None})
+    wait_probed(substrate, [model_id])
     return model_id
 
 
+def wait_probed(substrate: SubstrateInterface, model_ids: list[str], timeout: float = 90.0,
+                rejected_ok: bool = False) -> dict[str, str]:
+    """Waits until each model's readiness probe ended; returns their statuses. Each must be
+    active unless `rejected_ok`."""
+    deadline, statuses = time.monotonic() + timeout, {}
+    for model_id in model_ids:
+        while (status := (substrate.query("Inference", "Models", [model_id]).value or {}).get("status")) \
+                in (None, "Uploading", "Probing"):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"model {model_id} still {status} after {timeout}s")
+            time.sleep(1)
+        assert status == "Active" or (rejected_ok and status == "Rejected"), f"model {model_id} is {status}"
+        statuses[model_id] = status
+    return statuses
+
+
 def register_models_at_once(substrate: SubstrateInterface, owner: Keypair, model_files: list[Path], fee: int,
-                            timeout: float = 60.0) -> list[str]:
-    """Registers, uploads (one chunk each: files up to 1 MiB) and activates several models with
-    one batch of transactions that lands in one or two blocks; returns their ids. Models already
-    registered are left as they are."""
+                            timeout: float = 90.0, rejected_ok: bool = False) -> list[str]:
+    """Registers, uploads (one chunk each: files up to 1 MiB) and completes several models with
+    one batch of transactions that lands in one or two blocks, then waits for their readiness
+    probes (see `wait_probed`); returns their ids. Models already registered are left as they
+    are."""
     calls, ids = [], []
     for path in model_files:
         data = path.read_bytes()
@@ -227,15 +246,10 @@ def register_models_at_once(substrate: SubstrateInterface, owner: Keypair, model
                     "code_hash": "0x" + blake2_256(data).hex(), "size": len(data), "inputs": spec_arg(spec["inputs"]),
                     "outputs": spec_arg(spec["outputs"]), "tolerance": spec["tolerance"], "fee": fee}),
                 (owner, "Inference", "upload_model_chunk", {"model": model_id, "chunk": "0x" + data.hex()}),
-                (owner, "Inference", "complete_model_upload", {"model": model_id}),
+                (owner, "Inference", "complete_model_upload", {"model": model_id, "probe_input": None}),
             ]
     submit_batch(substrate, calls)
-    deadline = time.monotonic() + timeout
-    for model_id in ids:
-        while (substrate.query("Inference", "Models", [model_id]).value or {}).get("status") != "Active":
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"model {model_id} not active after {timeout}s")
-            time.sleep(1)
+    wait_probed(substrate, ids, timeout, rejected_ok)
     return ids
 
 

@@ -2,8 +2,11 @@
 processes with a memory cap and a time limit (verity_engine::worker): a memory bomb (10 GB asked
 for by one ConstantOfShape) and one MatMul that runs for many seconds, requested together with
 a normal request, stop no node, cost no node memory, and the normal request still gets its
-result within 3 blocks (2 for commit and reveal). A model that reads a file of the validator (ONNX external data)
-is refused by every validator's screen. Each attack ends as an agreed failure of its kind."""
+result within 3 blocks (2 for commit and reveal). Both pass their readiness probe (on zeros they
+are harmless); the MatMul's request is then stopped by the run budget its probe set (100 ms), not
+by the node's 2 s limit. A model that reads a file of the validator (ONNX external data) is
+refused by every validator's screen at its probe: it is rejected and never takes a request. Each
+attack ends as an agreed failure of its kind."""
 from __future__ import annotations
 
 import time
@@ -12,6 +15,7 @@ import numpy as np
 from substrateinterface import Keypair
 
 import chain
+import localnet
 
 FEE = 1_000_000_000
 # What a node may hold in memory (VmRSS); it never runs a model itself, so a memory bomb run
@@ -24,14 +28,14 @@ def rss(pid: int) -> int:
     return int(next(line for line in status.splitlines() if line.startswith("VmRSS:")).split()[1]) * 1024
 
 
-def failures(substrate, first_block: int) -> dict[int, dict]:
-    """`Inference.InferenceFailed` events since `first_block`, by request id."""
+def events(substrate, first_block: int, name: str, key: str) -> dict:
+    """`Inference.<name>` events since `first_block`, by their attribute `key`."""
     found = {}
     for number in range(first_block, chain.best_number(substrate) + 1):
         for event in substrate.get_events(substrate.get_block_hash(number)):
             v = event.value
-            if v["module_id"] == "Inference" and v["event_id"] == "InferenceFailed":
-                found[v["attributes"]["request_id"]] = v["attributes"]
+            if v["module_id"] == "Inference" and v["event_id"] == name:
+                found[v["attributes"][key]] = v["attributes"]
     return found
 
 
@@ -41,10 +45,28 @@ def test_hostile_models_never_stop_a_validator(network, models):
     hostile = models / "hostile"
     files = [hostile / "memory_bomb.onnx", hostile / "huge_matmul.onnx", hostile / "external_relative.onnx",
              models / "mlp.onnx"]
-    ids = chain.register_models_at_once(substrate, Keypair.create_from_uri("//Alice"), files, FEE)
+    registered_from = chain.best_number(substrate)
+    ids = chain.register_models_at_once(substrate, Keypair.create_from_uri("//Alice"), files, FEE, rejected_ok=True)
     # Another test may have registered a model with another fee.
     (bomb, bomb_fee), (matmul, matmul_fee), (leak, leak_fee), (normal, normal_fee) = [
         (i, substrate.query("Inference", "Models", [i]).value["fee"]) for i in ids]
+    statuses = {i: substrate.query("Inference", "Models", [i]).value["status"] for i in ids}
+    assert statuses == {bomb: "Active", matmul: "Active", leak: "Rejected", normal: "Active"}, statuses
+    # The probes measured the harmless zero inputs; the MatMul's runs get its 100 ms floor.
+    profile = substrate.query("Inference", "ModelProfiles", [matmul]).value
+    assert profile["run_micros"] < 5_000, profile
+    url = network.nodes[0].rpc_url
+    assert localnet.rpc(url, "inference_getModel", [matmul])["profile"]["runBudgetMs"] == 100
+    # The file-reading model was refused by the screen of a quorum, at its probe: rejected,
+    # and requests to it are refused at once.
+    assert substrate.query("Inference", "ModelProfiles", [leak]).value is None
+    rejected = events(substrate, registered_from, "ModelRejected", "model")
+    assert rejected[leak]["kind"] == "BadModel", rejected
+    try:
+        chain.request(substrate, user, leak, chain.vtns.encode({"x": np.zeros(1, np.float32)}), leak_fee)
+        raise AssertionError("a request to a rejected model was accepted")
+    except RuntimeError as refused:
+        assert "ModelNotActive" in str(refused), refused
     started, first_block = time.monotonic(), chain.best_number(substrate)
 
     attacks = {
@@ -52,8 +74,6 @@ def test_hostile_models_never_stop_a_validator(network, models):
                       bomb_fee, timeout=5)[0]: ("OutOfMemory", "WorkerDied"),
         chain.request(substrate, user, matmul, chain.vtns.encode({"size": np.array([8000], np.int64)}),
                       matmul_fee, timeout=5)[0]: ("Timeout",),
-        chain.request(substrate, user, leak, chain.vtns.encode({"x": np.zeros(1, np.float32)}),
-                      leak_fee, timeout=5)[0]: ("BadModel",),
     }
     normal_id, requested_at = chain.request(substrate, user, normal, (models / "mlp.input.vtns").read_bytes(), normal_fee)
     result = chain.wait_result(substrate, normal_id)
@@ -67,7 +87,7 @@ def test_hostile_models_never_stop_a_validator(network, models):
     while any(substrate.query("Inference", "Requests", [r]).value["status"] == "Pending" for r in attacks):
         assert time.monotonic() < deadline, "hostile requests still pending"
         time.sleep(1)
-    seen = failures(substrate, first_block)
+    seen = events(substrate, first_block, "InferenceFailed", "request_id")
     for r, kinds in attacks.items():
         assert substrate.query("Inference", "Requests", [r]).value["status"] == "Failed", r
         assert substrate.query("Inference", "Results", [r]).value is None

@@ -35,14 +35,18 @@ def corpus(tmp_path_factory) -> Path:
 
 
 def register_and_request(name: str, suri: str, url: str, corpus: Path, out: Path) -> tuple[str, str]:
+    files = [f"{input_name}={corpus / f'{name}.{input_name}.npy'}"
+             for input_name in (corpus / f"{name}.inputs").read_text().split()]
+    # The readiness probe runs on the same (representative) input: zeros with dynamic
+    # dimensions at 1 are no valid input for some of these (an audio chunk of one sample).
+    probe = [arg for f in files for arg in ("--probe-input", f)]
     reg = verity("register", "--model", str(corpus / f"{name}.onnx"), "--fee", str(FEE), "--suri", suri,
-                 "--rpc", url, timeout=600)
+                 *probe, "--rpc", url, timeout=600)
     assert reg.returncode == 0, f"{name}: {reg.stderr}"
     model_id = chain.cli_model_id(reg.stdout)
     assert f"model {model_id} is active" in reg.stdout, name
-    inputs = []
-    for input_name in (corpus / f"{name}.inputs").read_text().split():
-        inputs += ["--input", f"{input_name}={corpus / f'{name}.{input_name}.npy'}"]
+    assert "probe (request " in reg.stdout, reg.stdout
+    inputs = [arg for f in files for arg in ("--input", f)]
     req = verity("request", "--model", model_id, *inputs, "--suri", suri, "--output-dir", str(out), "--rpc", url)
     assert req.returncode == 0, f"{name}: {req.stderr}"
     return reg.stdout, req.stdout

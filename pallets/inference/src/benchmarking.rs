@@ -136,6 +136,7 @@ fn signed_submission<T: Config>(
 		executor: key.clone(),
 		output: BoundedVec::truncate_from(output),
 		salt: SALT,
+		profile: None,
 	};
 	let request = Requests::<T>::get(request_id).expect("the request exists");
 	let signature =
@@ -270,9 +271,12 @@ mod benchmarks {
 			)
 			.unwrap();
 		}
+		// The probe request needs a committee; its cost is `request_inference`'s, added to this
+		// weight by `complete_model_upload_weight`.
+		setup_executors::<T>(1);
 		#[extrinsic_call]
-		_(RawOrigin::Signed(owner), id);
-		assert_eq!(Models::<T>::get(id).unwrap().status, ModelStatus::Active);
+		_(RawOrigin::Signed(owner), id, None);
+		assert_eq!(Models::<T>::get(id).unwrap().status, ModelStatus::Probing);
 	}
 
 	#[benchmark]

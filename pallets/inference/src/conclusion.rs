@@ -19,6 +19,11 @@ impl<T: Config> Pallet<T> {
 		let (request, member) = Self::check_submission(&submission)?;
 		let executor = Self::answered(submission.request_id, &request, member);
 		Self::deposit_event(Event::ResultSubmitted { request_id: submission.request_id, executor });
+		if let Some(profile) = submission.profile {
+			if Self::is_probe(&request) {
+				ProbeReports::<T>::insert(submission.request_id, member, profile);
+			}
+		}
 		let output_len = submission.output.len() as u32;
 		let (compared, callback) =
 			Self::record_and_conclude(submission.request_id, request, member, submission.output);
@@ -75,8 +80,9 @@ impl<T: Config> Pallet<T> {
 	}
 
 	/// Ends a request with the `output` a quorum (`verdict`) agreed on: pays the attesters,
-	/// strikes the dissenters, stores the result, then calls the requester back if it asked.
-	/// Returns the weight the callback used.
+	/// strikes the dissenters, stores the result (and activates the model if this was its
+	/// readiness probe), then calls the requester back if it asked. Returns the weight the
+	/// callback (or the probe's profile) used.
 	pub(crate) fn conclude_attested(
 		id: RequestId,
 		mut request: RequestOf<T>,
@@ -89,6 +95,7 @@ impl<T: Config> Pallet<T> {
 		let member_of = |m: &u32| request.committee[*m as usize].clone();
 		let (attesters, dissenters): (Vec<_>, Vec<_>) =
 			supports.iter().partition(|(m, _)| verdict.has(*m));
+		let attesting_members: Vec<u32> = attesters.iter().map(|(m, _)| *m).collect();
 		let attesters: Vec<Executor<T::AccountId>> =
 			attesters.iter().map(|(m, _)| member_of(m)).collect();
 		let dissenters: Vec<Executor<T::AccountId>> =
@@ -99,6 +106,14 @@ impl<T: Config> Pallet<T> {
 		Self::strike(id, &dissenters);
 
 		let output_hash = H256(sp_io::hashing::blake2_256(&output));
+		// A probe's reports and profile (a probe has no callback: its charged allowance covers
+		// this).
+		let probe = if Self::is_probe(&request) {
+			Self::probe_attested(request.model, id, &attesting_members, output_hash);
+			T::DbWeight::get().reads_writes(attesting_members.len() as u64 + 1, 2)
+		} else {
+			Weight::zero()
+		};
 		let callback = Callbacks::<T>::take(id).map(|limit| (limit, output.clone()));
 		Results::<T>::insert(
 			id,
@@ -126,9 +141,9 @@ impl<T: Config> Pallet<T> {
 			refunded,
 		});
 		// Last, once the result is stored and paid: nothing the callback does can undo that.
-		let Some((limit, output)) = callback else { return Weight::zero() };
+		let Some((limit, output)) = callback else { return probe };
 		let delivered = T::ResultCallback::deliver(id, &request.requester, &output, limit);
-		Self::callback_delivered(id, delivered, limit)
+		Self::callback_delivered(id, delivered, limit).saturating_add(probe)
 	}
 
 	/// Records a callback's outcome (`CallbackDelivered`); returns the weight it used, at most

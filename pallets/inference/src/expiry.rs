@@ -30,6 +30,10 @@ impl<T: Config> Pallet<T> {
 		// Benchmarked with every expired request holding the largest committee's commitments
 		// and outputs, all of its members paid.
 		T::WeightInfo::on_initialize(scheduled, expired_count, pruned.len() as u32)
+			// Whether each expired request was a model's probe, and rejecting that model.
+			.saturating_add(
+				T::DbWeight::get().reads_writes(expired_count.into(), expired_count.into()),
+			)
 	}
 
 	/// Ends a pending request without a result: the members that committed to an answer share
@@ -47,10 +51,14 @@ impl<T: Config> Pallet<T> {
 			T::ExpiryFee::get().mul_floor(request.fee)
 		};
 		let (paid, refunded) = Self::pay_part(&request, kept, &accounts);
+		let probe = Self::is_probe(&request);
 		request.status = RequestStatus::Expired;
 		Requests::<T>::insert(id, &request);
 		Self::close_pending(id, &request);
 		Self::deposit_event(Event::RequestExpired { request_id: id, refunded, reason, paid });
+		if probe {
+			Self::probe_failed(request.model, id, None);
+		}
 	}
 
 	/// Bookkeeping shared by attestation, failure and expiry.
@@ -63,6 +71,7 @@ impl<T: Config> Pallet<T> {
 		let _ = Submissions::<T>::clear_prefix(id, committee, None);
 		let _ = SubmissionSupport::<T>::clear_prefix(id, committee, None);
 		let _ = FailureVotes::<T>::clear_prefix(id, committee, None);
+		let _ = ProbeReports::<T>::clear_prefix(id, committee, None);
 		let _ = Commitments::<T>::clear_prefix(id, committee, None);
 		CommitCounts::<T>::remove(id);
 		for member in request.committee.iter() {

@@ -103,6 +103,7 @@ impl<T: Config> Pallet<T> {
 		let model = request.model;
 		let requester = request.requester.clone();
 		let callback = Callbacks::<T>::take(id);
+		let probe = Self::is_probe(&request);
 		Requests::<T>::insert(id, &request);
 		Self::close_pending(id, &request);
 		Self::deposit_event(Event::InferenceFailed {
@@ -113,6 +114,10 @@ impl<T: Config> Pallet<T> {
 			paid,
 			refunded,
 		});
+		if probe {
+			Self::probe_failed(model, id, Some(kind));
+			return T::DbWeight::get().reads_writes(1, 2);
+		}
 		let failures = FailureStreak::<T>::mutate(model, |n| {
 			*n = n.saturating_add(1);
 			*n

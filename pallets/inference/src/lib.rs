@@ -8,7 +8,11 @@
 //!   id is a hash of all of them and of the owner ([`verity_primitives::model_id`]), so an id
 //!   pins its rules. The bytes follow in chunks (`upload_model_chunk`, as many blocks as
 //!   needed) within `UploadWindow` blocks (else the registration is cleared and part of the
-//!   deposit burnt) and `complete_model_upload` checks the hash. `retire_model` stops new
+//!   deposit burnt) and `complete_model_upload` checks the hash and starts the model's
+//!   **readiness probe** ([`models`]): a request of the owner's that the committee runs; at
+//!   quorum the model becomes active with the agreed [`ModelProfile`] (load time, run time,
+//!   peak memory, output hash), which bounds every later run; a failed probe rejects it.
+//!   Requests to a model that is not active are refused. `retire_model` stops new
 //!   requests; `remove_model` deletes the bytes and releases the deposit once nothing is
 //!   pending.
 //! - **Requests**: `request_inference` checks the input against the model's spec, holds the fee
@@ -389,6 +393,19 @@ pub mod pallet {
 	pub type Undrawn<T: Config> =
 		StorageValue<_, BoundedVec<RequestId, T::MaxPendingRequests>, ValueQuery>;
 
+	/// What each member reported of a readiness probe it revealed a result for:
+	/// `(request, committee index) -> profile`. Only probe requests have entries; cleared when
+	/// the request ends (bounded like `Submissions`).
+	#[pallet::storage]
+	pub type ProbeReports<T: Config> =
+		StorageDoubleMap<_, Twox64Concat, RequestId, Twox64Concat, u32, RunProfile>;
+
+	/// The agreed profile of each model that passed its readiness probe (one per model in
+	/// `Models`; removed with it). Models active from genesis have none.
+	#[pallet::storage]
+	pub type ModelProfiles<T: Config> =
+		StorageMap<_, Identity, ModelId, ModelProfile<BlockNumberFor<T>>>;
+
 	/// Agreed failures in a row per model (reset by a result); at `MaxFailuresInRow` the model
 	/// is suspended.
 	#[pallet::storage]
@@ -416,7 +433,8 @@ pub mod pallet {
 		},
 		/// A chunk of a model was stored.
 		ModelChunkUploaded { model: ModelId, uploaded: u32, size: u32 },
-		/// All bytes are in and match the hash: the model takes requests.
+		/// The model's probe was attested (its profile is in `ModelProfiles`): it takes
+		/// requests.
 		ModelActivated { model: ModelId },
 		/// The model takes no new requests.
 		ModelRetired { model: ModelId },
@@ -484,6 +502,12 @@ pub mod pallet {
 		/// A registration whose upload was not complete `UploadWindow` blocks after it was
 		/// cleared: its chunks deleted, `burnt` of the deposit burnt, `released` released.
 		ModelUploadExpired { model: ModelId, burnt: BalanceOf<T>, released: BalanceOf<T> },
+		/// All bytes are in and match the hash: the committee runs the model's readiness probe,
+		/// request `request_id` (paid by the owner like any request).
+		ModelProbing { model: ModelId, request_id: RequestId },
+		/// The model's probe ended as an agreed failure of `kind` (`None`: it expired without
+		/// agreement): no requests ever; the owner removes it to release its deposit.
+		ModelRejected { model: ModelId, request_id: RequestId, kind: Option<FailureKind> },
 	}
 
 	#[pallet::error]
@@ -576,6 +600,9 @@ pub mod pallet {
 		/// `MaxUploadsPerBlock` registrations already end their upload window at the same block;
 		/// register in the next block.
 		UploadSlotFull,
+		/// The model's inputs have dynamic or large dimensions whose zero input exceeds
+		/// `MaxInputBytes`: supply a probe input to `complete_model_upload`.
+		NoProbeInput,
 	}
 
 	#[pallet::hooks]
@@ -657,15 +684,20 @@ pub mod pallet {
 			Self::do_upload_chunk(ensure_signed(origin)?, model, chunk)
 		}
 
-		/// Check the uploaded bytes against the model's hash and activate it. Charged for the
-		/// largest model up front; the unused part is refunded.
+		/// Check the uploaded bytes against the model's hash and start its readiness probe: a
+		/// request of the owner's (fee held like any request) that the committee runs on
+		/// `probe_input`, or on zeros of the model's input shapes with dynamic dimensions at 1.
+		/// At quorum the model becomes active with the agreed profile; an agreed failure or no
+		/// agreement rejects it. Charged for the largest model and input up front; the unused
+		/// part is refunded.
 		#[pallet::call_index(2)]
-		#[pallet::weight(T::WeightInfo::complete_model_upload(T::MaxModelBytes::get()))]
+		#[pallet::weight(Pallet::<T>::complete_model_upload_weight(T::MaxModelBytes::get()))]
 		pub fn complete_model_upload(
 			origin: OriginFor<T>,
 			model: ModelId,
+			probe_input: Option<BoundedVec<u8, T::MaxInputBytes>>,
 		) -> DispatchResultWithPostInfo {
-			Self::do_complete_upload(ensure_signed(origin)?, model)
+			Self::do_complete_upload(ensure_signed(origin)?, model, probe_input)
 		}
 
 		/// Stop new requests for a model; pending requests still finish.

@@ -1,5 +1,16 @@
 //! The model registry: registration with a deposit, chunked upload checked against the hash,
-//! retirement and removal.
+//! the readiness probe, retirement and removal.
+//!
+//! **Readiness probe.** `complete_model_upload` does not make a model active: it opens a request
+//! of the owner's on a probe input (given, or zeros of the input shapes with dynamic dimensions
+//! at 1), which the committee runs like any request, with commit–reveal and a quorum, each
+//! member reporting what the run cost it ([`RunProfile`]). Attested, the model becomes active
+//! with the median of the attesters' reports as its [`ModelProfile`]; validators then bound
+//! every run of the model by [`ModelProfile::run_budget_millis`], so an input far bigger than
+//! the probe cannot hold a worker long. An agreed failure (the model does not load, runs out of
+//! time or memory, answers off-spec) or no agreement rejects the model: it never takes requests,
+//! the committee keeps the probe's fee (or `ExpiryFee` of it), and the owner removes it to
+//! release the deposit.
 use crate::*;
 use frame_support::dispatch::DispatchResultWithPostInfo;
 use frame_support::{ensure, traits::tokens::Precision};
@@ -141,11 +152,13 @@ impl<T: Config> Pallet<T> {
 		})
 	}
 
-	/// Checks the uploaded bytes against the hash and activates the model; the actual weight
-	/// (for the bytes read).
+	/// Checks the uploaded bytes against the hash and starts the model's readiness probe (a
+	/// request of the owner's on `probe_input`, or on [`spec::zero_input`] of its inputs); the
+	/// actual weight (for the bytes read and the probe's input).
 	pub(crate) fn do_complete_upload(
 		who: T::AccountId,
 		model: ModelId,
+		probe_input: Option<BoundedVec<u8, T::MaxInputBytes>>,
 	) -> DispatchResultWithPostInfo {
 		let mut info = Models::<T>::get(model).ok_or(Error::<T>::UnknownModel)?;
 		ensure!(info.owner == who, Error::<T>::NotModelOwner);
@@ -156,11 +169,88 @@ impl<T: Config> Pallet<T> {
 			H256(sp_io::hashing::blake2_256(&bytes)) == info.code_hash,
 			Error::<T>::ModelHashMismatch
 		);
-		info.status = ModelStatus::Active;
+		let input = match probe_input {
+			Some(input) => input,
+			None => spec::zero_input(&info.inputs, T::MaxInputBytes::get())
+				.and_then(|zeros| BoundedVec::try_from(zeros).ok())
+				.ok_or(Error::<T>::NoProbeInput)?,
+		};
+		let input_len = input.len() as u32;
+		info.status = ModelStatus::Probing;
 		let size = info.size;
-		Models::<T>::insert(model, info);
+		let owner = info.owner.clone();
+		Models::<T>::insert(model, &info);
+		// The owner pays its probe like any request, without a fee limit.
+		let request_id = Self::open_request(owner, model, &info, input, None, None)?;
+		Self::deposit_event(Event::ModelProbing { model, request_id });
+		Ok(Some(
+			T::WeightInfo::complete_model_upload(size).saturating_add(
+				T::WeightInfo::request_inference(input_len, T::MaxCommittee::get()),
+			),
+		)
+		.into())
+	}
+
+	/// Weight of `complete_model_upload` for a model of `size` bytes: the hash check, and the
+	/// probe request with the largest input (both benchmarked).
+	pub fn complete_model_upload_weight(size: u32) -> Weight {
+		T::WeightInfo::complete_model_upload(size).saturating_add(T::WeightInfo::request_inference(
+			T::MaxInputBytes::get(),
+			T::MaxCommittee::get(),
+		))
+	}
+
+	/// The probe of `model` (request `id`) was attested: the model becomes active with the
+	/// upper median of the attesters' reports as its profile. Attesters are a quorum, so members
+	/// who report wrong figures are a minority of them: they can raise a figure no higher than
+	/// an honest report (or, with two attesters, up to the node's own limit, which caps every
+	/// run anyway), and never lower it below the honest ones, so they cannot make honest
+	/// validators time out a model's runs.
+	pub(crate) fn probe_attested(
+		model: ModelId,
+		id: RequestId,
+		attesters: &[u32],
+		output_hash: H256,
+	) {
+		let mut reports: Vec<RunProfile> =
+			attesters.iter().filter_map(|m| ProbeReports::<T>::get(id, m)).collect();
+		let median = |reports: &mut Vec<RunProfile>, field: fn(&RunProfile) -> u32| -> u32 {
+			reports.sort_by_key(field);
+			reports.get(reports.len() / 2).map(field).unwrap_or_default()
+		};
+		let profile = ModelProfile {
+			request_id: id,
+			output_hash,
+			load_micros: median(&mut reports, |r| r.load_micros),
+			run_micros: median(&mut reports, |r| r.run_micros),
+			peak_memory_kib: median(&mut reports, |r| r.peak_memory_kib),
+			probed_at: frame_system::Pallet::<T>::block_number(),
+		};
+		Models::<T>::mutate(model, |m| {
+			if let Some(m) = m {
+				m.status = ModelStatus::Active;
+			}
+		});
+		ModelProfiles::<T>::insert(model, profile);
 		Self::deposit_event(Event::ModelActivated { model });
-		Ok(Some(T::WeightInfo::complete_model_upload(size)).into())
+	}
+
+	/// The probe of `model` (request `id`) failed with `kind`, or expired without agreement
+	/// (`None`): the model is rejected.
+	pub(crate) fn probe_failed(model: ModelId, id: RequestId, kind: Option<FailureKind>) {
+		Models::<T>::mutate(model, |m| {
+			if let Some(m) = m {
+				m.status = ModelStatus::Rejected;
+			}
+		});
+		FailureStreak::<T>::remove(model);
+		Self::deposit_event(Event::ModelRejected { model, request_id: id, kind });
+	}
+
+	/// Whether request `request`'s model is being probed: then the request is its probe
+	/// (requests to a model that is not active are refused).
+	pub(crate) fn is_probe(request: &RequestOf<T>) -> bool {
+		Models::<T>::get(request.model).is_some_and(|m| m.status == ModelStatus::Probing)
 	}
 
 	/// Stops new requests for an active model.
@@ -185,6 +275,7 @@ impl<T: Config> Pallet<T> {
 		let _ = ModelChunks::<T>::clear_prefix(model, info.chunks, None);
 		Models::<T>::remove(model);
 		FailureStreak::<T>::remove(model);
+		ModelProfiles::<T>::remove(model);
 		let released = T::Currency::release(
 			&HoldReason::ModelDeposit.into(),
 			&info.owner,

@@ -13,7 +13,9 @@
 //!    runs (a new block arrives while the last run is busy) never run it twice; the claim
 //!    expires after `ResubmitAfter` blocks, so a dropped transaction is retried. The model is
 //!    handed to the node's engine if it does not have it yet (bytes from chain state,
-//!    hash-checked by the engine) and the input runs through the `inference` host functions. A
+//!    hash-checked by the engine) and the input runs through the `inference` host functions,
+//!    within the model's run budget (from its readiness probe; a probe itself runs within the
+//!    node's limit and its result reports what the run cost, see [`crate::models`]). A
 //!    failure the model causes (refused, time or memory limit, output too large or off-spec:
 //!    [`failure_kind`]) is an answer too, so the committee can agree on it;
 //! 3. **commit**: the commitments of everything it ran go to the pool in one signed
@@ -43,10 +45,11 @@ pub enum OffchainError {
 	Submit,
 }
 
-/// An answer computed here, kept until revealed: the output or the failure, and its salt.
+/// An answer computed here, kept until revealed: the output (with what the run cost, for a
+/// readiness probe) or the failure, and its salt.
 #[derive(Encode, codec::Decode)]
 enum LocalAnswer {
-	Output(Vec<u8>),
+	Output(Vec<u8>, Option<RunProfile>),
 	Failure(FailureKind),
 }
 
@@ -54,7 +57,7 @@ impl LocalAnswer {
 	/// The answer as committed to and revealed.
 	fn as_answer(&self) -> Answer<'_> {
 		match self {
-			LocalAnswer::Output(output) => Answer::Output(output),
+			LocalAnswer::Output(output, _) => Answer::Output(output),
 			LocalAnswer::Failure(kind) => Answer::Failure(*kind),
 		}
 	}
@@ -227,18 +230,23 @@ fn answer<T: Config>(
 	} else {
 		host::load_model(model_id, &Pallet::<T>::model_bytes(&request.model, model.chunks))
 	};
-	let outcome = loaded.and_then(|()| host::run(model_id, &input)).map_err(failure_kind);
-	let outcome = outcome.and_then(|output| {
+	// A probe runs within the node's own limit and reports what it cost; a profiled model runs
+	// within the budget its probe set.
+	let probe = model.status == ModelStatus::Probing;
+	let budget = ModelProfiles::<T>::get(request.model).map_or(0, |p| p.run_budget_millis());
+	let outcome =
+		loaded.and_then(|()| host::run_measured(model_id, &input, budget)).map_err(failure_kind);
+	let outcome = outcome.and_then(|(output, profile)| {
 		if output.len() > T::MaxOutputBytes::get() as usize {
 			Err(Ok(FailureKind::OutputTooLarge))
 		} else if Pallet::<T>::output_matches(&output, &model) {
-			Ok(output)
+			Ok((output, profile))
 		} else {
 			Err(Ok(FailureKind::OutputMismatch))
 		}
 	});
 	let local = match outcome {
-		Ok(output) => LocalAnswer::Output(output),
+		Ok((output, profile)) => LocalAnswer::Output(output, probe.then_some(profile)),
 		Err(Ok(kind)) => {
 			log::warn!(target: LOG_TARGET, "request {id}: failed ({kind:?}); committing to it");
 			LocalAnswer::Failure(kind)
@@ -355,9 +363,12 @@ fn kept_reveal<T: Config>(
 ) -> Option<Reveal<T::MaxOutputBytes>> {
 	let (local, salt) = kept_answer(id, key)?;
 	Some(match local {
-		LocalAnswer::Output(output) => {
-			Reveal::Result { request_id: id, output: BoundedVec::try_from(output).ok()?, salt }
-		}
+		LocalAnswer::Output(output, profile) => Reveal::Result {
+			request_id: id,
+			output: BoundedVec::try_from(output).ok()?,
+			salt,
+			profile,
+		},
 		LocalAnswer::Failure(kind) => Reveal::Failure { request_id: id, kind, salt },
 	})
 }

@@ -35,6 +35,20 @@ impl<T: Config> Pallet<T> {
 	) -> Result<RequestId, DispatchError> {
 		let model = Models::<T>::get(model_id).ok_or(Error::<T>::UnknownModel)?;
 		ensure!(model.status == ModelStatus::Active, Error::<T>::ModelNotActive);
+		Self::open_request(requester, model_id, &model, input, Some(max_fee), timeout)
+	}
+
+	/// Checks `input` against `model`, holds the fee (at most `max_fee`, if given), fixes the
+	/// committee and deadline and records the request: [`Self::do_request`] for an active model,
+	/// and the readiness probe of a new one.
+	pub(crate) fn open_request(
+		requester: T::AccountId,
+		model_id: ModelId,
+		model: &ModelOf<T>,
+		input: BoundedVec<u8, T::MaxInputBytes>,
+		max_fee: Option<BalanceOf<T>>,
+		timeout: Option<BlockNumberOf<T>>,
+	) -> Result<RequestId, DispatchError> {
 		let tensors = tensor::decode(&input, Self::max_elements())
 			.map_err(|_| Error::<T>::InputUndecodable)?;
 		spec::check(&tensors, &model.inputs).map_err(|e| match e {
@@ -46,8 +60,8 @@ impl<T: Config> Pallet<T> {
 		let executors = Executors::<T>::get();
 		ensure!(!executors.is_empty(), Error::<T>::NoExecutors);
 		let committee_size = (executors.len() as u32).min(T::MaxCommittee::get());
-		let fee = Self::request_fee(&model, input.len() as u32, committee_size);
-		ensure!(fee <= max_fee, Error::<T>::FeeAboveMax);
+		let fee = Self::request_fee(model, input.len() as u32, committee_size);
+		ensure!(max_fee.is_none_or(|max| fee <= max), Error::<T>::FeeAboveMax);
 		let timeout = timeout.unwrap_or_else(T::DefaultTimeout::get);
 		// One block to commit in, one to reveal in.
 		ensure!(timeout >= 2u32.into(), Error::<T>::TimeoutTooShort);

@@ -48,8 +48,18 @@ fn id_of(owner: AccountId, code: H256) -> ModelId {
 	Inference::model_id(&owner, &code, &inputs(), &outputs(), &TOL, FEE)
 }
 
-/// Registers, uploads in chunks of up to 100 bytes and activates a model of `len` bytes.
+/// Registers, uploads in chunks of up to 100 bytes and activates a model of `len` bytes (its
+/// readiness probe passes: the committee's members are paid the probe's fee by ALICE, and the
+/// chain moves one block on).
 fn active_model(len: usize) -> ModelId {
+	let id = uploaded_model(len);
+	pass_probe(id);
+	id
+}
+
+/// Registers and uploads a model of `len` bytes in chunks of up to 100 bytes; its upload is
+/// complete and its readiness probe (the last request) open.
+fn uploaded_model(len: usize) -> ModelId {
 	let bytes = model_bytes(len);
 	let id = id_of(ALICE, hash(&bytes));
 	assert_ok!(Inference::register_model(
@@ -68,8 +78,37 @@ fn active_model(len: usize) -> ModelId {
 			BoundedVec::try_from(chunk.to_vec()).unwrap()
 		));
 	}
-	assert_ok!(Inference::complete_model_upload(RuntimeOrigin::signed(ALICE), id));
+	assert_ok!(Inference::complete_model_upload(RuntimeOrigin::signed(ALICE), id, None));
 	id
+}
+
+/// The profile every test member reports of a probe run.
+const PROFILE: RunProfile =
+	RunProfile { load_micros: 1_500, run_micros: 40_000, peak_memory_kib: 9 };
+
+/// The readiness probe of `model` (the last request made): each committee member commits to the
+/// same output and reveals it with `PROFILE`; the model is then active.
+fn pass_probe(model: ModelId) {
+	let probe = NextRequestId::<Test>::get() - 1;
+	System::assert_has_event(Event::ModelProbing { model, request_id: probe }.into());
+	if Requests::<Test>::get(probe).unwrap().committee.is_empty() {
+		run_to(System::block_number() + 1);
+	}
+	let members: Vec<u8> = Requests::<Test>::get(probe)
+		.unwrap()
+		.committee
+		.iter()
+		.map(|e| (e.account - executor_account(0)) as u8)
+		.collect();
+	let answers: Vec<_> = members.iter().map(|m| (probe, *m, out(1.0))).collect();
+	commit_all(&answers);
+	for m in members {
+		if Requests::<Test>::get(probe).unwrap().status != RequestStatus::Pending {
+			break;
+		}
+		assert_ok!(submit_profiled(probe, m, output(1.0), Some(PROFILE)));
+	}
+	assert_eq!(Models::<Test>::get(model).unwrap().status, ModelStatus::Active);
 }
 
 fn request(model: ModelId) -> RequestId {
@@ -89,11 +128,21 @@ fn signed(
 	executor: u8,
 	out: Vec<u8>,
 ) -> (SubmissionOf<Test>, InferenceAuthoritySignature) {
+	signed_profiled(request_id, executor, out, None)
+}
+
+fn signed_profiled(
+	request_id: RequestId,
+	executor: u8,
+	out: Vec<u8>,
+	profile: Option<RunProfile>,
+) -> (SubmissionOf<Test>, InferenceAuthoritySignature) {
 	let submission = ResultSubmission {
 		request_id,
 		executor: executor_key(executor),
 		output: BoundedVec::try_from(out).unwrap(),
 		salt: salt(executor),
+		profile,
 	};
 	// For an unknown request there is no input to bind: any payload is refused anyway.
 	let payload = match Requests::<Test>::get(request_id) {
@@ -106,7 +155,16 @@ fn signed(
 
 /// Reveals through the same path as the transaction pool: authorize, then dispatch.
 fn submit(request_id: RequestId, executor: u8, out: Vec<u8>) -> DispatchResultWithPostInfo {
-	let (submission, signature) = signed(request_id, executor, out);
+	submit_profiled(request_id, executor, out, None)
+}
+
+fn submit_profiled(
+	request_id: RequestId,
+	executor: u8,
+	out: Vec<u8>,
+	profile: Option<RunProfile>,
+) -> DispatchResultWithPostInfo {
+	let (submission, signature) = signed_profiled(request_id, executor, out, profile);
 	Inference::authorize_submit_result(TransactionSource::External, &submission, &signature)
 		.map_err(|_| DispatchError::Other("not authorized"))?;
 	Inference::submit_result(RawOrigin::Authorized.into(), submission, signature)
@@ -223,6 +281,12 @@ fn run_to(n: u64) {
 	}
 }
 
+/// Free balances of executors `0..n`: what later requests pay them is compared with these
+/// (activating a model pays its probe's fee to the committee).
+fn executor_balances(n: u8) -> Vec<Balance> {
+	(0..n).map(|i| Balances::free_balance(executor_account(i))).collect()
+}
+
 fn escrow(who: AccountId) -> Balance {
 	Balances::balance_on_hold(&HoldReason::RequestEscrow.into(), &who)
 }
@@ -249,6 +313,12 @@ fn model_lifecycle_holds_and_releases_the_deposit() {
 		assert_eq!((info.status, info.chunks, info.uploaded), (ModelStatus::Active, 3, 250));
 		assert_eq!(Inference::model_bytes(&id, info.chunks), model_bytes(250));
 		System::assert_has_event(Event::ModelActivated { model: id }.into());
+		let profile = ModelProfiles::<Test>::get(id).unwrap();
+		assert_eq!(
+			(profile.load_micros, profile.run_micros, profile.peak_memory_kib),
+			(PROFILE.load_micros, PROFILE.run_micros, PROFILE.peak_memory_kib)
+		);
+		assert_eq!(profile.output_hash, hash(&output(1.0)));
 
 		assert_ok!(Inference::retire_model(RuntimeOrigin::signed(ALICE), id));
 		assert_eq!(Models::<Test>::get(id).unwrap().status, ModelStatus::Retired);
@@ -256,10 +326,12 @@ fn model_lifecycle_holds_and_releases_the_deposit() {
 		assert!(Models::<Test>::get(id).is_none());
 		assert_eq!(ModelChunks::<Test>::iter_prefix(id).count(), 0);
 		assert_eq!(Balances::balance_on_hold(&HoldReason::ModelDeposit.into(), &ALICE), 0);
-		assert_eq!(Balances::free_balance(ALICE), INITIAL);
+		// All of the deposit came back; the probe's fee went to the committee.
+		assert_eq!(Balances::free_balance(ALICE), INITIAL - FEE);
 		System::assert_last_event(
 			Event::ModelRemoved { model: id, deposit_released: deposit }.into(),
 		);
+		assert!(ModelProfiles::<Test>::get(id).is_none(), "the profile goes with the model");
 		Inference::do_try_state().unwrap();
 	});
 }
@@ -344,7 +416,7 @@ fn upload_errors() {
 			chunk(&bytes[..100])
 		));
 		assert_noop!(
-			Inference::complete_model_upload(RuntimeOrigin::signed(ALICE), id),
+			Inference::complete_model_upload(RuntimeOrigin::signed(ALICE), id, None),
 			Error::<Test>::UploadIncomplete
 		);
 		assert_noop!(
@@ -360,11 +432,11 @@ fn upload_errors() {
 		wrong[0] ^= 1;
 		assert_ok!(Inference::upload_model_chunk(RuntimeOrigin::signed(ALICE), id, chunk(&wrong)));
 		assert_noop!(
-			Inference::complete_model_upload(RuntimeOrigin::signed(BOB), id),
+			Inference::complete_model_upload(RuntimeOrigin::signed(BOB), id, None),
 			Error::<Test>::NotModelOwner
 		);
 		assert_noop!(
-			Inference::complete_model_upload(RuntimeOrigin::signed(ALICE), id),
+			Inference::complete_model_upload(RuntimeOrigin::signed(ALICE), id, None),
 			Error::<Test>::ModelHashMismatch
 		);
 		assert_eq!(Models::<Test>::get(id).unwrap().status, ModelStatus::Uploading);
@@ -389,7 +461,7 @@ fn upload_errors() {
 			Error::<Test>::ModelNotUploading
 		);
 		assert_noop!(
-			Inference::complete_model_upload(RuntimeOrigin::signed(ALICE), good),
+			Inference::complete_model_upload(RuntimeOrigin::signed(ALICE), good, None),
 			Error::<Test>::ModelNotUploading
 		);
 		Inference::do_try_state().unwrap();
@@ -477,7 +549,7 @@ fn incomplete_uploads_are_cleared_after_the_window() {
 			id,
 			BoundedVec::try_from(bytes[..100].to_vec()).unwrap()
 		));
-		let complete = active_model(10);
+		let complete = uploaded_model(10);
 		// At most `MaxUploadsPerBlock` (2) upload windows end in one block.
 		assert_noop!(
 			Inference::register_model(
@@ -512,8 +584,9 @@ fn incomplete_uploads_are_cleared_after_the_window() {
 			Balances::balance_on_hold(&HoldReason::ModelDeposit.into(), &ALICE),
 			MODEL_DEPOSIT_BASE + 10 * MODEL_DEPOSIT_PER_BYTE
 		);
-		// The completed model registered in the same block stays.
-		assert_eq!(Models::<Test>::get(complete).unwrap().status, ModelStatus::Active);
+		// The completed model registered in the same block stays (its probe, which nobody
+		// answered here, rejected it meanwhile).
+		assert_eq!(Models::<Test>::get(complete).unwrap().status, ModelStatus::Rejected);
 
 		// A registration removed and made again gets a new window: the old one does not clear it.
 		assert_ok!(Inference::register_model(
@@ -610,7 +683,7 @@ fn request_holds_fee_and_fixes_committee() {
 		assert_eq!(req.fee, FEE);
 		assert_eq!(req.committee.len(), 3);
 		assert_eq!(req.quorum, 2);
-		assert_eq!(req.deadline, 1 + DEFAULT_TIMEOUT);
+		assert_eq!(req.deadline, System::block_number() + DEFAULT_TIMEOUT);
 		assert_eq!(req.input_hash, H256(sp_io::hashing::blake2_256(&input([1.0, 2.0]))));
 		assert_eq!(escrow(BOB), FEE);
 		assert_eq!(PendingCount::<Test>::get(), 1);
@@ -628,7 +701,7 @@ fn request_holds_fee_and_fixes_committee() {
 				fee: FEE,
 				committee: 3,
 				quorum: 2,
-				deadline: 6,
+				deadline: req.deadline,
 			}
 			.into(),
 		);
@@ -690,8 +763,11 @@ fn request_errors() {
 		// Only the model's fee is taken, not `max_fee`.
 		assert_eq!(escrow(BOB), FEE);
 	});
-	new_test_ext(0).execute_with(|| {
+	new_test_ext(3).execute_with(|| {
 		let model = active_model(10);
+		// The executors leave: nobody could answer, so nothing is accepted (requests, nor the
+		// probe of a new model, which stays uploaded until it can be probed).
+		Inference::set_executors(core::iter::empty::<(&AccountId, InferenceAuthorityId)>());
 		assert_noop!(
 			Inference::request_inference(
 				RuntimeOrigin::signed(BOB),
@@ -700,6 +776,26 @@ fn request_errors() {
 				FEE,
 				None
 			),
+			Error::<Test>::NoExecutors
+		);
+		let bytes = model_bytes(20);
+		let id = id_of(ALICE, hash(&bytes));
+		assert_ok!(Inference::register_model(
+			RuntimeOrigin::signed(ALICE),
+			hash(&bytes),
+			20,
+			inputs(),
+			outputs(),
+			TOL,
+			FEE
+		));
+		assert_ok!(Inference::upload_model_chunk(
+			RuntimeOrigin::signed(ALICE),
+			id,
+			BoundedVec::try_from(bytes).unwrap()
+		));
+		assert_noop!(
+			Inference::complete_model_upload(RuntimeOrigin::signed(ALICE), id, None),
 			Error::<Test>::NoExecutors
 		);
 	});
@@ -757,10 +853,11 @@ fn exactly_quorum_finalizes_pays_and_refunds_to_the_unit() {
 	new_test_ext(3).execute_with(|| {
 		let model = active_model(10);
 		let issuance = Balances::total_issuance();
+		let (start, base) = (System::block_number(), executor_balances(3));
 		let r = request(model);
 		// Member 1 stays silent: reveals start after the commit window.
 		commit_all(&[(r, 0, out(3.0)), (r, 2, out(3.000004))]);
-		assert_eq!(System::block_number(), 1 + COMMIT_WINDOW + 1);
+		assert_eq!(System::block_number(), start + COMMIT_WINDOW + 1);
 		assert_ok!(submit(r, 0, output(3.0)));
 		assert_eq!(Requests::<Test>::get(r).unwrap().status, RequestStatus::Pending);
 		assert!(Results::<Test>::get(r).is_none());
@@ -775,11 +872,11 @@ fn exactly_quorum_finalizes_pays_and_refunds_to_the_unit() {
 		assert_eq!(result.input_hash, req.input_hash);
 		assert_eq!(result.attesters.iter().map(|e| e.account).collect::<Vec<_>>(), vec![10, 12]);
 		assert!(result.dissenters.is_empty());
-		assert_eq!(result.attested_at, 1 + COMMIT_WINDOW + 1);
+		assert_eq!(result.attested_at, start + COMMIT_WINDOW + 1);
 		// 90 split between two: 45 each; nothing left to refund.
-		assert_eq!(Balances::free_balance(10), INITIAL + 45);
-		assert_eq!(Balances::free_balance(12), INITIAL + 45);
-		assert_eq!(Balances::free_balance(11), INITIAL);
+		assert_eq!(Balances::free_balance(10), base[0] + 45);
+		assert_eq!(Balances::free_balance(12), base[2] + 45);
+		assert_eq!(Balances::free_balance(11), base[1]);
 		assert_eq!(Balances::free_balance(BOB), INITIAL - FEE);
 		assert_eq!(escrow(BOB), 0);
 		assert_eq!(Balances::total_issuance(), issuance);
@@ -805,6 +902,7 @@ fn remainder_of_an_uneven_split_is_refunded() {
 	new_test_ext(5).execute_with(|| {
 		let model = active_model(10);
 		let issuance = Balances::total_issuance();
+		let base = executor_balances(5);
 		let r = request(model);
 		assert_eq!(Requests::<Test>::get(r).unwrap().quorum, 4);
 		commit_all(&(0..4).map(|i| (r, i, out(1.0))).collect::<Vec<_>>());
@@ -813,7 +911,7 @@ fn remainder_of_an_uneven_split_is_refunded() {
 		}
 		// 90 / 4 = 22 each, 2 refunded.
 		for i in 0..4 {
-			assert_eq!(Balances::free_balance(executor_account(i)), INITIAL + 22);
+			assert_eq!(Balances::free_balance(executor_account(i)), base[i as usize] + 22);
 		}
 		assert_eq!(Balances::free_balance(BOB), INITIAL - 88);
 		assert_eq!(Balances::total_issuance(), issuance);
@@ -825,6 +923,7 @@ fn remainder_of_an_uneven_split_is_refunded() {
 fn dissenters_are_struck_and_not_paid() {
 	new_test_ext(3).execute_with(|| {
 		let model = active_model(10);
+		let base = executor_balances(3);
 		let r = request(model);
 		commit_all(&[(r, 1, out(9.0)), (r, 0, out(3.0)), (r, 2, out(3.0))]);
 		assert_ok!(submit(r, 1, output(9.0)));
@@ -836,7 +935,7 @@ fn dissenters_are_struck_and_not_paid() {
 		assert_eq!(result.dissenters.iter().map(|e| e.account).collect::<Vec<_>>(), vec![11]);
 		assert_eq!(Strikes::<Test>::get(11), 1);
 		assert_eq!(Strikes::<Test>::get(10), 0);
-		assert_eq!(Balances::free_balance(11), INITIAL);
+		assert_eq!(Balances::free_balance(11), base[1]);
 		System::assert_has_event(
 			Event::ValidatorStruck { validator: 11, request_id: r, strikes: 1 }.into(),
 		);
@@ -847,6 +946,7 @@ fn dissenters_are_struck_and_not_paid() {
 fn split_votes_expire_early_with_full_refund() {
 	new_test_ext(3).execute_with(|| {
 		let model = active_model(10);
+		let base = executor_balances(3);
 		let r = request(model);
 		commit_all(&[(r, 0, out(1.0)), (r, 1, out(2.0)), (r, 2, out(3.0))]);
 		assert_ok!(submit(r, 0, output(1.0)));
@@ -856,7 +956,7 @@ fn split_votes_expire_early_with_full_refund() {
 		// All three ran the model: they share a tenth of the fee (3 each), the rest is refunded.
 		assert_eq!(Balances::free_balance(BOB), INITIAL - FEE / 10);
 		for i in 0..3 {
-			assert_eq!(Balances::free_balance(executor_account(i)), INITIAL + FEE / 30);
+			assert_eq!(Balances::free_balance(executor_account(i)), base[i as usize] + FEE / 30);
 		}
 		assert_eq!(escrow(BOB), 0);
 		assert!(Results::<Test>::get(r).is_none());
@@ -963,8 +1063,9 @@ fn submission_rules() {
 		let (valid, _) =
 			Inference::authorize_submit_result(TransactionSource::External, &s, &sig).unwrap();
 		assert_eq!(valid.provides, vec![("VerityInference", (r, executor_key(1))).encode()]);
-		// Valid until the deadline (1 + DEFAULT_TIMEOUT), counted from the current block.
-		assert_eq!(valid.longevity, 1 + DEFAULT_TIMEOUT - System::block_number() + 1);
+		// Valid until the deadline, counted from the current block.
+		let deadline = Requests::<Test>::get(r).unwrap().deadline;
+		assert_eq!(valid.longevity, deadline - System::block_number() + 1);
 		// An answer other than the one committed to (another output, or a failure), or the
 		// committed one with another salt, is refused.
 		assert_eq!(authorize(r, 1, output(1.5)), Err(InvalidTransaction::BadProof));
@@ -1006,7 +1107,7 @@ fn results_after_the_deadline_are_refused() {
 		let model = active_model(10);
 		let r = request(model);
 		commit_all(&[(r, 0, out(1.0))]);
-		System::set_block_number(1 + DEFAULT_TIMEOUT + 1);
+		System::set_block_number(Requests::<Test>::get(r).unwrap().deadline + 1);
 		assert_eq!(authorize(r, 0, output(1.0)), Err(InvalidTransaction::Stale));
 		let (s, sig) = signed(r, 0, output(1.0));
 		assert_noop!(
@@ -1058,9 +1159,10 @@ fn committee_after(block_hash: H256) -> Vec<AccountId> {
 	let mut members = Vec::new();
 	new_test_ext(8).execute_with(|| {
 		let model = active_model(10);
+		let next = System::block_number() + 1;
 		let r = request(model);
-		System::initialize(&2, &block_hash, &Default::default());
-		Inference::on_initialize(2);
+		System::initialize(&next, &block_hash, &Default::default());
+		Inference::on_initialize(next);
 		Inference::do_try_state().unwrap();
 		members = Requests::<Test>::get(r).unwrap().committee.iter().map(|e| e.account).collect();
 	});
@@ -1072,12 +1174,16 @@ fn large_executor_sets_draw_the_committee_in_the_next_block() {
 	MaxCommittee::set(3);
 	new_test_ext(8).execute_with(|| {
 		let model = active_model(10);
+		let now = System::block_number();
 		let r = request(model);
 		// In the request's block nobody, the requester included, knows the committee: there is
 		// none yet, so nobody can commit.
 		let req = Requests::<Test>::get(r).unwrap();
 		assert!(req.committee.is_empty());
-		assert_eq!((req.quorum, req.drawn_at, req.deadline), (2, 2, 2 + DEFAULT_TIMEOUT));
+		assert_eq!(
+			(req.quorum, req.drawn_at, req.deadline),
+			(2, now + 1, now + 1 + DEFAULT_TIMEOUT)
+		);
 		assert_eq!(Undrawn::<Test>::get().into_inner(), vec![r]);
 		for i in 0..8 {
 			assert_eq!(Inference::assigned(&executor_key(i)), Vec::<RequestId>::new());
@@ -1087,8 +1193,8 @@ fn large_executor_sets_draw_the_committee_in_the_next_block() {
 			Err(InvalidTransaction::BadProof)
 		);
 		// The next block's start draws it, from the hash of the request's block.
-		System::initialize(&2, &H256::repeat_byte(7), &Default::default());
-		Inference::on_initialize(2);
+		System::initialize(&(now + 1), &H256::repeat_byte(7), &Default::default());
+		Inference::on_initialize(now + 1);
 		Inference::do_try_state().unwrap();
 		let req = Requests::<Test>::get(r).unwrap();
 		assert_eq!(req.committee.len(), 3);
@@ -1208,13 +1314,14 @@ fn expiry_refunds_in_full_and_pruning_follows_retention() {
 	new_test_ext(3).execute_with(|| {
 		let model = active_model(10);
 		let issuance = Balances::total_issuance();
+		let (start, base) = (System::block_number(), executor_balances(3));
 		let expired = request(model);
 		let finalized = request(model);
 		// Member 0 commits to both in one batch but never reveals its answer to `expired`.
 		commit_all(&[(expired, 0, out(1.0)), (finalized, 0, out(1.0)), (finalized, 1, out(1.0))]);
 		assert_ok!(submit(finalized, 0, output(1.0)));
 		assert_ok!(submit(finalized, 1, output(1.0)));
-		let deadline = 1 + DEFAULT_TIMEOUT;
+		let deadline = start + DEFAULT_TIMEOUT;
 		run_to(deadline);
 		assert_eq!(Requests::<Test>::get(expired).unwrap().status, RequestStatus::Pending);
 		run_to(deadline + 1);
@@ -1222,7 +1329,7 @@ fn expiry_refunds_in_full_and_pruning_follows_retention() {
 		// Member 0 committed (it ran the model) and keeps a tenth of the expired request's fee;
 		// the finalized request's fee went to its two attesters.
 		assert_eq!(Balances::free_balance(BOB), INITIAL - FEE - FEE / 10);
-		assert_eq!(Balances::free_balance(executor_account(0)), INITIAL + FEE / 2 + FEE / 10);
+		assert_eq!(Balances::free_balance(executor_account(0)), base[0] + FEE / 2 + FEE / 10);
 		assert_eq!(escrow(BOB), 0);
 		assert_eq!(Balances::total_issuance(), issuance);
 		assert_eq!(Submissions::<Test>::iter().count(), 0);
@@ -1300,8 +1407,9 @@ fn callbacks_run_after_finalization_and_their_weight_is_charged() {
 	new_test_ext(3).execute_with(|| {
 		let model = active_model(10);
 		DELIVERED.with(|d| d.borrow_mut().clear());
-		let even = request(model); // 0: the mock callback succeeds
+		// The probe was request 0.
 		let odd = request(model); // 1: the mock callback "reverts"
+		let even = request(model); // 2: the mock callback succeeds
 		let limit = Weight::from_parts(600_000, 4_000);
 		assert_ok!(Inference::register_callback(even, limit));
 		assert_ok!(Inference::register_callback(odd, limit));
@@ -1360,7 +1468,7 @@ fn callback_errors_and_cleanup() {
 		assert_noop!(Inference::register_callback(99, MAX_CALLBACK), Error::<Test>::UnknownRequest);
 		assert_ok!(Inference::register_callback(r, MAX_CALLBACK));
 		// Expiry drops the callback without calling it.
-		run_to(DEFAULT_TIMEOUT + 2);
+		run_to(Requests::<Test>::get(r).unwrap().deadline + 1);
 		assert_eq!(Requests::<Test>::get(r).unwrap().status, RequestStatus::Expired);
 		// Nobody committed (nobody ran the model): refunded in full.
 		System::assert_has_event(
@@ -1400,6 +1508,7 @@ fn signatures_are_bound_to_the_chain_and_the_input() {
 			executor: executor_key(0),
 			output: BoundedVec::try_from(output(1.0)).unwrap(),
 			salt: salt(0),
+			profile: None,
 		};
 		let check = |payload: Vec<u8>| {
 			let signature: InferenceAuthoritySignature = executor_pair(0).sign(&payload).into();
@@ -1491,6 +1600,7 @@ fn an_agreed_failure_calls_the_requester_back() {
 fn a_quorum_of_one_failure_kind_fails_the_request_and_pays_those_members() {
 	new_test_ext(3).execute_with(|| {
 		let model = active_model(10);
+		let base = executor_balances(3);
 		let r = request(model);
 		let issuance = Balances::total_issuance();
 		let timeout = Ans::Fail(FailureKind::Timeout);
@@ -1505,9 +1615,9 @@ fn a_quorum_of_one_failure_kind_fails_the_request_and_pays_those_members() {
 		assert_eq!(FailureVotes::<Test>::iter_prefix(r).count(), 0);
 		assert_eq!(escrow(BOB), 0);
 		assert_eq!(Balances::free_balance(BOB), INITIAL - FEE);
-		assert_eq!(Balances::free_balance(executor_account(0)), INITIAL + FEE / 2);
-		assert_eq!(Balances::free_balance(executor_account(1)), INITIAL + FEE / 2);
-		assert_eq!(Balances::free_balance(executor_account(2)), INITIAL);
+		assert_eq!(Balances::free_balance(executor_account(0)), base[0] + FEE / 2);
+		assert_eq!(Balances::free_balance(executor_account(1)), base[1] + FEE / 2);
+		assert_eq!(Balances::free_balance(executor_account(2)), base[2]);
 		assert_eq!(Balances::total_issuance(), issuance);
 		assert_eq!(PendingCount::<Test>::get(), 0);
 		assert_eq!(FailureStreak::<Test>::get(model), 1);
@@ -1709,12 +1819,13 @@ fn a_copier_is_never_counted_nor_paid() {
 fn reveals_wait_for_the_commit_phase() {
 	new_test_ext(3).execute_with(|| {
 		let model = active_model(10);
+		let now = System::block_number();
 		let r = request(model);
 		let c = |m| (r, commitment_of(r, m, &out(1.0)));
 		assert_ok!(commit(0, vec![c(0)]));
 		// Too early: members 1 and 2 have not committed, the window is open.
 		assert_eq!(authorize(r, 0, output(1.0)), Err(InvalidTransaction::Future));
-		run_to(2);
+		run_to(now + 1);
 		assert_eq!(authorize(r, 0, output(1.0)), Err(InvalidTransaction::Future));
 		assert_ok!(commit(1, vec![c(1)]));
 		assert_ok!(commit(2, vec![c(2)]));
@@ -1725,14 +1836,15 @@ fn reveals_wait_for_the_commit_phase() {
 			Error::<Test>::CommitPhaseOpen
 		);
 		assert!(Inference::pending_for(&executor_key(2)).is_empty());
-		run_to(3);
+		run_to(now + 2);
 		assert_ok!(submit(r, 0, output(1.0)));
 		assert_ok!(submit(r, 2, output(1.0)));
-		assert_eq!(Results::<Test>::get(r).unwrap().attested_at, 3);
+		assert_eq!(Results::<Test>::get(r).unwrap().attested_at, now + 2);
 	});
 	// The shortest timeout (2) leaves one block to commit in and one to reveal in.
 	new_test_ext(3).execute_with(|| {
 		let model = active_model(10);
+		let now = System::block_number();
 		let r = NextRequestId::<Test>::get();
 		assert_ok!(Inference::request_inference(
 			RuntimeOrigin::signed(BOB),
@@ -1741,11 +1853,11 @@ fn reveals_wait_for_the_commit_phase() {
 			FEE,
 			Some(2)
 		));
-		run_to(2);
+		run_to(now + 1);
 		let request = Requests::<Test>::get(r).unwrap();
-		assert_eq!(Inference::commit_deadline(&request), 2);
+		assert_eq!(Inference::commit_deadline(&request), now + 1);
 		commit_all(&[(r, 0, out(1.0)), (r, 1, out(1.0))]);
-		assert_eq!(System::block_number(), 3);
+		assert_eq!(System::block_number(), now + 2);
 		assert_ok!(submit(r, 0, output(1.0)));
 		assert_ok!(submit(r, 1, output(1.0)));
 		assert_eq!(Requests::<Test>::get(r).unwrap().status, RequestStatus::Attested);
@@ -1756,6 +1868,7 @@ fn reveals_wait_for_the_commit_phase() {
 fn commit_batch_rules() {
 	new_test_ext(3).execute_with(|| {
 		let model = active_model(10);
+		let now = System::block_number();
 		let a = request(model);
 		let b = request(model);
 		let c = |r, m| (r, commitment_of(r, m, &out(1.0)));
@@ -1802,7 +1915,10 @@ fn commit_batch_rules() {
 		assert_eq!(valid.longevity, 1 + COMMIT_WINDOW);
 		assert_ok!(Inference::commit_answers(RawOrigin::Authorized.into(), bt, sig));
 		assert_eq!(CommitCounts::<Test>::get(a), 1);
-		assert_eq!(Commitments::<Test>::get(b, 0).unwrap(), Commitment { hash: c(b, 0).1, at: 1 });
+		assert_eq!(
+			Commitments::<Test>::get(b, 0).unwrap(),
+			Commitment { hash: c(b, 0).1, at: now }
+		);
 		System::assert_has_event(Event::AnswerCommitted { request_id: b, executor: 10 }.into());
 		// Once only.
 		assert_eq!(authorize_commit(0, vec![c(a, 0)]), Err(InvalidTransaction::Stale));
@@ -1828,7 +1944,7 @@ fn commit_batch_rules() {
 		assert_eq!(Inference::pending_for(&executor_key(0)), Vec::<RequestId>::new());
 		assert_eq!(Inference::pending_for(&executor_key(2)), vec![a, b]);
 		// After the commit deadline the phase is closed.
-		run_to(1 + COMMIT_WINDOW + 1);
+		run_to(now + COMMIT_WINDOW + 1);
 		assert_eq!(authorize_commit(2, vec![c(a, 2)]), Err(InvalidTransaction::Stale));
 		assert_eq!(Inference::pending_for(&executor_key(2)), Vec::<RequestId>::new());
 		// Both committed members reveal: a quorum of 2.
@@ -1907,6 +2023,7 @@ fn reveal_batch(
 				request_id,
 				output: BoundedVec::try_from(o).unwrap(),
 				salt: salt(executor),
+				profile: None,
 			},
 			Ans::Fail(kind) => Reveal::Failure { request_id, kind, salt: salt(executor) },
 		})
@@ -2037,5 +2154,179 @@ fn reveals_wait_for_the_end_of_the_commit_phase() {
 			authorize_reveals(&batch, &signature).map(|_| ()),
 			Err(InvalidTransaction::Future)
 		);
+	});
+}
+
+// ----------------------------------------------------------------------------------------------
+// Readiness probe
+// ----------------------------------------------------------------------------------------------
+
+/// A completed upload is not active: the committee first runs the model on its probe input
+/// (zeros here), each member reporting what the run cost; the model becomes active at quorum
+/// with the medians as its profile, which one lying member cannot move. On the old code
+/// `complete_model_upload` activated the model at once and any request was accepted.
+#[test]
+fn a_model_is_probed_before_it_takes_requests() {
+	MaxCommittee::set(5);
+	new_test_ext(5).execute_with(|| {
+		let alice = Balances::free_balance(ALICE);
+		let model = uploaded_model(10);
+		let probe = NextRequestId::<Test>::get() - 1;
+		System::assert_has_event(Event::ModelProbing { model, request_id: probe }.into());
+		assert_eq!(Models::<Test>::get(model).unwrap().status, ModelStatus::Probing);
+		// The owner pays its probe like a request; its input is zeros, dynamic dimensions at 1.
+		let req = Requests::<Test>::get(probe).unwrap();
+		assert_eq!(req.requester, ALICE);
+		assert_eq!(escrow(ALICE), FEE);
+		let zeros = encode_owned(&[Tensor::from_f32("x", vec![1, 2], &[0.0, 0.0])]);
+		assert_eq!(RequestInputs::<Test>::get(probe).unwrap().to_vec(), zeros);
+		// Nobody else's request gets in before the probe passes.
+		assert_noop!(
+			Inference::request_inference(
+				RuntimeOrigin::signed(BOB),
+				model,
+				input([1.0, 2.0]),
+				FEE,
+				None
+			),
+			Error::<Test>::ModelNotActive
+		);
+		let members: Vec<_> = (0..5).map(|m| (probe, m, out(1.0))).collect();
+		commit_all(&members);
+		let report = |run_micros| RunProfile { load_micros: 7, run_micros, peak_memory_kib: 5 };
+		// Member 4 claims the model is 500 times slower than it is; a quorum is 4 of 5.
+		assert_ok!(submit_profiled(probe, 4, output(1.0), Some(report(20_000_000))));
+		assert_ok!(submit_profiled(probe, 0, output(1.0), Some(report(30_000))));
+		assert_ok!(submit_profiled(probe, 1, output(1.0), Some(report(40_000))));
+		assert_eq!(Models::<Test>::get(model).unwrap().status, ModelStatus::Probing);
+		assert_ok!(submit_profiled(probe, 2, output(1.0), Some(report(50_000))));
+		assert_eq!(Models::<Test>::get(model).unwrap().status, ModelStatus::Active);
+		System::assert_has_event(Event::ModelActivated { model }.into());
+		let profile = ModelProfiles::<Test>::get(model).unwrap();
+		assert_eq!(profile.request_id, probe);
+		assert_eq!(profile.output_hash, hash(&output(1.0)));
+		// The upper median: one member moves it no further than the honest reports go.
+		assert_eq!(profile.run_micros, 50_000, "the median of 30, 40, 50 ms and 20 s");
+		assert_eq!(profile.run_budget_millis(), 1_000, "20 times the probe's run");
+		assert_eq!(ProbeReports::<Test>::iter_prefix(probe).count(), 0, "cleared at the end");
+		assert_eq!(
+			Balances::free_balance(ALICE),
+			alice - 4 * 22 - Balances::balance_on_hold(&HoldReason::ModelDeposit.into(), &ALICE),
+			"the probe's fee went to its four attesters (22 each, 2 refunded)"
+		);
+		// Now it takes requests; reports on an ordinary request are not stored.
+		let r = request(model);
+		let members: Vec<_> = (0..4).map(|m| (r, m, out(2.0))).collect();
+		commit_all(&members);
+		assert_ok!(submit_profiled(r, 0, output(2.0), Some(report(1))));
+		assert_eq!(ProbeReports::<Test>::iter().count(), 0);
+		for m in 1..4 {
+			assert_ok!(submit_profiled(r, m, output(2.0), Some(report(1))));
+		}
+		assert_eq!(Requests::<Test>::get(r).unwrap().status, RequestStatus::Attested);
+		assert_eq!(ModelProfiles::<Test>::get(model).unwrap().run_micros, 50_000);
+		Inference::do_try_state().unwrap();
+	});
+	MaxCommittee::set(DEFAULT_COMMITTEE);
+}
+
+/// A model whose probe ends in an agreed failure, or finds no agreement, is rejected: it never
+/// takes requests, the members who ran it keep the probe's fee, and the owner gets its deposit
+/// back by removing it.
+#[test]
+fn a_model_that_fails_its_probe_is_rejected() {
+	new_test_ext(3).execute_with(|| {
+		let model = uploaded_model(10);
+		let probe = NextRequestId::<Test>::get() - 1;
+		let base = executor_balances(3);
+		let oom = Ans::Fail(FailureKind::OutOfMemory);
+		commit_all(&[(probe, 0, oom.clone()), (probe, 1, oom)]);
+		assert_ok!(fail(probe, 0, FailureKind::OutOfMemory));
+		assert_ok!(fail(probe, 1, FailureKind::OutOfMemory));
+		assert_eq!(Requests::<Test>::get(probe).unwrap().status, RequestStatus::Failed);
+		assert_eq!(Models::<Test>::get(model).unwrap().status, ModelStatus::Rejected);
+		System::assert_has_event(
+			Event::ModelRejected { model, request_id: probe, kind: Some(FailureKind::OutOfMemory) }
+				.into(),
+		);
+		assert_eq!(Balances::free_balance(executor_account(0)), base[0] + FEE / 2);
+		assert_eq!(FailureStreak::<Test>::get(model), 0);
+		assert!(ModelProfiles::<Test>::get(model).is_none());
+		assert_noop!(
+			Inference::request_inference(
+				RuntimeOrigin::signed(BOB),
+				model,
+				input([1.0, 2.0]),
+				FEE,
+				None
+			),
+			Error::<Test>::ModelNotActive
+		);
+		assert_noop!(
+			Inference::retire_model(RuntimeOrigin::signed(ALICE), model),
+			Error::<Test>::ModelNotActive
+		);
+		assert_ok!(Inference::remove_model(RuntimeOrigin::signed(ALICE), model));
+		assert_eq!(Balances::balance_on_hold(&HoldReason::ModelDeposit.into(), &ALICE), 0);
+		Inference::do_try_state().unwrap();
+	});
+	// Nobody answers the probe: at its deadline the model is rejected, the fee refunded.
+	new_test_ext(3).execute_with(|| {
+		let model = uploaded_model(10);
+		let probe = NextRequestId::<Test>::get() - 1;
+		run_to(Requests::<Test>::get(probe).unwrap().deadline + 1);
+		assert_eq!(Models::<Test>::get(model).unwrap().status, ModelStatus::Rejected);
+		System::assert_has_event(
+			Event::ModelRejected { model, request_id: probe, kind: None }.into(),
+		);
+		assert_eq!(escrow(ALICE), 0);
+		Inference::do_try_state().unwrap();
+	});
+}
+
+/// The owner may give the probe input (it must fit the model's inputs like any request's);
+/// without one, a model whose zero input would exceed `MaxInputBytes` cannot complete.
+#[test]
+fn probe_inputs_follow_the_request_rules() {
+	new_test_ext(3).execute_with(|| {
+		let upload = |inputs: TensorSpecs, len: usize| {
+			let bytes = model_bytes(len);
+			let code = hash(&bytes);
+			assert_ok!(Inference::register_model(
+				RuntimeOrigin::signed(ALICE),
+				code,
+				len as u32,
+				inputs.clone(),
+				outputs(),
+				TOL,
+				FEE
+			));
+			let id = Inference::model_id(&ALICE, &code, &inputs, &outputs(), &TOL, FEE);
+			assert_ok!(Inference::upload_model_chunk(
+				RuntimeOrigin::signed(ALICE),
+				id,
+				BoundedVec::try_from(bytes).unwrap()
+			));
+			id
+		};
+		let model = upload(inputs(), 10);
+		let complete =
+			|probe| Inference::complete_model_upload(RuntimeOrigin::signed(ALICE), model, probe);
+		let wrong =
+			BoundedVec::try_from(encode_owned(&[Tensor::from_f32("x", vec![1, 3], &[0.0; 3])]))
+				.unwrap();
+		assert_noop!(complete(Some(wrong)), Error::<Test>::InputTensorShape);
+		assert_ok!(complete(Some(input([4.0, 5.0]))));
+		let probe = NextRequestId::<Test>::get() - 1;
+		assert_eq!(RequestInputs::<Test>::get(probe).unwrap(), input([4.0, 5.0]));
+		// 100 f32 values are 400 bytes, over the mock's 256-byte `MaxInputBytes`.
+		let wide: TensorSpecs =
+			BoundedVec::truncate_from(vec![tensor_spec("x", DType::F32, &[Dim::Fixed(100)])]);
+		let wide_model = upload(wide, 11);
+		assert_noop!(
+			Inference::complete_model_upload(RuntimeOrigin::signed(ALICE), wide_model, None),
+			Error::<Test>::NoProbeInput
+		);
+		Inference::do_try_state().unwrap();
 	});
 }

@@ -122,6 +122,14 @@ impl<T: Config> Pallet<T> {
 				);
 			}
 		}
+		for (model, _) in ModelProfiles::<T>::iter() {
+			ensure!(Models::<T>::contains_key(model), "profile of an unknown model");
+		}
+		for (id, _, _) in ProbeReports::<T>::iter() {
+			let request = Requests::<T>::get(id).ok_or("probe report of an unknown request")?;
+			ensure!(request.status == RequestStatus::Pending, "probe report of an ended request");
+			ensure!(Self::is_probe(&request), "probe report of an ordinary request");
+		}
 		for (model, index, _) in ModelChunks::<T>::iter() {
 			let info = Models::<T>::get(model).ok_or("chunk of an unknown model")?;
 			ensure!(index < info.chunks, "chunk beyond the model's chunk count");

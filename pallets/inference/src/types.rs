@@ -4,6 +4,7 @@ use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
 use frame_support::{BoundedVec, CloneNoBound, DebugNoBound, EqNoBound, PartialEqNoBound};
 use scale_info::TypeInfo;
 use sp_core::{Get, H256};
+pub use verity_primitives::host::RunProfile;
 use verity_primitives::{agreement::Tolerance, spec::TensorSpecs, InferenceAuthorityId};
 
 /// A model's id: a hash of its owner, its ONNX bytes' hash and its rules (specs, tolerance, fee),
@@ -34,6 +35,56 @@ pub enum ModelStatus {
 	Retired,
 	/// `MaxFailuresInRow` requests in a row ended in an agreed failure: no new requests.
 	Suspended,
+	/// Bytes complete and hash-checked; the committee runs its readiness probe (a request of
+	/// the owner's, see [`ModelProfile`]). No requests yet.
+	Probing,
+	/// Its probe failed or found no agreement: no requests ever. The owner removes it to
+	/// release its deposit.
+	Rejected,
+}
+
+/// What a model's readiness probe measured, agreed by the committee (each figure is the median
+/// of the attesters' reports): validators bound every later run of the model by
+/// [`ModelProfile::run_budget_millis`].
+#[derive(
+	Clone,
+	Copy,
+	Debug,
+	PartialEq,
+	Eq,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	TypeInfo,
+	MaxEncodedLen,
+)]
+pub struct ModelProfile<BlockNumber> {
+	/// The probe request.
+	pub request_id: RequestId,
+	/// blake2-256 of the attested probe output.
+	pub output_hash: H256,
+	/// Microseconds to load the model's session.
+	pub load_micros: u32,
+	/// Microseconds of the probe run.
+	pub run_micros: u32,
+	/// Peak resident memory of a worker during the probe, in KiB.
+	pub peak_memory_kib: u32,
+	/// Block of attestation.
+	pub probed_at: BlockNumber,
+}
+
+/// A run of a profiled model may take this many times its probe's run time ...
+pub const RUN_BUDGET_FACTOR: u32 = 20;
+/// ... but never less than this many milliseconds (validators' machines differ, and short runs
+/// are noisy). The node's own `--max-inference-ms` caps every run.
+pub const RUN_BUDGET_FLOOR_MILLIS: u32 = 100;
+
+impl<BlockNumber> ModelProfile<BlockNumber> {
+	/// Milliseconds one run of the model may take on a validator: `RUN_BUDGET_FACTOR` times its
+	/// probe's run time, at least `RUN_BUDGET_FLOOR_MILLIS`.
+	pub fn run_budget_millis(&self) -> u32 {
+		(self.run_micros / 1000).saturating_mul(RUN_BUDGET_FACTOR).max(RUN_BUDGET_FLOOR_MILLIS)
+	}
 }
 
 /// A registered model.
@@ -252,6 +303,9 @@ pub struct ResultSubmission<MaxOutput: Get<u32>> {
 	pub output: BoundedVec<u8, MaxOutput>,
 	/// The salt of the member's commitment (see [`commitment`]): this submission reveals it.
 	pub salt: Salt,
+	/// What the run cost the member: reported for a model's readiness probe (see
+	/// [`ModelProfile`]), `None` otherwise.
+	pub profile: Option<RunProfile>,
 }
 
 /// Context of result signatures, so that a result signature is never valid as anything else.
@@ -270,6 +324,7 @@ impl<MaxOutput: Get<u32>> ResultSubmission<MaxOutput> {
 			&self.executor,
 			&self.output,
 			&self.salt,
+			&self.profile,
 		)
 			.encode()
 	}
@@ -383,8 +438,14 @@ impl<MaxEntries: Get<u32>> CommitBatch<MaxEntries> {
 )]
 #[scale_info(skip_type_params(MaxOutput))]
 pub enum Reveal<MaxOutput: Get<u32>> {
-	/// A result: output tensors in the Verity tensor format, and the commitment's salt.
-	Result { request_id: RequestId, output: BoundedVec<u8, MaxOutput>, salt: Salt },
+	/// A result: output tensors in the Verity tensor format, the commitment's salt, and for a
+	/// readiness probe what the run cost.
+	Result {
+		request_id: RequestId,
+		output: BoundedVec<u8, MaxOutput>,
+		salt: Salt,
+		profile: Option<RunProfile>,
+	},
 	/// A failure of one kind, and the commitment's salt.
 	Failure { request_id: RequestId, kind: FailureKind, salt: Salt },
 }
@@ -439,11 +500,12 @@ impl<MaxOutput: Get<u32>, MaxEntries: Get<u32>> RevealBatch<MaxOutput, MaxEntrie
 	/// The result submission of entry `reveal` (`None` for a failure).
 	pub fn result(&self, reveal: &Reveal<MaxOutput>) -> Option<ResultSubmission<MaxOutput>> {
 		match reveal {
-			Reveal::Result { request_id, output, salt } => Some(ResultSubmission {
+			Reveal::Result { request_id, output, salt, profile } => Some(ResultSubmission {
 				request_id: *request_id,
 				executor: self.executor.clone(),
 				output: output.clone(),
 				salt: *salt,
+				profile: *profile,
 			}),
 			Reveal::Failure { .. } => None,
 		}

@@ -205,6 +205,8 @@ where
 					ModelStatus::Active => 1,
 					ModelStatus::Retired => 2,
 					ModelStatus::Suspended => 3,
+					ModelStatus::Probing => 4,
+					ModelStatus::Rejected => 5,
 				};
 				let fee: u128 = m.fee.into();
 				Ok((
