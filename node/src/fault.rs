@@ -89,7 +89,6 @@ pub async fn copy_answers<P>(
 	};
 	use sc_client_api::HeaderBackend;
 	use sp_api::ProvideRuntimeApi;
-	use sp_runtime::BoundedVec;
 	use verity_primitives::{InferenceAuthorityId, INFERENCE_KEY_TYPE};
 	use verity_runtime::{Runtime, RuntimeCall};
 

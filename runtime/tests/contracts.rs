@@ -613,7 +613,7 @@ fn precompile_functions_and_bad_inputs() {
 		assert_eq!(result.output.to_vec(), output);
 		assert_eq!(result.outputHash.0, sp_io::hashing::blake2_256(&output));
 		// One member silent, so reveals wait for the 3-block commit window.
-		assert_eq!((result.attesters, result.attestedAt), (2, requested_at as u32 + 3 + 1));
+		assert_eq!((result.attesters, result.attestedAt), (2, requested_at + 3 + 1));
 
 		// Bad requests revert with the pallet's error; nothing is held.
 		let bob = Sr25519Keyring::Bob.to_account_id();
