@@ -132,6 +132,11 @@ impl Engine {
 		self.config.model_file(id)
 	}
 
+	/// Whether the session of a model is in memory (a run needs no load).
+	pub fn is_loaded(&self, id: &[u8; 32]) -> bool {
+		self.cached(id).is_some()
+	}
+
 	/// Makes the session of a model ready (from memory, else from the model folder).
 	pub fn prepare(&self, id: &[u8; 32]) -> Result<(), EngineError> {
 		self.session(id).map(|_| ())

@@ -36,8 +36,9 @@ use std::{
 	ffi::OsString,
 	io::{Read, Write},
 	path::PathBuf,
-	process::{Child, ChildStdin, Command, Stdio},
-	sync::{mpsc, Condvar, Mutex},
+	os::fd::AsRawFd,
+	process::{Child, ChildStdin, ChildStdout, Command, Stdio},
+	sync::{Condvar, Mutex},
 	time::{Duration, Instant},
 };
 use verity_primitives::host::RunProfile;
@@ -49,12 +50,15 @@ pub const DEFAULT_MEMORY_MIB: u64 = 2048;
 /// Largest request the worker accepts (a model file travels in one).
 const MAX_REQUEST: usize = 1 << 31;
 
-/// What a worker answers: a run first says it has its session and starts (so that loading is
-/// timed apart from running), then its result; a load only gives its result.
+/// What a worker answers: a run of a model whose session it does not hold first says
+/// `Loading`, then `Started` once it has the session (so that loading is timed apart from
+/// running); every request ends with `Done` and its result. A run of a loaded model is one
+/// `Done` frame.
 #[derive(Debug, Encode, Decode)]
 pub enum WorkerAnswer {
 	Started,
 	Done(Result<Vec<u8>, EngineError>),
+	Loading,
 }
 
 /// What the host asks a worker.
@@ -108,11 +112,14 @@ impl WorkerSpec {
 	}
 }
 
-fn write_frame(out: &mut impl Write, bytes: &[u8]) -> std::io::Result<()> {
-	let len = u32::try_from(bytes.len())
+/// `message` framed by its length, in one write.
+fn write_frame(out: &mut impl Write, message: &impl Encode) -> std::io::Result<()> {
+	let len = u32::try_from(message.encoded_size())
 		.map_err(|_| std::io::Error::new(std::io::ErrorKind::InvalidInput, "frame too large"))?;
-	out.write_all(&len.to_le_bytes())?;
-	out.write_all(bytes)?;
+	let mut frame = Vec::with_capacity(4 + len as usize);
+	frame.extend_from_slice(&len.to_le_bytes());
+	message.encode_to(&mut frame);
+	out.write_all(&frame)?;
 	out.flush()
 }
 
@@ -177,26 +184,55 @@ fn serve(arg: &str) -> Result<(), String> {
 		eprintln!("verity inference worker: {warning}");
 	}
 	let mut stdin = std::io::stdin().lock();
-	while let Some(frame) = read_frame(&mut stdin, MAX_REQUEST).map_err(|e| e.to_string())? {
-		let mut answer = |a: WorkerAnswer| {
-			write_frame(&mut protocol_out, &a.encode()).map_err(|e| e.to_string())
+	loop {
+		wait_briefly_for_input();
+		let Some(frame) = read_frame(&mut stdin, MAX_REQUEST).map_err(|e| e.to_string())? else {
+			break;
 		};
+		let mut answer =
+			|a: WorkerAnswer| write_frame(&mut protocol_out, &a).map_err(|e| e.to_string());
 		match WorkerRequest::decode(&mut &frame[..]) {
 			Ok(WorkerRequest::Load { id, bytes }) => {
 				answer(WorkerAnswer::Done(engine.load(&id, &bytes).map(|()| Vec::new())))?
 			}
-			Ok(WorkerRequest::Run { id, input, max_millis }) => match engine.prepare(&id) {
-				Ok(()) => {
-					answer(WorkerAnswer::Started)?;
-					let budget = crate::engine::budget(max_millis, engine.config().max_run);
-					answer(WorkerAnswer::Done(engine.run_within(&id, &input, budget)))?
+			Ok(WorkerRequest::Run { id, input, max_millis }) => {
+				let prepared = if engine.is_loaded(&id) {
+					Ok(())
+				} else {
+					answer(WorkerAnswer::Loading)?;
+					let prepared = engine.prepare(&id);
+					if prepared.is_ok() {
+						answer(WorkerAnswer::Started)?;
+					}
+					prepared
+				};
+				match prepared {
+					Ok(()) => {
+						let budget = crate::engine::budget(max_millis, engine.config().max_run);
+						answer(WorkerAnswer::Done(engine.run_within(&id, &input, budget)))?
+					}
+					Err(e) => answer(WorkerAnswer::Done(Err(e)))?,
 				}
-				Err(e) => answer(WorkerAnswer::Done(Err(e)))?,
-			},
+			}
 			Err(_) => return Err("undecodable request".into()),
 		}
 	}
 	Ok(())
+}
+
+/// How long a worker that just answered watches its input before it sleeps in `read`: runs come
+/// in bursts (one per request of a block), and waking a sleeping process costs tens of
+/// microseconds (more on virtual machines) where a model may run for one millisecond.
+const SPIN_BEFORE_SLEEP: Duration = Duration::from_micros(200);
+
+/// Watches standard input for up to [`SPIN_BEFORE_SLEEP`] without sleeping.
+fn wait_briefly_for_input() {
+	let until = Instant::now() + SPIN_BEFORE_SLEEP;
+	let mut fd = libc::pollfd { fd: 0, events: libc::POLLIN, revents: 0 };
+	// SAFETY: one valid pollfd; a zero timeout never blocks.
+	while unsafe { libc::poll(&mut fd, 1, 0) } == 0 && Instant::now() < until {
+		std::hint::spin_loop();
+	}
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -219,8 +255,72 @@ pub struct PoolConfig {
 struct Worker {
 	child: Child,
 	stdin: ChildStdin,
-	answers: mpsc::Receiver<Option<Vec<u8>>>,
+	/// The worker's answers, read without blocking (`O_NONBLOCK`) by the thread that asked.
+	stdout: ChildStdout,
+	/// Bytes read but not yet taken as frames.
+	inbox: Vec<u8>,
 }
+
+/// Why no frame came.
+enum NoFrame {
+	/// Not within the time given.
+	Late,
+	/// The worker closed its end or sent more than a frame may hold.
+	Gone,
+}
+
+impl Worker {
+	/// The next frame of at most `max` bytes, waiting (`poll(2)`) until `deadline` at most;
+	/// the first [`SPIN_BEFORE_SLEEP`] without sleeping, which answers of small models take.
+	fn next_frame(&mut self, deadline: Instant, max: usize) -> Result<Vec<u8>, NoFrame> {
+		let spin_until = Instant::now() + SPIN_BEFORE_SLEEP;
+		loop {
+			if self.inbox.len() >= 4 {
+				let len = u32::from_le_bytes(self.inbox[..4].try_into().expect("4 bytes")) as usize;
+				if len > max {
+					return Err(NoFrame::Gone);
+				}
+				if self.inbox.len() >= 4 + len {
+					let frame = self.inbox[4..4 + len].to_vec();
+					self.inbox.drain(..4 + len);
+					return Ok(frame);
+				}
+			}
+			let start = self.inbox.len();
+			self.inbox.resize(start + READ_CHUNK, 0);
+			let read = self.stdout.read(&mut self.inbox[start..]);
+			self.inbox.truncate(start + *read.as_ref().unwrap_or(&0));
+			match read {
+				Ok(0) => return Err(NoFrame::Gone),
+				Ok(_) => {}
+				Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+				Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+					let now = Instant::now();
+					let left = deadline.saturating_duration_since(now);
+					if left.is_zero() {
+						return Err(NoFrame::Late);
+					}
+					if now < spin_until {
+						std::hint::spin_loop();
+						continue;
+					}
+					let mut fd = libc::pollfd {
+						fd: self.stdout.as_raw_fd(),
+						events: libc::POLLIN,
+						revents: 0,
+					};
+					let millis = left.as_millis().saturating_add(1).min(i32::MAX as u128) as i32;
+					// SAFETY: one valid pollfd for the duration of the call.
+					unsafe { libc::poll(&mut fd, 1, millis) };
+				}
+				Err(_) => return Err(NoFrame::Gone),
+			}
+		}
+	}
+}
+
+/// How much the host reads from a worker at a time.
+const READ_CHUNK: usize = 64 * 1024;
 
 impl Drop for Worker {
 	fn drop(&mut self) {
@@ -248,9 +348,10 @@ const LOAD_TIMES_KEPT: usize = 64;
 /// How a run went, as the host saw it.
 struct Answered {
 	result: Result<Vec<u8>, EngineError>,
-	/// From the request to `Started` (the session's load from the folder, if any).
+	/// From the request to `Started` (the session's load from the folder; zero when the worker
+	/// had the session).
 	to_start: Duration,
-	/// From `Started` to the result.
+	/// From `Started` (or the request) to the result.
 	run: Duration,
 	/// Peak resident set of the worker since the request, in KiB, where measured.
 	peak_kib: u32,
@@ -306,21 +407,19 @@ impl WorkerPool {
 			.spawn()
 			.map_err(|e| format!("cannot start {}: {e}", self.config.program.display()))?;
 		let stdin = child.stdin.take().expect("piped");
-		let mut stdout = child.stdout.take().expect("piped");
-		let (send, answers) = mpsc::channel();
-		let max = self.config.spec.engine.max_output_bytes.saturating_add(1024);
-		std::thread::Builder::new()
-			.name("inference-worker-reader".into())
-			.spawn(move || loop {
-				let frame = read_frame(&mut stdout, max).ok().flatten();
-				let end = frame.is_none();
-				if send.send(frame).is_err() || end {
-					break;
-				}
-			})
-			.map_err(|e| e.to_string())?;
+		let stdout = child.stdout.take().expect("piped");
+		// SAFETY: fcntl on a descriptor this process owns.
+		let nonblocking = unsafe {
+			let fd = stdout.as_raw_fd();
+			let flags = libc::fcntl(fd, libc::F_GETFL);
+			flags >= 0 && libc::fcntl(fd, libc::F_SETFL, flags | libc::O_NONBLOCK) == 0
+		};
 		self.spawned.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-		Ok(Worker { child, stdin, answers })
+		let worker = Worker { child, stdin, stdout, inbox: Vec::new() };
+		if !nonblocking {
+			return Err("cannot make the worker's output non-blocking".into());
+		}
+		Ok(worker)
 	}
 
 	/// An idle worker, a new one if fewer than `max_workers` are alive, else waits for one.
@@ -358,10 +457,12 @@ impl WorkerPool {
 		self.freed.notify_one();
 	}
 
-	/// Sends one request and waits for its answer: `load_limit` until the worker has the model
-	/// (and, for a run, says it started), then `run_limit` plus [`KILL_GRACE`]. A worker that is
-	/// late, dies or answers garbage is killed; the next call starts a fresh one. With
-	/// `measure`, the worker's peak resident set is reset before and read after.
+	/// Sends one request and waits for its answer. A run has `run_limit` plus [`KILL_GRACE`]
+	/// from the moment it is sent, or, when the worker says it must load the model first,
+	/// `load_limit` for the load and then the run's limit from `Started`; a load has
+	/// `load_limit`. A worker that is late, dies or answers garbage is killed; the next call
+	/// starts a fresh one. With `measure`, the worker's peak resident set is reset before and
+	/// read after.
 	fn ask(&self, request: WorkerRequest, run_limit: Duration, measure: bool) -> Answered {
 		let answered =
 			|result, to_start, run, peak_kib| Answered { result, to_start, run, peak_kib };
@@ -373,54 +474,56 @@ impl WorkerPool {
 		if measure {
 			reset_peak_memory(pid);
 		}
+		let run_limit = run_limit + KILL_GRACE;
+		let mut limit = match request {
+			WorkerRequest::Load { .. } => self.config.load_limit,
+			WorkerRequest::Run { .. } => run_limit,
+		};
 		let sent = Instant::now();
-		if write_frame(&mut worker.stdin, &request.encode()).is_err() {
+		if write_frame(&mut worker.stdin, &request).is_err() {
 			self.retire(worker);
 			return answered(Err(EngineError::WorkerDied), Duration::ZERO, Duration::ZERO, 0);
 		}
 		drop(request);
-		let mut limit = self.config.load_limit;
-		let mut started = None;
+		// When the run started (after the load, if the worker had to load) and the deadline.
+		let mut started = sent;
+		let max = self.config.spec.engine.max_output_bytes.saturating_add(1024);
 		loop {
-			let since_start =
-				|started: Option<Instant>| started.map_or(Duration::ZERO, |s: Instant| s.elapsed());
-			let to_start = started.map_or(sent.elapsed(), |s: Instant| s - sent);
-			let frame = match worker.answers.recv_timeout(limit) {
-				Ok(Some(frame)) => frame,
-				Err(mpsc::RecvTimeoutError::Timeout) => {
+			let frame = worker.next_frame(started + limit, max);
+			let (to_start, run) = (started - sent, started.elapsed());
+			let fault = match frame {
+				Ok(frame) => match WorkerAnswer::decode(&mut &frame[..]) {
+					Ok(WorkerAnswer::Loading) => {
+						limit = self.config.load_limit;
+						continue;
+					}
+					Ok(WorkerAnswer::Started) => {
+						started = Instant::now();
+						limit = run_limit;
+						continue;
+					}
+					Ok(WorkerAnswer::Done(result)) => {
+						let peak_kib = if measure { peak_memory_kib(pid) } else { 0 };
+						self.give_back(worker);
+						return answered(result, to_start, run, peak_kib);
+					}
+					Err(_) => EngineError::WorkerDied,
+				},
+				Err(NoFrame::Late) => {
 					log::warn!(
 						target: "verity-engine",
 						"worker {pid} killed: no answer within {limit:?}"
 					);
-					self.retire(worker);
-					let run = since_start(started);
-					return answered(Err(EngineError::Timeout), to_start, run, 0);
+					EngineError::Timeout
 				}
-				Ok(None) | Err(mpsc::RecvTimeoutError::Disconnected) => {
-					let status = worker.child.wait().ok();
+				Err(NoFrame::Gone) => {
+					let status = worker.child.try_wait().ok().flatten();
 					log::warn!(target: "verity-engine", "worker {pid} died: {status:?}");
-					self.retire(worker);
-					let run = since_start(started);
-					return answered(Err(EngineError::WorkerDied), to_start, run, 0);
+					EngineError::WorkerDied
 				}
 			};
-			match WorkerAnswer::decode(&mut &frame[..]) {
-				Ok(WorkerAnswer::Started) => {
-					started = Some(Instant::now());
-					limit = run_limit + KILL_GRACE;
-				}
-				Ok(WorkerAnswer::Done(result)) => {
-					let run = since_start(started);
-					let peak_kib = if measure { peak_memory_kib(pid) } else { 0 };
-					self.give_back(worker);
-					return answered(result, to_start, run, peak_kib);
-				}
-				Err(_) => {
-					self.retire(worker);
-					let run = since_start(started);
-					return answered(Err(EngineError::WorkerDied), to_start, run, 0);
-				}
-			}
+			self.retire(worker);
+			return answered(Err(fault), to_start, run, 0);
 		}
 	}
 
