@@ -35,8 +35,8 @@ use codec::{Decode, Encode};
 use std::{
 	ffi::OsString,
 	io::{Read, Write},
-	path::PathBuf,
 	os::fd::AsRawFd,
+	path::PathBuf,
 	process::{Child, ChildStdin, ChildStdout, Command, Stdio},
 	sync::{Condvar, Mutex},
 	time::{Duration, Instant},
@@ -231,7 +231,8 @@ fn wait_briefly_for_input() {
 	let mut fd = libc::pollfd { fd: 0, events: libc::POLLIN, revents: 0 };
 	// SAFETY: one valid pollfd; a zero timeout never blocks.
 	while unsafe { libc::poll(&mut fd, 1, 0) } == 0 && Instant::now() < until {
-		std::hint::spin_loop();
+		// SAFETY: no arguments; lets another thread of this core run meanwhile.
+		unsafe { libc::sched_yield() };
 	}
 }
 
@@ -301,7 +302,8 @@ impl Worker {
 						return Err(NoFrame::Late);
 					}
 					if now < spin_until {
-						std::hint::spin_loop();
+						// SAFETY: no arguments; lets another thread of this core run meanwhile.
+						unsafe { libc::sched_yield() };
 						continue;
 					}
 					let mut fd = libc::pollfd {
