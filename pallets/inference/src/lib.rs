@@ -400,8 +400,8 @@ pub mod pallet {
 	pub type ProbeReports<T: Config> =
 		StorageDoubleMap<_, Twox64Concat, RequestId, Twox64Concat, u32, RunProfile>;
 
-	/// The agreed profile of each model that passed its readiness probe (one per model in
-	/// `Models`; removed with it). Models active from genesis have none.
+	/// The agreed profile of each model that passed its readiness probe (at most one per model
+	/// in `Models`; removed with it).
 	#[pallet::storage]
 	pub type ModelProfiles<T: Config> =
 		StorageMap<_, Identity, ModelId, ModelProfile<BlockNumberFor<T>>>;

@@ -34,8 +34,7 @@ sp_api::decl_runtime_apis! {
 		fn quote(model: ModelId, input_len: u32) -> Option<u128>;
 		/// Strikes of a validator account.
 		fn strikes(account: AccountId) -> u32;
-		/// What a model's readiness probe measured (`None` before it passed, and for models
-		/// active from genesis).
+		/// What a model's readiness probe measured (`None` until it passed).
 		fn model_profile(id: ModelId) -> Option<crate::ModelProfile<u32>>;
 	}
 }
