@@ -143,6 +143,8 @@ enum Command {
 }
 
 fn main() {
+	// Before any thread: `register` and `verify --reexecute` load ONNX Runtime in this process.
+	verity_engine::disable_onnxruntime_telemetry();
 	let cli = Cli::parse();
 	if let Err(e) = run(cli) {
 		eprintln!("error: {e}");

@@ -77,3 +77,16 @@ pub fn library_path(explicit: Option<&Path>) -> Result<PathBuf, String> {
 		))
 	}
 }
+
+/// What ONNX Runtime reads to start no telemetry: version 1.31 otherwise starts a 1DS
+/// telemetry thread with an HTTP client, and writes a device-id database under
+/// `~/.cache/Microsoft/DeveloperTools`, whatever `with_telemetry(false)` says. Workers get it in
+/// their environment; [`disable_onnxruntime_telemetry`] sets it for a process that loads ONNX
+/// Runtime itself.
+pub const TELEMETRY_OFF: (&str, &str) = ("ORT_DISABLE_TELEMETRY", "1");
+
+/// Sets [`TELEMETRY_OFF`] in this process's environment. Call it at the start of `main`, before
+/// any thread exists (the environment is not thread-safe) and before ONNX Runtime is loaded.
+pub fn disable_onnxruntime_telemetry() {
+	std::env::set_var(TELEMETRY_OFF.0, TELEMETRY_OFF.1);
+}

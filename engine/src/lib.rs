@@ -36,7 +36,9 @@ pub mod screen;
 mod watchdog;
 pub mod worker;
 
-pub use config::{library_path, EngineConfig, ONNXRUNTIME_VERSION};
+pub use config::{
+	disable_onnxruntime_telemetry, library_path, EngineConfig, ONNXRUNTIME_VERSION, TELEMETRY_OFF,
+};
 pub use engine::{Engine, Model};
 pub use screen::{screen_model, ScreenError};
 pub use verity_primitives::host::{EngineError, InferenceEngine};

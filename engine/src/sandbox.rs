@@ -10,9 +10,15 @@
 //!   them, TCP `bind`/`connect` (ABI 4) and signals and abstract Unix sockets outside the worker
 //!   (ABI 6) are refused as well.
 //! - **seccomp** (a BPF filter, all threads): no sockets (`socket`, `socketpair`, `connect`,
-//!   `bind`, `listen`, `accept`), no new programs (`execve`, `execveat`), no access to other
-//!   processes' memory (`ptrace`, `process_vm_readv/writev`), no `io_uring` (which would bypass
-//!   the filter), no namespaces or mounts. Each fails with `EACCES`. x32 system calls are refused.
+//!   `bind`, `listen`, `accept`), no new programs (`execve`, `execveat`), no new processes
+//!   (`fork`, `vfork`, `clone` without `CLONE_THREAD`; `clone3` answers `ENOSYS` so that the C
+//!   library starts threads with `clone`), no signals to other processes (`kill`, `tkill`,
+//!   `sigqueue`, pidfds; `tgkill` to its own process only), no access to other processes'
+//!   memory (`ptrace`, `process_vm_readv/writev`), no `io_uring` (which would bypass the
+//!   filter), no namespaces or mounts, no key rings, BPF or perf events, no terminal input
+//!   injection (`ioctl` `TIOCSTI`, `TIOCLINUX`), and none of the file metadata calls Landlock
+//!   does not govern (modes, owners, extended attributes, times, `truncate` by path, device
+//!   nodes, links). Each fails with `EACCES`. x32 system calls are refused.
 //!
 //! Both need `no_new_privs`, which is set first. Landlock applies to the calling thread and the
 //! threads it starts later, so the worker enters the sandbox while it has one thread (the engine
@@ -57,6 +63,27 @@ impl Applied {
 /// Restricts this process to `model_dir` (Landlock) and forbids the system calls listed above
 /// (seccomp). Irreversible. An error means a kernel refused a rule it said it supports.
 pub fn enter(model_dir: &Path) -> Result<Applied, String> {
+	// Landlock covers the calling thread and those it starts: no thread may exist besides it.
+	let threads = std::fs::read_to_string("/proc/self/status")
+		.ok()
+		.and_then(|status| {
+			let line = status.lines().find(|l| l.starts_with("Threads:"))?;
+			line.split_whitespace().nth(1)?.parse::<u32>().ok()
+		})
+		.unwrap_or(1);
+	if threads != 1 {
+		let names: Vec<String> = std::fs::read_dir("/proc/self/task")
+			.into_iter()
+			.flatten()
+			.flatten()
+			.filter_map(|t| std::fs::read_to_string(t.path().join("comm")).ok())
+			.map(|n| n.trim().to_string())
+			.collect();
+		return Err(format!(
+			"the sandbox must be entered by a single thread ({threads} run: {names:?}; is \
+			 ORT_DISABLE_TELEMETRY set?)"
+		));
+	}
 	// SAFETY: prctl with constant arguments on this process.
 	if unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) } != 0 {
 		return Err(format!("no_new_privs: {}", std::io::Error::last_os_error()));
@@ -203,7 +230,17 @@ mod seccomp {
 	const AUDIT_ARCH: u32 = 0xC000_00B7;
 	/// x32 system calls carry this bit (x86_64 only); they are refused as a whole.
 	const X32_SYSCALL_BIT: u32 = 0x4000_0000;
+	/// Offsets in `struct seccomp_data`: the call number, the architecture, the low 32 bits of
+	/// the first and second arguments (little-endian).
+	const NR: u32 = 0;
+	const ARCH: u32 = 4;
+	const ARG0: u32 = 16;
+	const ARG1: u32 = 24;
 
+	/// Refused outright: networking, new programs, other processes' memory and signals,
+	/// namespaces and mounts, `io_uring` (which would bypass the filter), the kernel's key
+	/// rings, BPF and perf, and file metadata that Landlock does not cover (modes, owners,
+	/// extended attributes, times, `truncate` by path, device nodes, links).
 	#[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
 	const REFUSED: &[libc::c_long] = &[
 		libc::SYS_socket,
@@ -218,6 +255,13 @@ mod seccomp {
 		libc::SYS_ptrace,
 		libc::SYS_process_vm_readv,
 		libc::SYS_process_vm_writev,
+		libc::SYS_kill,
+		libc::SYS_tkill,
+		libc::SYS_rt_sigqueueinfo,
+		libc::SYS_rt_tgsigqueueinfo,
+		libc::SYS_pidfd_open,
+		libc::SYS_pidfd_send_signal,
+		libc::SYS_pidfd_getfd,
 		libc::SYS_io_uring_setup,
 		libc::SYS_io_uring_enter,
 		libc::SYS_io_uring_register,
@@ -226,7 +270,46 @@ mod seccomp {
 		libc::SYS_mount,
 		libc::SYS_chroot,
 		libc::SYS_pivot_root,
+		libc::SYS_keyctl,
+		libc::SYS_add_key,
+		libc::SYS_request_key,
+		libc::SYS_bpf,
+		libc::SYS_perf_event_open,
+		libc::SYS_userfaultfd,
+		libc::SYS_fchmod,
+		libc::SYS_fchmodat,
+		libc::SYS_fchown,
+		libc::SYS_fchownat,
+		libc::SYS_setxattr,
+		libc::SYS_lsetxattr,
+		libc::SYS_fsetxattr,
+		libc::SYS_removexattr,
+		libc::SYS_lremovexattr,
+		libc::SYS_fremovexattr,
+		libc::SYS_utimensat,
+		libc::SYS_truncate,
+		libc::SYS_mknodat,
+		libc::SYS_linkat,
+		libc::SYS_symlinkat,
 	];
+	/// The same, for the older calls only x86_64 has.
+	#[cfg(target_arch = "x86_64")]
+	const REFUSED_X86_64: &[libc::c_long] = &[
+		libc::SYS_fork,
+		libc::SYS_vfork,
+		libc::SYS_chmod,
+		libc::SYS_fchmodat2,
+		libc::SYS_chown,
+		libc::SYS_lchown,
+		libc::SYS_utime,
+		libc::SYS_utimes,
+		libc::SYS_futimesat,
+		libc::SYS_mknod,
+		libc::SYS_link,
+		libc::SYS_symlink,
+	];
+	#[cfg(target_arch = "aarch64")]
+	const REFUSED_X86_64: &[libc::c_long] = &[];
 
 	fn statement(code: u32, k: u32) -> libc::sock_filter {
 		libc::sock_filter { code: code as u16, jt: 0, jf: 0, k }
@@ -241,20 +324,54 @@ mod seccomp {
 	pub(super) fn install() -> Result<bool, String> {
 		use libc::*;
 		let deny = SECCOMP_RET_ERRNO | (EACCES as u32 & SECCOMP_RET_DATA);
-		// seccomp_data: nr at offset 0, arch at offset 4.
+		let absent = SECCOMP_RET_ERRNO | (ENOSYS as u32 & SECCOMP_RET_DATA);
+		let allow = SECCOMP_RET_ALLOW;
+		let load = |offset| statement(BPF_LD | BPF_W | BPF_ABS, offset);
+		let ret = |action| statement(BPF_RET | BPF_K, action);
+		// SAFETY: no arguments.
+		let pid = unsafe { getpid() } as u32;
 		let mut program = vec![
-			statement(BPF_LD | BPF_W | BPF_ABS, 4),
+			load(ARCH),
 			jump(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH, 1, 0),
-			statement(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
-			statement(BPF_LD | BPF_W | BPF_ABS, 0),
+			ret(SECCOMP_RET_KILL_PROCESS),
+			load(NR),
 			jump(BPF_JMP | BPF_JGE | BPF_K, X32_SYSCALL_BIT, 0, 1),
-			statement(BPF_RET | BPF_K, deny),
+			ret(deny),
 		];
-		for nr in REFUSED {
+		for nr in REFUSED.iter().chain(REFUSED_X86_64) {
 			program.push(jump(BPF_JMP | BPF_JEQ | BPF_K, *nr as u32, 0, 1));
-			program.push(statement(BPF_RET | BPF_K, deny));
+			program.push(ret(deny));
 		}
-		program.push(statement(BPF_RET | BPF_K, SECCOMP_RET_ALLOW));
+		// `clone3` cannot be checked (its flags are behind a pointer): "absent", so that the C
+		// library starts threads with `clone`, which is allowed for threads only (no child
+		// process would outlive the worker's kill).
+		program.push(jump(BPF_JMP | BPF_JEQ | BPF_K, SYS_clone3 as u32, 0, 1));
+		program.push(ret(absent));
+		program.extend([
+			jump(BPF_JMP | BPF_JEQ | BPF_K, SYS_clone as u32, 0, 4),
+			load(ARG0),
+			jump(BPF_JMP | BPF_JSET | BPF_K, CLONE_THREAD as u32, 0, 1),
+			ret(allow),
+			ret(deny),
+		]);
+		// Signals to this process's own threads only (`abort` uses `tgkill(getpid(), ...)`).
+		program.extend([
+			jump(BPF_JMP | BPF_JEQ | BPF_K, SYS_tgkill as u32, 0, 4),
+			load(ARG0),
+			jump(BPF_JMP | BPF_JEQ | BPF_K, pid, 0, 1),
+			ret(allow),
+			ret(deny),
+		]);
+		// No typing into a terminal (`TIOCSTI`) or console tricks (`TIOCLINUX`).
+		program.extend([
+			jump(BPF_JMP | BPF_JEQ | BPF_K, SYS_ioctl as u32, 0, 5),
+			load(ARG1),
+			jump(BPF_JMP | BPF_JEQ | BPF_K, TIOCSTI as u32, 2, 0),
+			jump(BPF_JMP | BPF_JEQ | BPF_K, TIOCLINUX as u32, 1, 0),
+			ret(allow),
+			ret(deny),
+		]);
+		program.push(ret(allow));
 		let fprog = sock_fprog { len: program.len() as u16, filter: program.as_mut_ptr() };
 		// SAFETY: a well-formed program that outlives the call; no_new_privs is set.
 		let r = unsafe {

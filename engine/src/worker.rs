@@ -14,7 +14,8 @@
 //!   next run;
 //! - **crashes**: a worker that dies mid-run is reported as [`EngineError::WorkerDied`] and
 //!   replaced;
-//! - **files and secrets**: the worker starts with an empty environment, in the model folder as
+//! - **files and secrets**: the worker starts with an empty environment (but for the switch
+//!   that keeps ONNX Runtime's telemetry off, [`crate::TELEMETRY_OFF`]), in the model folder as
 //!   its working directory, with stdin/stdout as its only channel (its stdout is moved away from
 //!   fd 1 so that nothing a library prints can corrupt the protocol), exits when its stdin
 //!   closes (the node stopped; `PR_SET_PDEATHSIG` is not used: it fires when the *thread* that
@@ -159,6 +160,8 @@ fn serve(arg: &str) -> Result<(), String> {
 	let spec = WorkerSpec::from_arg(arg)?;
 	// SAFETY: plain system calls on this process, before any other thread exists.
 	let mut protocol_out = unsafe {
+		// A session of its own: no controlling terminal to type into.
+		libc::setsid();
 		// Never dump a model's memory to disk.
 		let none = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
 		libc::setrlimit(libc::RLIMIT_CORE, &none);
@@ -402,6 +405,8 @@ impl WorkerPool {
 			.args(&self.config.args)
 			.arg(self.config.spec.to_arg())
 			.env_clear()
+			// No telemetry thread: the worker must be single-threaded to enter its sandbox.
+			.env(crate::TELEMETRY_OFF.0, crate::TELEMETRY_OFF.1)
 			.current_dir(dir)
 			.stdin(Stdio::piped())
 			.stdout(Stdio::piped())

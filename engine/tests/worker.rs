@@ -98,7 +98,11 @@ fn workers_start_without_environment_in_the_model_folder_with_a_memory_cap() {
 	let (pool, dir) = pool(Duration::from_secs(2), 1536);
 	let pid = pool.idle_pids()[0];
 	let environ = std::fs::read(format!("/proc/{pid}/environ")).unwrap();
-	assert!(environ.is_empty(), "environment: {:?}", String::from_utf8_lossy(&environ));
+	// Nothing of the node's environment, only the switch that keeps ONNX Runtime's telemetry
+	// off (which would otherwise start a thread before the sandbox).
+	assert_eq!(environ, b"ORT_DISABLE_TELEMETRY=1\0", "{:?}", String::from_utf8_lossy(&environ));
+	let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+	assert!(status.contains("Threads:\t1\n"), "no thread before its first run: {status}");
 	let cwd = std::fs::read_link(format!("/proc/{pid}/cwd")).unwrap();
 	assert_eq!(cwd, std::fs::canonicalize(&dir).unwrap());
 	let limits = std::fs::read_to_string(format!("/proc/{pid}/limits")).unwrap();

@@ -15,5 +15,7 @@ mod rpc;
 mod service;
 
 fn main() -> sc_cli::Result<()> {
+	// Before any thread: `inference run/verify` load ONNX Runtime in this process.
+	verity_engine::disable_onnxruntime_telemetry();
 	command::run()
 }
