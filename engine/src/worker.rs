@@ -32,7 +32,7 @@ use crate::{
 	engine::{budget, micros},
 	Engine, EngineConfig, EngineError, InferenceEngine,
 };
-use codec::{Decode, Encode};
+use codec::{Decode, DecodeAll, Encode};
 use std::{
 	ffi::OsString,
 	io::{Read, Write},
@@ -113,15 +113,32 @@ impl WorkerSpec {
 	}
 }
 
-/// `message` framed by its length, in one write.
-fn write_frame(out: &mut impl Write, message: &impl Encode) -> std::io::Result<()> {
+/// `message` framed by its length.
+fn frame(message: &impl Encode) -> std::io::Result<Vec<u8>> {
 	let len = u32::try_from(message.encoded_size())
 		.map_err(|_| std::io::Error::new(std::io::ErrorKind::InvalidInput, "frame too large"))?;
 	let mut frame = Vec::with_capacity(4 + len as usize);
 	frame.extend_from_slice(&len.to_le_bytes());
 	message.encode_to(&mut frame);
-	out.write_all(&frame)?;
+	Ok(frame)
+}
+
+/// `message` framed by its length, in one write.
+fn write_frame(out: &mut impl Write, message: &impl Encode) -> std::io::Result<()> {
+	out.write_all(&frame(message)?)?;
 	out.flush()
+}
+
+/// Waits until `fd` is ready for `events` or `deadline` passed; whether it is ready.
+fn wait_for(fd: i32, events: libc::c_short, deadline: Instant) -> bool {
+	let left = deadline.saturating_duration_since(Instant::now());
+	if left.is_zero() {
+		return false;
+	}
+	let mut pollfd = libc::pollfd { fd, events, revents: 0 };
+	let millis = left.as_millis().saturating_add(1).min(i32::MAX as u128) as i32;
+	// SAFETY: one valid pollfd for the duration of the call.
+	unsafe { libc::poll(&mut pollfd, 1, millis) > 0 }
 }
 
 /// One frame, or `None` at a clean end of stream. Frames over `max` are an error.
@@ -259,7 +276,8 @@ pub struct PoolConfig {
 struct Worker {
 	child: Child,
 	stdin: ChildStdin,
-	/// The worker's answers, read without blocking (`O_NONBLOCK`) by the thread that asked.
+	/// The worker's answers, read without blocking (`O_NONBLOCK`, like its input) by the
+	/// thread that asked.
 	stdout: ChildStdout,
 	/// Bytes read but not yet taken as frames.
 	inbox: Vec<u8>,
@@ -274,6 +292,27 @@ enum NoFrame {
 }
 
 impl Worker {
+	/// Writes `message` as one frame to the worker's input (non-blocking), waiting for room
+	/// until `deadline` at most.
+	fn send(&mut self, message: &impl Encode, deadline: Instant) -> Result<(), NoFrame> {
+		let frame = frame(message).map_err(|_| NoFrame::Gone)?;
+		let mut written = 0;
+		while written < frame.len() {
+			match self.stdin.write(&frame[written..]) {
+				Ok(0) => return Err(NoFrame::Gone),
+				Ok(n) => written += n,
+				Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+				Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+					if !wait_for(self.stdin.as_raw_fd(), libc::POLLOUT, deadline) {
+						return Err(NoFrame::Late);
+					}
+				}
+				Err(_) => return Err(NoFrame::Gone),
+			}
+		}
+		Ok(())
+	}
+
 	/// The next frame of at most `max` bytes, waiting (`poll(2)`) until `deadline` at most;
 	/// the first [`SPIN_BEFORE_SLEEP`] without sleeping, which answers of small models take.
 	fn next_frame(&mut self, deadline: Instant, max: usize) -> Result<Vec<u8>, NoFrame> {
@@ -309,14 +348,7 @@ impl Worker {
 						unsafe { libc::sched_yield() };
 						continue;
 					}
-					let mut fd = libc::pollfd {
-						fd: self.stdout.as_raw_fd(),
-						events: libc::POLLIN,
-						revents: 0,
-					};
-					let millis = left.as_millis().saturating_add(1).min(i32::MAX as u128) as i32;
-					// SAFETY: one valid pollfd for the duration of the call.
-					unsafe { libc::poll(&mut fd, 1, millis) };
+					wait_for(self.stdout.as_raw_fd(), libc::POLLIN, deadline);
 				}
 				Err(_) => return Err(NoFrame::Gone),
 			}
@@ -415,16 +447,15 @@ impl WorkerPool {
 			.map_err(|e| format!("cannot start {}: {e}", self.config.program.display()))?;
 		let stdin = child.stdin.take().expect("piped");
 		let stdout = child.stdout.take().expect("piped");
-		// SAFETY: fcntl on a descriptor this process owns.
-		let nonblocking = unsafe {
-			let fd = stdout.as_raw_fd();
+		// SAFETY: fcntl on descriptors this process owns.
+		let nonblocking = [stdin.as_raw_fd(), stdout.as_raw_fd()].into_iter().all(|fd| unsafe {
 			let flags = libc::fcntl(fd, libc::F_GETFL);
 			flags >= 0 && libc::fcntl(fd, libc::F_SETFL, flags | libc::O_NONBLOCK) == 0
-		};
+		});
 		self.spawned.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
 		let worker = Worker { child, stdin, stdout, inbox: Vec::new() };
 		if !nonblocking {
-			return Err("cannot make the worker's output non-blocking".into());
+			return Err("cannot make the worker's pipes non-blocking".into());
 		}
 		Ok(worker)
 	}
@@ -482,39 +513,58 @@ impl WorkerPool {
 			reset_peak_memory(pid);
 		}
 		let run_limit = run_limit + KILL_GRACE;
-		let mut limit = match request {
-			WorkerRequest::Load { .. } => self.config.load_limit,
-			WorkerRequest::Run { .. } => run_limit,
+		let (mut limit, model) = match &request {
+			WorkerRequest::Load { .. } => (self.config.load_limit, None),
+			WorkerRequest::Run { id, .. } => (run_limit, Some(*id)),
 		};
 		let sent = Instant::now();
-		if write_frame(&mut worker.stdin, &request).is_err() {
-			self.retire(worker);
-			return answered(Err(EngineError::WorkerDied), Duration::ZERO, Duration::ZERO, 0);
+		// Within the same limit: a worker that stops reading cannot hold the host in `write`.
+		match worker.send(&request, sent + limit) {
+			Ok(()) => {}
+			Err(NoFrame::Late) => {
+				log::warn!(target: "verity-engine", "worker {pid} killed: it did not read");
+				self.retire(worker);
+				return answered(Err(EngineError::Timeout), Duration::ZERO, Duration::ZERO, 0);
+			}
+			Err(NoFrame::Gone) => {
+				self.retire(worker);
+				return answered(Err(EngineError::WorkerDied), Duration::ZERO, Duration::ZERO, 0);
+			}
 		}
 		drop(request);
 		// When the run started (after the load, if the worker had to load) and the deadline.
 		let mut started = sent;
 		let max = self.config.spec.engine.max_output_bytes.saturating_add(1024);
+		// A run may say `Loading` once, then `Started` once; anything else out of that order is
+		// a worker that misbehaves (it must not extend its own time).
+		let (mut loading, mut restarted) = (false, false);
+		let is_run = model.is_some();
 		loop {
 			let frame = worker.next_frame(started + limit, max);
 			let (to_start, run) = (started - sent, started.elapsed());
 			let fault = match frame {
-				Ok(frame) => match WorkerAnswer::decode(&mut &frame[..]) {
-					Ok(WorkerAnswer::Loading) => {
+				Ok(frame) => match WorkerAnswer::decode_all(&mut &frame[..]) {
+					Ok(WorkerAnswer::Loading) if is_run && !loading => {
+						loading = true;
 						limit = self.config.load_limit;
 						continue;
 					}
-					Ok(WorkerAnswer::Started) => {
+					Ok(WorkerAnswer::Started) if loading && !restarted => {
+						restarted = true;
 						started = Instant::now();
 						limit = run_limit;
 						continue;
 					}
-					Ok(WorkerAnswer::Done(result)) => {
+					// Nothing may follow the answer: bytes after it are a worker that misbehaves.
+					Ok(WorkerAnswer::Done(result)) if worker.inbox.is_empty() => {
 						let peak_kib = if measure { peak_memory_kib(pid) } else { 0 };
 						self.give_back(worker);
 						return answered(result, to_start, run, peak_kib);
 					}
-					Err(_) => EngineError::WorkerDied,
+					_ => {
+						log::warn!(target: "verity-engine", "worker {pid} broke the protocol");
+						EngineError::WorkerDied
+					}
 				},
 				Err(NoFrame::Late) => {
 					log::warn!(

@@ -208,3 +208,70 @@ fn a_killed_worker_is_replaced() {
 	assert_eq!(pool.run(&id, &input).unwrap(), expected);
 	assert_eq!(pool.workers_spawned(), 2);
 }
+
+/// A stand-in worker that breaks the protocol (a worker taken over by a model could): it answers
+/// the pool's start-up check properly, then behaves as `mode` says. Python, from the venv the
+/// test models come from.
+fn fake_pool(mode: &str, max_run: Duration, load_limit: Duration) -> WorkerPool {
+	let script = format!(
+		r#"
+import struct, sys, time
+inp, out = sys.stdin.buffer, sys.stdout.buffer
+def frame(payload):
+    out.write(struct.pack("<I", len(payload)) + payload); out.flush()
+def request():
+    n = struct.unpack("<I", inp.read(4))[0]; return inp.read(n)
+request(); frame(b"\x01\x01\x01")  # Done(Err(ModelNotLoaded)): the pool's start-up check
+mode = "{mode}"
+if mode == "deaf":
+    time.sleep(60)                   # never reads again
+request()
+if mode == "chatty":
+    frame(b"\x02")                   # Loading
+    for _ in range(600):
+        frame(b"\x00"); time.sleep(0.1)  # Started, again and again: a clock that never runs out
+if mode == "trailing":
+    frame(b"\x01\x00\x00" + b"\x00\x00\x00\x00")  # Done(Ok([])) and 4 more bytes
+    time.sleep(60)
+"#
+	);
+	let venv = std::env::var_os("VERITY_VENV").map(PathBuf::from).unwrap_or_else(|| {
+		PathBuf::from(std::env::var("HOME").unwrap()).join(".cache/verity/venv")
+	});
+	let mut engine = EngineConfig::new(PathBuf::from("/nonexistent"));
+	engine.model_dir =
+		Some(std::env::temp_dir().join(format!("verity-fake-{}", std::process::id())));
+	engine.max_run = max_run;
+	WorkerPool::new(PoolConfig {
+		program: venv.join("bin/python"),
+		args: vec!["-c".into(), script.into()],
+		spec: WorkerSpec { engine, memory_bytes: 0 },
+		max_workers: 1,
+		load_limit,
+	})
+	.expect("the fake worker passes the start-up check")
+}
+
+/// A worker that keeps saying it (re)starts cannot extend its own time, one that stops reading
+/// cannot hold the host in `write`, and bytes after an answer are not taken as the next answer:
+/// each is killed with a typed failure within its limit. (Before, a `Started` frame reset the
+/// run's clock every time and requests were written with a blocking `write`.)
+#[test]
+fn a_worker_that_breaks_the_protocol_is_killed_within_its_limit() {
+	let (limit, load) = (Duration::from_millis(300), Duration::from_secs(1));
+	let input = encode_owned(&[Tensor::from_f32("x", vec![1], &[0.0])]);
+	let pool = fake_pool("chatty", limit, load);
+	let started = Instant::now();
+	assert_eq!(pool.run(&[1; 32], &input), Err(EngineError::WorkerDied));
+	assert!(started.elapsed() < Duration::from_millis(500), "{:?}", started.elapsed());
+
+	let pool = fake_pool("deaf", limit, load);
+	let started = Instant::now();
+	// 8 MiB does not fit the pipe: the write must give up at the load limit.
+	assert_eq!(pool.load_model(&hash(&[7; 8 << 20]), &[7; 8 << 20]), Err(EngineError::Timeout));
+	let took = started.elapsed();
+	assert!(took >= load && took < load + Duration::from_millis(500), "{took:?}");
+
+	let pool = fake_pool("trailing", limit, load);
+	assert_eq!(pool.run(&[1; 32], &input), Err(EngineError::WorkerDied));
+}
