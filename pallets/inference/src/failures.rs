@@ -88,8 +88,9 @@ impl<T: Config> Pallet<T> {
 		Submissions::<T>::iter_prefix(id).count() + FailureVotes::<T>::iter_prefix(id).count()
 	}
 
-	/// Ends a request as failed: pays the reporting members, counts the model's streak, then
-	/// calls the requester back if it asked; returns the weight the callback used.
+	/// Ends a request as failed: pays the reporting members, counts the model's streak (for the
+	/// kinds that [count against it](FailureKind::counts_against_model)), then calls the
+	/// requester back if it asked; returns the weight the callback used.
 	fn conclude_failed(
 		id: RequestId,
 		mut request: RequestOf<T>,
@@ -118,6 +119,18 @@ impl<T: Config> Pallet<T> {
 			Self::probe_failed(model, id, Some(kind));
 			return T::DbWeight::get().reads_writes(1, 2);
 		}
+		if kind.counts_against_model() {
+			Self::count_failure(model);
+		}
+		// Last, once everything is settled: nothing the callback does can undo it.
+		let Some(limit) = callback else { return Weight::zero() };
+		let delivered = T::ResultCallback::deliver_failure(id, &requester, kind, limit);
+		Self::callback_delivered(id, delivered, limit)
+	}
+
+	/// One more agreed failure of `model` in a row: at `MaxFailuresInRow` an active model is
+	/// suspended.
+	fn count_failure(model: ModelId) {
 		let failures = FailureStreak::<T>::mutate(model, |n| {
 			*n = n.saturating_add(1);
 			*n
@@ -134,9 +147,5 @@ impl<T: Config> Pallet<T> {
 				Self::deposit_event(Event::ModelSuspended { model, failures });
 			}
 		}
-		// Last, once everything is settled: nothing the callback does can undo it.
-		let Some(limit) = callback else { return Weight::zero() };
-		let delivered = T::ResultCallback::deliver_failure(id, &requester, kind, limit);
-		Self::callback_delivered(id, delivered, limit)
 	}
 }

@@ -1620,7 +1620,8 @@ fn a_quorum_of_one_failure_kind_fails_the_request_and_pays_those_members() {
 		assert_eq!(Balances::free_balance(executor_account(2)), base[2]);
 		assert_eq!(Balances::total_issuance(), issuance);
 		assert_eq!(PendingCount::<Test>::get(), 0);
-		assert_eq!(FailureStreak::<Test>::get(model), 1);
+		// A timeout depends on the input: it does not count against the model.
+		assert_eq!(FailureStreak::<Test>::get(model), 0);
 		assert!(last_events(1).contains(&Event::InferenceFailed {
 			request_id: r,
 			model,
@@ -1714,18 +1715,29 @@ fn a_member_answers_once_with_a_result_or_a_failure() {
 	});
 }
 
+/// Agreed failures that depend on the input (time, memory, the input, the output's size) end
+/// the request, paid, but never count against the model: a requester cannot suspend a model
+/// with a few huge inputs past its run budget. Failures of the model itself do.
 #[test]
 fn repeated_agreed_failures_suspend_the_model() {
 	new_test_ext(3).execute_with(|| {
 		let model = active_model(10);
-		for n in 1..=3u32 {
+		let fails = |kind| {
 			let r = request(model);
-			let oom = Ans::Fail(FailureKind::OutOfMemory);
-			commit_all(&[(r, 0, oom.clone()), (r, 2, oom)]);
-			assert_ok!(fail(r, 0, FailureKind::OutOfMemory));
-			assert_ok!(fail(r, 2, FailureKind::OutOfMemory));
-			assert_eq!(FailureStreak::<Test>::get(model), n);
+			commit_all(&[(r, 0, Ans::Fail(kind)), (r, 2, Ans::Fail(kind))]);
+			assert_ok!(fail(r, 0, kind));
+			assert_ok!(fail(r, 2, kind));
+			assert_eq!(Requests::<Test>::get(r).unwrap().status, RequestStatus::Failed);
 			run_to(System::block_number() + 1);
+		};
+		use FailureKind::*;
+		for kind in [Timeout, OutOfMemory, BadInput, OutputTooLarge, Timeout] {
+			fails(kind);
+			assert_eq!(FailureStreak::<Test>::get(model), 0, "{kind:?}");
+		}
+		for (n, kind) in [(1, RunFailed), (2, WorkerDied), (3, OutputMismatch)] {
+			fails(kind);
+			assert_eq!(FailureStreak::<Test>::get(model), n);
 		}
 		assert_eq!(Models::<Test>::get(model).unwrap().status, ModelStatus::Suspended);
 		assert!(System::events()

@@ -174,6 +174,23 @@ pub enum FailureKind {
 	WorkerDied,
 }
 
+impl FailureKind {
+	/// Whether the failure says something about the model whatever its input: these count
+	/// towards its suspension. A run out of time or memory, an input refused or an output too
+	/// large depend on the input the requester chose (a few huge inputs past the model's run
+	/// budget would otherwise suspend any model with dynamic dimensions); they end the request
+	/// as failed, paid, but do not count against the model.
+	pub fn counts_against_model(&self) -> bool {
+		matches!(
+			self,
+			FailureKind::BadModel
+				| FailureKind::OutputMismatch
+				| FailureKind::RunFailed
+				| FailureKind::WorkerDied
+		)
+	}
+}
+
 /// What a validator signs and submits when it cannot answer a request.
 #[derive(
 	Clone, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen,
