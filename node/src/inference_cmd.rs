@@ -79,11 +79,26 @@ pub fn node_engine(
 		params.model_cache_dir.clone().unwrap_or_else(|| config.base_path.path().join("models"));
 	// Absolute: workers run in this folder, and read the model files by their full path.
 	std::fs::create_dir_all(&model_dir).map_err(|e| sc_cli::Error::Input(e.to_string()))?;
-	engine.model_dir = Some(std::fs::canonicalize(&model_dir)?);
+	let model_dir = std::fs::canonicalize(&model_dir)?;
+	// Workers may write in their folder: it must hold nothing of the node's (keystore, database).
+	std::fs::create_dir_all(config.base_path.path())?;
+	let base = std::fs::canonicalize(config.base_path.path())?;
+	if base.starts_with(&model_dir) {
+		return Err(sc_cli::Error::Input(format!(
+			"--model-cache-dir {} holds the node's base path {}: inference workers may write in \
+			 it; give them a folder of their own",
+			model_dir.display(),
+			base.display()
+		)));
+	}
+	engine.model_dir = Some(model_dir.clone());
+	let memory_bytes = params.inference_memory_mib.checked_mul(1 << 20).ok_or_else(|| {
+		sc_cli::Error::Input("--inference-memory-mib is too large".into())
+	})?;
 	let pool = PoolConfig {
 		program: std::env::current_exe()?,
 		args: vec!["inference-worker".into()],
-		spec: WorkerSpec { engine, memory_bytes: params.inference_memory_mib << 20 },
+		spec: WorkerSpec { engine, memory_bytes },
 		max_workers: params.inference_workers,
 		load_limit: Duration::from_secs(60),
 	};

@@ -200,7 +200,8 @@ where
 			.model(at, model)
 			.map_err(internal)?
 			.ok_or_else(|| error(codes::NOT_FOUND, format!("no model {model:?}")))?;
-		Ok(ModelView::new(model, &m, api.model_profile(at, model).map_err(internal)?))
+		// Blocks of a runtime without readiness probes have no profiles.
+		Ok(ModelView::new(model, &m, api.model_profile(at, model).ok().flatten()))
 	}
 
 	fn list_models(
@@ -228,7 +229,7 @@ where
 		let mut models = Vec::with_capacity(ids.len());
 		for id in ids {
 			if let Some(m) = api.model(at, id).map_err(internal)? {
-				models.push(ModelView::new(id, &m, api.model_profile(at, id).map_err(internal)?));
+				models.push(ModelView::new(id, &m, api.model_profile(at, id).ok().flatten()));
 			}
 		}
 		Ok(ModelPage { page, page_size, models })

@@ -19,7 +19,10 @@ impl<T: Config> Pallet<T> {
 		let (request, member) = Self::check_submission(&submission)?;
 		let executor = Self::answered(submission.request_id, &request, member);
 		Self::deposit_event(Event::ResultSubmitted { request_id: submission.request_id, executor });
+		// A readiness probe's report (a read of the model's status, a write).
+		let mut extra = Weight::zero();
 		if let Some(profile) = submission.profile {
+			extra = T::DbWeight::get().reads_writes(1, 1);
 			if Self::is_probe(&request) {
 				ProbeReports::<T>::insert(submission.request_id, member, profile);
 			}
@@ -27,7 +30,9 @@ impl<T: Config> Pallet<T> {
 		let output_len = submission.output.len() as u32;
 		let (compared, callback) =
 			Self::record_and_conclude(submission.request_id, request, member, submission.output);
-		Ok(T::WeightInfo::submit_result(output_len, compared).saturating_add(callback))
+		Ok(T::WeightInfo::submit_result(output_len, compared)
+			.saturating_add(callback)
+			.saturating_add(extra))
 	}
 
 	/// Records `member`'s result, comparing it once with each earlier result, then concludes
@@ -46,6 +51,8 @@ impl<T: Config> Pallet<T> {
 			Submissions::<T>::insert(id, member, output);
 			if Self::all_revealed(id) {
 				Self::expire(id, request, ExpiryReason::NoAgreement);
+				// Whether it was a probe, and rejecting its model.
+				return (compared, T::DbWeight::get().reads_writes(2, 2));
 			}
 			return (compared, Weight::zero());
 		};

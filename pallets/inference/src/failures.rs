@@ -66,6 +66,8 @@ impl<T: Config> Pallet<T> {
 		}
 		if Self::all_revealed(id) {
 			Self::expire(id, request, ExpiryReason::NoAgreement);
+			// Whether it was a probe, and rejecting its model.
+			return Ok(T::DbWeight::get().reads_writes(2, 2));
 		}
 		Ok(Weight::zero())
 	}

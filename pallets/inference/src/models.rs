@@ -90,14 +90,20 @@ impl<T: Config> Pallet<T> {
 
 	/// Start of a block: removes the models registered `UploadWindow` blocks ago whose upload is
 	/// still incomplete, with their chunks; `ModelDepositBase` of each deposit is burnt (the
-	/// storage they held meanwhile), the rest released. Returns how many were removed.
+	/// storage they held meanwhile), the rest released. Returns how many were removed. A model
+	/// whose bytes are all in stays: its completion (which opens its probe) may have been
+	/// refused for reasons that are not the owner's (a full pending set, no executors), and
+	/// its deposit pays for its storage until the owner completes or removes it.
 	pub(crate) fn expire_uploads(now: BlockNumberOf<T>) -> u32 {
 		let mut removed = 0;
 		for model in UploadDeadlines::<T>::take(now) {
 			let Some(info) = Models::<T>::get(model) else { continue };
 			// A model removed and registered again has a later upload window.
 			let window_end = info.registered_at.saturating_add(T::UploadWindow::get());
-			if info.status != ModelStatus::Uploading || window_end != now {
+			if info.status != ModelStatus::Uploading
+				|| window_end != now
+				|| info.uploaded == info.size
+			{
 				continue;
 			}
 			let _ = ModelChunks::<T>::clear_prefix(model, info.chunks, None);

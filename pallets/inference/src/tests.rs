@@ -766,7 +766,8 @@ fn request_errors() {
 	new_test_ext(3).execute_with(|| {
 		let model = active_model(10);
 		// The executors leave: nobody could answer, so nothing is accepted (requests, nor the
-		// probe of a new model, which stays uploaded until it can be probed).
+		// probe of a new model, which stays uploaded, past its upload window, until it can be
+		// probed).
 		Inference::set_executors(core::iter::empty::<(&AccountId, InferenceAuthorityId)>());
 		assert_noop!(
 			Inference::request_inference(
@@ -798,6 +799,9 @@ fn request_errors() {
 			Inference::complete_model_upload(RuntimeOrigin::signed(ALICE), id, None),
 			Error::<Test>::NoExecutors
 		);
+		run_to(System::block_number() + UPLOAD_WINDOW + 1);
+		let info = Models::<Test>::get(id).unwrap();
+		assert_eq!((info.status, info.uploaded), (ModelStatus::Uploading, 20));
 	});
 }
 

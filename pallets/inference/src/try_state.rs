@@ -114,7 +114,7 @@ impl<T: Config> Pallet<T> {
 			);
 		}
 		for (model, info) in Models::<T>::iter() {
-			if info.status == ModelStatus::Uploading {
+			if info.status == ModelStatus::Uploading && info.uploaded < info.size {
 				let window_end = info.registered_at.saturating_add(T::UploadWindow::get());
 				ensure!(
 					UploadDeadlines::<T>::get(window_end).contains(&model),
