@@ -12,6 +12,10 @@
 //!   runs on (a single huge `MatMul`) is stopped by the host killing the worker when the run's
 //!   time plus [`KILL_GRACE`] is up ([`EngineError::Timeout`]); a fresh worker is spawned for the
 //!   next run;
+//! - **one model per worker**: a worker loads and runs a single model for its whole life; a
+//!   model that took over its process through a bug of ONNX Runtime never sees or answers the
+//!   runs of other models (a pool of `max_workers` keeps the most recently used models'
+//!   workers and replaces the least recently used one when another model needs a worker);
 //! - **crashes**: a worker that dies mid-run is reported as [`EngineError::WorkerDied`] and
 //!   replaced;
 //! - **files and secrets**: the worker starts with an empty environment (but for the switch
@@ -281,6 +285,10 @@ struct Worker {
 	stdout: ChildStdout,
 	/// Bytes read but not yet taken as frames.
 	inbox: Vec<u8>,
+	/// The only model this worker ever loads or runs (`None` until its first request): a model
+	/// that took over its worker through a bug of ONNX Runtime must not see, or forge, the runs
+	/// of other models.
+	model: Option<[u8; 32]>,
 }
 
 /// Why no frame came.
@@ -411,7 +419,13 @@ impl WorkerPool {
 		// A first worker must start and answer (its ONNX Runtime loads): asked to run a model
 		// nobody has, it says so.
 		match InferenceEngine::run(&pool, &[0; 32], &[]) {
-			Err(EngineError::ModelNotLoaded) => Ok(pool),
+			Err(EngineError::ModelNotLoaded) => {
+				// It loaded no model: it may serve the first real one.
+				for worker in pool.idle.lock().unwrap_or_else(|e| e.into_inner()).iter_mut() {
+					worker.model = None;
+				}
+				Ok(pool)
+			}
 			other => Err(format!(
 				"the inference worker ({}) did not start properly ({other:?}); its error is in \
 				 the log above",
@@ -453,25 +467,41 @@ impl WorkerPool {
 			flags >= 0 && libc::fcntl(fd, libc::F_SETFL, flags | libc::O_NONBLOCK) == 0
 		});
 		self.spawned.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-		let worker = Worker { child, stdin, stdout, inbox: Vec::new() };
+		let worker = Worker { child, stdin, stdout, inbox: Vec::new(), model: None };
 		if !nonblocking {
 			return Err("cannot make the worker's pipes non-blocking".into());
 		}
 		Ok(worker)
 	}
 
-	/// An idle worker, a new one if fewer than `max_workers` are alive, else waits for one.
-	fn take(&self) -> Result<Worker, EngineError> {
+	/// A worker for `model`: an idle one bound to it (or bound to none yet), a new one if fewer
+	/// than `max_workers` are alive, else a new one in place of an idle worker of another model
+	/// (the least recently used), else waits for one. Each worker serves one model only.
+	fn take(&self, model: [u8; 32]) -> Result<Worker, EngineError> {
 		loop {
-			if let Some(w) = self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop() {
-				return Ok(w);
+			let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
+			let mine = idle.iter().rposition(|w| w.model == Some(model));
+			if let Some(i) = mine.or_else(|| idle.iter().rposition(|w| w.model.is_none())) {
+				let mut worker = idle.remove(i);
+				worker.model = Some(model);
+				return Ok(worker);
 			}
 			let mut alive = self.alive.lock().unwrap_or_else(|e| e.into_inner());
+			if *alive >= self.config.max_workers.max(1) && !idle.is_empty() {
+				// The least recently used idle worker of another model makes room.
+				drop(idle.remove(0));
+				*alive -= 1;
+			}
+			drop(idle);
 			if *alive < self.config.max_workers.max(1) {
 				// Counted before it exists, so that concurrent callers never start too many.
 				*alive += 1;
 				drop(alive);
-				return self.spawn().map_err(|e| {
+				let spawned = self.spawn().map(|mut worker| {
+					worker.model = Some(model);
+					worker
+				});
+				return spawned.map_err(|e| {
 					log::error!(target: "verity-engine", "{e}");
 					*self.alive.lock().unwrap_or_else(|e| e.into_inner()) -= 1;
 					EngineError::WorkerDied
@@ -504,7 +534,10 @@ impl WorkerPool {
 	fn ask(&self, request: WorkerRequest, run_limit: Duration, measure: bool) -> Answered {
 		let answered =
 			|result, to_start, run, peak_kib| Answered { result, to_start, run, peak_kib };
-		let mut worker = match self.take() {
+		let target = match &request {
+			WorkerRequest::Load { id, .. } | WorkerRequest::Run { id, .. } => *id,
+		};
+		let mut worker = match self.take(target) {
 			Ok(worker) => worker,
 			Err(e) => return answered(Err(e), Duration::ZERO, Duration::ZERO, 0),
 		};

@@ -60,11 +60,16 @@ fn host_rss() -> u64 {
 	line.split_whitespace().nth(1).unwrap().parse::<u64>().unwrap() * 1024
 }
 
+/// Outputs equal Python onnxruntime's; a worker loads its model once and serves every run of
+/// it, and never another model: each model gets a worker of its own (one alive at a time here),
+/// a model used again gets a fresh one that loads it from the model folder.
 #[test]
 fn workers_answer_as_onnxruntime_and_load_each_model_once() {
 	let (pool, _) = pool(Duration::from_secs(2), 2048);
+	let mut pids = Vec::new();
 	for name in ["linear", "mlp", "cnn", "argmax", "two_io"] {
 		let id = load(&pool, &format!("{name}.onnx"));
+		pids.push(pool.idle_pids()[0]);
 		assert!(pool.has_model(&id), "{name} is kept in the model folder");
 		let input = read(&format!("{name}.input.vtns"));
 		let first = pool.run(&id, &input).unwrap();
@@ -82,13 +87,23 @@ fn workers_answer_as_onnxruntime_and_load_each_model_once() {
 			assert_eq!(pool.run(&id, &input).unwrap(), first, "{name}");
 		}
 	}
-	assert_eq!(pool.workers_spawned(), 1, "one worker served every load and run");
+	// The start-up check's worker served the first model; each later model got its own.
+	assert_eq!(pool.workers_spawned(), 5, "one worker per model");
+	pids.dedup();
+	assert_eq!(pids.len(), 5, "no worker ran two models: {pids:?}");
 	// Bad inputs are the engine's own errors, the worker stays.
-	let id = hash(&read("linear.onnx"));
-	assert_eq!(pool.run(&id, b"junk"), Err(EngineError::BadInput));
-	assert_eq!(pool.run(&[7; 32], &read("linear.input.vtns")), Err(EngineError::ModelNotLoaded));
+	let two_io = hash(&read("two_io.onnx"));
+	assert_eq!(pool.run(&two_io, b"junk"), Err(EngineError::BadInput));
 	assert_eq!(pool.load_model(&[7; 32], b"not the model"), Err(EngineError::HashMismatch));
-	assert_eq!(pool.workers_spawned(), 1);
+	assert_eq!(pool.workers_spawned(), 5);
+	// `linear` again: a fresh worker (not two_io's) loads it from the folder and answers.
+	let linear = hash(&read("linear.onnx"));
+	let (out, profile) = pool.run_measured(&linear, &read("linear.input.vtns"), 0).unwrap();
+	assert_eq!(out, pool.run(&linear, &read("linear.input.vtns")).unwrap());
+	assert_eq!(pool.workers_spawned(), 6);
+	assert!(!pids.contains(&pool.idle_pids()[0]));
+	assert!(profile.load_micros > 0, "{profile:?}");
+	assert_eq!(pool.run(&[7; 32], &read("linear.input.vtns")), Err(EngineError::ModelNotLoaded));
 }
 
 /// The worker holds no secrets of the node: an empty environment, the model folder as working

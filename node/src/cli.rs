@@ -57,8 +57,8 @@ pub struct InferenceParams {
 	/// Memory cap of each inference worker process (its address space), in MiB.
 	#[arg(long, default_value_t = verity_engine::worker::DEFAULT_MEMORY_MIB, value_name = "MIB")]
 	pub inference_memory_mib: u64,
-	/// Most inference worker processes alive at once.
-	#[arg(long, default_value_t = 2, value_name = "N")]
+	/// Most inference worker processes alive at once (each serves one model).
+	#[arg(long, default_value_t = 4, value_name = "N")]
 	pub inference_workers: usize,
 	/// Do not run models even if this node is a validator with an `infr` key.
 	#[arg(long)]

@@ -92,9 +92,10 @@ pub fn node_engine(
 		)));
 	}
 	engine.model_dir = Some(model_dir.clone());
-	let memory_bytes = params.inference_memory_mib.checked_mul(1 << 20).ok_or_else(|| {
-		sc_cli::Error::Input("--inference-memory-mib is too large".into())
-	})?;
+	let memory_bytes = params
+		.inference_memory_mib
+		.checked_mul(1 << 20)
+		.ok_or_else(|| sc_cli::Error::Input("--inference-memory-mib is too large".into()))?;
 	let pool = PoolConfig {
 		program: std::env::current_exe()?,
 		args: vec!["inference-worker".into()],
