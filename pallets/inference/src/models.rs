@@ -207,11 +207,11 @@ impl<T: Config> Pallet<T> {
 	}
 
 	/// The probe of `model` (request `id`) was attested: the model becomes active with the
-	/// upper median of the attesters' reports as its profile. Attesters are a quorum, so members
-	/// who report wrong figures are a minority of them: they can raise a figure no higher than
-	/// an honest report (or, with two attesters, up to the node's own limit, which caps every
-	/// run anyway), and never lower it below the honest ones, so they cannot make honest
-	/// validators time out a model's runs.
+	/// upper median of the attesters' reports as its profile. Members who report wrong figures
+	/// cannot lower a figure below every honest report (that needs more than half of the
+	/// attesters), so they cannot make honest validators time out a model's runs; raising it
+	/// above every honest report takes half of them and gains at most the node's own limit,
+	/// which caps every run anyway.
 	pub(crate) fn probe_attested(
 		model: ModelId,
 		id: RequestId,
