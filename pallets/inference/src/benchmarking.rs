@@ -393,19 +393,20 @@ mod benchmarks {
 	}
 
 	/// Worst case of a failure report: the `k`-th of `k` identical reports (each earlier vote
-	/// is read), it completes the quorum and all `k` members are paid. (The call's weight is
+	/// is read), it completes the quorum, all `k` members are paid and the model's failure
+	/// streak counts it (a kind that counts against the model). (The call's weight is
 	/// still bounded by `submit_result(0, MaxCommittee)` plus the reads; see its doc.)
 	#[benchmark]
 	fn submit_failure(k: Linear<1, { T::MaxCommittee::get() }>) -> Result<(), BenchmarkError> {
 		let (id, executors) = open_request::<T>(1, k)?;
 		Requests::<T>::mutate(id, |r| r.as_mut().unwrap().quorum = k);
 		let keys: Vec<_> = executors.iter().map(|(_, key)| key.clone()).collect();
-		commit_and_close::<T>(id, &keys, Answer::Failure(FailureKind::Timeout));
+		commit_and_close::<T>(id, &keys, Answer::Failure(FailureKind::RunFailed));
 		let report = |key: &InferenceAuthorityId| {
 			let failure = FailureSubmission {
 				request_id: id,
 				executor: key.clone(),
-				kind: FailureKind::Timeout,
+				kind: FailureKind::RunFailed,
 				salt: SALT,
 			};
 			let request = Requests::<T>::get(id).expect("the request exists");
