@@ -1,4 +1,6 @@
 use crate::{mock::*, *};
+
+mod offchain;
 use codec::Encode;
 use frame_support::{
 	assert_noop, assert_ok,
