@@ -17,6 +17,7 @@ use std::sync::{
 use verity_primitives::host::{EngineError, InferenceEngine, InferenceExt, RunProfile};
 
 type Shared<S> = Arc<parking_lot::RwLock<S>>;
+type EngineAnswer = Result<Vec<u8>, EngineError>;
 
 /// What the stand-in engine measured of every run.
 const MEASURED: RunProfile =
@@ -25,7 +26,7 @@ const MEASURED: RunProfile =
 /// Answers every run with `output`; counts runs, records the budget of each, and moves the
 /// off-chain clock on by `step_millis` per run (a run takes time).
 struct FakeEngine {
-	output: Mutex<Result<Vec<u8>, EngineError>>,
+	output: Mutex<EngineAnswer>,
 	runs: AtomicU32,
 	budgets: Mutex<Vec<u32>>,
 	clock: Shared<OffchainState>,
@@ -224,7 +225,8 @@ fn bad_outputs_and_model_failures_are_committed_as_failures() {
 	let (mut ext, harness) = ocw_ext();
 	ext.execute_with(|| {
 		let model = active_model(10);
-		let cases: Vec<(Result<Vec<u8>, EngineError>, Option<FailureKind>)> = vec![
+		// What the engine says, and the failure committed to (`None`: nothing).
+		let cases: Vec<(EngineAnswer, Option<FailureKind>)> = vec![
 			(Ok(vec![0; 300]), Some(FailureKind::OutputTooLarge)),
 			(
 				Ok(encode_owned(&[Tensor::from_f32("z", vec![1, 1], &[1.0])])),
