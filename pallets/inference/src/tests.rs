@@ -62,17 +62,26 @@ fn active_model(len: usize) -> ModelId {
 /// Registers and uploads a model of `len` bytes in chunks of up to 100 bytes; its upload is
 /// complete and its readiness probe (the last request) open.
 fn uploaded_model(len: usize) -> ModelId {
+	let id = all_bytes_in(len, inputs());
+	assert_ok!(Inference::complete_model_upload(RuntimeOrigin::signed(ALICE), id, None));
+	id
+}
+
+/// Registers ALICE's model of `len` bytes with `inputs` and uploads all its bytes, in chunks
+/// of up to 100 bytes, without completing the upload.
+fn all_bytes_in(len: usize, inputs: TensorSpecs) -> ModelId {
 	let bytes = model_bytes(len);
-	let id = id_of(ALICE, hash(&bytes));
+	let code = hash(&bytes);
 	assert_ok!(Inference::register_model(
 		RuntimeOrigin::signed(ALICE),
-		hash(&bytes),
+		code,
 		len as u32,
-		inputs(),
+		inputs.clone(),
 		outputs(),
 		TOL,
 		FEE
 	));
+	let id = Inference::model_id(&ALICE, &code, &inputs, &outputs(), &TOL, FEE);
 	for chunk in bytes.chunks(100) {
 		assert_ok!(Inference::upload_model_chunk(
 			RuntimeOrigin::signed(ALICE),
@@ -80,7 +89,6 @@ fn uploaded_model(len: usize) -> ModelId {
 			BoundedVec::try_from(chunk.to_vec()).unwrap()
 		));
 	}
-	assert_ok!(Inference::complete_model_upload(RuntimeOrigin::signed(ALICE), id, None));
 	id
 }
 
@@ -781,22 +789,7 @@ fn request_errors() {
 			),
 			Error::<Test>::NoExecutors
 		);
-		let bytes = model_bytes(20);
-		let id = id_of(ALICE, hash(&bytes));
-		assert_ok!(Inference::register_model(
-			RuntimeOrigin::signed(ALICE),
-			hash(&bytes),
-			20,
-			inputs(),
-			outputs(),
-			TOL,
-			FEE
-		));
-		assert_ok!(Inference::upload_model_chunk(
-			RuntimeOrigin::signed(ALICE),
-			id,
-			BoundedVec::try_from(bytes).unwrap()
-		));
+		let id = all_bytes_in(20, inputs());
 		assert_noop!(
 			Inference::complete_model_upload(RuntimeOrigin::signed(ALICE), id, None),
 			Error::<Test>::NoExecutors
@@ -2307,27 +2300,7 @@ fn a_model_that_fails_its_probe_is_rejected() {
 #[test]
 fn probe_inputs_follow_the_request_rules() {
 	new_test_ext(3).execute_with(|| {
-		let upload = |inputs: TensorSpecs, len: usize| {
-			let bytes = model_bytes(len);
-			let code = hash(&bytes);
-			assert_ok!(Inference::register_model(
-				RuntimeOrigin::signed(ALICE),
-				code,
-				len as u32,
-				inputs.clone(),
-				outputs(),
-				TOL,
-				FEE
-			));
-			let id = Inference::model_id(&ALICE, &code, &inputs, &outputs(), &TOL, FEE);
-			assert_ok!(Inference::upload_model_chunk(
-				RuntimeOrigin::signed(ALICE),
-				id,
-				BoundedVec::try_from(bytes).unwrap()
-			));
-			id
-		};
-		let model = upload(inputs(), 10);
+		let model = all_bytes_in(10, inputs());
 		let complete =
 			|probe| Inference::complete_model_upload(RuntimeOrigin::signed(ALICE), model, probe);
 		let wrong =
@@ -2340,7 +2313,7 @@ fn probe_inputs_follow_the_request_rules() {
 		// 100 f32 values are 400 bytes, over the mock's 256-byte `MaxInputBytes`.
 		let wide: TensorSpecs =
 			BoundedVec::truncate_from(vec![tensor_spec("x", DType::F32, &[Dim::Fixed(100)])]);
-		let wide_model = upload(wide, 11);
+		let wide_model = all_bytes_in(11, wide);
 		assert_noop!(
 			Inference::complete_model_upload(RuntimeOrigin::signed(ALICE), wide_model, None),
 			Error::<Test>::NoProbeInput
