@@ -56,6 +56,23 @@ def test_a_copier_is_never_counted_nor_paid(fault_network, models, faulty_binary
     net.restart("charlie")
 
 
+def wait_caught_up(substrate, net, name: str) -> int:
+    """Waits until a restarted node has peers and has imported the best block Alice sees."""
+    url = net.node(name).rpc_url
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        best = substrate.get_block_number(substrate.get_chain_head())
+        try:
+            theirs = int(chain_rpc(url, "chain_getHeader")["number"], 16)
+            peers = chain_rpc(url, "system_health")["peers"]
+        except OSError:
+            theirs, peers = -1, 0
+        if theirs >= best and peers > 0:
+            return theirs
+        time.sleep(1)
+    raise TimeoutError(f"{name} did not catch up within 120 s")
+
+
 def test_crashed_validator_then_too_few_validators(fault_network, models):
     net = fault_network
     substrate = chain.connect(net.nodes[0].ws_url)
@@ -76,15 +93,7 @@ def test_crashed_validator_then_too_few_validators(fault_network, models):
 
     # 2. Charlie restarts with its data and keys, catches up and answers requests again.
     net.restart("charlie")
-    charlie_rpc = net.node("charlie").rpc_url
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        best = substrate.get_block_number(substrate.get_chain_head())
-        theirs = int(chain_rpc(charlie_rpc, "chain_getHeader")["number"], 16)
-        if theirs >= best:
-            break
-        time.sleep(1)
-    print(f"[crash] charlie caught up at #{theirs}")
+    print(f"[crash] charlie caught up at #{wait_caught_up(substrate, net, 'charlie')}")
     answered = False
     for _ in range(4):
         rid, at = chain.request(substrate, bob, model, sample, FEE)
@@ -105,8 +114,13 @@ def test_crashed_validator_then_too_few_validators(fault_network, models):
     for name in ("bob", "charlie"):
         net.kill(name)
         net.restart(name, ["--no-inference"])
+    # Alice's commitment must reach a block before the deadline: wait until the restarted nodes
+    # are back in the network (a transaction gossiped to a node that is still starting is only
+    # included when Alice authors), and leave the request a few blocks.
+    for name in ("bob", "charlie"):
+        wait_caught_up(substrate, net, name)
     held_before = escrow(substrate, bob.ss58_address)
-    rid, at = chain.request(substrate, alice, model, sample, FEE, timeout=2)
+    rid, at = chain.request(substrate, alice, model, sample, FEE, timeout=5)
     status = None
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline:
