@@ -27,7 +27,17 @@ pub fn reexecute(
 		.ok_or("the model was removed; re-run it from its file with `verity-node inference run`")?;
 	let bytes: Option<Vec<u8>> = rpc.api("InferenceApi_model_bytes", result.model, at)?;
 	let bytes = bytes.ok_or("the model's bytes are not available")?;
+	compare(engine, &model, &bytes, &input, result)
+}
 
+/// The checks of a result against the model (`bytes`) and input it names, re-running the model.
+pub fn compare(
+	engine: &Engine,
+	model: &InferenceModel,
+	bytes: &[u8],
+	input: &[u8],
+	result: &InferenceResult,
+) -> Result<Vec<Check>, String> {
 	let derived = verity_primitives::model_id(
 		&model.owner.encode(),
 		&model.code_hash,
@@ -39,7 +49,7 @@ pub fn reexecute(
 	let mut checks = vec![
 		(
 			"model bytes hash to the model's code hash".to_string(),
-			sp_crypto_hashing::blake2_256(&bytes) == model.code_hash.0,
+			sp_crypto_hashing::blake2_256(bytes) == model.code_hash.0,
 		),
 		(
 			"the model id is the hash of its owner, code hash, specs, tolerance and fee"
@@ -48,17 +58,16 @@ pub fn reexecute(
 		),
 		(
 			"input hashes to the recorded input hash".to_string(),
-			sp_crypto_hashing::blake2_256(&input) == result.input_hash.0,
+			sp_crypto_hashing::blake2_256(input) == result.input_hash.0,
 		),
 		(
 			"output hashes to the recorded output hash".to_string(),
 			sp_crypto_hashing::blake2_256(&result.output) == result.output_hash.0,
 		),
 	];
-	engine.load(&model.code_hash.0, &bytes).map_err(|e| format!("loading the model: {e:?}"))?;
-	let local = engine
-		.run(&model.code_hash.0, &input)
-		.map_err(|e| format!("re-execution failed: {e:?}"))?;
+	engine.load(&model.code_hash.0, bytes).map_err(|e| format!("loading the model: {e:?}"))?;
+	let local =
+		engine.run(&model.code_hash.0, input).map_err(|e| format!("re-execution failed: {e:?}"))?;
 	let agreement = compare_encoded(&local, &result.output, model.tolerance, usize::MAX);
 	checks.push((
 		format!(

@@ -24,6 +24,10 @@ pub struct EngineConfig {
 	pub max_input_elements: usize,
 	/// Most bytes of the encoded output.
 	pub max_output_bytes: usize,
+	/// Apply ONNX Runtime's basic graph optimisations (constant folding, redundant node
+	/// elimination), as validators do. Off only to test validators whose results differ in the
+	/// last bits (another build or CPU): fused and unfused graphs round differently.
+	pub optimize_graph: bool,
 }
 
 impl EngineConfig {
@@ -37,6 +41,7 @@ impl EngineConfig {
 			model_dir: None,
 			max_input_elements: 1 << 20,
 			max_output_bytes: 64 * 1024,
+			optimize_graph: true,
 		}
 	}
 

@@ -190,7 +190,11 @@ impl Engine {
 			.map_err(load_error)?
 			.with_deterministic_compute(true)
 			.map_err(load_error)?
-			.with_optimization_level(GraphOptimizationLevel::Level1)
+			.with_optimization_level(if self.config.optimize_graph {
+				GraphOptimizationLevel::Level1
+			} else {
+				GraphOptimizationLevel::Disable
+			})
 			.map_err(load_error)?;
 		let session = builder.commit_from_memory(bytes).map_err(load_error)?;
 		self.loads.fetch_add(1, std::sync::atomic::Ordering::Relaxed);

@@ -10,7 +10,8 @@
 //! - `intra_threads` threads inside an operator (default 1) and one inter-op thread, sequential
 //!   execution: thread count changes reduction order, so every validator uses the same;
 //! - deterministic compute on (ONNX Runtime then avoids non-deterministic kernels);
-//! - graph optimization pinned to `Level1` (constant folding, redundant node elimination):
+//! - graph optimization pinned to `Level1` (constant folding, redundant node elimination;
+//!   `EngineConfig::optimize_graph` turns it off for tests of validators that differ):
 //!   higher levels fuse kernels in CPU-specific ways. It costs some speed on large models.
 //!
 //! Kernels still differ across CPU features (AVX2, AVX-512, VNNI) in the last bits, which is why

@@ -97,6 +97,7 @@ impl WorkerSpec {
 			"cache_capacity": e.cache_capacity,
 			"max_input_elements": e.max_input_elements,
 			"max_output_bytes": e.max_output_bytes,
+			"optimize_graph": e.optimize_graph,
 			"memory_bytes": self.memory_bytes,
 		})
 		.to_string()
@@ -113,6 +114,8 @@ impl WorkerSpec {
 		engine.cache_capacity = num("cache_capacity")? as usize;
 		engine.max_input_elements = num("max_input_elements")? as usize;
 		engine.max_output_bytes = num("max_output_bytes")? as usize;
+		engine.optimize_graph =
+			v["optimize_graph"].as_bool().ok_or("worker spec: optimize_graph missing")?;
 		Ok(WorkerSpec { engine, memory_bytes: num("memory_bytes")? })
 	}
 }

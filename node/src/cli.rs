@@ -73,6 +73,12 @@ pub struct InferenceParams {
 	#[cfg(feature = "fault-injection")]
 	#[arg(long)]
 	pub fault_copy_answers: bool,
+	/// Test only (`fault-injection` builds): run models without ONNX Runtime's graph
+	/// optimisations, as a validator on another build or CPU whose results differ in the last
+	/// bits (honest, but not bit-identical).
+	#[cfg(feature = "fault-injection")]
+	#[arg(long)]
+	pub fault_unoptimized_graph: bool,
 }
 
 /// The command line of `verity-node`.

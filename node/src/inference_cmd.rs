@@ -75,6 +75,11 @@ pub fn node_engine(
 	let mut engine = EngineConfig::new(library);
 	engine.intra_threads = params.inference_threads;
 	engine.max_run = Duration::from_millis(params.max_inference_ms);
+	#[cfg(feature = "fault-injection")]
+	if params.fault_unoptimized_graph {
+		log::warn!(target: "verity", "FAULT INJECTION: this validator runs unoptimized graphs");
+		engine.optimize_graph = false;
+	}
 	let model_dir =
 		params.model_cache_dir.clone().unwrap_or_else(|| config.base_path.path().join("models"));
 	// Absolute: workers run in this folder, and read the model files by their full path.

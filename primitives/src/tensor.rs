@@ -405,6 +405,39 @@ mod proptests {
 	use super::*;
 	use proptest::prelude::*;
 
+	/// One to three tensors with distinct names, any type, rank 0 to 3 and valid data.
+	fn valid_tensors() -> impl Strategy<Value = Vec<Tensor>> {
+		let dtype = prop::sample::select(alloc::vec![
+			DType::F32,
+			DType::F64,
+			DType::I32,
+			DType::I64,
+			DType::U8,
+			DType::Bool
+		]);
+		let tensor = (dtype, proptest::collection::vec(0u32..4, 0..4), any::<u64>());
+		proptest::collection::vec(tensor, 1..4).prop_map(|specs| {
+			specs
+				.into_iter()
+				.enumerate()
+				.map(|(i, (dtype, shape, seed))| {
+					let elements = shape.iter().product::<u32>() as usize;
+					let data = (0..elements * dtype.size())
+						.map(|j| {
+							let b = (seed.rotate_left(j as u32 % 64) as u8) ^ j as u8;
+							if dtype == DType::Bool {
+								b & 1
+							} else {
+								b
+							}
+						})
+						.collect();
+					Tensor { name: alloc::format!("t{i}"), dtype, shape, data }
+				})
+				.collect()
+		})
+	}
+
 	proptest! {
 		/// Garbage never panics, and whatever decodes re-encodes to the same bytes (canonical).
 		#[test]
@@ -414,13 +447,42 @@ mod proptests {
 			}
 		}
 
-		/// Valid headers followed by garbage never panic either.
+		/// Valid headers followed by garbage never panic, and what decodes is canonical.
 		#[test]
 		fn garbage_after_header_never_panics(tail in proptest::collection::vec(any::<u8>(), 0..128), count in 0u8..4) {
 			let mut bytes = b"VTNS\x01".to_vec();
 			bytes.push(count);
 			bytes.extend(tail);
-			let _ = decode(&bytes, 1 << 16);
+			if let Ok(tensors) = decode(&bytes, 1 << 16) {
+				prop_assert_eq!(encode(tensors), bytes);
+			}
+		}
+
+		/// Valid encodings decode to what was encoded; the same bytes with one change (a bit
+		/// flipped, a byte inserted or removed, the end cut off) are refused or decode to tensors
+		/// that re-encode to exactly those bytes: no two encodings mean the same tensors.
+		#[test]
+		fn mutated_valid_encodings_are_refused_or_canonical(
+			tensors in valid_tensors(),
+			at in any::<prop::sample::Index>(),
+			kind in 0u8..4,
+			bit in 0u8..8,
+			byte in any::<u8>(),
+		) {
+			let bytes = encode_owned(&tensors);
+			prop_assert_eq!(&decode_owned(&bytes, 1 << 16).unwrap(), &tensors);
+			let mut mutated = bytes.clone();
+			let i = at.index(bytes.len());
+			match kind {
+				0 => mutated[i] ^= 1 << bit,
+				1 => mutated.insert(i, byte),
+				2 => { mutated.remove(i); }
+				_ => mutated.truncate(i),
+			}
+			match decode(&mutated, 1 << 16) {
+				Ok(decoded) => prop_assert_eq!(encode(decoded), mutated),
+				Err(_) => {}
+			}
 		}
 
 		#[test]

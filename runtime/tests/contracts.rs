@@ -40,11 +40,13 @@ sol! {
 		function applyForLoan(int256[] calldata features, uint256 amount) external returns (uint64 requestId);
 		function applications(uint64 requestId) external view returns (address borrower, uint256 amount, bool settled, bool approved, int256 score);
 		function settle(uint64 requestId) external returns (bool approved);
+		event Decided(uint64 indexed requestId, address indexed borrower, bool approved, int256 score);
 	}
 	interface IGatedVault {
 		function requestWithdrawal(bytes calldata input, uint256 maxFee) external returns (uint64 requestId);
 		function execute(uint64 requestId) external returns (bool allowed);
 		function allowance(address who) external view returns (uint256);
+		event Executed(uint64 indexed requestId, address indexed who, int64 class, bool allowed);
 	}
 	interface IDelegatingProbe {
 		function delegateRequest(bytes32 model, bytes calldata input, uint256 maxFee) external returns (bool ok, bytes memory data);
@@ -396,6 +398,21 @@ fn inference_events() -> Vec<pallet_inference::Event<Runtime>> {
 		.collect()
 }
 
+/// The events contract `at` emitted, decoded as `E` (others are skipped).
+fn contract_events<E: alloy_core::sol_types::SolEvent>(at: H160) -> Vec<E> {
+	System::events()
+		.into_iter()
+		.filter_map(|r| match r.event {
+			RuntimeEvent::Revive(pallet_revive::Event::ContractEmitted {
+				contract,
+				data,
+				topics,
+			}) if contract == at => E::decode_raw_log(topics.iter().map(|t| t.0), &data).ok(),
+			_ => None,
+		})
+		.collect()
+}
+
 fn callback_outcome(request_id: u64) -> Option<bool> {
 	inference_events().into_iter().find_map(|e| match e {
 		pallet_inference::Event::CallbackDelivered { request_id: id, success, .. }
@@ -432,6 +449,23 @@ fn f32_input(name: &str, shape: Vec<u32>, values: &[f32]) -> Vec<u8> {
 /// score reaches the contract through `onInferenceResult`, and the loan is decided by it.
 #[test]
 fn lending_contract_is_decided_by_the_quorum_result_through_its_callback() {
+	// 1.5, -0.25, 3.0, 0.42: a score of about 5.66, approved.
+	let score = lending_case([1_500_000i64, -250_000, 3_000_000, 420_000]);
+	assert!(score > 1.0, "{score}");
+}
+
+/// The same contract rejects a negative score: the sign of an f32 read by `VerityTensor`
+/// reaches the contract, and `Decided` says `approved == false`.
+#[test]
+fn lending_contract_rejects_a_negative_score() {
+	// -1 for every feature: a score of about -2.69, below `minScore` 0.
+	let score = lending_case([-1_000_000i64; 4]);
+	assert!(score < -1.0, "{score}");
+}
+
+/// Applies for a loan with `features` (x 1e6), lets a quorum answer, checks the decision
+/// against the engine's score (approved iff score >= 0) and returns the score.
+fn lending_case(features: [i64; 4]) -> f64 {
 	new_ext().execute_with(|| {
 		let model = register("linear");
 		let lending = deploy(
@@ -443,7 +477,6 @@ fn lending_contract_is_decided_by_the_quorum_result_through_its_callback() {
 		let issuance = total_issuance();
 		let contract_before = Balances::free_balance(&contract);
 
-		let features = [1_500_000i64, -250_000, 3_000_000, 420_000]; // 1.5, -0.25, 3.0, 0.42
 		let apply = ICreditLending::applyForLoanCall {
 			features: features.iter().map(|f| I256::try_from(*f).unwrap()).collect(),
 			amount: U256::from(1_000u32),
@@ -471,6 +504,11 @@ fn lending_contract_is_decided_by_the_quorum_result_through_its_callback() {
 		assert_eq!(app.amount, U256::from(1_000u32));
 		let on_chain = i128::try_from(app.score).unwrap() as f64 / 1e6;
 		assert!((on_chain - score).abs() < 2e-6, "contract score {on_chain}, engine {score}");
+		let decided = contract_events::<ICreditLending::Decided>(lending)
+			.into_iter()
+			.find(|d| d.requestId == id)
+			.expect("a Decided event");
+		assert_eq!((decided.approved, decided.score), (app.approved, app.score));
 
 		// Settling a decided application reverts; fees went to validators, none were created.
 		let again = call_from(
@@ -484,12 +522,25 @@ fn lending_contract_is_decided_by_the_quorum_result_through_its_callback() {
 			pallet_inference::Requests::<Runtime>::get(id).unwrap().status,
 			RequestStatus::Attested
 		);
-	});
+		score
+	})
 }
 
 /// GatedVault: a classifier-gated withdrawal executes from the stored result (no callback).
 #[test]
 fn gated_vault_acts_on_the_agreed_class() {
+	vault_case(true);
+}
+
+/// GatedVault refuses a withdrawal whose agreed class is not the allowed one, and cannot be
+/// executed twice.
+#[test]
+fn gated_vault_refuses_another_class() {
+	vault_case(false);
+}
+
+/// A vault whose allowed class is the one the model picks (`allow`) or the next one.
+fn vault_case(allow: bool) {
 	new_ext().execute_with(|| {
 		let model = register("argmax");
 		let input = f32_input("x", vec![1, 8], &[0.3, -1.2, 0.8, 2.0, -0.5, 0.1, 1.1, -0.7]);
@@ -499,9 +550,11 @@ fn gated_vault_acts_on_the_agreed_class() {
 			let out = engine().run(&id.0, &input).unwrap();
 			tensor::decode(&out, 1 << 20).unwrap()[0].get_f64(0) as i64
 		};
+		// The argmax model has 5 classes.
+		let allowed_class = if allow { class } else { (class + 1) % 5 };
 		let vault = deploy(
 			"GatedVault",
-			(FixedBytes::<32>::from(model.0), class).abi_encode_params(),
+			(FixedBytes::<32>::from(model.0), allowed_class).abi_encode_params(),
 			UNIT,
 		);
 		let ask =
@@ -519,7 +572,19 @@ fn gated_vault_acts_on_the_agreed_class() {
 		assert_eq!(callback_outcome(id), None, "no callback was asked for");
 		let allowed =
 			invoke(Sr25519Keyring::Dave, vault, IGatedVault::executeCall { requestId: id });
-		assert!(allowed, "the agreed class is the allowed class");
+		assert_eq!(allowed, allow, "class {class}, allowed class {allowed_class}");
+		let executed = contract_events::<IGatedVault::Executed>(vault);
+		assert_eq!(executed.len(), 1);
+		assert_eq!(
+			(executed[0].requestId, executed[0].class, executed[0].allowed),
+			(id, class, allow)
+		);
+		let again = call_from(
+			Sr25519Keyring::Dave,
+			vault,
+			IGatedVault::executeCall { requestId: id }.abi_encode(),
+		);
+		assert_eq!(again.reason(), "unknown or done");
 		let dave = alloy_core::primitives::Address::from(
 			<Runtime as pallet_revive::Config>::AddressMapper::to_address(
 				&Sr25519Keyring::Dave.to_account_id(),
@@ -528,7 +593,7 @@ fn gated_vault_acts_on_the_agreed_class() {
 		);
 		let allowance =
 			invoke(Sr25519Keyring::Dave, vault, IGatedVault::allowanceCall { who: dave });
-		assert_eq!(allowance, U256::from(1u8));
+		assert_eq!(allowance, U256::from(allow as u8));
 	});
 }
 

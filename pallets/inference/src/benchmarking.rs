@@ -308,15 +308,19 @@ mod benchmarks {
 		let (_, model) = setup_model::<T>(n, 1);
 		setup_executors::<T>(k);
 		let requester = funded::<T>("requester", 0);
+		let id = NextRequestId::<T>::get();
 		#[extrinsic_call]
 		_(
 			RawOrigin::Signed(requester),
 			model,
-			BoundedVec::truncate_from(input),
+			BoundedVec::truncate_from(input.clone()),
 			BalanceOf::<T>::max_value(),
 			None,
 		);
 		assert_eq!(PendingCount::<T>::get(), 1);
+		let request = Requests::<T>::get(id).expect("the request is stored");
+		assert_eq!(request.status, RequestStatus::Pending);
+		assert_eq!(RequestInputs::<T>::get(id).map(|i| i.to_vec()), Some(input));
 	}
 
 	#[benchmark]
@@ -386,8 +390,15 @@ mod benchmarks {
 		let _ = output;
 		#[extrinsic_call]
 		_(RawOrigin::Authorized, submission, signature);
+		let status = Requests::<T>::get(id).map(|r| r.status);
 		if k > 0 {
 			assert!(Results::<T>::contains_key(id));
+			assert_eq!(status, Some(RequestStatus::Attested));
+		} else {
+			// The only member answered without a quorum: no result, the request expired.
+			assert!(!Results::<T>::contains_key(id));
+			assert_eq!(status, Some(RequestStatus::Expired));
+			assert_eq!(Submissions::<T>::iter_prefix(id).count(), 0);
 		}
 		Ok(())
 	}
@@ -485,6 +496,20 @@ mod benchmarks {
 		{
 			Pallet::<T>::on_initialize(expiry_block);
 		}
+		// The pending ones expired (their commitments and answers cleared), the pruned ones
+		// are gone, and both queues of the block are empty.
+		for id in &ids[..e as usize] {
+			assert_eq!(Requests::<T>::get(id).map(|r| r.status), Some(RequestStatus::Expired));
+			assert_eq!(Commitments::<T>::iter_prefix(id).count(), 0);
+			assert_eq!(Submissions::<T>::iter_prefix(id).count(), 0);
+		}
+		for id in &ids[scheduled..] {
+			assert!(!Requests::<T>::contains_key(id));
+			assert!(!RequestInputs::<T>::contains_key(id));
+		}
+		assert!(!ExpiryQueue::<T>::contains_key(expiry_block));
+		assert!(!PruneQueue::<T>::contains_key(expiry_block));
+		assert_eq!(PendingCount::<T>::get(), 0);
 		Ok(())
 	}
 

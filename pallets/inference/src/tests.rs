@@ -1388,13 +1388,32 @@ fn executors_follow_sessions() {
 }
 
 #[test]
-fn try_state_catches_broken_escrow() {
+fn try_state_catches_a_wrong_pending_count() {
 	new_test_ext(3).execute_with(|| {
 		let model = active_model(10);
 		request(model);
 		Inference::do_try_state().unwrap();
 		PendingCount::<Test>::put(5);
-		assert!(Inference::do_try_state().is_err());
+		assert_eq!(Inference::do_try_state(), Err("PendingCount mismatch".into()));
+	});
+}
+
+#[test]
+fn try_state_catches_escrow_that_differs_from_the_pending_fees() {
+	use frame_support::traits::{fungible::MutateHold, tokens::Precision};
+	let broken = Err("escrow differs from the sum of pending fees".into());
+	new_test_ext(3).execute_with(|| {
+		let model = active_model(10);
+		request(model);
+		Inference::do_try_state().unwrap();
+		// One unit more held than the pending request's fee...
+		assert_ok!(Balances::hold(&HoldReason::RequestEscrow.into(), &BOB, 1));
+		assert_eq!(Inference::do_try_state(), broken);
+		// ...and two less.
+		assert_ok!(Balances::release(&HoldReason::RequestEscrow.into(), &BOB, 3, Precision::Exact));
+		assert_eq!(Inference::do_try_state(), broken);
+		assert_ok!(Balances::hold(&HoldReason::RequestEscrow.into(), &BOB, 2));
+		Inference::do_try_state().unwrap();
 	});
 }
 

@@ -52,6 +52,30 @@ fn dispatch_error(e: DispatchError) -> Error {
 	}
 }
 
+/// `requestStatus`'s number for a request's status (`None`: unknown), as `IInference.sol`
+/// documents it.
+pub fn request_status_code(status: Option<RequestStatus>) -> u8 {
+	match status {
+		None => 0,
+		Some(RequestStatus::Pending) => 1,
+		Some(RequestStatus::Attested) => 2,
+		Some(RequestStatus::Expired) => 3,
+		Some(RequestStatus::Failed) => 4,
+	}
+}
+
+/// `modelRules`'s number for a model's status, as `IInference.sol` documents it.
+pub fn model_status_code(status: ModelStatus) -> u8 {
+	match status {
+		ModelStatus::Uploading => 0,
+		ModelStatus::Active => 1,
+		ModelStatus::Retired => 2,
+		ModelStatus::Suspended => 3,
+		ModelStatus::Probing => 4,
+		ModelStatus::Rejected => 5,
+	}
+}
+
 /// Storage reads a view charges for (a request or a result, and the model).
 fn read_weight<T: frame_system::Config>(reads: u64, bytes: u64) -> Weight {
 	T::DbWeight::get()
@@ -152,15 +176,9 @@ where
 			}
 			IInferenceCalls::requestStatus(requestStatusCall { requestId }) => {
 				env.charge(read_weight::<T>(1, 1200))?;
-				let status = match pallet_inference::Requests::<T>::get(*requestId) {
-					None => 0u8,
-					Some(r) => match r.status {
-						RequestStatus::Pending => 1,
-						RequestStatus::Attested => 2,
-						RequestStatus::Expired => 3,
-						RequestStatus::Failed => 4,
-					},
-				};
+				let status = request_status_code(
+					pallet_inference::Requests::<T>::get(*requestId).map(|r| r.status),
+				);
 				Ok(U256::from(status).abi_encode())
 			}
 			IInferenceCalls::getResult(getResultCall { requestId }) => {
@@ -200,14 +218,7 @@ where
 					.owner
 					.using_encoded(|b| <[u8; 32]>::try_from(b).ok())
 					.ok_or_else(|| revert("BadOwner"))?;
-				let status: u8 = match m.status {
-					ModelStatus::Uploading => 0,
-					ModelStatus::Active => 1,
-					ModelStatus::Retired => 2,
-					ModelStatus::Suspended => 3,
-					ModelStatus::Probing => 4,
-					ModelStatus::Rejected => 5,
-				};
+				let status = model_status_code(m.status);
 				let fee: u128 = m.fee.into();
 				Ok((
 					FixedBytes::<32>::from(owner),
@@ -305,41 +316,60 @@ where
 mod tests {
 	use super::*;
 
-	/// What the precompile returns decodes with the interface's own return types.
+	/// The numbers `IInference.sol` documents for `name`'s statuses: "N word" pairs (N < 10)
+	/// in the doc comment before the function.
+	fn documented(name: &str) -> Vec<(u8, String)> {
+		let sol = include_str!("../IInference.sol");
+		let at = sol.find(&format!("function {name}(")).expect("function in IInference.sol");
+		let doc: String = sol[..at]
+			.lines()
+			.rev()
+			.skip(1)
+			.take_while(|l| l.trim_start().starts_with("///"))
+			.collect::<Vec<_>>()
+			.into_iter()
+			.rev()
+			.collect::<Vec<_>>()
+			.join(" ");
+		let words: Vec<&str> =
+			doc.split(|c: char| !c.is_ascii_alphanumeric()).filter(|w| !w.is_empty()).collect();
+		words
+			.windows(2)
+			.filter_map(|w| Some((w[0].parse::<u8>().ok()?, w[1].to_lowercase())))
+			.filter(|(n, _)| *n < 10)
+			.collect()
+	}
+
 	#[test]
-	fn return_values_match_the_interface() {
-		let output = alloy_core::primitives::Bytes::from(vec![1u8, 2, 3, 4, 5]);
-		let encoded =
-			(output.clone(), FixedBytes::<32>::from([7u8; 32]), 3u32, 42u32).abi_encode_params();
-		let decoded = IInference::getResultCall::abi_decode_returns(&encoded).unwrap();
-		assert_eq!(decoded.output, output);
-		assert_eq!(decoded.outputHash, FixedBytes::<32>::from([7u8; 32]));
-		assert_eq!((decoded.attesters, decoded.attestedAt), (3, 42));
+	fn request_status_numbers_are_the_documented_ones() {
+		let doc = documented("requestStatus");
+		let ours: Vec<(u8, String)> = [
+			(None, "unknown"),
+			(Some(RequestStatus::Pending), "pending"),
+			(Some(RequestStatus::Attested), "attested"),
+			(Some(RequestStatus::Expired), "expired"),
+			(Some(RequestStatus::Failed), "failed"),
+		]
+		.into_iter()
+		.map(|(s, word)| (request_status_code(s), word.to_string()))
+		.collect();
+		assert_eq!(doc, ours);
+	}
 
-		let encoded = (true, U256::from(1_000u32), 1u32, 2u32).abi_encode_params();
-		let decoded = IInference::getModelCall::abi_decode_returns(&encoded).unwrap();
-		assert!(decoded.active);
-		assert_eq!(decoded.fee, U256::from(1_000u32));
-
-		let encoded =
-			(FixedBytes::<32>::from([5u8; 32]), U256::from(1u8), 10u64, 20u64, U256::from(30u32))
-				.abi_encode_params();
-		let decoded = IInference::modelRulesCall::abi_decode_returns(&encoded).unwrap();
-		assert_eq!(decoded.owner, FixedBytes::<32>::from([5u8; 32]));
-		assert_eq!(
-			(decoded.status, decoded.toleranceAbsE9, decoded.toleranceRelE9, decoded.fee),
-			(1, 10, 20, U256::from(30u32))
-		);
-		let decoded =
-			IInference::quoteCall::abi_decode_returns(&U256::from(9u8).abi_encode()).unwrap();
-		assert_eq!(decoded, U256::from(9u8));
-
-		let decoded =
-			IInference::requestStatusCall::abi_decode_returns(&U256::from(2u8).abi_encode())
-				.unwrap();
-		assert_eq!(decoded, 2);
-		let decoded =
-			IInference::requestInferenceCall::abi_decode_returns(&7u64.abi_encode()).unwrap();
-		assert_eq!(decoded, 7);
+	#[test]
+	fn model_status_numbers_are_the_documented_ones() {
+		let doc = documented("modelRules");
+		let ours: Vec<(u8, String)> = [
+			(ModelStatus::Uploading, "uploading"),
+			(ModelStatus::Active, "active"),
+			(ModelStatus::Retired, "retired"),
+			(ModelStatus::Suspended, "suspended"),
+			(ModelStatus::Probing, "probing"),
+			(ModelStatus::Rejected, "rejected"),
+		]
+		.into_iter()
+		.map(|(s, word)| (model_status_code(s), word.to_string()))
+		.collect();
+		assert_eq!(doc, ours);
 	}
 }
