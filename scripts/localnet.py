@@ -46,6 +46,29 @@ def rpc(url: str, method: str, params: list | None = None, timeout: float = 10.0
     return reply["result"]
 
 
+def port_is_free(port: int) -> bool:
+    """Whether nothing listens on (or holds) 127.0.0.1:`port` now."""
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+            return True
+        except OSError:
+            return False
+
+
+def free_offset(base_ports: list[int], start: int = 10000, stop: int = 50000, step: int = 100) -> int:
+    """An offset, tried from a random start in [start, stop), at which every one of `base_ports`
+    (shifted) is free now: test networks never collide with a running one."""
+    import random
+    span = (stop - start) // step
+    first = random.randrange(span)
+    for i in range(span):
+        offset = start + ((first + i) % span) * step
+        if all(port_is_free(p + offset) for p in base_ports):
+            return offset
+    raise RuntimeError(f"no free offset for ports {base_ports} in [{start}, {stop})")
+
+
 def free_port() -> int:
     """A TCP port on 127.0.0.1 that nothing listens on now (the OS picks it)."""
     with socket.socket() as sock:
@@ -65,6 +88,13 @@ class Node:
     log_path: Path
     process: subprocess.Popen | None = field(default=None, repr=False)
     command: list[str] = field(default_factory=list, repr=False)
+    peer_id: str = ""
+    # What the running process was restarted with beyond `command` (binary, extra arguments).
+    running_as: tuple[str, list[str]] | None = field(default=None, repr=False)
+
+    @property
+    def ports(self) -> list[int]:
+        return [self.rpc_port, self.p2p_port, self.prometheus_port]
 
     @property
     def rpc_url(self) -> str:
@@ -91,6 +121,8 @@ class EthRpc:
     def start(self, timeout: float = 60.0) -> None:
         if not self.binary.exists():
             raise FileNotFoundError(f"{self.binary} not found: run ./scripts/build.sh first")
+        if not port_is_free(self.port):
+            raise RuntimeError(f"port {self.port} is in use: eth-rpc cannot listen there")
         cmd = [str(self.binary), "--node-rpc-url", self.node_ws_url, "--rpc-port", str(self.port),
                "--eth-pruning", "2048", "--rpc-cors", "all", "--no-prometheus"]
         with open(self.log_path, "ab") as logf:
@@ -123,10 +155,11 @@ class LocalNet:
     """A set of verity-node processes described by a zombienet TOML file."""
 
     def __init__(self, binary: Path, network_file: Path = DEFAULT_NETWORK, workdir: Path | None = None,
-                 port_offset: int = 0, extra_args: list[str] | None = None,
+                 port_offset: int | None = 0, extra_args: list[str] | None = None,
                  node_overrides: dict[str, tuple[Path, list[str]]] | None = None):
         """`node_overrides`: per node name, another binary and extra arguments (the test suite's
-        byzantine validator runs a fault-injection build)."""
+        byzantine validator runs a fault-injection build). `port_offset=None`: an offset at
+        which every port of the network is free now (`free_offset`)."""
         self.binary = Path(binary)
         self.node_overrides = node_overrides or {}
         spec = tomllib.loads(Path(network_file).read_text())
@@ -134,6 +167,10 @@ class LocalNet:
         self.chain = chain.get("chain", "local")
         self.workdir = Path(workdir or ROOT / ".local-net")
         default_args = list(chain.get("default_args", [])) + list(extra_args or [])
+        if port_offset is None:
+            port_offset = free_offset([e[k] for e in chain["nodes"]
+                                       for k in ("rpc_port", "p2p_port", "prometheus_port")])
+        self.port_offset = port_offset
         self.nodes: list[Node] = []
         for entry in chain["nodes"]:
             name = entry["name"]
@@ -164,12 +201,14 @@ class LocalNet:
         if self.workdir.exists():
             shutil.rmtree(self.workdir)
         self.workdir.mkdir(parents=True)
-        peer_ids = {}
+        busy = [f"{n.name}:{p}" for n in self.nodes for p in n.ports if not port_is_free(p)]
+        if busy:
+            raise RuntimeError(f"ports in use (another network running?): {', '.join(busy)}")
         for node in self.nodes:
             node.base_path.mkdir(parents=True)
-            peer_ids[node.name] = self._node_key(node)
+            node.peer_id = self._node_key(node)
         bootnode = self.nodes[0]
-        boot_addr = f"/ip4/127.0.0.1/tcp/{bootnode.p2p_port}/p2p/{peer_ids[bootnode.name]}"
+        boot_addr = f"/ip4/127.0.0.1/tcp/{bootnode.p2p_port}/p2p/{bootnode.peer_id}"
         try:
             for node in self.nodes:
                 binary, override_args = self.node_overrides.get(node.name, (self.binary, []))
@@ -208,6 +247,7 @@ class LocalNet:
             node.process.kill()
             node.process.wait()
         node.process = None
+        node.running_as = None
 
     def restart(self, name: str, extra_args: list[str] | None = None, binary: Path | None = None) -> None:
         """Starts a killed node again with the same data, keys and ports (plus `extra_args`,
@@ -217,7 +257,19 @@ class LocalNet:
         node.command = [str(binary or command[0])] + command[1:] + list(extra_args or [])
         self._spawn(node)
         node.command = command
+        node.running_as = (str(binary), list(extra_args or [])) if binary or extra_args else None
         self.wait_rpc(nodes=[node])
+
+    def restore(self) -> list[str]:
+        """Restarts, as started, every node that was killed or restarted with another binary or
+        arguments; returns their names."""
+        restored = []
+        for node in self.nodes:
+            if node.process is None or node.running_as is not None:
+                self.kill(node.name)
+                self.restart(node.name)
+                restored.append(node.name)
+        return restored
 
     def wait_rpc(self, timeout: float = 60.0, nodes: list[Node] | None = None) -> None:
         deadline = time.monotonic() + timeout
@@ -226,6 +278,11 @@ class LocalNet:
                 self.check_alive()
                 try:
                     rpc(node.rpc_url, "system_health", timeout=2)
+                    # The node we started answers, not a stale process on the same port.
+                    peer = rpc(node.rpc_url, "system_localPeerId", timeout=2)
+                    if node.peer_id and peer != node.peer_id:
+                        raise RuntimeError(f"{node.name}: port {node.rpc_port} answers as {peer}, "
+                                           f"not {node.peer_id}: another node holds it")
                     break
                 except (urllib.error.URLError, ConnectionError, OSError):
                     if time.monotonic() > deadline:

@@ -116,24 +116,7 @@ fi
 
 # --- 4. ONNX Runtime shared library ---------------------------------------------------------
 log "step 4/5: ONNX Runtime $ONNXRUNTIME_VERSION"
-if [ -f "$ORT_DYLIB_PATH" ]; then
-	log "already present: $ORT_DYLIB_PATH"
-else
-	tmp="$(mktemp -d)"
-	log "downloading the onnxruntime==$ONNXRUNTIME_VERSION wheel (only its shared library is kept)"
-	"$VERITY_VENV/bin/pip" download -q --disable-pip-version-check --no-deps --only-binary=:all: -d "$tmp" "onnxruntime==$ONNXRUNTIME_VERSION"
-	mkdir -p "$(dirname "$ORT_DYLIB_PATH")"
-	"$VERITY_VENV/bin/python" - "$tmp"/onnxruntime-*.whl "$ORT_DYLIB_PATH" <<'PY'
-import sys, zipfile, shutil
-wheel, dest = sys.argv[1], sys.argv[2]
-with zipfile.ZipFile(wheel) as z:
-    name = next(n for n in z.namelist() if n.startswith("onnxruntime/capi/libonnxruntime.so."))
-    with z.open(name) as src, open(dest, "wb") as out:
-        shutil.copyfileobj(src, out)
-PY
-	rm -rf "$tmp"
-	log "installed $ORT_DYLIB_PATH"
-fi
+ort_library "$ONNXRUNTIME_VERSION" "$ORT_DYLIB_PATH"
 
 # --- 5. npm packages ------------------------------------------------------------------------
 log "step 5/5: npm packages (solc, @polkadot/api, ethers)"

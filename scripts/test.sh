@@ -12,6 +12,9 @@ cd "$VERITY_ROOT"
 log "contracts: contracts/out must be what npm solc compiles contracts/src to"
 node "$VERITY_ROOT/scripts/compile_contracts.mjs" --check
 
+log "ONNX Runtime $ONNXRUNTIME_OTHER_VERSION: one validator of the fault network runs this other release"
+ort_library "$ONNXRUNTIME_OTHER_VERSION" "$ORT_OTHER_DYLIB_PATH"
+
 log "generating test models (scripts/gen_models.py)"
 export VERITY_TEST_MODELS="$CARGO_TARGET_DIR/models"
 "$VERITY_VENV/bin/python" "$VERITY_ROOT/scripts/gen_models.py" "$VERITY_TEST_MODELS"
@@ -47,5 +50,7 @@ log "fault-injection node built in $(( $(date +%s) - start ))s"
 
 log "end-to-end tests (pytest tests/e2e) against $VERITY_NODE_BIN"
 start=$(date +%s)
-"$VERITY_VENV/bin/python" -m pytest -v -p no:cacheprovider tests/e2e
+# In random order (pytest-randomly; the header prints the seed): rerun an order with
+# VERITY_E2E_SEED=<seed>.
+"$VERITY_VENV/bin/python" -m pytest -v -p no:cacheprovider ${VERITY_E2E_SEED:+-p randomly --randomly-seed="$VERITY_E2E_SEED"} tests/e2e
 log "end-to-end tests done in $(( $(date +%s) - start ))s"

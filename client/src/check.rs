@@ -71,11 +71,12 @@ pub fn compare(
 	let agreement = compare_encoded(&local, &result.output, model.tolerance, usize::MAX);
 	checks.push((
 		format!(
-			"local re-execution of model {} agrees with the result (tolerance abs {}e-9, rel {}e-9){}",
+			"local re-execution of model {} {} the result (tolerance abs {}e-9, rel {}e-9){}",
 			hex(&result.model.0),
+			if agreement.is_ok() { "agrees with" } else { "disagrees with" },
 			model.tolerance.abs_e9,
 			model.tolerance.rel_e9,
-			agreement.as_ref().err().map(|e| format!(": {e:?}")).unwrap_or_default()
+			agreement.as_ref().err().map(|e| format!(": {e}")).unwrap_or_default()
 		),
 		agreement.is_ok(),
 	));

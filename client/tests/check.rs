@@ -109,6 +109,10 @@ fn a_wrong_output_fails_re_execution_although_its_hashes_match() {
 	let failed = failed(&checks);
 	assert_eq!(failed.len(), 1, "{checks:?}");
 	assert!(failed[0].starts_with("local re-execution"), "{failed:?}");
+	assert!(failed[0].contains("disagrees with the result"), "{failed:?}");
+	let last = tensor::decode_owned(&case.output, usize::MAX).unwrap()[0].data.len() / 4 - 1;
+	let why = format!("element {last} of output tensor 0 differs beyond the tolerance");
+	assert!(failed[0].ends_with(&why), "{failed:?}");
 	let err = report(&checks).unwrap_err();
 	assert!(err.contains("local re-execution"), "{err}");
 	// Within the model's tolerance (1e-5) a different last bit is an agreeing result.

@@ -67,6 +67,19 @@ pub enum Mismatch {
 	Value(usize, usize),
 }
 
+impl core::fmt::Display for Mismatch {
+	fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+		match self {
+			Mismatch::Undecodable => f.write_str("an output is not a valid tensor list"),
+			Mismatch::TensorCount => f.write_str("the outputs have different numbers of tensors"),
+			Mismatch::Layout(t) => write!(f, "output tensor {t} differs in name, type or shape"),
+			Mismatch::Value(t, e) => {
+				write!(f, "element {e} of output tensor {t} differs beyond the tolerance")
+			}
+		}
+	}
+}
+
 fn magnitude(x: f64) -> f64 {
 	if x < 0.0 {
 		-x

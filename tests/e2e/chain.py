@@ -204,8 +204,16 @@ def register_model(substrate: SubstrateInterface, owner: Keypair, model_file: Pa
     """Registers, uploads and activates a model (its readiness probe, run by the validators on
     zeros, must pass); returns its id (0x hash)."""
     model_id = model_file_id(owner, model_file, fee)
-    if substrate.query("Inference", "Models", [model_id]).value is None:
+    info = substrate.query("Inference", "Models", [model_id]).value
+    if info is None:
         start_upload(substrate, owner, model_file, fee)
+    elif info["status"] == "Uploading":
+        # Another test (or an interrupted run) left its upload unfinished: finish it.
+        data = model_file.read_bytes()
+        for start in range(info["uploaded"], len(data), CHUNK):
+            submit(substrate, owner, "Inference", "upload_model_chunk",
+                   {"model": model_id, "chunk": "0x" + data[start:start + CHUNK].hex()})
+    if info is None or info["status"] == "Uploading":
         submit(substrate, owner, "Inference", "complete_model_upload", {"model": model_id, "probe_input": None})
     wait_probed(substrate, [model_id])
     return model_id
@@ -277,6 +285,29 @@ def wait_result(substrate: SubstrateInterface, request_id: int, timeout: float =
             raise AssertionError(f"request {request_id} expired")
         time.sleep(1)
     raise TimeoutError(f"request {request_id} not finalized after {timeout}s")
+
+
+def inference_event(substrate: SubstrateInterface, block: int, name: str, request_id: int) -> dict:
+    """The attributes of pallet-inference's event `name` about `request_id` in block `block`."""
+    for event in substrate.get_events(substrate.get_block_hash(block)):
+        value = event.value
+        if (value["module_id"] == "Inference" and value["event_id"] == name
+                and value["attributes"].get("request_id") == request_id):
+            return value["attributes"]
+    raise AssertionError(f"no {name} event for request {request_id} in block #{block}")
+
+
+def assert_settled(substrate: SubstrateInterface, request_id: int, result: dict) -> dict:
+    """An attested request's fee left escrow whole: its `InferenceAttested` event pays the
+    attesters and refunds the rest of exactly the fee the request held. Returns the event."""
+    request = substrate.query("Inference", "Requests", [request_id]).value
+    assert request["status"] == "Attested", request
+    event = inference_event(substrate, result["attested_at"], "InferenceAttested", request_id)
+    assert event["paid"] > 0 and event["paid"] + event["refunded"] == request["fee"], (event, request)
+    assert event["attesters"] == len(unwrap(result["attesters"]))
+    assert event["dissenters"] == len(unwrap(result["dissenters"]))
+    assert event["output_hash"] == result["output_hash"]
+    return event
 
 
 def wait_finalized(substrate: SubstrateInterface, number: int, timeout: float = 120.0) -> None:

@@ -13,9 +13,14 @@ sys.path.insert(0, str(ROOT / "scripts"))
 
 import localnet  # noqa: E402
 
-# Test networks use ports shifted away from those of ./scripts/run-local.sh, so a developer's
-# running network and the suite can coexist.
-PORT_OFFSET = int(os.environ.get("VERITY_TEST_PORT_OFFSET", "10000"))
+# Each test network runs on ports chosen when it starts, all free then (localnet.free_offset), so
+# a developer's running network, another test run and the suite coexist. VERITY_TEST_PORT_OFFSET
+# pins the first network's offset instead (the others follow it by 1000 and 2000).
+PINNED_OFFSET = os.environ.get("VERITY_TEST_PORT_OFFSET")
+
+
+def port_offset(shift: int) -> int | None:
+    return int(PINNED_OFFSET) + shift if PINNED_OFFSET else None
 
 
 def node_binary() -> Path:
@@ -31,7 +36,7 @@ def network(tmp_path_factory):
     extra = os.environ.get("VERITY_E2E_NODE_ARGS", "").split()
     overrides = {name: (node_binary(), extra) for name in ("alice", "bob", "charlie")} if extra else {}
     net = localnet.LocalNet(node_binary(), localnet.DEFAULT_NETWORK,
-                            workdir=tmp_path_factory.mktemp("localnet"), port_offset=PORT_OFFSET,
+                            workdir=tmp_path_factory.mktemp("localnet"), port_offset=port_offset(0),
                             node_overrides=overrides)
     net.start()
     try:
@@ -46,7 +51,7 @@ def network(tmp_path_factory):
 def fault_network(tmp_path_factory):
     """A separate 3-validator network for the fault scenarios (they kill nodes)."""
     net = localnet.LocalNet(node_binary(), localnet.DEFAULT_NETWORK,
-                            workdir=tmp_path_factory.mktemp("faultnet"), port_offset=PORT_OFFSET + 1000)
+                            workdir=tmp_path_factory.mktemp("faultnet"), port_offset=port_offset(1000))
     net.start()
     try:
         yield net
@@ -76,7 +81,7 @@ def network5(tmp_path_factory):
     if not faulty.is_file():
         pytest.fail(f"{faulty} is missing: scripts/test.sh builds it (cargo build -p verity-node --features fault-injection)")
     net = localnet.LocalNet(node_binary(), ROOT / "zombienet" / "local-5.toml",
-                            workdir=tmp_path_factory.mktemp("net5"), port_offset=PORT_OFFSET + 2000,
+                            workdir=tmp_path_factory.mktemp("net5"), port_offset=port_offset(2000),
                             node_overrides={"eve": (faulty, ["--fault-corrupt-outputs"])})
     net.start()
     try:
@@ -104,7 +109,7 @@ def eth_rpc_binary() -> Path:
 @pytest.fixture(scope="module")
 def eth_rpc(network, tmp_path_factory):
     """The Ethereum JSON-RPC adapter in front of the first node of `network`; stopped afterwards."""
-    adapter = localnet.EthRpc(eth_rpc_binary(), network.nodes[0].ws_url, 8545 + PORT_OFFSET,
+    adapter = localnet.EthRpc(eth_rpc_binary(), network.nodes[0].ws_url, localnet.free_port(),
                               tmp_path_factory.mktemp("eth-rpc") / "eth-rpc.log")
     adapter.start()
     try:

@@ -51,6 +51,12 @@ def deploy(substrate, signer: Keypair, name: str, constructor_args: bytes, value
     raise AssertionError(f"no Instantiated event for {name}")
 
 
+def contract_account(substrate, contract: str) -> str:
+    """The SS58 account of a contract that pallet-revive created (its 20 bytes, then twelve
+    0xEE bytes: the runtime's `AccountId32Mapper` for accounts without an original id)."""
+    return substrate.ss58_encode(bytes.fromhex(contract[2:]) + b"\xee" * 12)
+
+
 def call(substrate, signer: Keypair, contract: str, data: bytes):
     return chain.submit(substrate, signer, "Revive", "call", {
         "dest": contract, "value": 0, "weight_limit": WEIGHT, "storage_deposit_limit": DEPOSIT_LIMIT,
@@ -96,48 +102,55 @@ def test_lending_contract_requests_and_settles_through_the_precompile(credit_mod
     lending = deploy(substrate, alice, "CreditLending",
                      bytes.fromhex(model[2:]) + word(0) + word(FEE), value=10 * UNIT)
     print(f"[contract] CreditLending at {lending}")
-    features = [1_500_000, -250_000, 3_000_000, 420_000]  # 1.5, -0.25, 3.0, 0.42 (6 decimals)
-    apply_data = selector("applyForLoan(int256[],uint256)") + word(64) + word(1000) + encode_int_array(features)
-    receipt = call(substrate, bob, lending, apply_data)
-    applied = logs(receipt, lending, "Applied(uint64,address,uint256)")
-    assert applied, "no Applied event"
-    request_id = int.from_bytes(applied[0][0][1], "big")
-    request = substrate.query("Inference", "Requests", [request_id]).value
-    contract_account = request["requester"]
-    print(f"[contract] request {request_id} made by the contract's account {contract_account}")
-
-    result = chain.wait_result(substrate, request_id)
-    block_events = substrate.get_events(substrate.get_block_hash(result["attested_at"]))
-    decided = events_logs(block_events, lending, "Decided(uint64,address,bool,int256)")
-    assert decided, "the callback did not decide the loan in the finalization block"
-    assert callback_outcomes(block_events) == {request_id: True}
-    approved = int.from_bytes(decided[0][1][:32], "big") == 1
-    score = signed(decided[0][1][32:64])
-
+    # 1.5, -0.25, 3.0, 0.42 (6 decimals): approved; -1 for every feature: a negative score,
+    # whose sign reaches the contract through VerityTensor, rejected.
     session = ort.InferenceSession(str(models / "linear.onnx"), providers=["CPUExecutionProvider"])
-    x = np.array([[f / 1e6 for f in features]], dtype=np.float32)
-    expected = float(session.run(None, {"x": x})[0][0][0])
-    stored = chain.vtns.decode(chain.to_bytes(result["output"]))["y"][0][0]
-    print(f"[contract] score on chain {score / 1e6}, stored output {stored}, onnxruntime {expected}; approved {approved}")
-    assert abs(score / 1e6 - expected) < 1e-4
-    assert approved == (score >= 0)
-    # Already decided by the callback: settling again reverts.
-    with pytest.raises(RuntimeError, match="ContractReverted"):
-        call(substrate, bob, lending, selector("settle(uint64)") + word(request_id))
+    decisions = []
+    for features in ([1_500_000, -250_000, 3_000_000, 420_000], [-1_000_000] * 4):
+        apply_data = selector("applyForLoan(int256[],uint256)") + word(64) + word(1000) + encode_int_array(features)
+        receipt = call(substrate, bob, lending, apply_data)
+        applied = logs(receipt, lending, "Applied(uint64,address,uint256)")
+        assert applied, "no Applied event"
+        request_id = int.from_bytes(applied[0][0][1], "big")
+        request = substrate.query("Inference", "Requests", [request_id]).value
+        print(f"[contract] request {request_id} made by the contract's account {request['requester']}")
+        assert request["requester"] == contract_account(substrate, lending)
+
+        result = chain.wait_result(substrate, request_id)
+        block_events = substrate.get_events(substrate.get_block_hash(result["attested_at"]))
+        decided = events_logs(block_events, lending, "Decided(uint64,address,bool,int256)")
+        assert decided, "the callback did not decide the loan in the finalization block"
+        assert callback_outcomes(block_events).get(request_id) is True
+        approved = int.from_bytes(decided[0][1][:32], "big") == 1
+        score = signed(decided[0][1][32:64])
+
+        x = np.array([[f / 1e6 for f in features]], dtype=np.float32)
+        expected = float(session.run(None, {"x": x})[0][0][0])
+        stored = chain.vtns.decode(chain.to_bytes(result["output"]))["y"][0][0]
+        print(f"[contract] score on chain {score / 1e6}, stored output {stored}, onnxruntime {expected}; approved {approved}")
+        assert abs(score / 1e6 - expected) < 1e-4
+        assert approved == (score >= 0)
+        # Already decided by the callback: settling again reverts.
+        with pytest.raises(RuntimeError, match="ContractReverted"):
+            call(substrate, bob, lending, selector("settle(uint64)") + word(request_id))
+        decisions.append(approved)
+    assert decisions == [True, False]
 
 
 def test_precompile_rejects_bad_requests(credit_model):
     substrate, model = credit_model
     alice, bob = Keypair.create_from_uri("//Alice"), Keypair.create_from_uri("//Bob")
     lending = deploy(substrate, alice, "CreditLending", bytes.fromhex(model[2:]) + word(0) + word(FEE), value=10 * UNIT)
-    pending = substrate.query("Inference", "PendingCount").value
+    first = chain.best_number(substrate) + 1
     # Three features where the model wants four: InputTensorShape inside the precompile.
     bad = selector("applyForLoan(int256[],uint256)") + word(64) + word(1) + encode_int_array([1, 2, 3])
     with pytest.raises(RuntimeError, match="ContractReverted"):
         call(substrate, bob, lending, bad)
     # An unknown model and a fee below the model's: the precompile reverts.
+    contracts = [lending]
     for model_id, fee in (("0x" + "77" * 32, FEE), (model, FEE - 1)):
         other = deploy(substrate, alice, "CreditLending", bytes.fromhex(model_id[2:]) + word(0) + word(fee), value=10 * UNIT)
+        contracts.append(other)
         with pytest.raises(RuntimeError, match="ContractReverted"):
             call(substrate, bob, other, selector("applyForLoan(int256[],uint256)") + word(64) + word(1)
                  + encode_int_array([1, 2, 3, 4]))
@@ -152,7 +165,11 @@ def test_precompile_rejects_bad_requests(credit_model):
     # Settling an application that never existed reverts.
     with pytest.raises(RuntimeError, match="ContractReverted"):
         call(substrate, bob, lending, selector("settle(uint64)") + word(10**9))
-    assert substrate.query("Inference", "PendingCount").value == pending
+    # None of the refused calls made a request: no request of these blocks is by one of these
+    # contracts (what they asked for, not a global counter of a chain other tests use).
+    scan = chain.Scan(substrate, first, chain.best_number(substrate))
+    mine = {contract_account(substrate, c) for c in contracts}
+    assert not [rid for rid in scan.requested if scan.requester[rid] in mine], scan.requested
 
 
 def test_failing_and_reentrant_callbacks_never_block_the_attestation(credit_model, models):
@@ -190,5 +207,7 @@ def test_failing_and_reentrant_callbacks_never_block_the_attestation(credit_mode
     # Re-entry: the callback made a new request through the precompile, which finalizes too.
     assert nested, "the re-entrant callback did not request again"
     child = int.from_bytes(nested[0][0][2], "big")
-    chain.wait_result(substrate, child)
-    assert substrate.query("Inference", "PendingCount").value == 0
+    chain.assert_settled(substrate, child, chain.wait_result(substrate, child))
+    # Every request of the probe ended with its fee paid out and refunded, none left pending.
+    for rid in ids.values():
+        chain.assert_settled(substrate, rid, substrate.query("Inference", "Results", [rid]).value)

@@ -1,14 +1,24 @@
-"""Fault scenarios on a real 3-validator network (issue 7, first part; issue 13): a validator that
-copies the others' answers, a crashed validator, and too few validators for a quorum. Each prints its timeline; nothing is lost: total issuance is
-unchanged by requests, and escrow returns to zero."""
+"""Fault scenarios on a real 3-validator network (issue 7, first part; issue 13; issue 18): a
+validator that copies the others' answers, a crashed validator, too few validators for a quorum,
+validators whose ONNX Runtime differs (another release, unoptimized graphs) and a byzantine
+quorum whose wrong result re-execution refuses. Each prints its timeline; nothing is lost: total
+issuance is unchanged by requests, and escrow returns to zero. The tests run in any order: each
+starts by restoring every node to how the network started it."""
 from __future__ import annotations
 
+import os
 import re
 import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
+import numpy as np
+import pytest
 from substrateinterface import Keypair
 
 import chain
+from chain import verity
+from conftest import node_binary
 
 FEE = 3_000_000_000
 
@@ -30,6 +40,7 @@ def test_a_copier_is_never_counted_nor_paid(fault_network, models, faulty_binary
     finalize with Alice and Bob as the only attesters and Charlie is never paid. (Without
     commit–reveal his copied result would land beside the originals and count.)"""
     net = fault_network
+    restore(net)
     substrate = chain.connect(net.nodes[0].ws_url)
     alice, bob = Keypair.create_from_uri("//Alice"), Keypair.create_from_uri("//Bob")
     charlie = Keypair.create_from_uri("//Charlie").ss58_address
@@ -56,6 +67,17 @@ def test_a_copier_is_never_counted_nor_paid(fault_network, models, faulty_binary
     net.restart("charlie")
 
 
+def restore(net) -> None:
+    """Every node as the network started it (a test before may have left some restarted with
+    faults, or killed), each caught up."""
+    restored = net.restore()
+    if restored:
+        substrate = chain.connect(net.nodes[0].ws_url)
+        for name in restored:
+            wait_caught_up(substrate, net, name)
+        print(f"[restore] restarted {restored}")
+
+
 def wait_caught_up(substrate, net, name: str) -> int:
     """Waits until a restarted node has peers and has imported the best block Alice sees."""
     url = net.node(name).rpc_url
@@ -75,6 +97,7 @@ def wait_caught_up(substrate, net, name: str) -> int:
 
 def test_crashed_validator_then_too_few_validators(fault_network, models):
     net = fault_network
+    restore(net)
     substrate = chain.connect(net.nodes[0].ws_url)
     alice, bob = Keypair.create_from_uri("//Alice"), Keypair.create_from_uri("//Bob")
     model = chain.register_model(substrate, alice, models / "mlp.onnx", FEE)
@@ -144,7 +167,7 @@ def test_crashed_validator_then_too_few_validators(fault_network, models):
     assert {(r["refunded"], r["paid"]) for _, r in refunds if r["request_id"] == rid} == {(FEE - kept, kept)}, refunds
     assert escrow(substrate, alice.ss58_address) == 0
     assert escrow(substrate, bob.ss58_address) == held_before == 0
-    assert substrate.query("Inference", "PendingCount").value == 0
+    assert substrate.query("Inference", "Requests", [rid]).value["status"] == "Expired"
     # Transaction fees are burnt; escrow, payouts and refunds only move funds: the issuance
     # drops by exactly the fees of the transactions this test sent.
     issuance_after = substrate.query("Balances", "TotalIssuance").value
@@ -156,3 +179,133 @@ def test_crashed_validator_then_too_few_validators(fault_network, models):
 def chain_rpc(url: str, method: str, params=None):
     from localnet import rpc
     return rpc(url, method, params)
+
+
+def real_models() -> Path:
+    folder = Path(os.environ.get("VERITY_REAL_MODELS", ""))
+    if not (folder / "silero_vad.onnx").is_file():
+        pytest.fail("VERITY_REAL_MODELS must hold scripts/real_models.py's corpus (scripts/test.sh makes it)")
+    return folder
+
+
+def other_onnxruntime() -> str:
+    path = os.environ.get("ORT_OTHER_DYLIB_PATH", "")
+    if not Path(path).is_file():
+        pytest.fail("ORT_OTHER_DYLIB_PATH: another ONNX Runtime release (scripts/test.sh installs it)")
+    return path
+
+
+def expired_reason(substrate, rid: int, timeout: float = 120) -> tuple[str, set[str]]:
+    """Waits until request `rid` expires; returns the reason and who submitted an answer."""
+    deadline = time.monotonic() + timeout
+    while (request := substrate.query("Inference", "Requests", [rid]).value)["status"] == "Pending":
+        assert time.monotonic() < deadline, f"request {rid} still pending"
+        time.sleep(1)
+    assert request["status"] == "Expired", request
+    reason, submitted = None, set()
+    for number in range(request["created_at"], chain.best_number(substrate) + 1):
+        for event in substrate.get_events(substrate.get_block_hash(number)):
+            v = event.value
+            if v["module_id"] != "Inference" or v["attributes"].get("request_id") != rid:
+                continue
+            if v["event_id"] == "ResultSubmitted":
+                submitted.add(v["attributes"]["executor"])
+            if v["event_id"] == "RequestExpired":
+                reason = v["attributes"]["reason"]
+    return reason, submitted
+
+
+def test_validators_that_differ_and_a_byzantine_quorum(fault_network, faulty_binary, models):
+    """Validators do not all run the same ONNX Runtime build. Silero VAD (a model from a PyPI
+    wheel) gives outputs that differ by about 2e-6 between optimized and unoptimized graphs
+    (docs/benchmarks.md, scripts/ort_differences.py). Registered twice, with tolerance 0 (too
+    tight) and 1e-5:
+
+    1. identical builds agree even under tolerance 0 (the control);
+    2. Charlie runs another release (ONNX Runtime 1.32.0) with unoptimized graphs and Bob stops
+       answering, so Alice and Charlie must agree: under tolerance 0 they cannot (both answer,
+       the request expires without agreement and is refunded); under 1e-5 they do;
+    3. Bob and Charlie turn byzantine with the same corruption: their wrong result is attested
+       over Alice's, and `verity verify --reexecute` and `verity-node inference verify` refuse it.
+    """
+    net = fault_network
+    restore(net)
+    substrate = chain.connect(net.nodes[0].ws_url)
+    url = net.nodes[0].rpc_url
+    alice, bob, charlie = (Keypair.create_from_uri(u).ss58_address for u in ("//Alice", "//Bob", "//Charlie"))
+    alice_kp = Keypair.create_from_uri("//Alice")
+    mlp = chain.register_model(substrate, alice_kp, models / "mlp.onnx", FEE)
+    corpus = real_models()
+    probe = [a for n in ("input", "state", "sr") for a in ("--probe-input", f"{n}={corpus / f'silero_vad.{n}.npy'}")]
+
+    def register(owner: str, tol: str) -> str:
+        reg = verity("register", "--model", str(corpus / "silero_vad.onnx"), "--fee", str(FEE), "--suri", owner,
+                     "--abs-tol", tol, "--rel-tol", "0", *probe, "--rpc", url, timeout=600)
+        assert reg.returncode == 0, reg.stderr
+        return chain.cli_model_id(reg.stdout)
+
+    # Two owners, so that the two uploads share blocks.
+    with ThreadPoolExecutor(2) as pool:
+        tight, calibrated = pool.submit(register, "//Alice", "0"), pool.submit(register, "//Dave", "1e-5")
+        ids = {"tight": tight.result(), "calibrated": calibrated.result()}
+    sample = (corpus / "silero_vad.input.vtns").read_bytes()
+
+    # 1. Same build everywhere: bit-identical, so even tolerance 0 is met.
+    rid, _ = chain.request(substrate, alice_kp, ids["tight"], sample, FEE)
+    result = chain.wait_result(substrate, rid)
+    print(f"[differ] same builds, tolerance 0: request {rid} attested by {len(chain.unwrap(result['attesters']))}")
+    assert chain.unwrap(result["dissenters"]) == []
+
+    # 2. Charlie on another release without graph optimisations; Bob does not answer.
+    net.kill("bob")
+    net.restart("bob", ["--no-inference"])
+    net.kill("charlie")
+    net.restart("charlie", ["--onnxruntime-lib", other_onnxruntime(), "--fault-unoptimized-graph"],
+                binary=faulty_binary)
+    for name in ("bob", "charlie"):
+        wait_caught_up(substrate, net, name)
+    log = net.node("charlie").log_path.read_text(errors="replace")
+    assert "FAULT INJECTION: this validator runs unoptimized graphs" in log
+    rid, _ = chain.request(substrate, alice_kp, ids["tight"], sample, FEE)
+    reason, submitted = expired_reason(substrate, rid)
+    print(f"[differ] tolerance 0, Alice vs Charlie (1.32.0, unoptimized): request {rid} expired ({reason}), "
+          f"answers from {submitted}")
+    assert submitted == {alice, charlie} and reason == "NoAgreement", (reason, submitted)
+    rid, _ = chain.request(substrate, alice_kp, ids["calibrated"], sample, FEE)
+    result = chain.wait_result(substrate, rid)
+    attesters = {e["account"] for e in chain.unwrap(result["attesters"])}
+    print(f"[differ] tolerance 1e-5: request {rid} attested by {attesters}")
+    assert attesters == {alice, charlie}
+    chain.assert_settled(substrate, rid, result)
+
+    # 3. A byzantine quorum: Bob and Charlie corrupt their outputs the same way.
+    for name in ("bob", "charlie"):
+        net.kill(name)
+        net.restart(name, ["--fault-corrupt-outputs"], binary=faulty_binary)
+    for name in ("bob", "charlie"):
+        wait_caught_up(substrate, net, name)
+    rid, _ = chain.request(substrate, alice_kp, mlp, (models / "mlp.input.vtns").read_bytes(), FEE)
+    result = chain.wait_result(substrate, rid)
+    attesters = {e["account"] for e in chain.unwrap(result["attesters"])}
+    print(f"[byzantine quorum] request {rid} attested by {attesters}")
+    assert attesters == {bob, charlie}
+    wrong = chain.vtns.decode(chain.to_bytes(result["output"]))["probs"]
+    expected = chain.vtns.decode((models / "mlp.expected.vtns").read_bytes())["probs"]
+    assert not np.allclose(wrong, expected, rtol=1e-3, atol=1e-3), "the corruption did not change the output"
+    chain.wait_finalized(substrate, result["attested_at"])
+    checked = verity("verify", "--request", str(rid), "--reexecute", "--rpc", url, timeout=300)
+    assert checked.returncode != 0, checked.stdout
+    assert "FAIL local re-execution" in checked.stdout, checked.stdout
+    assert "disagrees with the result" in checked.stdout and "beyond the tolerance" in checked.stdout
+    # The proof itself is sound: only re-execution tells.
+    assert checked.stdout.count("FAIL") == 1, checked.stdout
+    node = verity_node("inference", "verify", "--request", str(rid), "--rpc", url)
+    assert node.returncode != 0 and "verified" not in node.stdout, node.stdout
+    restore(net)
+
+
+def verity_node(*args: str):
+    import subprocess
+    run = subprocess.run([str(node_binary()), *args], capture_output=True, text=True, timeout=300)
+    print(f"$ verity-node {' '.join(args)}\n{run.stdout}{run.stderr}")
+    return run

@@ -68,9 +68,12 @@ def test_cli_registers_requests_and_writes_the_models_output(network, cnn_reques
     assert again.returncode == 0, again.stderr
     assert "already registered (active)" in again.stdout
     # A node that cannot be reached is an error, never "not registered".
+    port = localnet.free_port()
     unreachable = verity("register", "--model", str(models / "cnn.onnx"), "--suri", "//Charlie",
-                         "--rpc", f"http://127.0.0.1:{localnet.free_port()}")
+                         "--rpc", f"http://127.0.0.1:{port}")
     assert unreachable.returncode != 0 and "registered" not in unreachable.stdout
+    # (It failed at the RPC call, not before it, e.g. while screening the model.)
+    assert f"127.0.0.1:{port}" in unreachable.stderr, unreachable.stderr
 
 
 def test_cli_resumes_a_multi_chunk_upload_and_sends_a_32_kib_input(network, models, tmp_path):
