@@ -1,14 +1,15 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity ^0.8.20;
 
-import "../../precompiles/inference/IInference.sol";
+import "./InferenceConsumer.sol";
 
 /// @title Test fixture: a consumer whose callback behaves as told
 /// @notice Used by tests/e2e/test_contracts.py to check that callbacks that revert, run out of
 /// gas or re-enter the precompile never block finalization. Modes: 0 records the result,
 /// 1 reverts, 2 loops until its weight is gone, 3 requests inference again from the callback.
-contract CallbackProbe is IInferenceConsumer {
-    IInference private constant INFERENCE = IInference(INFERENCE_ADDRESS);
+/// Like a wallet it also has a generic `execute`, through which anyone can make it call itself:
+/// `InferenceConsumer` must still refuse fake callbacks (runtime/tests/contracts.rs).
+contract CallbackProbe is InferenceConsumer {
 
     bytes32 public immutable model;
     mapping(uint64 => uint8) public mode;
@@ -26,14 +27,24 @@ contract CallbackProbe is IInferenceConsumer {
     }
 
     function ask(bytes calldata input, uint256 maxFee, uint8 mode_, uint64 refTime) external returns (uint64 id) {
-        id = INFERENCE.requestInferenceWithCallback(model, input, maxFee, 0, refTime, 262_144);
+        id = _requestInference(model, input, maxFee, 0, refTime, 262_144);
         mode[id] = mode_;
         if (mode_ == 3) nestedInput = input;
         emit Requested(id, mode_);
     }
 
-    function onInferenceResult(uint64 requestId, bytes calldata output) external {
-        require(msg.sender == address(this), "only the chain's callback");
+    /// Calls `target` with `data` (as a wallet would), bubbling up its revert.
+    function execute(address target, bytes calldata data) external returns (bytes memory) {
+        (bool ok, bytes memory ret) = target.call(data);
+        if (!ok) {
+            assembly {
+                revert(add(ret, 32), mload(ret))
+            }
+        }
+        return ret;
+    }
+
+    function _onResult(uint64 requestId, bytes calldata output) internal override {
         uint8 m = mode[requestId];
         if (m == 1) revert("probe reverts");
         if (m == 2) {
@@ -52,8 +63,7 @@ contract CallbackProbe is IInferenceConsumer {
     /// Agreed failures: records the kind + 1 (0 means none); modes 1 and 2 apply as above.
     mapping(uint64 => uint8) public failedWith;
 
-    function onInferenceFailure(uint64 requestId, uint8 kind) external {
-        require(msg.sender == address(this), "only the chain's callback");
+    function _onFailure(uint64 requestId, uint8 kind) internal override {
         uint8 m = mode[requestId];
         if (m == 1) revert("probe reverts");
         if (m == 2) {

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity ^0.8.20;
 
-import "../../precompiles/inference/IInference.sol";
+import "./InferenceConsumer.sol";
 import "./VerityTensor.sol";
 
 /// @title A lender that asks a credit-scoring model before approving a loan
@@ -10,8 +10,8 @@ import "./VerityTensor.sol";
 /// the result is finalized the chain calls `onInferenceResult` and the loan is decided: approved
 /// when the score is at least `minScore`. The score comes from a quorum of validators, not from
 /// the borrower. Should the callback fail, anyone can `settle` from the stored result.
-contract CreditLending is IInferenceConsumer {
-    IInference private constant INFERENCE = IInference(INFERENCE_ADDRESS);
+/// Callbacks go through `InferenceConsumer`, which refuses fakes and replays.
+contract CreditLending is InferenceConsumer {
     /// Weight prepaid for the callback: 5 ms, 64 KiB of proof.
     uint64 private constant CALLBACK_REF_TIME = 5_000_000_000;
     uint64 private constant CALLBACK_PROOF_SIZE = 65_536;
@@ -43,23 +43,20 @@ contract CreditLending is IInferenceConsumer {
     /// @param features four values with 6 decimals (e.g. 1500000 = 1.5)
     function applyForLoan(int256[] calldata features, uint256 amount) external returns (uint64 requestId) {
         bytes memory input = VerityTensor.f32Row("x", features, 6);
-        requestId = INFERENCE.requestInferenceWithCallback(model, input, maxFee, 0, CALLBACK_REF_TIME, CALLBACK_PROOF_SIZE);
+        requestId = _requestInference(model, input, maxFee, 0, CALLBACK_REF_TIME, CALLBACK_PROOF_SIZE);
         applications[requestId] = Application(msg.sender, amount, false, false, 0);
         lastRequest = requestId;
         emit Applied(requestId, msg.sender, amount);
     }
 
-    /// @notice Called by the chain (as this contract) with the finalized score.
-    function onInferenceResult(uint64 requestId, bytes calldata output) external {
-        require(msg.sender == address(this), "only the chain's callback");
+    /// The finalized score, delivered by the chain.
+    function _onResult(uint64 requestId, bytes calldata output) internal override {
         _decide(requestId, output);
     }
 
-    /// @notice Decides an application from its stored result (if the callback did not).
     /// The model could not score the application (an agreed failure): it is refused, without
     /// a score, so that the borrower is not left waiting.
-    function onInferenceFailure(uint64 requestId, uint8 kind) external {
-        require(msg.sender == address(this), "only the chain's callback");
+    function _onFailure(uint64 requestId, uint8 kind) internal override {
         Application storage a = applications[requestId];
         require(a.borrower != address(0), "unknown application");
         require(!a.settled, "already settled");
@@ -67,6 +64,7 @@ contract CreditLending is IInferenceConsumer {
         emit Refused(requestId, a.borrower, kind);
     }
 
+    /// @notice Decides an application from its stored result (if the callback did not).
     function settle(uint64 requestId) external returns (bool approved) {
         (bytes memory output,,,) = INFERENCE.getResult(requestId);
         return _decide(requestId, output);

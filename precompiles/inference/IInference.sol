@@ -19,7 +19,8 @@ interface IInference {
     /// @param model blake2-256 hash of the model's ONNX bytes
     /// @param input encoded input tensors
     /// @param maxFee most the caller accepts to pay, in the chain's native units
-    /// @param timeout blocks the validators have (0: the chain's default)
+    /// @param timeout blocks the validators have (0: the chain's default; otherwise at least 2,
+    /// else "TimeoutTooShort")
     /// @return requestId the new request's id
     function requestInference(bytes32 model, bytes calldata input, uint256 maxFee, uint32 timeout)
         external
@@ -28,8 +29,10 @@ interface IInference {
     /// @notice Like `requestInference`, and when the result is attested the chain calls the
     /// caller's `onInferenceResult` (see `IInferenceConsumer`) with up to the given weight,
     /// which the caller pays now, as gas, on top of this call. The callback runs as the contract
-    /// itself (`msg.sender == address(this)`). If it reverts or runs out of its weight, its
-    /// effects are rolled back and the result stays readable with `getResult`.
+    /// itself (`msg.sender == address(this)`), which a contract able to call itself (a generic
+    /// `execute`) could fake: inherit `contracts/src/InferenceConsumer.sol`, which accepts only
+    /// the chain's outcome of the contract's own requests, once. If it reverts or runs out of
+    /// its weight, its effects are rolled back and the result stays readable with `getResult`.
     /// Reverts with "CallbackTooHeavy" above `maxCallbackWeight()`.
     function requestInferenceWithCallback(
         bytes32 model,

@@ -20,7 +20,7 @@ use frame_support::{
 };
 use pallet_inference::{ModelStatus, RequestStatus, ResultSubmission};
 use pallet_inference_precompile::{
-	IInference, ADDRESS_INDEX, DELEGATE_CALL_DENIED, MAX_CALLBACK_WEIGHT,
+	IInference, IInferenceConsumer, ADDRESS_INDEX, DELEGATE_CALL_DENIED, MAX_CALLBACK_WEIGHT,
 };
 use pallet_revive::{AddressMapper, Code, ExecConfig, TransactionLimits};
 use sp_core::{Pair, H160, H256};
@@ -57,6 +57,8 @@ sol! {
 		function received(uint64 requestId) external view returns (bytes memory);
 		function lastNested() external view returns (uint64);
 		function failedWith(uint64 requestId) external view returns (uint8);
+		function execute(address target, bytes calldata data) external returns (bytes memory);
+		function isAwaiting(uint64 requestId) external view returns (bool);
 	}
 }
 
@@ -777,6 +779,100 @@ fn precompile_functions_and_bad_inputs() {
 
 /// Callbacks that revert, run out of their prepaid weight or re-enter the precompile never block
 /// finalization; a failed callback's state changes are rolled back and the result stays readable.
+/// The chain calls a consumer back as the consumer itself, so `msg.sender == address(this)`
+/// proves nothing for a contract that can be made to call itself (here the probe's
+/// wallet-like `execute`). `InferenceConsumer` refuses every fake: before the request is
+/// concluded, a made-up output, a failure for an attested request, a replay, a request of
+/// someone else, and a direct call from another account. (With the examples' former check,
+/// `msg.sender == address(this)` alone, every fake through `execute` was accepted.)
+#[test]
+fn callbacks_cannot_be_faked_through_a_self_call_or_by_a_third_party() {
+	new_ext().execute_with(|| {
+		let model = register("linear");
+		let probe =
+			deploy("CallbackProbe", FixedBytes::<32>::from(model.0).abi_encode(), 10 * UNIT);
+		let input = f32_input("x", vec![1, 4], &[0.5, 0.25, -1.0, 2.0]);
+		let ask = |mode: u8| {
+			let call = ICallbackProbe::askCall {
+				input: input.clone().into(),
+				maxFee: U256::from(FEE),
+				mode,
+				refTime: 5_000_000_000,
+			};
+			invoke(Sr25519Keyring::Bob, probe, call)
+		};
+		let fake_result = |id: u64, output: Vec<u8>| {
+			IInferenceConsumer::onInferenceResultCall { requestId: id, output: output.into() }
+				.abi_encode()
+		};
+		// Anyone (Eve) makes the probe call itself with `data`.
+		let through_execute = |data: Vec<u8>| {
+			let call = ICallbackProbe::executeCall {
+				target: alloy_core::primitives::Address::from(probe.0),
+				data: data.into(),
+			};
+			call_from(Sr25519Keyring::Eve, probe, call.abi_encode()).reason()
+		};
+		let received = |id: u64| {
+			invoke(Sr25519Keyring::Bob, probe, ICallbackProbe::receivedCall { requestId: id })
+				.to_vec()
+		};
+		let made_up = f32_input("y", vec![1, 1], &[1e9]);
+
+		let id = ask(0);
+		assert!(invoke(Sr25519Keyring::Bob, probe, ICallbackProbe::isAwaitingCall { requestId: id }));
+		// Before the quorum: no outcome to deliver.
+		assert_eq!(
+			through_execute(fake_result(id, made_up.clone())),
+			"InferenceConsumer: not concluded so"
+		);
+		// Another account calling the callback directly.
+		assert_eq!(
+			call_from(Sr25519Keyring::Eve, probe, fake_result(id, made_up.clone())).reason(),
+			"InferenceConsumer: only the chain calls back"
+		);
+		assert!(received(id).is_empty());
+
+		// A request whose callback reverted (mode 1) stays awaited: its result is attested, but
+		// a made-up output or a failure is still refused.
+		let reverted = ask(1);
+		let outputs = finalize_all_with_quorum(&[id, reverted]);
+		assert_eq!(callback_outcome(id), Some(true));
+		assert_eq!(callback_outcome(reverted), Some(false));
+		assert_eq!(received(id), outputs[0], "the chain's own delivery went through");
+		assert_eq!(
+			through_execute(fake_result(reverted, made_up.clone())),
+			"InferenceConsumer: not the attested output"
+		);
+		let failure =
+			IInferenceConsumer::onInferenceFailureCall { requestId: reverted, kind: 4 }.abi_encode();
+		assert_eq!(through_execute(failure), "InferenceConsumer: not concluded so");
+		// A replay of a delivered outcome, even the true one.
+		assert_eq!(
+			through_execute(fake_result(id, outputs[0].clone())),
+			"InferenceConsumer: not awaiting this request"
+		);
+		// A request the probe did not make (Bob's own, attested).
+		let others = {
+			let next = pallet_inference::NextRequestId::<Runtime>::get();
+			assert_ok!(Inference::request_inference(
+				RuntimeOrigin::signed(Sr25519Keyring::Bob.to_account_id()),
+				model,
+				BoundedVec::truncate_from(input.clone()),
+				FEE,
+				None,
+			));
+			next
+		};
+		let theirs = finalize_with_quorum(others);
+		assert_eq!(
+			through_execute(fake_result(others, theirs)),
+			"InferenceConsumer: not awaiting this request"
+		);
+		assert!(received(reverted).is_empty() && received(others).is_empty());
+	});
+}
+
 #[test]
 fn failing_and_reentrant_callbacks_never_block_finalization() {
 	new_ext().execute_with(|| {
