@@ -47,8 +47,12 @@ def rpc(url: str, method: str, params: list | None = None, timeout: float = 10.0
 
 
 def port_is_free(port: int) -> bool:
-    """Whether nothing listens on (or holds) 127.0.0.1:`port` now."""
+    """Whether a listener could bind 127.0.0.1:`port` now (sockets left in TIME_WAIT do not
+    count: nodes bind with SO_REUSEADDR too)."""
+    if not 0 < port < 65536:
+        return False
     with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind(("127.0.0.1", port))
             return True
@@ -56,12 +60,18 @@ def port_is_free(port: int) -> bool:
             return False
 
 
-def free_offset(base_ports: list[int], start: int = 10000, stop: int = 50000, step: int = 100) -> int:
-    """An offset, tried from a random start in [start, stop), at which every one of `base_ports`
-    (shifted) is free now: test networks never collide with a running one."""
+# Linux hands out outgoing connections' ports from 32768 up: networks stay below.
+EPHEMERAL_PORTS_START = 32768
+
+
+def free_offset(base_ports: list[int], start: int = 1000, step: int = 10) -> int:
+    """An offset at which every one of `base_ports` (shifted) is free now and below the
+    ephemeral range, tried from a random start (system randomness: test seeds must not make
+    two runs pick the same): test networks never collide with a running one."""
     import random
-    span = (stop - start) // step
-    first = random.randrange(span)
+    stop = EPHEMERAL_PORTS_START - max(base_ports)
+    span = max((stop - start) // step, 0)
+    first = random.SystemRandom().randrange(span) if span else 0
     for i in range(span):
         offset = start + ((first + i) % span) * step
         if all(port_is_free(p + offset) for p in base_ports):

@@ -52,5 +52,5 @@ log "end-to-end tests (pytest tests/e2e) against $VERITY_NODE_BIN"
 start=$(date +%s)
 # In random order (pytest-randomly; the header prints the seed): rerun an order with
 # VERITY_E2E_SEED=<seed>.
-"$VERITY_VENV/bin/python" -m pytest -v -p no:cacheprovider ${VERITY_E2E_SEED:+-p randomly --randomly-seed="$VERITY_E2E_SEED"} tests/e2e
+"$VERITY_VENV/bin/python" -m pytest -v -p no:cacheprovider -p randomly ${VERITY_E2E_SEED:+--randomly-seed="$VERITY_E2E_SEED"} tests/e2e
 log "end-to-end tests done in $(( $(date +%s) - start ))s"

@@ -12,9 +12,10 @@ import "./VerityTensor.sol";
 /// the borrower. Should the callback fail, anyone can `settle` from the stored result.
 /// Callbacks go through `InferenceConsumer`, which refuses fakes and replays.
 contract CreditLending is InferenceConsumer {
-    /// Weight prepaid for the callback: 5 ms, 64 KiB of proof.
+    /// Weight prepaid for the callback: 5 ms, 256 KiB of proof (reading the result back in
+    /// `InferenceConsumer` is charged for the largest output, 64 KiB).
     uint64 private constant CALLBACK_REF_TIME = 5_000_000_000;
-    uint64 private constant CALLBACK_PROOF_SIZE = 65_536;
+    uint64 private constant CALLBACK_PROOF_SIZE = 262_144;
 
     struct Application {
         address borrower;

@@ -820,7 +820,11 @@ fn callbacks_cannot_be_faked_through_a_self_call_or_by_a_third_party() {
 		let made_up = f32_input("y", vec![1, 1], &[1e9]);
 
 		let id = ask(0);
-		assert!(invoke(Sr25519Keyring::Bob, probe, ICallbackProbe::isAwaitingCall { requestId: id }));
+		assert!(invoke(
+			Sr25519Keyring::Bob,
+			probe,
+			ICallbackProbe::isAwaitingCall { requestId: id }
+		));
 		// Before the quorum: no outcome to deliver.
 		assert_eq!(
 			through_execute(fake_result(id, made_up.clone())),
@@ -844,8 +848,8 @@ fn callbacks_cannot_be_faked_through_a_self_call_or_by_a_third_party() {
 			through_execute(fake_result(reverted, made_up.clone())),
 			"InferenceConsumer: not the attested output"
 		);
-		let failure =
-			IInferenceConsumer::onInferenceFailureCall { requestId: reverted, kind: 4 }.abi_encode();
+		let failure = IInferenceConsumer::onInferenceFailureCall { requestId: reverted, kind: 4 }
+			.abi_encode();
 		assert_eq!(through_execute(failure), "InferenceConsumer: not concluded so");
 		// A replay of a delivered outcome, even the true one.
 		assert_eq!(

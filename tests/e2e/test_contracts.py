@@ -169,6 +169,8 @@ def test_precompile_rejects_bad_requests(credit_model):
     # contracts (what they asked for, not a global counter of a chain other tests use).
     scan = chain.Scan(substrate, first, chain.best_number(substrate))
     mine = {contract_account(substrate, c) for c in contracts}
+    # (The accounts are right: each holds the 10 UNIT it was deployed with.)
+    assert all(substrate.query("System", "Account", [a]).value["data"]["free"] >= 10 * UNIT for a in mine)
     assert not [rid for rid in scan.requested if scan.requester[rid] in mine], scan.requested
 
 

@@ -331,15 +331,19 @@ mod benchmarks {
 		let (id, executors) = open_request::<T>(n, 1)?;
 		commit_and_close::<T>(id, &[executors[0].1.clone()], Answer::Output(&output));
 		let (submission, signature) = signed_submission::<T>(id, &executors[0].1, output);
+		let valid;
 		#[block]
 		{
-			Pallet::<T>::authorize_submit_result(
+			valid = Pallet::<T>::authorize_submit_result(
 				TransactionSource::External,
 				&submission,
 				&signature,
 			)
 			.map_err(|_| BenchmarkError::Stop("not authorized"))?;
 		}
+		// Valid, and checking it wrote nothing: the answer is stored only when the call runs.
+		assert!(!valid.0.provides.is_empty());
+		assert_eq!(Submissions::<T>::iter_prefix(id).count(), 0);
 		Ok(())
 	}
 
@@ -605,11 +609,19 @@ mod benchmarks {
 		n: Linear<1, { T::MaxRunsPerBlock::get() }>,
 	) -> Result<(), BenchmarkError> {
 		let (batch, signature) = commit_batch::<T>(n)?;
+		let valid;
 		#[block]
 		{
-			Pallet::<T>::authorize_commit_answers(TransactionSource::External, &batch, &signature)
-				.map_err(|_| BenchmarkError::Stop("not authorized"))?;
+			valid = Pallet::<T>::authorize_commit_answers(
+				TransactionSource::External,
+				&batch,
+				&signature,
+			)
+			.map_err(|_| BenchmarkError::Stop("not authorized"))?;
 		}
+		// Valid, and checking it wrote nothing: commitments land only when the call runs.
+		assert!(!valid.0.provides.is_empty());
+		assert_eq!(Commitments::<T>::iter().count(), 0);
 		Ok(())
 	}
 
