@@ -138,8 +138,30 @@ def wide(rng, features=8192, hidden=104):
     return graph, {"x": rng.normal(size=(1, features)).astype(np.float32)}
 
 
+def convbn(rng):
+    """Conv(3->8, 3x3) + BatchNormalization on 1x3x16x16 images. ONNX Runtime's basic graph
+    optimisations fold the normalization into the convolution's weights, so validators with
+    graph optimisation off compute other last bits (about 1.5e-5 on outputs up to 41): the
+    suite's example of validators that differ (tests/e2e/test_faults.py)."""
+    w = rng.normal(size=(8, 3, 3, 3)).astype(np.float32)
+    b = rng.normal(size=(8,)).astype(np.float32)
+    scale = rng.uniform(0.5, 2.0, size=(8,)).astype(np.float32)
+    shift = rng.normal(size=(8,)).astype(np.float32)
+    mean = rng.normal(size=(8,)).astype(np.float32)
+    var = rng.uniform(0.1, 3.0, size=(8,)).astype(np.float32)
+    nodes = [helper.make_node("Conv", ["image", "W", "B"], ["c"], pads=[1, 1, 1, 1]),
+             helper.make_node("BatchNormalization", ["c", "scale", "shift", "mean", "var"], ["features"],
+                              epsilon=1e-5)]
+    graph = helper.make_graph(nodes, "convbn", [value_info("image", TensorProto.FLOAT, [1, 3, 16, 16])],
+                              [value_info("features", TensorProto.FLOAT, [1, 8, 16, 16])],
+                              [init("W", w), init("B", b), init("scale", scale), init("shift", shift),
+                               init("mean", mean), init("var", var)])
+    return graph, {"image": rng.normal(size=(1, 3, 16, 16)).astype(np.float32)}
+
+
+# New models go last: each model's seed is its position.
 MODELS = {"linear": linear, "mlp": mlp, "cnn": cnn, "argmax": argmax, "two_io": two_io, "heavy": heavy,
-          "heavy8": heavy8, "heavy32": heavy32, "wide": wide}
+          "heavy8": heavy8, "heavy32": heavy32, "wide": wide, "convbn": convbn}
 
 # File a hostile model with relative external data points at (engine tests create it).
 PROBE_FILE = "verity-probe.bin"

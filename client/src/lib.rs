@@ -2,7 +2,6 @@
 //! provenance receipts and their verification, a small JSON-RPC client and signed
 //! transactions, for the `verity` command line and other Rust clients.
 pub mod check;
-pub mod engine_args;
 pub mod formats;
 pub mod receipt;
 pub mod rpc;

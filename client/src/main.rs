@@ -13,12 +13,12 @@ use std::{
 use verity_client::formats;
 use verity_client::{
 	check,
-	engine_args::EngineArgs,
 	receipt::{self, Receipt, TrustedChain},
 	rpc::{hex, Rpc},
 	tx::{self, Signer},
 	views::{ModelPage, ModelView, RequestView, ResultView},
 };
+use verity_engine::EngineParams;
 use verity_primitives::{agreement::Tolerance, spec::Dim, tensor};
 use verity_runtime::{Runtime, RuntimeCall, RuntimeEvent};
 
@@ -138,7 +138,7 @@ enum Command {
 		#[arg(long)]
 		reexecute: bool,
 		#[clap(flatten)]
-		engine: EngineArgs,
+		engine: EngineParams,
 	},
 }
 
@@ -310,7 +310,7 @@ fn register(
 		.map_err(|e| format!("validators would refuse this model: {e}"))?;
 	// The chain records the specs ONNX Runtime reads from the model itself.
 	let engine =
-		EngineArgs { onnxruntime_lib: None, inference_threads: 1, max_inference_ms: 60_000 }
+		EngineParams { onnxruntime_lib: None, inference_threads: 1, max_inference_ms: 60_000 }
 			.engine()?;
 	let opened =
 		engine.open(&bytes).map_err(|e| format!("ONNX Runtime refused the model: {e:?}"))?;
@@ -620,7 +620,7 @@ fn show_result(rpc: &Rpc, id: u64, output_dir: Option<&PathBuf>) -> Result<(), S
 	Ok(())
 }
 
-fn verify(trusted: &Rpc, receipt: &Receipt, engine: Option<&EngineArgs>) -> Result<(), String> {
+fn verify(trusted: &Rpc, receipt: &Receipt, engine: Option<&EngineParams>) -> Result<(), String> {
 	let finalized = trusted.finalized_head()?;
 	let finalized_number =
 		trusted.block_number(finalized)?.ok_or("the trusted node lost its finalized head")?;

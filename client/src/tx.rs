@@ -5,9 +5,7 @@ use codec::{Decode, Encode};
 use sp_core::{crypto::Ss58Codec, sr25519, Pair, H256};
 use sp_runtime::{generic, traits::IdentifyAccount, MultiSignature, MultiSigner};
 use std::time::{Duration, Instant};
-use verity_runtime::{
-	AccountId, Runtime, RuntimeCall, RuntimeEvent, TxExtension, UncheckedExtrinsic,
-};
+use verity_runtime::{AccountId, RuntimeCall, RuntimeEvent, TxExtension, UncheckedExtrinsic};
 
 use crate::rpc::{hex, unhex, Rpc};
 
@@ -54,19 +52,7 @@ pub fn sign(
 	nonce: u32,
 ) -> Result<UncheckedExtrinsic, String> {
 	let params = chain_params(rpc)?;
-	let extension: TxExtension = (
-		frame_system::AuthorizeCall::<Runtime>::new(),
-		frame_system::CheckNonZeroSender::<Runtime>::new(),
-		frame_system::CheckSpecVersion::<Runtime>::new(),
-		frame_system::CheckTxVersion::<Runtime>::new(),
-		frame_system::CheckGenesis::<Runtime>::new(),
-		frame_system::CheckMortality::<Runtime>::from(generic::Era::Immortal),
-		frame_system::CheckNonce::<Runtime>::from(nonce),
-		frame_system::CheckWeight::<Runtime>::new(),
-		pallet_transaction_payment::ChargeTransactionPayment::<Runtime>::from(0),
-		pallet_revive::evm::tx_extension::SetOrigin::<Runtime>::default(),
-		frame_system::WeightReclaim::<Runtime>::new(),
-	);
+	let extension: TxExtension = verity_runtime::tx_extension(nonce, 0);
 	let implicit = (
 		(),
 		(),

@@ -32,6 +32,8 @@ mod cache;
 mod config;
 mod convert;
 mod engine;
+#[cfg(feature = "cli")]
+pub mod params;
 pub mod sandbox;
 pub mod screen;
 mod watchdog;
@@ -41,5 +43,7 @@ pub use config::{
 	disable_onnxruntime_telemetry, library_path, EngineConfig, ONNXRUNTIME_VERSION, TELEMETRY_OFF,
 };
 pub use engine::{Engine, Model};
+#[cfg(feature = "cli")]
+pub use params::EngineParams;
 pub use screen::{screen_model, ScreenError};
 pub use verity_primitives::host::{EngineError, InferenceEngine};

@@ -1,4 +1,7 @@
-//! Command line of `verity-node`.
+//! Command line of `verity-node` (clap types only: `command.rs` dispatches, `service.rs`
+//! builds).
+use std::path::PathBuf;
+use verity_engine::EngineParams;
 
 /// Sub-commands of `verity-node`; with none, the node runs.
 #[derive(Debug, clap::Subcommand)]
@@ -25,7 +28,7 @@ pub enum Subcommand {
 	ChainInfo(sc_cli::ChainInfoCmd),
 	/// Run a model locally, or re-execute a finalized result, with the validators' engine.
 	#[command(subcommand)]
-	Inference(crate::inference_cmd::InferenceCmd),
+	Inference(InferenceCmd),
 	/// Runtime benchmarks (`benchmark pallet` writes a pallet's `weights.rs`). Only in a node
 	/// built with `--features runtime-benchmarks`: see scripts/bench-pallet.sh.
 	#[cfg(feature = "runtime-benchmarks")]
@@ -39,21 +42,48 @@ pub enum Subcommand {
 	},
 }
 
+/// `verity-node inference ...`
+#[derive(Debug, clap::Subcommand)]
+pub enum InferenceCmd {
+	/// Run a model on input files and print (and optionally write) its outputs.
+	Run {
+		/// The `.onnx` file.
+		#[arg(long)]
+		model: PathBuf,
+		/// `NAME=FILE` or a bare `FILE` (bare files fill the model's inputs in order). Files:
+		/// `.npy`, `.pb` (ONNX TensorProto), `.json`, or `.vtns` (all tensors at once).
+		#[arg(long = "input", value_name = "[NAME=]FILE")]
+		inputs: Vec<String>,
+		/// Write every output as `<name>.pb` and `<name>.npy` (and `outputs.vtns`) here.
+		#[arg(long)]
+		output_dir: Option<PathBuf>,
+		#[clap(flatten)]
+		engine: EngineParams,
+	},
+	/// Re-execute a finalized request from a node's state and compare under the model's
+	/// tolerance. Exits non-zero on any mismatch.
+	Verify {
+		/// The request id.
+		#[arg(long)]
+		request: u64,
+		/// HTTP JSON-RPC endpoint of a node.
+		#[arg(long, default_value = "http://127.0.0.1:9944")]
+		rpc: String,
+		#[clap(flatten)]
+		engine: EngineParams,
+	},
+}
+
 /// Inference settings of a running node (validators run models in their off-chain worker).
 #[derive(Debug, Clone, clap::Args)]
 pub struct InferenceParams {
-	/// Path of `libonnxruntime.so` (else `ORT_DYLIB_PATH`, else the folder scripts/setup.sh fills).
-	#[arg(long, value_name = "PATH")]
-	pub onnxruntime_lib: Option<std::path::PathBuf>,
-	/// Threads inside one ONNX operator. Validators should all use the same value (default 1).
-	#[arg(long, default_value_t = 1, value_name = "N")]
-	pub inference_threads: usize,
+	/// The engine: library, threads, time limit (the same options and defaults as
+	/// `verity-node inference run|verify` and `verity verify --reexecute`).
+	#[clap(flatten)]
+	pub engine: EngineParams,
 	/// Folder where models are kept as `<hash>.onnx` (default: `<base-path>/models`).
 	#[arg(long, value_name = "DIR")]
-	pub model_cache_dir: Option<std::path::PathBuf>,
-	/// Longest model run before it is terminated, in milliseconds.
-	#[arg(long, default_value_t = 2_000, value_name = "MS")]
-	pub max_inference_ms: u64,
+	pub model_cache_dir: Option<PathBuf>,
 	/// Memory cap of each inference worker process (its address space), in MiB.
 	#[arg(long, default_value_t = verity_engine::worker::DEFAULT_MEMORY_MIB, value_name = "MIB")]
 	pub inference_memory_mib: u64,

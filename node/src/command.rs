@@ -107,7 +107,7 @@ pub fn run() -> sc_cli::Result<()> {
 			let runner = cli.create_runner(cmd)?;
 			runner.sync_run(|config| cmd.run::<Block>(&config))
 		}
-		Some(Subcommand::Inference(cmd)) => cmd.run(),
+		Some(Subcommand::Inference(cmd)) => crate::inference_cmd::run(cmd),
 		Some(Subcommand::InferenceWorker { spec }) => verity_engine::worker::worker_main(spec),
 		#[cfg(feature = "runtime-benchmarks")]
 		Some(Subcommand::Benchmark(cmd)) => {
@@ -128,7 +128,7 @@ pub fn run() -> sc_cli::Result<()> {
 			let params = cli.inference.clone();
 			runner.run_node_until_exit(|config| async move {
 				let engine: Option<Arc<dyn InferenceEngine>> =
-					crate::inference_cmd::node_engine(&params, &config)?;
+					crate::service::inference_engine(&params, &config)?;
 				#[cfg(feature = "fault-injection")]
 				let engine = match engine {
 					Some(e) if params.fault_corrupt_outputs => {

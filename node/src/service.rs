@@ -346,3 +346,62 @@ pub fn new_full<
 
 	Ok(task_manager)
 }
+
+/// The engine of a running node, if it should run models: validators unless `--no-inference`.
+/// Models run in worker processes (`verity-node inference-worker`, see
+/// `verity_engine::worker`), never in the node.
+pub fn inference_engine(
+	params: &crate::cli::InferenceParams,
+	config: &sc_service::Configuration,
+) -> Result<Option<Arc<dyn verity_engine::InferenceEngine>>, sc_cli::Error> {
+	if params.no_inference || !config.role.is_authority() {
+		log::info!(target: "verity", "inference disabled on this node");
+		return Ok(None);
+	}
+	let mut engine = params.engine.config().map_err(sc_cli::Error::Input)?;
+	#[cfg(feature = "fault-injection")]
+	if params.fault_unoptimized_graph {
+		log::warn!(target: "verity", "FAULT INJECTION: this validator runs unoptimized graphs");
+		engine.optimize_graph = false;
+	}
+	let model_dir =
+		params.model_cache_dir.clone().unwrap_or_else(|| config.base_path.path().join("models"));
+	// Absolute: workers run in this folder, and read the model files by their full path.
+	std::fs::create_dir_all(&model_dir).map_err(|e| sc_cli::Error::Input(e.to_string()))?;
+	let model_dir = std::fs::canonicalize(&model_dir)?;
+	// Workers may write in their folder: it must hold nothing of the node's (keystore, database).
+	std::fs::create_dir_all(config.base_path.path())?;
+	let base = std::fs::canonicalize(config.base_path.path())?;
+	if base.starts_with(&model_dir) {
+		return Err(sc_cli::Error::Input(format!(
+			"--model-cache-dir {} holds the node's base path {}: inference workers may write in \
+			 it; give them a folder of their own",
+			model_dir.display(),
+			base.display()
+		)));
+	}
+	engine.model_dir = Some(model_dir.clone());
+	let memory_bytes = params
+		.inference_memory_mib
+		.checked_mul(1 << 20)
+		.ok_or_else(|| sc_cli::Error::Input("--inference-memory-mib is too large".into()))?;
+	let pool = verity_engine::worker::PoolConfig {
+		program: std::env::current_exe()?,
+		args: vec!["inference-worker".into()],
+		spec: verity_engine::worker::WorkerSpec { engine, memory_bytes },
+		max_workers: params.inference_workers,
+		load_limit: Duration::from_secs(60),
+	};
+	let summary = format!(
+		"ONNX Runtime from {}, {} thread(s), {} ms limit, up to {} worker(s) of {} MiB, models in {}",
+		pool.spec.engine.library.display(),
+		pool.spec.engine.intra_threads,
+		pool.spec.engine.max_run.as_millis(),
+		pool.max_workers,
+		params.inference_memory_mib,
+		model_dir.display(),
+	);
+	let pool = verity_engine::worker::WorkerPool::new(pool).map_err(sc_cli::Error::Input)?;
+	log::info!(target: "verity", "inference engine ready: {summary}");
+	Ok(Some(Arc::new(pool)))
+}

@@ -400,6 +400,28 @@ fn inference_events() -> Vec<pallet_inference::Event<Runtime>> {
 		.collect()
 }
 
+/// A `CallbackProbe` (contracts/src/CallbackProbe.sol) for `model`, with 10 UNIT to pay fees.
+fn deploy_probe(model: H256) -> H160 {
+	deploy("CallbackProbe", FixedBytes::<32>::from(model.0).abi_encode(), 10 * UNIT)
+}
+
+/// The input every probe request sends (to the `linear` model).
+fn probe_input() -> Vec<u8> {
+	f32_input("x", vec![1, 4], &[0.5, 0.25, -1.0, 2.0])
+}
+
+/// Bob has `probe` request inference on [`probe_input`] with a callback in `mode` (see the
+/// contract) and `ref_time` of prepaid weight; returns the request id.
+fn ask_probe(probe: H160, mode: u8, ref_time: u64) -> u64 {
+	let call = ICallbackProbe::askCall {
+		input: probe_input().into(),
+		maxFee: U256::from(FEE),
+		mode,
+		refTime: ref_time,
+	};
+	invoke(Sr25519Keyring::Bob, probe, call)
+}
+
 /// The events contract `at` emitted, decoded as `E` (others are skipped).
 fn contract_events<E: alloy_core::sol_types::SolEvent>(at: H160) -> Vec<E> {
 	System::events()
@@ -789,18 +811,8 @@ fn precompile_functions_and_bad_inputs() {
 fn callbacks_cannot_be_faked_through_a_self_call_or_by_a_third_party() {
 	new_ext().execute_with(|| {
 		let model = register("linear");
-		let probe =
-			deploy("CallbackProbe", FixedBytes::<32>::from(model.0).abi_encode(), 10 * UNIT);
-		let input = f32_input("x", vec![1, 4], &[0.5, 0.25, -1.0, 2.0]);
-		let ask = |mode: u8| {
-			let call = ICallbackProbe::askCall {
-				input: input.clone().into(),
-				maxFee: U256::from(FEE),
-				mode,
-				refTime: 5_000_000_000,
-			};
-			invoke(Sr25519Keyring::Bob, probe, call)
-		};
+		let (probe, input) = (deploy_probe(model), probe_input());
+		let ask = |mode: u8| ask_probe(probe, mode, 5_000_000_000);
 		let fake_result = |id: u64, output: Vec<u8>| {
 			IInferenceConsumer::onInferenceResultCall { requestId: id, output: output.into() }
 				.abi_encode()
@@ -881,18 +893,8 @@ fn callbacks_cannot_be_faked_through_a_self_call_or_by_a_third_party() {
 fn failing_and_reentrant_callbacks_never_block_finalization() {
 	new_ext().execute_with(|| {
 		let model = register("linear");
-		let probe =
-			deploy("CallbackProbe", FixedBytes::<32>::from(model.0).abi_encode(), 10 * UNIT);
-		let input = f32_input("x", vec![1, 4], &[0.5, 0.25, -1.0, 2.0]);
-		let ask = |mode: u8, ref_time: u64| {
-			let data = ICallbackProbe::askCall {
-				input: input.clone().into(),
-				maxFee: U256::from(FEE),
-				mode,
-				refTime: ref_time,
-			};
-			invoke(Sr25519Keyring::Bob, probe, data)
-		};
+		let probe = deploy_probe(model);
+		let ask = |mode: u8, ref_time: u64| ask_probe(probe, mode, ref_time);
 		let received = |id: u64| {
 			invoke(Sr25519Keyring::Bob, probe, ICallbackProbe::receivedCall { requestId: id })
 				.to_vec()
@@ -1000,18 +1002,8 @@ fn agreed_failures_call_the_contract_back() {
 	new_ext().execute_with(|| {
 		use pallet_inference::FailureKind;
 		let model = register("linear");
-		let probe =
-			deploy("CallbackProbe", FixedBytes::<32>::from(model.0).abi_encode(), 10 * UNIT);
-		let input = f32_input("x", vec![1, 4], &[0.5, 0.25, -1.0, 2.0]);
-		let ask = |mode: u8| {
-			let data = ICallbackProbe::askCall {
-				input: input.clone().into(),
-				maxFee: U256::from(FEE),
-				mode,
-				refTime: 5_000_000_000,
-			};
-			invoke(Sr25519Keyring::Bob, probe, data)
-		};
+		let probe = deploy_probe(model);
+		let ask = |mode: u8| ask_probe(probe, mode, 5_000_000_000);
 		let failed_with = |id: u64| {
 			invoke(Sr25519Keyring::Bob, probe, ICallbackProbe::failedWithCall { requestId: id })
 		};

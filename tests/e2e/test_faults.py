@@ -180,13 +180,6 @@ def chain_rpc(url: str, method: str, params=None):
     return rpc(url, method, params)
 
 
-def real_models() -> Path:
-    folder = Path(os.environ.get("VERITY_REAL_MODELS", ""))
-    if not (folder / "silero_vad.onnx").is_file():
-        pytest.fail("VERITY_REAL_MODELS must hold scripts/real_models.py's corpus (scripts/test.sh makes it)")
-    return folder
-
-
 def other_onnxruntime() -> str:
     path = os.environ.get("ORT_OTHER_DYLIB_PATH", "")
     if not Path(path).is_file():
@@ -194,7 +187,7 @@ def other_onnxruntime() -> str:
     return path
 
 
-def unoptimized_difference(corpus: Path, name: str) -> float:
+def unoptimized_difference(folder: Path, name: str) -> float:
     """Largest difference between the model's outputs on its sample input with graph
     optimisations off and at the validators' level (basic), in Python onnxruntime."""
     import onnxruntime as ort
@@ -202,17 +195,18 @@ def unoptimized_difference(corpus: Path, name: str) -> float:
     for level in (ort.GraphOptimizationLevel.ORT_ENABLE_BASIC, ort.GraphOptimizationLevel.ORT_DISABLE_ALL):
         options = ort.SessionOptions()
         options.graph_optimization_level, options.intra_op_num_threads = level, 1
-        session = ort.InferenceSession(str(corpus / f"{name}.onnx"), options, providers=["CPUExecutionProvider"])
-        feeds = {i.name: np.load(corpus / f"{name}.{i.name}.npy") for i in session.get_inputs()}
+        session = ort.InferenceSession(str(folder / f"{name}.onnx"), options, providers=["CPUExecutionProvider"])
+        feeds = {i.name: np.load(folder / f"{name}.{i.name}.npy") for i in session.get_inputs()}
         outputs.append(session.run(None, feeds))
     return max(float(np.abs(a.astype(np.float64) - b.astype(np.float64)).max())
                for a, b in zip(*outputs) if a.dtype.kind == "f")
 
 
-def answers_and_strikes(substrate, rid: int, last: int) -> tuple[set[str], set[str]]:
-    """Who submitted an answer to request `rid` and who was struck for it, up to block `last`."""
+def request_events(substrate, rid: int, last: int) -> tuple[set[str], set[str], dict]:
+    """Of request `rid`, from its block to block `last`: who submitted an answer, who was struck,
+    and its `RequestExpired` event (empty if none)."""
     created = substrate.query("Inference", "Requests", [rid]).value["created_at"]
-    submitted, struck = set(), set()
+    submitted, struck, expired = set(), set(), {}
     for number in range(created, last + 1):
         for event in substrate.get_events(substrate.get_block_hash(number)):
             v = event.value
@@ -222,39 +216,33 @@ def answers_and_strikes(substrate, rid: int, last: int) -> tuple[set[str], set[s
                 submitted.add(v["attributes"]["executor"])
             if v["event_id"] == "ValidatorStruck":
                 struck.add(v["attributes"]["validator"])
-    return submitted, struck
+            if v["event_id"] == "RequestExpired":
+                expired = v["attributes"]
+    return submitted, struck, expired
 
 
-def expired_reason(substrate, rid: int, timeout: float = 120) -> tuple[str, set[str], dict]:
-    """Waits until request `rid` expires; returns the reason, who submitted an answer and the
+def wait_expired(substrate, rid: int, timeout: float = 120) -> tuple[set[str], dict]:
+    """Waits until request `rid` expires; returns who submitted an answer and the
     `RequestExpired` event."""
     deadline = time.monotonic() + timeout
     while (request := substrate.query("Inference", "Requests", [rid]).value)["status"] == "Pending":
         assert time.monotonic() < deadline, f"request {rid} still pending"
         time.sleep(1)
     assert request["status"] == "Expired", request
-    reason, submitted, expired = None, set(), {}
-    for number in range(request["created_at"], chain.best_number(substrate) + 1):
-        for event in substrate.get_events(substrate.get_block_hash(number)):
-            v = event.value
-            if v["module_id"] != "Inference" or v["attributes"].get("request_id") != rid:
-                continue
-            if v["event_id"] == "ResultSubmitted":
-                submitted.add(v["attributes"]["executor"])
-            if v["event_id"] == "RequestExpired":
-                reason, expired = v["attributes"]["reason"], v["attributes"]
-    return reason, submitted, expired
+    submitted, _, expired = request_events(substrate, rid, chain.best_number(substrate))
+    return submitted, expired
 
 
 def test_validators_that_differ_and_a_byzantine_quorum(fault_network, faulty_binary, models):
-    """Validators do not all run the same ONNX Runtime build. Silero VAD (a model from a PyPI
-    wheel) gives outputs that differ by about 2e-6 between optimized and unoptimized graphs
+    """Validators do not all run the same ONNX Runtime build. `convbn` (scripts/gen_models.py:
+    a convolution and a batch normalization, which ONNX Runtime's basic graph optimisations fold
+    into one) gives outputs about 1.1e-5 apart with and without graph optimisation
     (docs/benchmarks.md, scripts/ort_differences.py). Registered twice, with tolerance 0 (too
-    tight) and 1e-5:
+    tight) and 1e-4:
 
     1. identical builds agree even under tolerance 0 (the control);
     2. Charlie runs another release (ONNX Runtime 1.32.0) with unoptimized graphs and Bob stops
-       answering, so Alice and Charlie must agree: under 1e-5 they do; under tolerance 0 they
+       answering, so Alice and Charlie must agree: under 1e-4 they do; under tolerance 0 they
        cannot (both answer, the request expires without agreement and is refunded);
     3. Bob and Charlie turn byzantine with the same corruption: their wrong result is attested
        over Alice's, and `verity verify --reexecute` and `verity-node inference verify` refuse it.
@@ -266,32 +254,30 @@ def test_validators_that_differ_and_a_byzantine_quorum(fault_network, faulty_bin
     alice, bob, charlie = (Keypair.create_from_uri(u).ss58_address for u in ("//Alice", "//Bob", "//Charlie"))
     alice_kp = Keypair.create_from_uri("//Alice")
     mlp = chain.register_model(substrate, alice_kp, models / "mlp.onnx", FEE)
-    corpus = real_models()
-    probe = [a for n in ("input", "state", "sr") for a in ("--probe-input", f"{n}={corpus / f'silero_vad.{n}.npy'}")]
 
     def register(owner: str, tol: str) -> str:
-        reg = verity("register", "--model", str(corpus / "silero_vad.onnx"), "--fee", str(FEE), "--suri", owner,
-                     "--abs-tol", tol, "--rel-tol", "0", *probe, "--rpc", url, timeout=600)
+        reg = verity("register", "--model", str(models / "convbn.onnx"), "--fee", str(FEE), "--suri", owner,
+                     "--abs-tol", tol, "--rel-tol", "0", "--rpc", url)
         assert reg.returncode == 0, reg.stderr
         return chain.cli_model_id(reg.stdout)
 
-    # Two owners, so that the two uploads share blocks.
+    # Two owners, so that the registrations share blocks.
     with ThreadPoolExecutor(2) as pool:
-        tight, calibrated = pool.submit(register, "//Alice", "0"), pool.submit(register, "//Dave", "1e-5")
+        tight, calibrated = pool.submit(register, "//Alice", "0"), pool.submit(register, "//Dave", "1e-4")
         ids = {"tight": tight.result(), "calibrated": calibrated.result()}
-    sample = (corpus / "silero_vad.input.vtns").read_bytes()
+    sample = (models / "convbn.input.vtns").read_bytes()
     # The premise, on this CPU: unoptimized and optimized graphs differ on this input, by less
     # than the calibrated tolerance.
-    difference = unoptimized_difference(corpus, "silero_vad")
-    print(f"[differ] silero_vad: unoptimized graphs differ from the validators' by {difference:.3g}")
-    assert 0 < difference < 1e-5, f"premise not met on this CPU: difference {difference}"
+    difference = unoptimized_difference(models, "convbn")
+    print(f"[differ] convbn: unoptimized graphs differ from the validators' by {difference:.3g}")
+    assert 0 < difference < 1e-4, f"premise not met on this CPU: difference {difference}"
 
     # 1. Same build everywhere: bit-identical, so even tolerance 0 is met, and every answer
     #    that reached the chain is an attestation (no dissent, no strike).
     rid, _ = chain.request(substrate, alice_kp, ids["tight"], sample, FEE)
     result = chain.wait_result(substrate, rid)
     attesters = {e["account"] for e in chain.unwrap(result["attesters"])}
-    submitted, struck = answers_and_strikes(substrate, rid, result["attested_at"])
+    submitted, struck, _ = request_events(substrate, rid, result["attested_at"])
     print(f"[differ] same builds, tolerance 0: request {rid} attested by {attesters}, answers from {submitted}")
     assert chain.unwrap(result["dissenters"]) == [] and submitted <= attesters and not struck
 
@@ -314,14 +300,14 @@ def test_validators_that_differ_and_a_byzantine_quorum(fault_network, faulty_bin
     rid, _ = chain.request(substrate, alice_kp, ids["calibrated"], sample, FEE)
     result = chain.wait_result(substrate, rid)
     attesters = {e["account"] for e in chain.unwrap(result["attesters"])}
-    print(f"[differ] tolerance 1e-5, Alice vs Charlie ({Path(other).name}, unoptimized): request {rid} "
+    print(f"[differ] tolerance 1e-4, Alice vs Charlie ({Path(other).name}, unoptimized): request {rid} "
           f"attested by {attesters}")
     assert attesters == {alice, charlie}
     chain.assert_settled(substrate, rid, result)
     rid, _ = chain.request(substrate, alice_kp, ids["tight"], sample, FEE)
-    reason, submitted, expired = expired_reason(substrate, rid)
-    print(f"[differ] tolerance 0: request {rid} expired ({reason}), answers from {submitted}, {expired}")
-    assert submitted == {alice, charlie} and reason == "NoAgreement", (reason, submitted)
+    submitted, expired = wait_expired(substrate, rid)
+    print(f"[differ] tolerance 0: request {rid} expired, answers from {submitted}, {expired}")
+    assert submitted == {alice, charlie} and expired.get("reason") == "NoAgreement", (submitted, expired)
     # Both committed: they keep ExpiryFee of the fee, the rest is refunded; nothing stays held.
     kept = FEE * substrate.get_constant("Inference", "ExpiryFee").value // 1_000_000_000
     assert (expired["paid"], expired["refunded"]) == (kept, FEE - kept), expired
@@ -351,7 +337,7 @@ def test_validators_that_differ_and_a_byzantine_quorum(fault_network, faulty_bin
     node = verity_node("inference", "verify", "--request", str(rid), "--rpc", url)
     assert node.returncode != 0 and "verified" not in node.stdout, node.stdout
     assert "FAIL local re-execution" in node.stdout and "disagrees with the result" in node.stdout
-    restore(net)
+    # (The next fault test restores the nodes; the network stops after the module.)
 
 
 def verity_node(*args: str):
