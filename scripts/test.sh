@@ -52,5 +52,6 @@ log "end-to-end tests (pytest tests/e2e) against $VERITY_NODE_BIN"
 start=$(date +%s)
 # In random order (pytest-randomly; the header prints the seed): rerun an order with
 # VERITY_E2E_SEED=<seed>.
-"$VERITY_VENV/bin/python" -m pytest -v -p no:cacheprovider -p randomly ${VERITY_E2E_SEED:+--randomly-seed="$VERITY_E2E_SEED"} tests/e2e
+# --durations: the slowest tests and fixtures, to keep the cold run under its hour.
+"$VERITY_VENV/bin/python" -m pytest -v -p no:cacheprovider -p randomly --durations=40 ${VERITY_E2E_SEED:+--randomly-seed="$VERITY_E2E_SEED"} tests/e2e
 log "end-to-end tests done in $(( $(date +%s) - start ))s"
