@@ -8,8 +8,7 @@ from pathlib import Path
 
 import onnxruntime as ort
 
-sys.path.insert(0, str(Path(__file__).resolve().parent / "py"))
-import vtns  # noqa: E402
+from verity import vtns
 
 models = Path(sys.argv[1])
 print("model,python_us")

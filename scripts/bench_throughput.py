@@ -24,10 +24,7 @@ from pathlib import Path
 import numpy as np
 from substrateinterface import Keypair
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT / "scripts"), str(ROOT / "tests" / "e2e")]
-import chain  # noqa: E402
-import localnet  # noqa: E402
+from verity import chain, localnet
 
 FEE = 1_000_000_000
 ACCOUNTS = ["//Alice", "//Bob", "//Charlie", "//Dave", "//Eve", "//Ferdie", "//One", "//Two"]

@@ -13,10 +13,9 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests" / "e2e"))
-import chain  # noqa: E402
-from substrateinterface import Keypair  # noqa: E402
+from substrateinterface import Keypair
+
+from verity import chain
 
 FEE = 3_000_000_000  # 0.003 VRT
 
@@ -36,7 +35,7 @@ def main() -> int:
     attesters = chain.unwrap(result["attesters"])
     print(f"[demo] finalized in block #{result['attested_at']} by {len(attesters)} validators: "
           f"probs = {output['probs'].round(5).tolist()}", flush=True)
-    print(f"[demo] re-check it yourself: verity-node inference verify --request {request_id} "
+    print(f"[demo] re-check it yourself: verity verify --request {request_id} --reexecute "
           f"--rpc {url.replace('ws://', 'http://')}", flush=True)
     print(f"[demo] call it again: requestInference({model_id}, <tensors in docs/tensor-format.md>, "
           f"{FEE}, None) from any funded account, e.g. in polkadot.js Apps", flush=True)

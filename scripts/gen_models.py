@@ -21,8 +21,7 @@ import onnx
 import onnxruntime as ort
 from onnx import TensorProto, helper, numpy_helper
 
-sys.path.insert(0, str(Path(__file__).resolve().parent / "py"))
-import vtns  # noqa: E402
+from verity import vtns
 
 OPSET = [helper.make_opsetid("", 17)]
 ONNX_TO_SPEC = {TensorProto.FLOAT: "f32", TensorProto.DOUBLE: "f64", TensorProto.INT32: "i32",

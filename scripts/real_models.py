@@ -28,8 +28,7 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 
-sys.path.insert(0, str(Path(__file__).resolve().parent / "py"))
-import vtns  # noqa: E402
+from verity import vtns
 
 WHEELS = {  # name: (pip requirement, file inside the wheel)
     "magika": ("magika==1.0.3", "magika/models/standard_v3_3/model.onnx"),

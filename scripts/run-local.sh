@@ -12,5 +12,5 @@ set -euo pipefail
 "$VERITY_ROOT/scripts/build.sh"
 models="$VERITY_CACHE/models"
 "$VERITY_VENV/bin/python" "$VERITY_ROOT/scripts/gen_models.py" "$models"
-exec python3 "$VERITY_ROOT/scripts/localnet.py" --binary "$VERITY_NODE_BIN" --eth-rpc "$VERITY_ETH_RPC_BIN" \
+exec "$VERITY_VENV/bin/python" -m verity.localnet --binary "$VERITY_NODE_BIN" --eth-rpc "$VERITY_ETH_RPC_BIN" \
 	--demo "$VERITY_VENV/bin/python" "$models" "$@"

@@ -7,6 +7,7 @@
 #      (rustup's own target where it can be downloaded; otherwise Debian's rustc-web with a
 #       locally built core/alloc sysroot, linked into rustup as the `web` toolchain)
 #   3. a Python venv with onnx/numpy/onnxruntime/pytest/substrate-interface (test models, e2e)
+#      and the project's own `verity` package (python/) installed editable
 #   4. the pinned ONNX Runtime shared library, taken from the PyPI wheel into $VERITY_CACHE
 #      (downloaded with the venv's pip: Debian's python3 has no pip of its own)
 #   5. npm packages (solc, @polkadot/api, ethers) pinned by package-lock.json
@@ -104,13 +105,25 @@ fi
 # --- 3. Python venv -------------------------------------------------------------------------
 log "step 3/5: Python venv at $VERITY_VENV"
 req="$VERITY_ROOT/scripts/requirements.txt"
+pyproject="$VERITY_ROOT/python/pyproject.toml"
 stamp="$VERITY_VENV/.verity-requirements"
-if [ -f "$stamp" ] && cmp -s "$req" "$stamp"; then
+# The stamp is what was installed: the requirements, then the package's pyproject.toml (a change
+# to either reinstalls). The package is editable, so edits to its modules need nothing; but the
+# venv is shared by every checkout, so it is reinstalled when it points at another checkout.
+this_checkout() {
+	"$VERITY_VENV/bin/python" -c 'import os, sys, verity
+sys.exit(os.path.realpath(verity.__file__) != os.path.realpath(sys.argv[1]))' \
+		"$VERITY_ROOT/python/src/verity/__init__.py" 2>/dev/null
+}
+if [ -f "$stamp" ] && cmp -s <(cat "$req" "$pyproject") "$stamp" && this_checkout; then
 	log "venv up to date"
 else
 	[ -x "$VERITY_VENV/bin/python" ] || python3 -m venv "$VERITY_VENV"
 	"$VERITY_VENV/bin/pip" install -q --disable-pip-version-check -r "$req"
-	cp "$req" "$stamp"
+	# With build isolation: pip fetches the build backend (setuptools) itself, so the venv
+	# needs none of its own (venvs of Python >= 3.12 come without setuptools).
+	"$VERITY_VENV/bin/pip" install -q --disable-pip-version-check -e "$VERITY_ROOT/python"
+	cat "$req" "$pyproject" >"$stamp"
 	log "venv ready"
 fi
 

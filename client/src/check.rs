@@ -1,51 +1,42 @@
 //! Re-execution of a finalized result: fetch the model bytes and the input at a block, check
 //! them against the hashes the result records, run the model with the validators' engine and
 //! compare under the model's tolerance.
-use codec::Encode;
+use pallet_inference_rpc::views::{ModelView, ResultView};
 use sp_core::H256;
 use verity_engine::Engine;
 use verity_primitives::agreement::compare_encoded;
-use verity_runtime::{InferenceModel, InferenceResult};
 
-use crate::rpc::{hex, Rpc};
+use crate::node::{hex, Node};
 
 /// One named check and whether it passed.
 pub type Check = (String, bool);
 
 /// Re-executes `result` (of `request_id`) from the state at `at`.
 pub fn reexecute(
-	rpc: &Rpc,
+	node: &Node,
 	engine: &Engine,
-	request_id: u64,
-	result: &InferenceResult,
+	result: &ResultView,
 	at: H256,
 ) -> Result<Vec<Check>, String> {
-	let input: Option<Vec<u8>> = rpc.api("InferenceApi_request_input", request_id, at)?;
-	let input = input.ok_or("the request's input is gone (pruned after its retention)")?;
-	let model: Option<InferenceModel> = rpc.api("InferenceApi_model", result.model, at)?;
-	let model = model
+	let input = node
+		.request_input(result.request_id, at)?
+		.ok_or("the request's input is gone (pruned after its retention)")?;
+	let model = node
+		.model_at(result.model, at)?
 		.ok_or("the model was removed; re-run it from its file with `verity-node inference run`")?;
-	let bytes: Option<Vec<u8>> = rpc.api("InferenceApi_model_bytes", result.model, at)?;
-	let bytes = bytes.ok_or("the model's bytes are not available")?;
+	let bytes = node.model_bytes(result.model, at)?.ok_or("the model's bytes are not available")?;
 	compare(engine, &model, &bytes, &input, result)
 }
 
 /// The checks of a result against the model (`bytes`) and input it names, re-running the model.
 pub fn compare(
 	engine: &Engine,
-	model: &InferenceModel,
+	model: &ModelView,
 	bytes: &[u8],
 	input: &[u8],
-	result: &InferenceResult,
+	result: &ResultView,
 ) -> Result<Vec<Check>, String> {
-	let derived = verity_primitives::model_id(
-		&model.owner.encode(),
-		&model.code_hash,
-		&model.inputs,
-		&model.outputs,
-		&model.tolerance,
-		model.fee,
-	);
+	let derived = model.derived_id()?;
 	let mut checks = vec![
 		(
 			"model bytes hash to the model's code hash".to_string(),
@@ -68,14 +59,14 @@ pub fn compare(
 	engine.load(&model.code_hash.0, bytes).map_err(|e| format!("loading the model: {e:?}"))?;
 	let local =
 		engine.run(&model.code_hash.0, input).map_err(|e| format!("re-execution failed: {e:?}"))?;
-	let agreement = compare_encoded(&local, &result.output, model.tolerance, usize::MAX);
+	let agreement = compare_encoded(&local, &result.output, model.tolerance(), usize::MAX);
 	checks.push((
 		format!(
 			"local re-execution of model {} {} the result (tolerance abs {}e-9, rel {}e-9){}",
 			hex(&result.model.0),
 			if agreement.is_ok() { "agrees with" } else { "disagrees with" },
-			model.tolerance.abs_e9,
-			model.tolerance.rel_e9,
+			model.tolerance_abs_e9,
+			model.tolerance_rel_e9,
 			agreement.as_ref().err().map(|e| format!(": {e}")).unwrap_or_default()
 		),
 		agreement.is_ok(),

@@ -1,15 +1,7 @@
-//! Verity client library: JSON views of the pallet's data (shared with the node's RPC server),
-//! provenance receipts and their verification, a small JSON-RPC client and signed
-//! transactions, for the `verity` command line and other Rust clients.
+//! The `verity` command line's library, for other Rust clients too: a node's JSON-RPC through
+//! the clients jsonrpsee generates from the RPC traits ([`node`]), signed transactions ([`tx`])
+//! and re-execution of a result with the validators' engine ([`check`]). The JSON views and
+//! receipts are `pallet_inference_rpc`'s; tensor files are `verity_engine::tensor_files`.
 pub mod check;
-pub mod formats;
-pub mod receipt;
-pub mod rpc;
+pub mod node;
 pub mod tx;
-pub mod views;
-
-/// Storage key of `System::Events` (the pallet keeps the item's type private; the key is the
-/// standard `twox128("System") ++ twox128("Events")`).
-pub fn events_storage_key() -> Vec<u8> {
-	[sp_crypto_hashing::twox_128(b"System"), sp_crypto_hashing::twox_128(b"Events")].concat()
-}

@@ -4,21 +4,22 @@
 //! re-running the model locally with the validators' engine).
 use clap::{Parser, Subcommand};
 use codec::Encode;
+use pallet_inference_rpc::{
+	receipt::{self, Receipt, TrustedChain},
+	views::{ModelStatus, RequestStatus, ResultView},
+};
 use sp_core::{crypto::Ss58Codec, H256};
 use std::{
 	io::Write,
 	path::PathBuf,
 	time::{Duration, Instant},
 };
-use verity_client::formats;
 use verity_client::{
 	check,
-	receipt::{self, Receipt, TrustedChain},
-	rpc::{hex, Rpc},
+	node::{hex, Node},
 	tx::{self, Signer},
-	views::{ModelPage, ModelView, RequestView, ResultView},
 };
-use verity_engine::EngineParams;
+use verity_engine::{tensor_files as formats, EngineParams};
 use verity_primitives::{agreement::Tolerance, spec::Dim, tensor};
 use verity_runtime::{Runtime, RuntimeCall, RuntimeEvent};
 
@@ -153,11 +154,10 @@ fn main() {
 }
 
 fn run(cli: Cli) -> Result<(), String> {
-	let rpc = Rpc::new(&cli.rpc)?;
+	let rpc = Node::new(&cli.rpc)?;
 	match cli.command {
 		Command::Models { page, page_size } => {
-			let page: ModelPage =
-				rpc.get("inference_listModels", serde_json::json!([page, page_size]))?;
+			let page = rpc.models(page, page_size)?;
 			for m in &page.models {
 				println!(
 					"{}  {}  {} bytes  fee {}  owner {}",
@@ -203,7 +203,7 @@ fn run(cli: Cli) -> Result<(), String> {
 		}
 		Command::Result { request, output_dir } => show_result(&rpc, request, output_dir.as_ref()),
 		Command::Receipt { request, out } => {
-			let receipt: Receipt = rpc.get("inference_getReceipt", serde_json::json!([request]))?;
+			let receipt = rpc.receipt(request)?;
 			let json = serde_json::to_string_pretty(&receipt).map_err(|e| e.to_string())?;
 			match out {
 				Some(path) => {
@@ -221,8 +221,7 @@ fn run(cli: Cli) -> Result<(), String> {
 		Command::Verify { request, receipt, trusted_rpc, reexecute, engine } => {
 			let receipt: Receipt = match (request, receipt) {
 				(Some(id), _) => {
-					let receipt: Receipt =
-						rpc.get("inference_getReceipt", serde_json::json!([id]))?;
+					let receipt = rpc.receipt(id)?;
 					// The serving node is not trusted to answer the question asked.
 					if receipt.result.request_id != id {
 						return Err(format!(
@@ -247,11 +246,15 @@ fn run(cli: Cli) -> Result<(), String> {
 				}
 				(None, None) => return Err("give --request or --receipt".into()),
 			};
+			let other;
 			let trusted = match trusted_rpc {
-				Some(url) => Rpc::new(&url)?,
-				None => rpc.clone(),
+				Some(url) => {
+					other = Node::new(&url)?;
+					&other
+				}
+				None => &rpc,
 			};
-			verify(&trusted, &receipt, reexecute.then_some(&engine))
+			verify(trusted, &receipt, reexecute.then_some(&engine))
 		}
 	}
 }
@@ -282,8 +285,8 @@ fn progress(done: u64, total: u64, started: Instant) {
 	std::io::stdout().flush().ok();
 }
 
-fn submit(rpc: &Rpc, signer: &Signer, call: RuntimeCall) -> Result<tx::Included, String> {
-	let nonce = tx::next_nonce(rpc, &signer.account)?;
+fn submit(rpc: &Node, signer: &Signer, call: RuntimeCall) -> Result<tx::Included, String> {
+	let nonce = rpc.next_nonce(&signer.account)?;
 	let xt = tx::sign(rpc, signer, call, nonce)?;
 	tx::submit_and_wait(rpc, &xt, Duration::from_secs(120))
 }
@@ -295,7 +298,7 @@ struct Probe {
 }
 
 fn register(
-	rpc: &Rpc,
+	rpc: &Node,
 	path: &PathBuf,
 	fee: u128,
 	tolerance: Tolerance,
@@ -346,18 +349,17 @@ fn register(
 	);
 
 	// Only "not found" means "not registered": a node that cannot be reached is an error.
-	let existing: Option<ModelView> =
-		rpc.get_optional("inference_getModel", serde_json::json!([id]))?;
+	let existing = rpc.model(id)?;
 	let probe_input = match probe.inputs.is_empty() {
 		true => None,
 		false => Some(formats::collect_inputs(&probe.inputs, &opened.inputs())?),
 	};
 	let mut uploaded = match existing {
-		Some(m) if m.status == "probing" => {
+		Some(m) if m.status == ModelStatus::Probing => {
 			println!("already uploaded; its readiness probe runs");
 			return wait_for_probe(rpc, id, probe.wait);
 		}
-		Some(m) if m.status != "uploading" => {
+		Some(m) if m.status != ModelStatus::Uploading => {
 			println!("already registered ({}); nothing to do", m.status);
 			return Ok(());
 		}
@@ -451,16 +453,16 @@ fn register(
 
 /// Waits until the readiness probe of model `id` ended: prints its profile once it is active,
 /// fails with the probe's outcome if it was rejected.
-fn wait_for_probe(rpc: &Rpc, id: H256, limit: Duration) -> Result<(), String> {
+fn wait_for_probe(rpc: &Node, id: H256, limit: Duration) -> Result<(), String> {
 	let started = Instant::now();
 	loop {
-		let model: ModelView = rpc.get("inference_getModel", serde_json::json!([id]))?;
-		match (model.status.as_str(), &model.profile) {
-			("probing", _) if started.elapsed() > limit => {
+		let model = rpc.model(id)?.ok_or(format!("model {} is gone", hex(&id.0)))?;
+		match (model.status, &model.profile) {
+			(ModelStatus::Probing, _) if started.elapsed() > limit => {
 				return Err(format!("the readiness probe did not end within {limit:?}"))
 			}
-			("probing", _) => std::thread::sleep(Duration::from_millis(500)),
-			("active", profile) => {
+			(ModelStatus::Probing, _) => std::thread::sleep(Duration::from_millis(500)),
+			(ModelStatus::Active, profile) => {
 				if let Some(p) = profile {
 					println!(
 						"probe (request {}): load {:.1} ms, run {:.1} ms, peak memory {} MiB; \
@@ -488,25 +490,23 @@ fn wait_for_probe(rpc: &Rpc, id: H256, limit: Duration) -> Result<(), String> {
 }
 
 fn request(
-	rpc: &Rpc,
+	rpc: &Node,
 	model: H256,
 	inputs: &[String],
 	max_fee: Option<u128>,
 	timeout: Option<u32>,
 	signer: &Signer,
 ) -> Result<u64, String> {
-	let info: ModelView = rpc.get("inference_getModel", serde_json::json!([model]))?;
+	let info = rpc.model(model)?.ok_or(format!("no model {}", hex(&model.0)))?;
 	let wanted: Vec<(String, Option<tensor::DType>)> =
 		info.inputs.iter().map(|s| (s.name.clone(), tensor::DType::from_name(&s.dtype))).collect();
 	let input = formats::collect_inputs(inputs, &wanted)?;
 	let max_fee = match max_fee {
 		Some(fee) => fee,
 		// The model's fee, or the fee floor for this input when that is higher.
-		None => {
-			let quote: String =
-				rpc.get("inference_quote", serde_json::json!([model, input.len()]))?;
-			quote.parse().map_err(|_| "the quoted fee is not a number")?
-		}
+		None => rpc
+			.quote(model, input.len().try_into().unwrap_or(u32::MAX))?
+			.ok_or("the model takes no requests now (or no validators run models)")?,
 	};
 	let call = RuntimeCall::Inference(pallet_inference::Call::request_inference {
 		model,
@@ -532,12 +532,12 @@ fn request(
 		.ok_or("the request was included but no InferenceRequested event was found".into())
 }
 
-fn wait_for_result(rpc: &Rpc, id: u64, limit: Duration) -> Result<(), String> {
+fn wait_for_result(rpc: &Node, id: u64, limit: Duration) -> Result<(), String> {
 	let started = Instant::now();
 	let mut last_block = 0;
 	loop {
 		let best = rpc.block_number(rpc.best_head()?)?.unwrap_or(0);
-		let request: RequestView = rpc.get("inference_getRequest", serde_json::json!([id]))?;
+		let request = rpc.request(id)?.ok_or(format!("no request {id} (or pruned)"))?;
 		if best != last_block {
 			println!(
 				"block #{best}: request {id} {} ({:.0}s)",
@@ -546,12 +546,12 @@ fn wait_for_result(rpc: &Rpc, id: u64, limit: Duration) -> Result<(), String> {
 			);
 			last_block = best;
 		}
-		match request.status.as_str() {
-			"attested" => return Ok(()),
-			"expired" => {
+		match request.status {
+			RequestStatus::Attested => return Ok(()),
+			RequestStatus::Expired => {
 				return Err(format!("request {id} expired without a quorum; its fee was refunded"))
 			}
-			"failed" => {
+			RequestStatus::Failed => {
 				return Err(format!(
 					"request {id} failed: a quorum of validators could not run the model on this \
 					 input (the reason is in the Inference.InferenceFailed event); the fee paid them"
@@ -564,15 +564,14 @@ fn wait_for_result(rpc: &Rpc, id: u64, limit: Duration) -> Result<(), String> {
 }
 
 /// Waits until GRANDPA finalized the block holding request `id`'s result, on the same chain.
-fn wait_for_finality(rpc: &Rpc, id: u64, started: Instant, limit: Duration) -> Result<(), String> {
-	let result: ResultView = rpc.get("inference_getResult", serde_json::json!([id]))?;
+fn wait_for_finality(rpc: &Node, id: u64, started: Instant, limit: Duration) -> Result<(), String> {
+	let result = rpc.result(id, None)?.ok_or(format!("request {id} has no result"))?;
 	loop {
 		let finalized = rpc.block_number(rpc.finalized_head()?)?.unwrap_or(0);
 		if finalized >= result.attested_at {
 			// The result must be in the final chain, not on a fork that lost.
 			let at = rpc.block_hash(result.attested_at)?.ok_or("the result's block is unknown")?;
-			let final_result: Option<ResultView> =
-				rpc.get_optional("inference_getResult", serde_json::json!([id, at]))?;
+			let final_result = rpc.result(id, Some(at))?;
 			if final_result.is_none_or(|r| r.output_hash != result.output_hash) {
 				return Err(format!("request {id}'s result is not in the final chain"));
 			}
@@ -590,18 +589,18 @@ fn wait_for_finality(rpc: &Rpc, id: u64, started: Instant, limit: Duration) -> R
 	}
 }
 
-fn show_result(rpc: &Rpc, id: u64, output_dir: Option<&PathBuf>) -> Result<(), String> {
-	let request: RequestView = rpc.get("inference_getRequest", serde_json::json!([id]))?;
+fn show_result(rpc: &Node, id: u64, output_dir: Option<&PathBuf>) -> Result<(), String> {
+	let request = rpc.request(id)?.ok_or(format!("no request {id} (or pruned)"))?;
 	println!(
 		"request {id}: {} (model {}, by {})",
 		request.status,
 		hex(&request.model.0),
 		request.requester
 	);
-	if request.status != "attested" {
+	if request.status != RequestStatus::Attested {
 		return Ok(());
 	}
-	let result: ResultView = rpc.get("inference_getResult", serde_json::json!([id]))?;
+	let result = rpc.result(id, None)?.ok_or(format!("request {id} has no result"))?;
 	println!(
 		"attested in block #{} by {} attester(s), {} dissenter(s); output blake2-256 {}",
 		result.attested_at,
@@ -620,7 +619,7 @@ fn show_result(rpc: &Rpc, id: u64, output_dir: Option<&PathBuf>) -> Result<(), S
 	Ok(())
 }
 
-fn verify(trusted: &Rpc, receipt: &Receipt, engine: Option<&EngineParams>) -> Result<(), String> {
+fn verify(trusted: &Node, receipt: &Receipt, engine: Option<&EngineParams>) -> Result<(), String> {
 	let finalized = trusted.finalized_head()?;
 	let finalized_number =
 		trusted.block_number(finalized)?.ok_or("the trusted node lost its finalized head")?;
@@ -636,9 +635,11 @@ fn verify(trusted: &Rpc, receipt: &Receipt, engine: Option<&EngineParams>) -> Re
 		hex(&receipt.block_hash.0),
 		trusted.url()
 	);
-	let result =
-		receipt::verify(receipt, &TrustedChain { finalized_number, hash_at_receipt_height })
-			.map_err(|e| format!("FAIL {e}"))?;
+	let result = receipt::verify::<Runtime>(
+		receipt,
+		&TrustedChain { finalized_number, hash_at_receipt_height },
+	)
+	.map_err(|e| format!("FAIL {e}"))?;
 	println!("ok   header hashes to the block hash, which is finalized and canonical");
 	println!(
 		"ok   storage proof of Inference::Results({}) checks against the state root",
@@ -656,13 +657,9 @@ fn verify(trusted: &Rpc, receipt: &Receipt, engine: Option<&EngineParams>) -> Re
 		result.attesters.iter().map(|a| a.account.to_ss58check()).collect::<Vec<_>>().join(", ")
 	);
 	if let Some(args) = engine {
-		let checks = check::reexecute(
-			trusted,
-			&args.engine()?,
-			receipt.result.request_id,
-			&result,
-			receipt.block_hash,
-		)?;
+		// The proven result, not the one the receipt claims.
+		let proven = ResultView::new::<Runtime>(receipt.result.request_id, &result);
+		let checks = check::reexecute(trusted, &args.engine()?, &proven, receipt.block_hash)?;
 		check::report(&checks)?;
 	}
 	println!("verified");

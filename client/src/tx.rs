@@ -2,12 +2,12 @@
 //! runtime's own types, so the encoding cannot drift), submit it, and wait until a block
 //! includes it, reporting the dispatch outcome from that block's events.
 use codec::{Decode, Encode};
-use sp_core::{crypto::Ss58Codec, sr25519, Pair, H256};
+use sp_core::{sr25519, Pair, H256};
 use sp_runtime::{generic, traits::IdentifyAccount, MultiSignature, MultiSigner};
 use std::time::{Duration, Instant};
 use verity_runtime::{AccountId, RuntimeCall, RuntimeEvent, TxExtension, UncheckedExtrinsic};
 
-use crate::rpc::{hex, unhex, Rpc};
+use crate::node::Node;
 
 /// A key that signs transactions (`//Alice`, a mnemonic, or a raw seed: any secret URI).
 pub struct Signer {
@@ -31,27 +31,24 @@ struct ChainParams {
 	tx_version: u32,
 }
 
-fn chain_params(rpc: &Rpc) -> Result<ChainParams, String> {
-	let genesis: H256 = rpc.block_hash(0)?.ok_or("the node has no genesis block")?;
-	let version = rpc.call("state_getRuntimeVersion", serde_json::json!([]))?;
-	let field = |name: &str| {
-		version[name].as_u64().map(|v| v as u32).ok_or(format!("runtime version has no {name}"))
-	};
+fn chain_params(node: &Node) -> Result<ChainParams, String> {
+	let genesis: H256 = node.block_hash(0)?.ok_or("the node has no genesis block")?;
+	let version = node.runtime_version()?;
 	Ok(ChainParams {
 		genesis,
-		spec_version: field("specVersion")?,
-		tx_version: field("transactionVersion")?,
+		spec_version: version.spec_version,
+		tx_version: version.transaction_version,
 	})
 }
 
 /// Signs `call` as `signer` with the given nonce (immortal, no tip).
 pub fn sign(
-	rpc: &Rpc,
+	node: &Node,
 	signer: &Signer,
 	call: RuntimeCall,
 	nonce: u32,
 ) -> Result<UncheckedExtrinsic, String> {
-	let params = chain_params(rpc)?;
+	let params = chain_params(node)?;
 	let extension: TxExtension = verity_runtime::tx_extension(nonce, 0);
 	let implicit = (
 		(),
@@ -77,11 +74,6 @@ pub fn sign(
 	)))
 }
 
-/// The account's next nonce, counting its transactions in the pool.
-pub fn next_nonce(rpc: &Rpc, account: &AccountId) -> Result<u32, String> {
-	rpc.get("system_accountNextIndex", serde_json::json!([account.to_ss58check()]))
-}
-
 /// Where a transaction landed and what it did.
 pub struct Included {
 	pub block_hash: H256,
@@ -91,39 +83,37 @@ pub struct Included {
 
 /// Events of a block.
 pub fn block_events(
-	rpc: &Rpc,
+	node: &Node,
 	at: H256,
 ) -> Result<Vec<frame_system::EventRecord<RuntimeEvent, H256>>, String> {
-	let key = crate::events_storage_key();
-	let Some(data) = rpc.storage(&key, Some(at))? else { return Ok(Vec::new()) };
+	let key = pallet_inference_rpc::events_storage_key();
+	let Some(data) = node.storage(&key, Some(at))? else { return Ok(Vec::new()) };
 	Vec::decode(&mut &data[..]).map_err(|e| format!("cannot decode the events of {at:?}: {e}"))
 }
 
 /// Submits `xt` and waits (up to `timeout`) for a block to include it. A failed dispatch is an
 /// error naming the pallet error.
 pub fn submit_and_wait(
-	rpc: &Rpc,
+	node: &Node,
 	xt: &UncheckedExtrinsic,
 	timeout: Duration,
 ) -> Result<Included, String> {
 	let encoded = xt.encode();
 	let tx_hash = H256(sp_crypto_hashing::blake2_256(&encoded));
-	let start_number = rpc.block_number(rpc.best_head()?)?.unwrap_or(0);
-	rpc.call("author_submitExtrinsic", serde_json::json!([hex(&encoded)]))?;
+	let start_number = node.block_number(node.best_head()?)?.unwrap_or(0);
+	node.submit(encoded.clone())?;
 	let started = Instant::now();
 	let mut next = start_number + 1;
 	loop {
-		let best = rpc.block_number(rpc.best_head()?)?.unwrap_or(0);
+		let best = node.block_number(node.best_head()?)?.unwrap_or(0);
 		while next <= best {
-			let Some(hash) = rpc.block_hash(next)? else { break };
-			let block = rpc.call("chain_getBlock", serde_json::json!([hash]))?;
-			let extrinsics = block["block"]["extrinsics"].as_array().cloned().unwrap_or_default();
-			for (index, x) in extrinsics.iter().enumerate() {
-				let bytes = unhex(x.as_str().unwrap_or_default())?;
-				if sp_crypto_hashing::blake2_256(&bytes) != tx_hash.0 {
+			let Some(hash) = node.block_hash(next)? else { break };
+			let extrinsics = node.block_extrinsics(hash)?.unwrap_or_default();
+			for (index, bytes) in extrinsics.iter().enumerate() {
+				if sp_crypto_hashing::blake2_256(bytes) != tx_hash.0 {
 					continue;
 				}
-				let events: Vec<RuntimeEvent> = block_events(rpc, hash)?
+				let events: Vec<RuntimeEvent> = block_events(node, hash)?
 					.into_iter()
 					.filter(|r| r.phase == frame_system::Phase::ApplyExtrinsic(index as u32))
 					.map(|r| r.event)

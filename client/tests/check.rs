@@ -3,15 +3,18 @@
 //! model does produce passes; a wrong output, however well hashed and signed, fails.
 use codec::Encode;
 use frame_support::BoundedVec;
+use pallet_inference_rpc::views::{ModelView, ResultView};
 use sp_core::H256;
 use verity_client::check::{compare, report};
 use verity_engine::{library_path, Engine, EngineConfig};
 use verity_primitives::{agreement::Tolerance, tensor};
-use verity_runtime::{AccountId, InferenceModel, InferenceResult};
+use verity_runtime::{AccountId, InferenceModel, InferenceResult, Runtime};
 
 struct Case {
 	engine: &'static Engine,
-	model: InferenceModel,
+	stored: InferenceModel,
+	/// The model as `inference_getModel` shows it.
+	model: ModelView,
 	bytes: Vec<u8>,
 	input: Vec<u8>,
 	output: Vec<u8>,
@@ -31,7 +34,7 @@ fn case(tolerance: Tolerance) -> Case {
 	let code_hash = H256(sp_crypto_hashing::blake2_256(&bytes));
 	engine.load(&code_hash.0, &bytes).unwrap();
 	let output = engine.run(&code_hash.0, &input).unwrap();
-	let model = InferenceModel {
+	let stored = InferenceModel {
 		owner: AccountId::from([7u8; 32]),
 		code_hash,
 		size: bytes.len() as u32,
@@ -45,12 +48,14 @@ fn case(tolerance: Tolerance) -> Case {
 		status: pallet_inference::ModelStatus::Active,
 		registered_at: 1,
 	};
-	Case { engine, model, bytes, input, output }
+	let model = ModelView::new::<Runtime>(H256::zero(), &stored, None);
+	Case { engine, stored, model, bytes, input, output }
 }
 
-/// The result the chain would store for `output`, consistently hashed.
-fn result(case: &Case, output: Vec<u8>) -> InferenceResult {
-	let m = &case.model;
+/// The result the chain would store for `output`, consistently hashed, as
+/// `inference_getResult` shows it.
+fn result(case: &Case, output: Vec<u8>) -> ResultView {
+	let m = &case.stored;
 	let model = verity_primitives::model_id(
 		&m.owner.encode(),
 		&m.code_hash,
@@ -59,7 +64,7 @@ fn result(case: &Case, output: Vec<u8>) -> InferenceResult {
 		&m.tolerance,
 		m.fee,
 	);
-	InferenceResult {
+	let stored = InferenceResult {
 		output_hash: H256(sp_crypto_hashing::blake2_256(&output)),
 		output: BoundedVec::truncate_from(output),
 		model,
@@ -67,7 +72,8 @@ fn result(case: &Case, output: Vec<u8>) -> InferenceResult {
 		attesters: BoundedVec::new(),
 		dissenters: BoundedVec::new(),
 		attested_at: 5,
-	}
+	};
+	ResultView::new::<Runtime>(1, &stored)
 }
 
 fn failed(checks: &[(String, bool)]) -> Vec<&str> {
@@ -133,6 +139,12 @@ fn a_result_that_does_not_match_its_model_input_or_hashes_fails() {
 	other_output_hash.output_hash = H256([3; 32]);
 	let mut other_bytes = case.bytes.clone();
 	*other_bytes.last_mut().unwrap() ^= 1;
+	// A node that shows the model with another tolerance than its id pins.
+	let mut looser = case.model.clone();
+	looser.tolerance_abs_e9 = 1_000_000_000;
+	let checks = compare(case.engine, &looser, &case.bytes, &case.input, &honest).unwrap();
+	assert_eq!(failed(&checks).len(), 1, "{checks:?}");
+	assert!(failed(&checks)[0].contains("the model id"), "{checks:?}");
 	for (what, result, bytes) in [
 		("the model id", &other_model, &case.bytes),
 		("input hashes", &other_input, &case.bytes),

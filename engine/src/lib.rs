@@ -26,8 +26,9 @@
 //! deterministic settings), `cache` (the session cache), `watchdog` (the run-time limit),
 //! `convert` (Verity tensors to and from ONNX Runtime values), [`screen`] (what a model file
 //! may contain), [`worker`] (models run in worker processes) and [`sandbox`] (what a worker
-//! process may do). Reading and writing tensor files (npy, TensorProto, JSON) is the command
-//! line's job (`verity_client::formats`). No ONNX Runtime type is part of this API.
+//! process may do). With the feature `cli`, for command lines (`verity-node inference run`, the
+//! `verity` CLI): [`params`] (the engine flags) and [`tensor_files`] (tensors read from and
+//! written to npy, TensorProto and JSON files). No ONNX Runtime type is part of this API.
 mod cache;
 mod config;
 mod convert;
@@ -36,6 +37,8 @@ mod engine;
 pub mod params;
 pub mod sandbox;
 pub mod screen;
+#[cfg(feature = "cli")]
+pub mod tensor_files;
 mod watchdog;
 pub mod worker;
 

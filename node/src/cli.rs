@@ -26,7 +26,8 @@ pub enum Subcommand {
 	Revert(sc_cli::RevertCmd),
 	/// Database metadata.
 	ChainInfo(sc_cli::ChainInfoCmd),
-	/// Run a model locally, or re-execute a finalized result, with the validators' engine.
+	/// Run a model locally with the validators' engine (`verity verify --reexecute` re-executes
+	/// a finalized result).
 	#[command(subcommand)]
 	Inference(InferenceCmd),
 	/// Runtime benchmarks (`benchmark pallet` writes a pallet's `weights.rs`). Only in a node
@@ -57,18 +58,6 @@ pub enum InferenceCmd {
 		/// Write every output as `<name>.pb` and `<name>.npy` (and `outputs.vtns`) here.
 		#[arg(long)]
 		output_dir: Option<PathBuf>,
-		#[clap(flatten)]
-		engine: EngineParams,
-	},
-	/// Re-execute a finalized request from a node's state and compare under the model's
-	/// tolerance. Exits non-zero on any mismatch.
-	Verify {
-		/// The request id.
-		#[arg(long)]
-		request: u64,
-		/// HTTP JSON-RPC endpoint of a node.
-		#[arg(long, default_value = "http://127.0.0.1:9944")]
-		rpc: String,
 		#[clap(flatten)]
 		engine: EngineParams,
 	},

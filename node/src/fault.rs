@@ -111,7 +111,7 @@ pub async fn copy_answers<P>(
 				.map(verity_primitives::InferenceAuthoritySignature::from)
 		};
 		let input_hash = |id: u64| {
-			use pallet_inference::runtime_api::InferenceApi;
+			use pallet_inference_runtime_api::InferenceApi;
 			client.runtime_api().request(best, id).ok().flatten().map(|r| r.input_hash)
 		};
 		let mut copies: Vec<(String, RuntimeCall)> = Vec::new();

@@ -10,12 +10,11 @@ mod command;
 #[cfg(feature = "fault-injection")]
 mod fault;
 mod inference_cmd;
-mod inference_rpc;
 mod rpc;
 mod service;
 
 fn main() -> sc_cli::Result<()> {
-	// Before any thread: `inference run/verify` load ONNX Runtime in this process.
+	// Before any thread: `inference run` loads ONNX Runtime in this process.
 	verity_engine::disable_onnxruntime_telemetry();
 	command::run()
 }

@@ -35,7 +35,7 @@ where
 		+ 'static,
 	B: sc_client_api::Backend<Block> + Send + Sync + 'static,
 	C::Api: substrate_frame_rpc_system::AccountNonceApi<Block, AccountId, Nonce>,
-	C::Api: pallet_inference::runtime_api::InferenceApi<
+	C::Api: pallet_inference_runtime_api::InferenceApi<
 		Block,
 		AccountId,
 		verity_runtime::InferenceModel,
@@ -46,7 +46,7 @@ where
 	C::Api: BlockBuilder<Block>,
 	P: TransactionPool + 'static,
 {
-	use crate::inference_rpc::{Inference, InferenceRpcServer};
+	use pallet_inference_rpc::{Inference, InferenceApiServer};
 	use pallet_transaction_payment_rpc::{TransactionPayment, TransactionPaymentApiServer};
 	use substrate_frame_rpc_system::{System, SystemApiServer};
 
@@ -54,6 +54,6 @@ where
 	let FullDeps { client, pool } = deps;
 	module.merge(System::new(client.clone(), pool).into_rpc())?;
 	module.merge(TransactionPayment::new(client.clone()).into_rpc())?;
-	module.merge(Inference::<C, B>::new(client).into_rpc())?;
+	module.merge(Inference::<C, B, Block, verity_runtime::Runtime>::new(client).into_rpc())?;
 	Ok(module)
 }

@@ -124,7 +124,7 @@ pallet_revive::impl_runtime_apis_plus_revive_traits!(
 		}
 	}
 
-	impl pallet_inference::runtime_api::InferenceApi<Block, AccountId, InferenceModel, InferenceRequest, InferenceResult> for Runtime {
+	impl pallet_inference_runtime_api::InferenceApi<Block, AccountId, InferenceModel, InferenceRequest, InferenceResult> for Runtime {
 		fn model(id: pallet_inference::ModelId) -> Option<InferenceModel> {
 			pallet_inference::Models::<Runtime>::get(id)
 		}

@@ -8,10 +8,9 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "scripts"))
+from verity import localnet
 
-import localnet  # noqa: E402
+ROOT = Path(__file__).resolve().parents[2]
 
 # Each test network runs on ports chosen when it starts, all free then (localnet.free_offset), so
 # a developer's running network, another test run and the suite coexist. VERITY_TEST_PORT_OFFSET

@@ -14,7 +14,7 @@ import pytest
 from Crypto.Hash import keccak
 from substrateinterface import Keypair
 
-import chain
+from verity import chain
 from conftest import ROOT
 
 FEE = 1_000_000_000

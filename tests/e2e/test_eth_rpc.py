@@ -11,7 +11,7 @@ import numpy as np
 import onnxruntime as ort
 from substrateinterface import Keypair
 
-import chain
+from verity import chain
 from conftest import ROOT
 
 FEE = 1_000_000_000

@@ -14,8 +14,7 @@ import time
 import numpy as np
 from substrateinterface import Keypair
 
-import chain
-import localnet
+from verity import chain, localnet
 
 FEE = 1_000_000_000
 # What a node may hold in memory (VmRSS); it never runs a model itself, so a memory bomb run

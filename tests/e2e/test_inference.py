@@ -1,6 +1,6 @@
 """End to end: register a real ONNX model on the 3-validator network, request inference from an
 account, and get a result that the validators' off-chain workers computed with ONNX Runtime and
-a quorum agreed on; then re-check it independently with `verity-node inference verify`."""
+a quorum agreed on; then re-check it independently with `verity verify --reexecute`."""
 from __future__ import annotations
 
 import subprocess
@@ -8,7 +8,7 @@ import subprocess
 import numpy as np
 from substrateinterface import Keypair
 
-import chain
+from verity import chain
 from conftest import node_binary
 
 FEE = 3_000_000_000  # 0.003 VRT
@@ -37,21 +37,19 @@ def test_request_is_attested_with_the_models_output(network, models):
     # The fee went to the attesters (the rest refunded); nothing of it is left in escrow.
     chain.assert_settled(substrate, request_id, result)
 
-    # Anyone can re-execute it against the finalized state.
+    # Anyone can re-execute it against the finalized state, with the validators' engine.
     chain.wait_finalized(substrate, attested_at)
-    verify = subprocess.run(
-        [str(node_binary()), "inference", "verify", "--request", str(request_id), "--rpc", network.nodes[1].rpc_url],
-        capture_output=True, text=True, timeout=120)
+    url = network.nodes[1].rpc_url
+    verify = chain.verity("verify", "--request", str(request_id), "--reexecute", "--rpc", url)
     print(verify.stdout, verify.stderr)
     assert verify.returncode == 0, verify.stderr
+    assert "local re-execution of model" in verify.stdout and "agrees with the result" in verify.stdout
     assert "verified" in verify.stdout
 
     # A request without a finalized result cannot be verified: non-zero exit, clear reason.
-    missing = subprocess.run(
-        [str(node_binary()), "inference", "verify", "--request", "999999", "--rpc", network.nodes[1].rpc_url],
-        capture_output=True, text=True, timeout=120)
+    missing = chain.verity("verify", "--request", "999999", "--rpc", url)
     assert missing.returncode != 0
-    assert "no finalized result" in missing.stderr + missing.stdout
+    assert "no finalized result for request 999999" in missing.stderr, missing.stderr
 
 
 def test_inference_run_cli_matches_reference(models, tmp_path):

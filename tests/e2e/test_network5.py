@@ -23,7 +23,7 @@ import onnxruntime as ort
 import pytest
 from substrateinterface import Keypair
 
-import chain
+from verity import chain
 
 FEE = 1_000_000_000
 ACCOUNTS = ["//Alice", "//Bob", "//Charlie", "//Dave", "//Ferdie", "//One", "//Two"]

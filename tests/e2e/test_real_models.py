@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import chain
-from chain import verity
+from verity import chain
+from verity.chain import verity
 from conftest import ROOT
 
 CORPUS = ["skl_forest", "skl_logreg", "lgbm", "magika", "ocr_det", "silero_vad"]

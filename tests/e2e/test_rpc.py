@@ -16,9 +16,8 @@ import pytest
 import websocket  # websocket-client, a dependency of substrate-interface
 from substrateinterface import Keypair
 
-import chain
-import localnet
-from chain import verity
+from verity import chain, localnet
+from verity.chain import verity
 from conftest import ROOT
 
 FEE = 2_000_000_000
@@ -292,15 +291,18 @@ def notifications(ws: websocket.WebSocket, seconds: float) -> list[dict]:
     return found
 
 
-def test_subscription_pushes_finalized_results(network, models, cnn_request):
+def test_subscription_pushes_each_result_when_attested_and_when_final(network, models, cnn_request):
     model_id, _, _ = cnn_request
     ws_url = network.nodes[2].ws_url
     matching = subscribe(ws_url, [{"model": model_id}])
     other = subscribe(ws_url, [{"model": "0x" + "cd" * 32}])
+    final_only = subscribe(ws_url, [{"stage": "final"}])
     everything = subscribe(ws_url, [])
-    bad = websocket.create_connection(ws_url, timeout=5)
-    bad.send(json.dumps({"jsonrpc": "2.0", "id": 1, "method": "inference_subscribeResults", "params": [{"modle": "x"}]}))
-    assert json.loads(bad.recv())["error"]["code"] == -32602
+    for params in ([{"modle": "x"}], [{"stage": "quorum"}]):
+        bad = websocket.create_connection(ws_url, timeout=5)
+        bad.send(json.dumps({"jsonrpc": "2.0", "id": 1, "method": "inference_subscribeResults", "params": params}))
+        assert json.loads(bad.recv())["error"]["code"] == -32602, params
+        bad.close()
 
     req = verity("request", "--model", model_id, "--input", str(models / "cnn.input.vtns"), "--suri", "//Eve",
                  "--rpc", network.nodes[0].rpc_url)
@@ -309,15 +311,23 @@ def test_subscription_pushes_finalized_results(network, models, cnn_request):
 
     got = []
     deadline = time.time() + 90
-    while not any(r["requestId"] == request_id for r in got) and time.time() < deadline:
+    while not any(n["requestId"] == request_id and n["stage"] == "final" for n in got) and time.time() < deadline:
         got += notifications(matching, 3)
-    pushed = [r for r in got if r["requestId"] == request_id]
-    assert pushed, "the finalized result was not pushed"
-    assert pushed[0]["model"] == model_id
-    assert pushed[0] == localnet.rpc(network.nodes[2].rpc_url, "inference_getResult", [request_id])
-    assert any(r["requestId"] == request_id for r in notifications(everything, 5))
-    assert not [r for r in notifications(other, 1) if r["requestId"] == request_id]
-    for ws in (matching, other, everything, bad):
+    pushed = [n for n in got if n["requestId"] == request_id]
+    # First when the quorum's block became the best block, then when GRANDPA finalized it.
+    assert [n["stage"] for n in pushed] == ["attested", "final"], pushed
+    attested, final = pushed
+    assert attested["blockHash"] == final["blockHash"]
+    header = localnet.rpc(network.nodes[2].rpc_url, "chain_getHeader", [final["blockHash"]])
+    assert int(header["number"], 16) == final["attestedAt"]
+    stored = localnet.rpc(network.nodes[2].rpc_url, "inference_getResult", [request_id])
+    for notice in pushed:
+        assert {k: v for k, v in notice.items() if k not in ("stage", "blockHash")} == stored
+    stages = [n["stage"] for n in notifications(final_only, 5) + notifications(everything, 5)
+              if n["requestId"] == request_id]
+    assert stages.count("final") == 2 and stages.count("attested") == 1, stages
+    assert not [n for n in notifications(other, 1) if n["requestId"] == request_id]
+    for ws in (matching, other, final_only, everything):
         ws.close()
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import time
 
-from localnet import rpc
+from verity.localnet import rpc
 
 AURA_ENGINE = "61757261"  # b"aura"
 PRE_RUNTIME = "06"

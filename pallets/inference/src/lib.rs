@@ -60,7 +60,6 @@ mod mock;
 mod models;
 pub mod offchain;
 mod requests;
-pub mod runtime_api;
 mod session;
 #[cfg(test)]
 mod tests;

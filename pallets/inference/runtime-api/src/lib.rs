@@ -1,6 +1,10 @@
-//! `InferenceApi`: what the node, RPC and clients read from the pallet.
-use crate::{ModelId, RequestId};
+//! `InferenceApi`: what the node, its RPC (`pallet-inference-rpc`) and clients read from
+//! pallet-inference, as `pallet-transaction-payment-rpc-runtime-api` is for transaction payment.
+#![cfg_attr(not(feature = "std"), no_std)]
+extern crate alloc;
+
 use alloc::vec::Vec;
+use pallet_inference::{ModelId, ModelProfile, RequestId};
 use verity_primitives::InferenceAuthorityId;
 
 sp_api::decl_runtime_apis! {
@@ -35,6 +39,6 @@ sp_api::decl_runtime_apis! {
 		/// Strikes of a validator account.
 		fn strikes(account: AccountId) -> u32;
 		/// What a model's readiness probe measured (`None` until it passed).
-		fn model_profile(id: ModelId) -> Option<crate::ModelProfile<u32>>;
+		fn model_profile(id: ModelId) -> Option<ModelProfile<u32>>;
 	}
 }

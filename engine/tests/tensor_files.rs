@@ -1,7 +1,7 @@
 //! Tensor files read by `verity-node inference run` and the `verity` command line, against the
 //! inputs `scripts/gen_models.py` writes (`VERITY_TEST_MODELS`, set by `scripts/test.sh`).
 use std::path::PathBuf;
-use verity_client::formats::read_tensor;
+use verity_engine::tensor_files::read_tensor;
 use verity_primitives::tensor::{decode_owned, Tensor};
 
 fn models() -> PathBuf {

@@ -1,12 +1,12 @@
-"""A small client for the end-to-end tests: substrate-interface (a real third-party Substrate
-client from PyPI) plus helpers for Verity's pallet-inference."""
+"""A small client for Verity's pallet-inference, used by the end-to-end tests and usable by
+anyone: substrate-interface (a real third-party Substrate client from PyPI) plus helpers to
+register models, make requests and read results and events."""
 from __future__ import annotations
 
 import hashlib
 import json
 import os
 import subprocess
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,8 +14,7 @@ from pathlib import Path
 from scalecodec.types import GenericMetadataVersioned
 from substrateinterface import Keypair, SubstrateInterface
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts" / "py"))
-import vtns  # noqa: E402,F401
+from verity import vtns  # noqa: F401 (re-exported: callers use chain.vtns)
 
 DTYPE = {"f32": "F32", "f64": "F64", "i32": "I32", "i64": "I64", "u8": "U8", "bool": "Bool"}
 CHUNK = 1024 * 1024

@@ -8,13 +8,14 @@
 //! header's state root to the value stored under `Inference::Results(request_id)`, a key the
 //! verifier derives itself; the value decodes to a result whose fields are the receipt's; the
 //! output hashes to the recorded output hash.
-use codec::{Decode, Encode};
+use codec::Decode;
+use frame_system::pallet_prelude::HeaderFor;
+use pallet_inference::ResultOf;
 use serde::{Deserialize, Serialize};
 use sp_core::{Bytes, H256};
-use sp_runtime::traits::{BlakeTwo256, Hash as _, Header as _};
-use verity_runtime::{opaque::Header, InferenceResult, Runtime};
+use sp_runtime::traits::{Hash as _, Header as HeaderT, UniqueSaturatedInto};
 
-use crate::views::ResultView;
+use crate::{views::ResultView, InferenceRuntime};
 
 /// Receipt format version.
 pub const RECEIPT_VERSION: u32 = 1;
@@ -91,38 +92,42 @@ pub struct TrustedChain {
 }
 
 /// Storage key of `Inference::Results(request_id)`.
-pub fn result_storage_key(request_id: u64) -> Vec<u8> {
-	pallet_inference::Results::<Runtime>::hashed_key_for(request_id)
+pub fn result_storage_key<R: InferenceRuntime>(request_id: u64) -> Vec<u8> {
+	pallet_inference::Results::<R>::hashed_key_for(request_id)
 }
 
 /// Builds a receipt from a result, the header of the block it is proven in, and the proof.
-pub fn build(
+pub fn build<R: InferenceRuntime, Header: HeaderT<Hash = H256>>(
 	request_id: u64,
-	result: &InferenceResult,
+	result: &ResultOf<R>,
 	header: &Header,
 	proof: Vec<Vec<u8>>,
 ) -> Receipt {
 	Receipt {
 		version: RECEIPT_VERSION,
-		result: ResultView::new(request_id, result),
-		block_number: *header.number(),
+		result: ResultView::new::<R>(request_id, result),
+		block_number: (*header.number()).unique_saturated_into(),
 		block_hash: header.hash(),
 		header: Bytes(header.encode()),
-		storage_key: Bytes(result_storage_key(request_id)),
+		storage_key: Bytes(result_storage_key::<R>(request_id)),
 		proof: proof.into_iter().map(Bytes).collect(),
 	}
 }
 
 /// Verifies a receipt; on success returns the proven result.
-pub fn verify(receipt: &Receipt, trusted: &TrustedChain) -> Result<InferenceResult, ReceiptError> {
+pub fn verify<R: InferenceRuntime>(
+	receipt: &Receipt,
+	trusted: &TrustedChain,
+) -> Result<ResultOf<R>, ReceiptError> {
 	if receipt.version != RECEIPT_VERSION {
 		return Err(ReceiptError::UnsupportedVersion(receipt.version));
 	}
-	let header = Header::decode(&mut &receipt.header[..]).map_err(|_| ReceiptError::BadHeader)?;
-	if BlakeTwo256::hash(&receipt.header) != receipt.block_hash {
+	let header =
+		HeaderFor::<R>::decode(&mut &receipt.header[..]).map_err(|_| ReceiptError::BadHeader)?;
+	if R::Hashing::hash(&receipt.header) != receipt.block_hash {
 		return Err(ReceiptError::HeaderHashMismatch);
 	}
-	if *header.number() != receipt.block_number {
+	if UniqueSaturatedInto::<u32>::unique_saturated_into(*header.number()) != receipt.block_number {
 		return Err(ReceiptError::BlockNumberMismatch);
 	}
 	if receipt.block_number > trusted.finalized_number {
@@ -134,19 +139,19 @@ pub fn verify(receipt: &Receipt, trusted: &TrustedChain) -> Result<InferenceResu
 	if trusted.hash_at_receipt_height != Some(receipt.block_hash) {
 		return Err(ReceiptError::NotCanonical);
 	}
-	let key = result_storage_key(receipt.result.request_id);
+	let key = result_storage_key::<R>(receipt.result.request_id);
 	if receipt.storage_key.0 != key {
 		return Err(ReceiptError::WrongStorageKey);
 	}
 	let proof = sp_trie::StorageProof::new(receipt.proof.iter().map(|n| n.0.clone()));
 	let mut values =
-		sp_state_machine::read_proof_check::<BlakeTwo256, _>(*header.state_root(), proof, [&key])
+		sp_state_machine::read_proof_check::<R::Hashing, _>(*header.state_root(), proof, [&key])
 			.map_err(|e| ReceiptError::BadProof(e.to_string()))?;
 	let value = values.remove(&key).flatten().ok_or(ReceiptError::NoResultInState)?;
-	let proven = InferenceResult::decode(&mut &value[..]).map_err(|_| ReceiptError::BadValue)?;
+	let proven = ResultOf::<R>::decode(&mut &value[..]).map_err(|_| ReceiptError::BadValue)?;
 
 	let claimed = &receipt.result;
-	let view = ResultView::new(claimed.request_id, &proven);
+	let view = ResultView::new::<R>(claimed.request_id, &proven);
 	let fields: [(&'static str, bool); 7] = [
 		("model", view.model == claimed.model),
 		("input hash", view.input_hash == claimed.input_hash),
@@ -168,8 +173,19 @@ pub fn verify(receipt: &Receipt, trusted: &TrustedChain) -> Result<InferenceResu
 #[cfg(test)]
 mod tests {
 	use super::*;
+	use codec::Encode;
 	use frame_support::BoundedVec;
+	use sp_runtime::traits::BlakeTwo256;
 	use sp_state_machine::InMemoryBackend;
+	use verity_runtime::{opaque::Header, InferenceResult, Runtime};
+
+	fn result_storage_key(id: u64) -> Vec<u8> {
+		super::result_storage_key::<Runtime>(id)
+	}
+
+	fn verify(r: &Receipt, trusted: &TrustedChain) -> Result<InferenceResult, ReceiptError> {
+		super::verify::<Runtime>(r, trusted)
+	}
 
 	fn result() -> InferenceResult {
 		let output = vec![1u8, 2, 3, 4];
@@ -201,7 +217,7 @@ mod tests {
 		let proof = sp_state_machine::prove_read(backend, [&key]).unwrap();
 		let header =
 			Header::new(number, H256::zero(), root, H256::repeat_byte(3), Default::default());
-		build(id, stored, &header, proof.into_iter_nodes().collect())
+		build::<Runtime, _>(id, stored, &header, proof.into_iter_nodes().collect())
 	}
 
 	fn trusted(r: &Receipt) -> TrustedChain {
@@ -259,7 +275,7 @@ mod tests {
 		other.output_hash = H256(sp_crypto_hashing::blake2_256(&other.output));
 		let genuine = receipt_for(42, &other, 10);
 		let mut r = genuine.clone();
-		r.result = ResultView::new(42, &result());
+		r.result = ResultView::new::<Runtime>(42, &result());
 		assert_eq!(verify(&r, &trusted(&genuine)), Err(ReceiptError::ResultMismatch("output")));
 	}
 

@@ -1,12 +1,13 @@
-#!/usr/bin/env python3
 """Start a local Verity network from a zombienet definition, without zombienet.
 
 Reads the same TOML the zombienet CLI's native provider takes (zombienet/local-3.toml), starts one
 `verity-node` process per node on loopback, and stops them all on exit, Ctrl-C or error. Used by
-scripts/run-local.sh (foreground, until Ctrl-C) and by the end-to-end tests (as a library, with
-ports shifted so that a running network and a test run do not collide).
+scripts/run-local.sh (`python -m verity.localnet`, foreground, until Ctrl-C) and by the
+end-to-end tests (as a library, with ports shifted so that a running network and a test run do
+not collide).
 
-Standard library only: it must work before any Python package is installed.
+Standard library only (unlike verity.chain and verity.vtns, it needs neither numpy nor
+substrate-interface).
 """
 from __future__ import annotations
 
@@ -25,7 +26,10 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+# The checkout this module lives in (python/src/verity/localnet.py): its zombienet/ definitions
+# and scripts/demo.py. The package is installed editable (`pip install -e python/`), so this
+# is the repository, not site-packages.
+ROOT = Path(__file__).resolve().parents[3]
 DEFAULT_NETWORK = ROOT / "zombienet" / "local-3.toml"
 # Names that `verity-node --<name>` knows: each inserts that development account's session keys.
 DEV_NAMES = {"alice", "bob", "charlie", "dave", "eve", "ferdie", "one", "two"}

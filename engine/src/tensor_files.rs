@@ -1,6 +1,6 @@
 //! Tensor files for people: ONNX `TensorProto` (`.pb`), NumPy (`.npy`), JSON and the Verity
-//! format (`.vtns`). Used by `verity-node inference run` and the `verity` command line; the
-//! validators' engine reads only the Verity format.
+//! format (`.vtns`). Used by `verity-node inference run` and the `verity` command line (feature
+//! `cli`); the validators' engine reads only the Verity format.
 //!
 //! JSON: `{"dtype": "f32", "shape": [1, 4], "data": [0.5, 1, 2, 3]}` (one tensor per file), or a
 //! bare (nested) array of numbers, whose dtype then comes from the model's input.

@@ -1,7 +1,13 @@
-//! `inference_*` JSON-RPC methods: models, requests, results, a subscription to finalized
-//! results and provenance receipts with storage proofs. Every read goes through the runtime
-//! (`InferenceApi`) or the state of a block, at the best block unless `at` names one; unknown
-//! ids, bad pages and unknown blocks are JSON-RPC errors, never panics.
+//! `inference_*` JSON-RPC methods of pallet-inference, laid out as `pallet-transaction-payment-rpc`:
+//! the [`InferenceApi`] trait (jsonrpsee generates [`InferenceApiServer`], which the node serves,
+//! and [`InferenceApiClient`], which the `verity` CLI and other Rust clients call), the JSON
+//! [`views`] and provenance [`receipt`]s beside it, and the server [`Inference`], generic over the
+//! block and the runtime.
+//!
+//! Models, requests, results, a subscription to finalized results and receipts with storage
+//! proofs. Every read goes through the runtime (`pallet_inference_runtime_api::InferenceApi`) or
+//! the state of a block, at the best block unless `at` names one; unknown ids, bad pages and
+//! unknown blocks are JSON-RPC errors ([`codes`]), never panics.
 use std::{marker::PhantomData, sync::Arc};
 
 use codec::Decode;
@@ -12,20 +18,49 @@ use jsonrpsee::{
 	types::{ErrorObject, ErrorObjectOwned},
 	PendingSubscriptionSink, SubscriptionMessage,
 };
-use pallet_inference::runtime_api::InferenceApi;
+use pallet_inference::{ModelOf, RequestOf, ResultOf};
+use pallet_inference_runtime_api::InferenceApi as InferenceRuntimeApi;
 use sc_client_api::{
 	BlockBackend, BlockchainEvents, HeaderBackend, ProofProvider, StorageProvider,
 };
 use sp_api::ProvideRuntimeApi;
-use sp_core::{storage::StorageKey, H256};
-use verity_client::{
-	receipt::{self, Receipt},
-	views::{ModelPage, ModelView, RequestView, ResultFilter, ResultView},
-};
+use sp_core::{crypto::Ss58Codec, storage::StorageKey, Bytes, H256};
+use sp_runtime::traits::{Block as BlockT, Header as _};
 use verity_primitives::InferenceAuthorityId;
-use verity_runtime::{
-	opaque::Block, AccountId, InferenceModel, InferenceRequest, InferenceResult, RuntimeEvent,
-};
+
+pub mod receipt;
+pub mod views;
+
+use receipt::Receipt;
+use views::{ModelPage, ModelView, RequestView, ResultFilter, ResultNotice, ResultView, Stage};
+
+/// A runtime whose pallet-inference these methods serve: H256 hashes, accounts shown in SS58,
+/// events that convert back to the pallet's.
+pub trait InferenceRuntime:
+	pallet_inference::Config
+	+ frame_system::Config<
+		Hash = H256,
+		AccountId: Ss58Codec,
+		RuntimeEvent: TryInto<pallet_inference::Event<Self>>,
+	>
+{
+}
+
+impl<T> InferenceRuntime for T where
+	T: pallet_inference::Config
+		+ frame_system::Config<
+			Hash = H256,
+			AccountId: Ss58Codec,
+			RuntimeEvent: TryInto<pallet_inference::Event<T>>,
+		>
+{
+}
+
+/// Storage key of `System::Events` (the item's type is private to frame-system; the key is the
+/// standard `twox128("System") ++ twox128("Events")`).
+pub fn events_storage_key() -> Vec<u8> {
+	[sp_crypto_hashing::twox_128(b"System"), sp_crypto_hashing::twox_128(b"Events")].concat()
+}
 
 /// Most models per `inference_listModels` page.
 pub const MAX_PAGE_SIZE: u32 = 100;
@@ -52,8 +87,8 @@ fn internal(e: impl std::fmt::Debug) -> ErrorObjectOwned {
 	error(codes::INTERNAL, format!("{e:?}"))
 }
 
-#[rpc(server, namespace = "inference")]
-pub trait InferenceRpc {
+#[rpc(client, server, namespace = "inference")]
+pub trait InferenceApi {
 	/// A registered model.
 	#[method(name = "getModel")]
 	fn get_model(&self, model: H256, at: Option<H256>) -> RpcResult<ModelView>;
@@ -74,6 +109,15 @@ pub trait InferenceRpc {
 	/// The finalized result of a request.
 	#[method(name = "getResult")]
 	fn get_result(&self, request_id: u64, at: Option<H256>) -> RpcResult<ResultView>;
+
+	/// The ONNX bytes of an active, probing, retired or suspended model (what validators run
+	/// and re-checkers re-run).
+	#[method(name = "getModelBytes")]
+	fn get_model_bytes(&self, model: H256, at: Option<H256>) -> RpcResult<Bytes>;
+
+	/// The encoded input tensors of a request (docs/tensor-format.md) until it is pruned.
+	#[method(name = "getRequestInput")]
+	fn get_request_input(&self, request_id: u64, at: Option<H256>) -> RpcResult<Bytes>;
 
 	/// Pending requests assigned to a validator's `infr` public key that it has not answered
 	/// yet, in id order: at most `count` (1..=1024, default 100) from id `start` (default 0) on.
@@ -96,35 +140,37 @@ pub trait InferenceRpc {
 	#[method(name = "getReceipt")]
 	fn get_receipt(&self, request_id: u64, at: Option<H256>) -> RpcResult<Receipt>;
 
-	/// Pushes every result as its block is finalized, optionally only those of a model or a
-	/// requester.
-	#[subscription(name = "subscribeResults" => "result", unsubscribe = "unsubscribeResults", item = ResultView)]
+	/// Pushes every result twice: when the block holding it becomes the best block (`stage`
+	/// `attested`: the quorum agreed, contracts can use it) and when GRANDPA finalizes that
+	/// block (`final`: irreversible); optionally only one stage, or the results of a model or
+	/// a requester.
+	#[subscription(name = "subscribeResults" => "result", unsubscribe = "unsubscribeResults", item = ResultNotice)]
 	async fn subscribe_results(&self, filter: Option<ResultFilter>) -> SubscriptionResult;
 }
 
-/// The `inference_*` methods over a client.
-pub struct Inference<C, B> {
+/// The `inference_*` methods over a client `C` of blocks `Block` (its backend `B`) of the
+/// runtime `R`.
+pub struct Inference<C, B, Block, R> {
 	client: Arc<C>,
-	_backend: PhantomData<fn() -> B>,
+	_types: Types<B, Block, R>,
 }
 
-impl<C, B> Inference<C, B> {
+/// The types the server is generic over, owned by none of its fields.
+type Types<B, Block, R> = PhantomData<fn() -> (B, Block, R)>;
+
+impl<C, B, Block, R> Inference<C, B, Block, R> {
 	pub fn new(client: Arc<C>) -> Self {
-		Inference { client, _backend: PhantomData }
+		Inference { client, _types: PhantomData }
 	}
 }
 
-impl<C, B> Inference<C, B>
+impl<C, B, Block, R> Inference<C, B, Block, R>
 where
+	Block: BlockT<Hash = H256>,
+	R: InferenceRuntime,
 	C: HeaderBackend<Block> + StorageProvider<Block, B> + ProvideRuntimeApi<Block> + 'static,
 	B: sc_client_api::Backend<Block> + 'static,
-	C::Api: pallet_inference::runtime_api::InferenceApi<
-		Block,
-		AccountId,
-		InferenceModel,
-		InferenceRequest,
-		InferenceResult,
-	>,
+	C::Api: InferenceRuntimeApi<Block, R::AccountId, ModelOf<R>, RequestOf<R>, ResultOf<R>>,
 {
 	/// `at`, or the best block; an unknown block is an error.
 	fn block(&self, at: Option<H256>) -> RpcResult<H256> {
@@ -136,32 +182,38 @@ where
 		}
 	}
 
-	fn api<R>(
+	fn api<T>(
 		&self,
 		at: Option<H256>,
-		f: impl FnOnce(&C::Api, H256) -> Result<R, sp_api::ApiError>,
-	) -> RpcResult<R> {
+		f: impl FnOnce(&C::Api, H256) -> Result<T, sp_api::ApiError>,
+	) -> RpcResult<T> {
 		let at = self.block(at)?;
 		f(&self.client.runtime_api(), at).map_err(internal)
 	}
 
+	/// Views of the results in the block `hash` that pass `filter`.
+	fn matching_results(&self, hash: H256, filter: &ResultFilter) -> Vec<ResultView> {
+		self.results_in_block(hash)
+			.into_iter()
+			.filter(|(_, result, requester)| filter.matches::<R>(result, requester))
+			.map(|(id, result, _)| ResultView::new::<R>(id, &result))
+			.collect()
+	}
+
 	/// Finalized results in the block `hash`, with their requesters.
-	fn results_in_block(&self, hash: H256) -> Vec<(u64, InferenceResult, AccountId)> {
-		let key = StorageKey(verity_client::events_storage_key());
+	fn results_in_block(&self, hash: H256) -> Vec<(u64, ResultOf<R>, R::AccountId)> {
+		let key = StorageKey(events_storage_key());
 		let Ok(Some(data)) = self.client.storage(hash, &key) else { return Vec::new() };
-		let Ok(events) =
-			Vec::<frame_system::EventRecord<RuntimeEvent, H256>>::decode(&mut &data.0[..])
-		else {
+		let Ok(events) = Vec::<
+			frame_system::EventRecord<<R as frame_system::Config>::RuntimeEvent, H256>,
+		>::decode(&mut &data.0[..]) else {
 			return Vec::new();
 		};
 		let api = self.client.runtime_api();
 		events
 			.into_iter()
-			.filter_map(|record| match record.event {
-				RuntimeEvent::Inference(pallet_inference::Event::InferenceAttested {
-					request_id,
-					..
-				}) => {
+			.filter_map(|record| match record.event.try_into() {
+				Ok(pallet_inference::Event::<R>::InferenceAttested { request_id, .. }) => {
 					let result = api.result(hash, request_id).ok().flatten()?;
 					let request = api.request(hash, request_id).ok().flatten()?;
 					Some((request_id, result, request.requester))
@@ -173,8 +225,10 @@ where
 }
 
 #[async_trait]
-impl<C, B> InferenceRpcServer for Inference<C, B>
+impl<C, B, Block, R> InferenceApiServer for Inference<C, B, Block, R>
 where
+	Block: BlockT<Hash = H256>,
+	R: InferenceRuntime,
 	C: HeaderBackend<Block>
 		+ BlockBackend<Block>
 		+ StorageProvider<Block, B>
@@ -185,13 +239,7 @@ where
 		+ Sync
 		+ 'static,
 	B: sc_client_api::Backend<Block> + Send + Sync + 'static,
-	C::Api: pallet_inference::runtime_api::InferenceApi<
-		Block,
-		AccountId,
-		InferenceModel,
-		InferenceRequest,
-		InferenceResult,
-	>,
+	C::Api: InferenceRuntimeApi<Block, R::AccountId, ModelOf<R>, RequestOf<R>, ResultOf<R>>,
 {
 	fn get_model(&self, model: H256, at: Option<H256>) -> RpcResult<ModelView> {
 		let at = self.block(at)?;
@@ -201,7 +249,7 @@ where
 			.map_err(internal)?
 			.ok_or_else(|| error(codes::NOT_FOUND, format!("no model {model:?}")))?;
 		// Blocks of a runtime without readiness probes have no profiles.
-		Ok(ModelView::new(model, &m, api.model_profile(at, model).ok().flatten()))
+		Ok(ModelView::new::<R>(model, &m, api.model_profile(at, model).ok().flatten()))
 	}
 
 	fn list_models(
@@ -229,7 +277,7 @@ where
 		let mut models = Vec::with_capacity(ids.len());
 		for id in ids {
 			if let Some(m) = api.model(at, id).map_err(internal)? {
-				models.push(ModelView::new(id, &m, api.model_profile(at, id).ok().flatten()));
+				models.push(ModelView::new::<R>(id, &m, api.model_profile(at, id).ok().flatten()));
 			}
 		}
 		Ok(ModelPage { page, page_size, models })
@@ -237,14 +285,26 @@ where
 
 	fn get_request(&self, request_id: u64, at: Option<H256>) -> RpcResult<RequestView> {
 		self.api(at, |api, at| api.request(at, request_id))?
-			.map(|r| RequestView::new(request_id, &r))
+			.map(|r| RequestView::new::<R>(request_id, &r))
 			.ok_or_else(|| error(codes::NOT_FOUND, format!("no request {request_id} (or pruned)")))
 	}
 
 	fn get_result(&self, request_id: u64, at: Option<H256>) -> RpcResult<ResultView> {
 		self.api(at, |api, at| api.result(at, request_id))?
-			.map(|r| ResultView::new(request_id, &r))
+			.map(|r| ResultView::new::<R>(request_id, &r))
 			.ok_or_else(|| error(codes::NOT_FOUND, format!("no result for request {request_id}")))
+	}
+
+	fn get_model_bytes(&self, model: H256, at: Option<H256>) -> RpcResult<Bytes> {
+		self.api(at, |api, at| api.model_bytes(at, model))?
+			.map(Bytes)
+			.ok_or_else(|| error(codes::NOT_FOUND, format!("no bytes of model {model:?}")))
+	}
+
+	fn get_request_input(&self, request_id: u64, at: Option<H256>) -> RpcResult<Bytes> {
+		self.api(at, |api, at| api.request_input(at, request_id))?.map(Bytes).ok_or_else(|| {
+			error(codes::NOT_FOUND, format!("no input of request {request_id} (or pruned)"))
+		})
 	}
 
 	fn pending_requests(
@@ -282,8 +342,9 @@ where
 			.map_err(internal)?
 			.ok_or_else(|| error(codes::UNKNOWN_BLOCK, format!("unknown block {at:?}")))?;
 		// Only finalized blocks: a receipt against a block that may be reverted proves nothing.
-		let canonical = self.client.hash(header.number).map_err(internal)?;
-		if header.number > info.finalized_number || canonical != Some(at) {
+		let number = *header.number();
+		let canonical = self.client.hash(number).map_err(internal)?;
+		if number > info.finalized_number || canonical != Some(at) {
 			return Err(error(
 				codes::UNKNOWN_BLOCK,
 				format!(
@@ -301,9 +362,9 @@ where
 					)
 				},
 			)?;
-		let key = receipt::result_storage_key(request_id);
+		let key = receipt::result_storage_key::<R>(request_id);
 		let proof = self.client.read_proof(at, &mut std::iter::once(&key[..])).map_err(internal)?;
-		Ok(receipt::build(request_id, &result, &header, proof.into_iter_nodes().collect()))
+		Ok(receipt::build::<R, _>(request_id, &result, &header, proof.into_iter_nodes().collect()))
 	}
 
 	async fn subscribe_results(
@@ -312,18 +373,31 @@ where
 		filter: Option<ResultFilter>,
 	) -> SubscriptionResult {
 		let filter = filter.unwrap_or_default();
-		let mut finalized = self.client.finality_notification_stream();
+		// A new best block, with the blocks a re-organisation enacted before it, in order.
+		let best = self.client.import_notification_stream().filter_map(|n| {
+			let hashes = n.is_new_best.then(|| {
+				let enacted =
+					n.tree_route.as_ref().map(|r| r.enacted().to_vec()).unwrap_or_default();
+				enacted.into_iter().map(|b| b.hash).chain(std::iter::once(n.hash)).collect()
+			});
+			futures::future::ready(hashes.map(|h: Vec<H256>| (Stage::Attested, h)))
+		});
+		// A finalized block, with the blocks it finalized implicitly first, in order.
+		let finalized = self.client.finality_notification_stream().map(|n| {
+			let implicit = n.tree_route.iter().copied();
+			(Stage::Final, implicit.chain(std::iter::once(n.hash)).collect::<Vec<_>>())
+		});
+		let mut blocks = futures::stream::select(best, finalized);
 		let sink = pending.accept().await?;
-		while let Some(notification) = finalized.next().await {
-			// Blocks finalized implicitly come first, in order.
-			for hash in notification.tree_route.iter().chain(std::iter::once(&notification.hash)) {
-				for (id, result, requester) in self.results_in_block(*hash) {
-					if filter.matches(&result, &requester) {
-						let message =
-							SubscriptionMessage::from_json(&ResultView::new(id, &result))?;
-						if sink.send(message).await.is_err() {
-							return Ok(());
-						}
+		while let Some((stage, hashes)) = blocks.next().await {
+			if !filter.wants(stage) {
+				continue;
+			}
+			for block_hash in hashes {
+				for result in self.matching_results(block_hash, &filter) {
+					let notice = ResultNotice { stage, block_hash, result };
+					if sink.send(SubscriptionMessage::from_json(&notice)?).await.is_err() {
+						return Ok(());
 					}
 				}
 			}
