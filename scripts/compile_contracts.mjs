@@ -1,13 +1,17 @@
 // Compiles contracts/src/*.sol with the pinned npm `solc` (solcjs, offline) into
 // contracts/out/<Contract>.json ({abi, bytecode}). Deterministic: same sources, same output.
 // Usage: node scripts/compile_contracts.mjs [--check]   (--check: fail if out/ is stale)
+//        node scripts/compile_contracts.mjs --src DIR    (compile DIR/*.sol, write nothing:
+//                                                         e.g. what `verity bindings` wrote)
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import solc from 'solc';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const srcDir = path.join(root, 'contracts', 'src');
+const srcArg = process.argv.indexOf('--src');
+const only = srcArg >= 0 ? path.resolve(process.argv[srcArg + 1]) : null;
+const srcDir = only ?? path.join(root, 'contracts', 'src');
 const outDir = path.join(root, 'contracts', 'out');
 const check = process.argv.includes('--check');
 
@@ -25,13 +29,17 @@ const input = {
   },
 };
 const findImports = (p) => {
-  const file = path.join(root, p);
+  const file = only && p.startsWith('contracts/src/') ? path.join(only, p.slice('contracts/src/'.length)) : path.join(root, p);
   return fs.existsSync(file) ? { contents: fs.readFileSync(file, 'utf8') } : { error: `not found: ${p}` };
 };
 const output = JSON.parse(solc.compile(JSON.stringify(input), { import: findImports }));
 const errors = (output.errors || []).filter((e) => e.severity === 'error');
 for (const e of output.errors || []) console.error(e.formattedMessage);
 if (errors.length) process.exit(1);
+if (only) {
+  console.log(`${Object.keys(sources).length} file(s) in ${only} compile`);
+  process.exit(0);
+}
 
 fs.mkdirSync(outDir, { recursive: true });
 let stale = [];

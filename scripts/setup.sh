@@ -132,7 +132,7 @@ log "step 4/5: ONNX Runtime $ONNXRUNTIME_VERSION"
 ort_library "$ONNXRUNTIME_VERSION" "$ORT_DYLIB_PATH"
 
 # --- 5. npm packages ------------------------------------------------------------------------
-log "step 5/5: npm packages (solc, @polkadot/api, ethers)"
+log "step 5/5: npm packages (solc, typescript, @polkadot/api, ethers)"
 lock="$VERITY_ROOT/package-lock.json"
 if [ -f "$VERITY_ROOT/node_modules/.package-lock.json" ] && cmp -s <(grep -v '"lockfileVersion"' "$lock" | md5sum) <(cat "$VERITY_ROOT/node_modules/.verity-lock" 2>/dev/null); then
 	log "node_modules up to date"

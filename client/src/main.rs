@@ -107,6 +107,24 @@ enum Command {
 		#[arg(long)]
 		output_dir: Option<PathBuf>,
 	},
+	/// Generate typed bindings of a model for contracts and front ends: a Solidity library
+	/// (`<NAME>.sol`: `encodeInput(...)` from typed arrays, a `read<Output>` per output, floats as
+	/// fixed point) with `VerityTensor.sol` beside it, and TypeScript types (`<NAME>.ts`).
+	Bindings {
+		/// A registered model's id (0x..., read from --rpc) or an `.onnx` file.
+		#[arg(long)]
+		model: String,
+		/// The library's name (default: from the file name, e.g. `LinearModel`, or `Model` and
+		/// the id's first bytes).
+		#[arg(long)]
+		name: Option<String>,
+		/// Decimals of the fixed-point numbers standing for floats.
+		#[arg(long, default_value_t = 6)]
+		decimals: u8,
+		/// The folder to write to.
+		#[arg(long)]
+		out: PathBuf,
+	},
 	/// Print a request's status and, once attested, its result.
 	Result {
 		#[arg(long)]
@@ -200,6 +218,9 @@ fn run(cli: Cli) -> Result<(), String> {
 				wait_for_finality(&rpc, id, started, limit)?;
 			}
 			Ok(())
+		}
+		Command::Bindings { model, name, decimals, out } => {
+			bindings(&rpc, &model, name, decimals, &out)
 		}
 		Command::Result { request, output_dir } => show_result(&rpc, request, output_dir.as_ref()),
 		Command::Receipt { request, out } => {
@@ -312,24 +333,10 @@ fn register(
 	verity_engine::screen_model(&bytes)
 		.map_err(|e| format!("validators would refuse this model: {e}"))?;
 	// The chain records the specs ONNX Runtime reads from the model itself.
-	let engine =
-		EngineParams { onnxruntime_lib: None, inference_threads: 1, max_inference_ms: 60_000 }
-			.engine()?;
+	let engine = local_engine()?;
 	let opened =
 		engine.open(&bytes).map_err(|e| format!("ONNX Runtime refused the model: {e:?}"))?;
-	let (inputs, outputs) = opened.specs().map_err(|e| {
-		if e.contains("Sequence") || e.contains("Map") {
-			format!(
-				"{e}: inputs and outputs must be tensors (a scikit-learn classifier converted by \
-				 skl2onnx outputs a sequence of maps unless converted with \
-				 options={{id(model): {{'zipmap': False}}}})"
-			)
-		} else {
-			e
-		}
-	})?;
-	let inputs = frame_support::BoundedVec::truncate_from(inputs);
-	let outputs = frame_support::BoundedVec::truncate_from(outputs);
+	let (inputs, outputs) = specs_of(&opened)?;
 	// The id pins the owner, the bytes and the rules: the same file registered with another
 	// tolerance or fee, or by another account, is another model.
 	let id = verity_primitives::model_id(
@@ -664,4 +671,72 @@ fn verify(trusted: &Node, receipt: &Receipt, engine: Option<&EngineParams>) -> R
 	}
 	println!("verified");
 	Ok(())
+}
+
+fn bindings(
+	rpc: &Node,
+	model: &str,
+	name: Option<String>,
+	decimals: u8,
+	out: &std::path::Path,
+) -> Result<(), String> {
+	let (id, default_name, (inputs, outputs)) = if model.starts_with("0x") {
+		let id: H256 = model.parse().map_err(|e| format!("--model {model}: {e:?}"))?;
+		let view = rpc.model(id)?.ok_or(format!("no model {model}"))?;
+		(Some(id), format!("Model{}", &hex(&id.0)[2..10]), view.specs()?)
+	} else {
+		let path = std::path::Path::new(model);
+		let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+		let opened = local_engine()?
+			.open(&bytes)
+			.map_err(|e| format!("ONNX Runtime refused the model: {e:?}"))?;
+		(None, verity_client::bindings::name_from_file(path), specs_of(&opened)?)
+	};
+	let name = name.unwrap_or(default_name);
+	let spec = verity_client::bindings::Model {
+		name: &name,
+		id,
+		inputs: &inputs,
+		outputs: &outputs,
+		decimals,
+	};
+	let sol = verity_client::bindings::solidity(&spec)?;
+	let ts = verity_client::bindings::typescript(&spec)?;
+	std::fs::create_dir_all(out).map_err(|e| format!("{}: {e}", out.display()))?;
+	for (file, text) in [
+		(format!("{name}.sol"), sol.as_str()),
+		(format!("{name}.ts"), ts.as_str()),
+		("VerityTensor.sol".to_string(), verity_client::bindings::VERITY_TENSOR_SOL),
+	] {
+		let path = out.join(&file);
+		std::fs::write(&path, text).map_err(|e| format!("{}: {e}", path.display()))?;
+		println!("wrote {}", path.display());
+	}
+	Ok(())
+}
+
+type Specs = verity_primitives::spec::TensorSpecs;
+
+/// The validators' engine, to read a model file's specs here.
+fn local_engine() -> Result<verity_engine::Engine, String> {
+	EngineParams { onnxruntime_lib: None, inference_threads: 1, max_inference_ms: 60_000 }.engine()
+}
+
+/// The input and output specs ONNX Runtime reads from an opened model.
+fn specs_of(opened: &verity_engine::Model) -> Result<(Specs, Specs), String> {
+	let (inputs, outputs) = opened.specs().map_err(|e| {
+		if e.contains("Sequence") || e.contains("Map") {
+			format!(
+				"{e}: inputs and outputs must be tensors (a scikit-learn classifier converted by \
+				 skl2onnx outputs a sequence of maps unless converted with \
+				 options={{id(model): {{'zipmap': False}}}})"
+			)
+		} else {
+			e
+		}
+	})?;
+	Ok((
+		inputs.try_into().map_err(|_| "the model has too many inputs")?,
+		outputs.try_into().map_err(|_| "the model has too many outputs")?,
+	))
 }

@@ -8,7 +8,10 @@ pragma solidity ^0.8.20;
 /// toward zero (at most one unit in the last place); decoding is exact.
 library VerityTensor {
     uint8 internal constant F32 = 1;
+    uint8 internal constant I32 = 3;
     uint8 internal constant I64 = 4;
+    uint8 internal constant U8 = 5;
+    uint8 internal constant BOOL = 6;
 
     error BadTensor(string reason);
 
@@ -18,17 +21,37 @@ library VerityTensor {
         pure
         returns (bytes memory)
     {
-        uint256 count = 1;
-        for (uint256 i = 0; i < shape.length; i++) count *= shape[i];
-        if (count != values.length) revert BadTensor("shape does not match the number of values");
-        bytes memory head = abi.encodePacked(uint8(bytes(name).length), name, F32, uint8(shape.length));
-        for (uint256 i = 0; i < shape.length; i++) head = bytes.concat(head, _le32(shape[i]));
         bytes memory data = new bytes(values.length * 4);
-        for (uint256 i = 0; i < values.length; i++) {
-            uint32 bits = toF32Bits(values[i], decimals);
-            for (uint256 b = 0; b < 4; b++) data[i * 4 + b] = bytes1(uint8(bits >> (8 * b)));
-        }
-        return bytes.concat(head, data);
+        for (uint256 i = 0; i < values.length; i++) _putLe(data, i * 4, toF32Bits(values[i], decimals), 4);
+        return bytes.concat(_header(name, F32, shape, values.length), data);
+    }
+
+    /// @notice One i64 tensor (row-major), ready for `tensorList`.
+    function i64(string memory name, uint32[] memory shape, int64[] memory values) internal pure returns (bytes memory) {
+        bytes memory data = new bytes(values.length * 8);
+        for (uint256 i = 0; i < values.length; i++) _putLe(data, i * 8, uint64(values[i]), 8);
+        return bytes.concat(_header(name, I64, shape, values.length), data);
+    }
+
+    /// @notice One i32 tensor (row-major), ready for `tensorList`.
+    function i32(string memory name, uint32[] memory shape, int32[] memory values) internal pure returns (bytes memory) {
+        bytes memory data = new bytes(values.length * 4);
+        for (uint256 i = 0; i < values.length; i++) _putLe(data, i * 4, uint32(values[i]), 4);
+        return bytes.concat(_header(name, I32, shape, values.length), data);
+    }
+
+    /// @notice One u8 tensor (row-major), ready for `tensorList`.
+    function u8(string memory name, uint32[] memory shape, uint8[] memory values) internal pure returns (bytes memory) {
+        bytes memory data = new bytes(values.length);
+        for (uint256 i = 0; i < values.length; i++) data[i] = bytes1(values[i]);
+        return bytes.concat(_header(name, U8, shape, values.length), data);
+    }
+
+    /// @notice One bool tensor (row-major), ready for `tensorList`.
+    function boolean(string memory name, uint32[] memory shape, bool[] memory values) internal pure returns (bytes memory) {
+        bytes memory data = new bytes(values.length);
+        for (uint256 i = 0; i < values.length; i++) data[i] = values[i] ? bytes1(0x01) : bytes1(0x00);
+        return bytes.concat(_header(name, BOOL, shape, values.length), data);
     }
 
     /// @notice A whole input: the magic, the version and the given tensors in order.
@@ -64,6 +87,21 @@ library VerityTensor {
         return int64(uint64(_leUint(encoded, offset + index * 8, 8)));
     }
 
+    /// @notice Element `index` of the output tensor number `tensor`, an i32 tensor.
+    function readI32(bytes memory encoded, uint256 tensor, uint256 index) internal pure returns (int32) {
+        return int32(uint32(_element(encoded, tensor, index, I32, 4)));
+    }
+
+    /// @notice Element `index` of the output tensor number `tensor`, a u8 tensor.
+    function readU8(bytes memory encoded, uint256 tensor, uint256 index) internal pure returns (uint8) {
+        return uint8(_element(encoded, tensor, index, U8, 1));
+    }
+
+    /// @notice Element `index` of the output tensor number `tensor`, a bool tensor.
+    function readBool(bytes memory encoded, uint256 tensor, uint256 index) internal pure returns (bool) {
+        return _element(encoded, tensor, index, BOOL, 1) != 0;
+    }
+
     /// @notice IEEE-754 binary32 bits of `value / 10**decimals`, rounded toward zero.
     function toF32Bits(int256 value, uint8 decimals) internal pure returns (uint32) {
         if (value == 0) return 0;
@@ -96,6 +134,36 @@ library VerityTensor {
         int256 shift = int256(exponent) - 127 - 23;
         uint256 magnitude = shift >= 0 ? scaled << uint256(shift) : scaled >> uint256(-shift);
         return bits >> 31 == 1 ? -int256(magnitude) : int256(magnitude);
+    }
+
+    /// The tensor header: name, dtype, rank and dimensions; `count` must be their product.
+    function _header(string memory name, uint8 dtype, uint32[] memory shape, uint256 count)
+        private
+        pure
+        returns (bytes memory head)
+    {
+        if (bytes(name).length > 255) revert BadTensor("name longer than 255 bytes");
+        if (shape.length > 255) revert BadTensor("rank above 255");
+        uint256 product = 1;
+        for (uint256 i = 0; i < shape.length; i++) product *= shape[i];
+        if (product != count) revert BadTensor("shape does not match the number of values");
+        head = abi.encodePacked(uint8(bytes(name).length), name, dtype, uint8(shape.length));
+        for (uint256 i = 0; i < shape.length; i++) head = bytes.concat(head, _le32(shape[i]));
+    }
+
+    function _putLe(bytes memory data, uint256 pos, uint256 value, uint256 len) private pure {
+        for (uint256 b = 0; b < len; b++) data[pos + b] = bytes1(uint8(value >> (8 * b)));
+    }
+
+    function _element(bytes memory encoded, uint256 tensor, uint256 index, uint8 want, uint256 size)
+        private
+        pure
+        returns (uint256)
+    {
+        (uint256 offset, uint8 dtype, uint256 count) = _locate(encoded, tensor);
+        if (dtype != want) revert BadTensor("not a tensor of that dtype");
+        if (index >= count) revert BadTensor("index out of range");
+        return _leUint(encoded, offset + index * size, size);
     }
 
     function _locate(bytes memory encoded, uint256 tensor) private pure returns (uint256 offset, uint8 dtype, uint256 count) {

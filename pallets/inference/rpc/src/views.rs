@@ -330,6 +330,11 @@ impl ModelView {
 		Tolerance { abs_e9: self.tolerance_abs_e9, rel_e9: self.tolerance_rel_e9 }
 	}
 
+	/// The input and output specs back from the view (`Err` for a field that does not parse).
+	pub fn specs(&self) -> Result<(TensorSpecs, TensorSpecs), String> {
+		Ok((spec_list(&self.inputs)?, spec_list(&self.outputs)?))
+	}
+
 	/// The id this view's owner, code hash, specs, tolerance and fee hash to
 	/// (`verity_primitives::model_id`), for accounts of 32 bytes: equal to `id` unless the view
 	/// is not that of the model it names. `Err` for a field that does not parse back.
@@ -337,11 +342,12 @@ impl ModelView {
 		let owner = AccountId32::from_ss58check(&self.owner)
 			.map_err(|e| format!("owner {}: {e:?}", self.owner))?;
 		let fee: u128 = self.fee.parse().map_err(|e| format!("fee {}: {e}", self.fee))?;
+		let (inputs, outputs) = self.specs()?;
 		Ok(verity_primitives::model_id(
 			&owner.encode(),
 			&self.code_hash,
-			&spec_list(&self.inputs)?,
-			&spec_list(&self.outputs)?,
+			&inputs,
+			&outputs,
 			&self.tolerance(),
 			fee,
 		))
