@@ -10,7 +10,8 @@
 #      and the project's own `verity` package (python/) installed editable
 #   4. the pinned ONNX Runtime shared library, taken from the PyPI wheel into $VERITY_CACHE
 #      (downloaded with the venv's pip: Debian's python3 has no pip of its own)
-#   5. npm packages (solc, @polkadot/api, ethers) pinned by package-lock.json
+#   5. npm packages (solc, @polkadot/api, ethers) pinned by package-lock.json, and the Hardhat
+#      example's (examples/hardhat/package-lock.json)
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 mkdir -p "$VERITY_CACHE"
@@ -132,14 +133,20 @@ log "step 4/5: ONNX Runtime $ONNXRUNTIME_VERSION"
 ort_library "$ONNXRUNTIME_VERSION" "$ORT_DYLIB_PATH"
 
 # --- 5. npm packages ------------------------------------------------------------------------
-log "step 5/5: npm packages (solc, typescript, @polkadot/api, ethers)"
-lock="$VERITY_ROOT/package-lock.json"
-if [ -f "$VERITY_ROOT/node_modules/.package-lock.json" ] && cmp -s <(grep -v '"lockfileVersion"' "$lock" | md5sum) <(cat "$VERITY_ROOT/node_modules/.verity-lock" 2>/dev/null); then
-	log "node_modules up to date"
-else
-	(cd "$VERITY_ROOT" && npm ci --no-audit --no-fund --loglevel=error)
-	grep -v '"lockfileVersion"' "$lock" | md5sum >"$VERITY_ROOT/node_modules/.verity-lock"
-	log "node_modules installed"
-fi
+log "step 5/5: npm packages (solc, typescript, @polkadot/api, ethers; Hardhat in examples/hardhat)"
+# npm ci in DIR unless DIR/node_modules was installed from this very package-lock.json.
+npm_ci() {
+	local dir="$1" lock="$1/package-lock.json" name="${1#"$VERITY_ROOT"/}"
+	[ "$dir" = "$VERITY_ROOT" ] && name="."
+	if [ -f "$dir/node_modules/.package-lock.json" ] && cmp -s <(grep -v '"lockfileVersion"' "$lock" | md5sum) <(cat "$dir/node_modules/.verity-lock" 2>/dev/null); then
+		log "$name/node_modules up to date"
+	else
+		(cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+		grep -v '"lockfileVersion"' "$lock" | md5sum >"$dir/node_modules/.verity-lock"
+		log "$name/node_modules installed"
+	fi
+}
+npm_ci "$VERITY_ROOT"
+npm_ci "$VERITY_ROOT/examples/hardhat"
 
 log "setup complete"

@@ -114,4 +114,19 @@ pub struct Cli {
 	/// Inference options of the running node.
 	#[clap(flatten)]
 	pub inference: InferenceParams,
+
+	/// Finality options of the running node.
+	#[clap(flatten)]
+	pub finality: FinalityParams,
+}
+
+/// How this node's GRANDPA voter votes (docs/finality.md).
+#[derive(Debug, Clone, clap::Args)]
+pub struct FinalityParams {
+	/// Vote for the block this many blocks below the best block (2: Substrate's default voting
+	/// rule). 0 votes for the best block itself: results become final about one GRANDPA round
+	/// after their block, not two blocks later (docs/benchmarks.md). Safety does not depend on
+	/// it.
+	#[arg(long, default_value_t = 2, value_name = "BLOCKS")]
+	pub grandpa_votes_behind: u32,
 }

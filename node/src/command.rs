@@ -126,6 +126,7 @@ pub fn run() -> sc_cli::Result<()> {
 		None => {
 			let runner = cli.create_runner(&cli.run)?;
 			let params = cli.inference.clone();
+			let votes_behind = cli.finality.grandpa_votes_behind;
 			runner.run_node_until_exit(|config| async move {
 				let engine: Option<Arc<dyn InferenceEngine>> =
 					crate::service::inference_engine(&params, &config)?;
@@ -152,7 +153,7 @@ pub fn run() -> sc_cli::Result<()> {
 								Block,
 								<Block as sp_runtime::traits::Block>::Hash,
 							>,
-						>(config, engine, copy_answers)
+						>(config, engine, copy_answers, votes_behind)
 						.map_err(sc_cli::Error::Service)
 					}
 					sc_network::config::NetworkBackendType::Litep2p => {
@@ -160,6 +161,7 @@ pub fn run() -> sc_cli::Result<()> {
 							config,
 							engine,
 							copy_answers,
+							votes_behind,
 						)
 						.map_err(sc_cli::Error::Service)
 					}

@@ -25,6 +25,23 @@ type FullSelectChain = sc_consensus::LongestChain<FullBackend, Block>;
 /// Blocks between GRANDPA justifications that are imported and generated.
 const GRANDPA_JUSTIFICATION_PERIOD: u32 = 512;
 
+/// GRANDPA's voting rule: Substrate's default (`BeforeBestBlockBy(2)` and
+/// `ThreeQuartersOfTheUnfinalizedChain`) with `votes_behind` blocks instead of 2; with 0, votes
+/// go to the best block. Voting rules restrict which block an honest voter votes for: GRANDPA's
+/// safety (no two conflicting finalized blocks while fewer than a third of the voters
+/// equivocate) holds whatever they are (docs/finality.md).
+fn voting_rule(
+	votes_behind: u32,
+) -> impl sc_consensus_grandpa::VotingRule<Block, FullClient> + Clone + 'static {
+	let rules = sc_consensus_grandpa::VotingRulesBuilder::new();
+	let rules = if votes_behind > 0 {
+		rules.add(sc_consensus_grandpa::BeforeBestBlockBy(votes_behind))
+	} else {
+		rules
+	};
+	rules.add(sc_consensus_grandpa::ThreeQuartersOfTheUnfinalizedChain).build()
+}
+
 /// The parts of the service that sub-commands need too.
 pub type Service = sc_service::PartialComponents<
 	FullClient,
@@ -144,6 +161,7 @@ pub fn new_full<
 	config: Configuration,
 	engine: Option<Arc<dyn verity_primitives::host::InferenceEngine>>,
 	copy_answers: bool,
+	grandpa_votes_behind: u32,
 ) -> Result<TaskManager, ServiceError> {
 	let sc_service::PartialComponents {
 		client,
@@ -330,7 +348,7 @@ pub fn new_full<
 			network,
 			sync: Arc::new(sync_service),
 			notification_service: grandpa_notification_service,
-			voting_rule: sc_consensus_grandpa::VotingRulesBuilder::default().build(),
+			voting_rule: voting_rule(grandpa_votes_behind),
 			prometheus_registry,
 			shared_voter_state: SharedVoterState::empty(),
 			telemetry: telemetry.as_ref().map(|x| x.handle()),

@@ -387,7 +387,11 @@ where
 			let implicit = n.tree_route.iter().copied();
 			(Stage::Final, implicit.chain(std::iter::once(n.hash)).collect::<Vec<_>>())
 		});
-		let mut blocks = futures::stream::select(best, finalized);
+		// New best blocks first: a block is imported before it can be final, and its result is
+		// announced as attested before it is announced as final even when both wait.
+		let mut blocks = futures::stream::select_with_strategy(best, finalized, |_: &mut ()| {
+			futures::stream::PollNext::Left
+		});
 		let sink = pending.accept().await?;
 		while let Some((stage, hashes)) = blocks.next().await {
 			if !filter.wants(stage) {
