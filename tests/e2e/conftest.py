@@ -34,8 +34,12 @@ def network(tmp_path_factory):
     # VERITY_E2E_NODE_ARGS: extra flags for every node of this network, e.g. "-ltxpool=debug".
     extra = os.environ.get("VERITY_E2E_NODE_ARGS", "").split()
     overrides = {name: (node_binary(), extra) for name in ("alice", "bob", "charlie")} if extra else {}
+    # This network lives for the whole suite (30 minutes, ~300 blocks) and its tests read the
+    # state of old blocks (a request's block, genesis) whenever the random order runs them: its
+    # nodes keep every canonical state instead of the last 256 blocks'.
     net = localnet.LocalNet(node_binary(), localnet.DEFAULT_NETWORK,
                             workdir=tmp_path_factory.mktemp("localnet"), port_offset=port_offset(0),
+                            extra_args=["--state-pruning", "archive-canonical"],
                             node_overrides=overrides)
     net.start()
     try:
