@@ -183,17 +183,22 @@ fn upper_first(s: &str) -> String {
 	c.next().map(|f| f.to_ascii_uppercase().to_string() + c.as_str()).unwrap_or_default()
 }
 
-/// `[?, 4]`
-fn shape_text(spec: &TensorSpec) -> String {
+/// A spec's dimensions, `dynamic` standing for the dynamic ones, separated by `, `.
+fn dims(spec: &TensorSpec, dynamic: &str) -> String {
 	let dims: Vec<String> = spec
 		.shape
 		.iter()
 		.map(|d| match d {
 			Dim::Fixed(n) => n.to_string(),
-			Dim::Dynamic => "?".into(),
+			Dim::Dynamic => dynamic.into(),
 		})
 		.collect();
-	format!("[{}]", dims.join(", "))
+	dims.join(", ")
+}
+
+/// `[?, 4]`
+pub fn shape_text(spec: &TensorSpec) -> String {
+	format!("[{}]", dims(spec, "?"))
 }
 
 /// The Solidity element type of a tensor's values, its `VerityTensor` encoder and reader.
@@ -385,19 +390,11 @@ pub fn typescript(model: &Model) -> Result<String, String> {
 		specs
 			.iter()
 			.map(|s| {
-				let dims: Vec<String> = s
-					.shape
-					.iter()
-					.map(|d| match d {
-						Dim::Fixed(n) => n.to_string(),
-						Dim::Dynamic => "null".into(),
-					})
-					.collect();
 				format!(
 					"    {{ name: {:?}, dtype: {:?}, shape: [{}] }},",
 					String::from_utf8_lossy(&s.name),
 					s.dtype.name(),
-					dims.join(", ")
+					dims(s, "null")
 				)
 			})
 			.collect::<Vec<_>>()

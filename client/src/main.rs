@@ -20,7 +20,7 @@ use verity_client::{
 	tx::{self, Signer},
 };
 use verity_engine::{tensor_files as formats, EngineParams};
-use verity_primitives::{agreement::Tolerance, spec::Dim, tensor};
+use verity_primitives::{agreement::Tolerance, tensor};
 use verity_runtime::{Runtime, RuntimeCall, RuntimeEvent};
 
 #[derive(Debug, Parser)]
@@ -377,19 +377,11 @@ fn register(
 		None => {
 			for (side, specs) in [("input ", &inputs), ("output", &outputs)] {
 				for s in specs.iter() {
-					let dims: Vec<String> = s
-						.shape
-						.iter()
-						.map(|d| match d {
-							Dim::Fixed(n) => n.to_string(),
-							Dim::Dynamic => "?".into(),
-						})
-						.collect();
 					println!(
-						"  {side} {} {} [{}]",
+						"  {side} {} {} {}",
 						String::from_utf8_lossy(&s.name),
 						s.dtype.name(),
-						dims.join(", ")
+						verity_client::bindings::shape_text(s)
 					);
 				}
 			}
