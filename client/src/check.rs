@@ -22,7 +22,7 @@ pub fn reexecute(
 		.request_input(result.request_id, at)?
 		.ok_or("the request's input is gone (pruned after its retention)")?;
 	let model = node
-		.model_at(result.model, at)?
+		.model(result.model, Some(at))?
 		.ok_or("the model was removed; re-run it from its file with `verity-node inference run`")?;
 	let bytes = node.model_bytes(result.model, at)?.ok_or("the model's bytes are not available")?;
 	compare(engine, &model, &bytes, &input, result)

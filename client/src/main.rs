@@ -356,7 +356,7 @@ fn register(
 	);
 
 	// Only "not found" means "not registered": a node that cannot be reached is an error.
-	let existing = rpc.model(id)?;
+	let existing = rpc.model(id, None)?;
 	let probe_input = match probe.inputs.is_empty() {
 		true => None,
 		false => Some(formats::collect_inputs(&probe.inputs, &opened.inputs())?),
@@ -455,7 +455,7 @@ fn register(
 fn wait_for_probe(rpc: &Node, id: H256, limit: Duration) -> Result<(), String> {
 	let started = Instant::now();
 	loop {
-		let model = rpc.model(id)?.ok_or(format!("model {} is gone", hex(&id.0)))?;
+		let model = rpc.model(id, None)?.ok_or(format!("model {} is gone", hex(&id.0)))?;
 		match (model.status, &model.profile) {
 			(ModelStatus::Probing, _) if started.elapsed() > limit => {
 				return Err(format!("the readiness probe did not end within {limit:?}"))
@@ -496,7 +496,7 @@ fn request(
 	timeout: Option<u32>,
 	signer: &Signer,
 ) -> Result<u64, String> {
-	let info = rpc.model(model)?.ok_or(format!("no model {}", hex(&model.0)))?;
+	let info = rpc.model(model, None)?.ok_or(format!("no model {}", hex(&model.0)))?;
 	let wanted: Vec<(String, Option<tensor::DType>)> =
 		info.inputs.iter().map(|s| (s.name.clone(), tensor::DType::from_name(&s.dtype))).collect();
 	let input = formats::collect_inputs(inputs, &wanted)?;
@@ -674,7 +674,7 @@ fn bindings(
 ) -> Result<(), String> {
 	let (id, default_name, (inputs, outputs)) = if model.starts_with("0x") {
 		let id: H256 = model.parse().map_err(|e| format!("--model {model}: {e:?}"))?;
-		let view = rpc.model(id)?.ok_or(format!("no model {model}"))?;
+		let view = rpc.model(id, None)?.ok_or(format!("no model {model}"))?;
 		(Some(id), format!("Model{}", &hex(&id.0)[2..10]), view.specs()?)
 	} else {
 		let path = std::path::Path::new(model);

@@ -99,19 +99,15 @@ impl Node {
 		self.run("listing models", self.client.list_models(page, Some(page_size), None))
 	}
 
-	/// A model at the best block (None: unknown).
-	pub fn model(&self, id: H256) -> Result<Option<ModelView>, String> {
-		self.optional("reading the model", self.client.get_model(id, None))
+	/// A model at `at` (None: the best block); None: unknown there.
+	pub fn model(&self, id: H256, at: Option<H256>) -> Result<Option<ModelView>, String> {
+		self.optional("reading the model", self.client.get_model(id, at))
 	}
 
 	pub fn model_bytes(&self, id: H256, at: H256) -> Result<Option<Vec<u8>>, String> {
 		let bytes =
 			self.optional("reading the model's bytes", self.client.get_model_bytes(id, Some(at)))?;
 		Ok(bytes.map(|b| b.0))
-	}
-
-	pub fn model_at(&self, id: H256, at: H256) -> Result<Option<ModelView>, String> {
-		self.optional("reading the model", self.client.get_model(id, Some(at)))
 	}
 
 	pub fn request(&self, id: u64) -> Result<Option<RequestView>, String> {
@@ -228,5 +224,23 @@ impl Node {
 			"reading the account's nonce",
 			SystemApiClient::<H256, AccountId, Nonce>::nonce(&self.client, account.clone()),
 		)
+	}
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	/// Every size round-trips, the sizes of model chunks and large inputs included (the log
+	/// formatter the first client used elided the middle of anything from 1027 bytes on).
+	#[test]
+	fn hex_round_trips_every_size() {
+		for len in [0usize, 1, 32, 1026, 1027, 1028, 70_000, 1 << 20] {
+			let bytes: Vec<u8> = (0..len).map(|i| (i * 31 + len) as u8).collect();
+			let text = hex(&bytes);
+			assert_eq!(text.len(), 2 + 2 * len, "length {len}");
+			assert!(text.starts_with("0x") && !text.contains('.'));
+			assert_eq!(sp_core::bytes::from_hex(&text).unwrap(), bytes, "length {len}");
+		}
 	}
 }
