@@ -3,8 +3,8 @@ processes with a memory cap and a time limit (verity_engine::worker): a memory b
 for by one ConstantOfShape) and one MatMul that runs for many seconds, requested together with
 a normal request, stop no node, cost no node memory, and the normal request still gets its
 result within 3 blocks (2 for commit and reveal). Both pass their readiness probe (on zeros they
-are harmless); the MatMul's request is then stopped by the run budget its probe set (100 ms), not
-by the node's 2 s limit. A model that reads a file of the validator (ONNX external data) is
+are harmless); the MatMul's request is then stopped by the run budget its probe set (100 ms or more),
+not by the node's 2 s limit. A model that reads a file of the validator (ONNX external data) is
 refused by every validator's screen at its probe: it is rejected and never takes a request. Each
 attack ends as an agreed failure of its kind."""
 from __future__ import annotations
@@ -51,11 +51,14 @@ def test_hostile_models_never_stop_a_validator(network, models):
         (i, substrate.query("Inference", "Models", [i]).value["fee"]) for i in ids]
     statuses = {i: substrate.query("Inference", "Models", [i]).value["status"] for i in ids}
     assert statuses == {bomb: "Active", matmul: "Active", leak: "Rejected", normal: "Active"}, statuses
-    # The probes measured the harmless zero inputs; the MatMul's runs get its 100 ms floor.
+    # The probes measured the harmless zero inputs (milliseconds; more on a loaded machine): the
+    # MatMul's runs get 20 times that, at least 100 ms, far below the node's 2 s limit and the
+    # seconds its attack input takes.
     profile = substrate.query("Inference", "ModelProfiles", [matmul]).value
-    assert profile["run_micros"] < 5_000, profile
+    assert profile["run_micros"] < 50_000, profile
     url = network.nodes[0].rpc_url
-    assert localnet.rpc(url, "inference_getModel", [matmul])["profile"]["runBudgetMs"] == 100
+    budget = localnet.rpc(url, "inference_getModel", [matmul])["profile"]["runBudgetMs"]
+    assert budget == max(100, profile["run_micros"] // 1000 * 20) and budget < 2000, (budget, profile)
     # The file-reading model was refused by the screen of a quorum, at its probe: rejected,
     # and requests to it are refused at once.
     assert substrate.query("Inference", "ModelProfiles", [leak]).value is None
