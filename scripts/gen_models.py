@@ -25,7 +25,11 @@ from verity import vtns
 
 OPSET = [helper.make_opsetid("", 17)]
 ONNX_TO_SPEC = {TensorProto.FLOAT: "f32", TensorProto.DOUBLE: "f64", TensorProto.INT32: "i32",
-                TensorProto.INT64: "i64", TensorProto.UINT8: "u8", TensorProto.BOOL: "bool"}
+                TensorProto.INT64: "i64", TensorProto.UINT8: "u8", TensorProto.BOOL: "bool",
+                TensorProto.FLOAT16: "f16", TensorProto.BFLOAT16: "bf16", TensorProto.INT8: "i8",
+                TensorProto.INT16: "i16", TensorProto.UINT16: "u16", TensorProto.UINT32: "u32",
+                TensorProto.UINT64: "u64", TensorProto.STRING: "string"}
+FLOATS = (TensorProto.FLOAT, TensorProto.DOUBLE, TensorProto.FLOAT16, TensorProto.BFLOAT16)
 # Agreement tolerance of float outputs: 1e-5 absolute + 1e-5 relative (in billionths).
 FLOAT_TOLERANCE = {"abs_e9": 10_000, "rel_e9": 10_000}
 
@@ -159,8 +163,64 @@ def convbn(rng):
 
 
 # New models go last: each model's seed is its position.
+def dtypes(rng):
+    """Every element type but f64 (which contracts cannot take) in and out: the floats doubled
+    (Add), the integers and bools through Identity, the strings through Identity."""
+    import ml_dtypes
+    types = {"f32": (TensorProto.FLOAT, np.float32), "f16": (TensorProto.FLOAT16, np.float16),
+             "bf16": (TensorProto.BFLOAT16, ml_dtypes.bfloat16), "i64": (TensorProto.INT64, np.int64),
+             "i32": (TensorProto.INT32, np.int32), "i16": (TensorProto.INT16, np.int16),
+             "i8": (TensorProto.INT8, np.int8), "u64": (TensorProto.UINT64, np.uint64),
+             "u32": (TensorProto.UINT32, np.uint32), "u16": (TensorProto.UINT16, np.uint16),
+             "u8": (TensorProto.UINT8, np.uint8), "bool": (TensorProto.BOOL, np.bool_),
+             "string": (TensorProto.STRING, object)}
+    nodes, inputs, outputs, values = [], [], [], {}
+    for name, (elem, numpy_type) in types.items():
+        x, y = f"x_{name}", f"y_{name}"
+        if name == "string":
+            # (StringNormalizer would need the machine's locales; the skl2onnx classifier of
+            # scripts/real_models.py computes string labels.)
+            nodes.append(helper.make_node("Identity", [x], [y]))
+            values[x] = np.array(["verity", "héllo wörld", ""], dtype=object)
+        elif elem in FLOATS:
+            # f32 through Cast: Add has no bfloat16 kernel on ONNX Runtime's CPU.
+            nodes += [helper.make_node("Cast", [x], [f"{x}_32"], to=TensorProto.FLOAT),
+                      helper.make_node("Add", [f"{x}_32", f"{x}_32"], [f"{y}_32"]),
+                      helper.make_node("Cast", [f"{y}_32"], [y], to=elem)]
+            values[x] = rng.normal(size=3).astype(numpy_type)
+        elif name == "bool":
+            nodes.append(helper.make_node("Not", [x], [y]))
+            values[x] = np.array([True, False, True])
+        else:
+            nodes.append(helper.make_node("Identity", [x], [y]))
+            info = np.iinfo(numpy_type)
+            values[x] = np.array([info.min, info.max, 7], dtype=numpy_type)
+        inputs.append(value_info(x, elem, [3]))
+        outputs.append(value_info(y, elem, [3]))
+    return helper.make_graph(nodes, "dtypes", inputs, outputs), values
+
+
+def dtypes_reference(inputs):
+    """The outputs of `dtypes`, computed here: Python's onnxruntime takes no bfloat16 NumPy
+    array. Every step is exact (doubling a float, Identity, Not), so this is what any correct
+    run gives."""
+    out = {}
+    for x, value in inputs.items():
+        y = "y_" + x[2:]
+        if value.dtype == object or value.dtype.kind in "iu":
+            out[y] = value
+        elif value.dtype == np.bool_:
+            out[y] = ~value
+        else:
+            out[y] = (value.astype(np.float32) * 2).astype(value.dtype)
+    return out
+
+
+dtypes.reference = dtypes_reference
+
+
 MODELS = {"linear": linear, "mlp": mlp, "cnn": cnn, "argmax": argmax, "two_io": two_io, "heavy": heavy,
-          "heavy8": heavy8, "heavy32": heavy32, "wide": wide, "convbn": convbn}
+          "heavy8": heavy8, "heavy32": heavy32, "wide": wide, "convbn": convbn, "dtypes": dtypes}
 
 # File a hostile model with relative external data points at (engine tests create it).
 PROBE_FILE = "verity-probe.bin"
@@ -262,15 +322,19 @@ def main() -> int:
         options.intra_op_num_threads = 1
         options.inter_op_num_threads = 1
         session = ort.InferenceSession(data, options, providers=["CPUExecutionProvider"])
-        outputs = session.run(None, inputs)
         out_names = [o.name for o in session.get_outputs()]
+        if hasattr(build, "reference"):
+            outputs = [build.reference(inputs)[n] for n in out_names]
+        else:
+            outputs = session.run(None, inputs)
         (out_dir / f"{name}.input.vtns").write_bytes(vtns.encode(inputs))
         (out_dir / f"{name}.expected.vtns").write_bytes(vtns.encode(dict(zip(out_names, outputs))))
         for input_name, array in inputs.items():
-            np.save(out_dir / f"{name}.{input_name}.npy", array)
+            if array.dtype.name != "bfloat16":  # NumPy has no such type of its own
+                np.save(out_dir / f"{name}.{input_name}.npy", array.astype(str) if array.dtype == object else array)
             proto = numpy_helper.from_array(array, input_name)
             (out_dir / f"{name}.{input_name}.pb").write_bytes(proto.SerializeToString())
-        floats = any(o.type.tensor_type.elem_type in (TensorProto.FLOAT, TensorProto.DOUBLE) for o in graph.output)
+        floats = any(o.type.tensor_type.elem_type in FLOATS for o in graph.output)
         spec = {"inputs": spec_of(graph.input), "outputs": spec_of(graph.output),
                 "tolerance": FLOAT_TOLERANCE if floats else {"abs_e9": 0, "rel_e9": 0}}
         (out_dir / f"{name}.json").write_text(json.dumps(spec, indent=2) + "\n")

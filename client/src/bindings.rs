@@ -205,12 +205,25 @@ pub fn shape_text(spec: &TensorSpec) -> String {
 fn solidity_types(dtype: DType) -> Result<(&'static str, &'static str, &'static str), String> {
 	Ok(match dtype {
 		DType::F32 => ("int256", "f32", "readF32"),
+		DType::F16 => ("int256", "f16", "readF16"),
+		DType::BF16 => ("int256", "bf16", "readBF16"),
 		DType::I64 => ("int64", "i64", "readI64"),
 		DType::I32 => ("int32", "i32", "readI32"),
+		DType::I16 => ("int16", "i16", "readI16"),
+		DType::I8 => ("int8", "i8", "readI8"),
+		DType::U64 => ("uint64", "u64", "readU64"),
+		DType::U32 => ("uint32", "u32", "readU32"),
+		DType::U16 => ("uint16", "u16", "readU16"),
 		DType::U8 => ("uint8", "u8", "readU8"),
 		DType::Bool => ("bool", "boolean", "readBool"),
+		DType::String => ("string", "text", "readString"),
 		DType::F64 => return Err("f64 tensors have no Solidity helper yet".into()),
 	})
+}
+
+/// Whether a type reaches the contract as fixed point.
+fn fixed_point(dtype: DType) -> bool {
+	matches!(dtype, DType::F32 | DType::F16 | DType::BF16)
 }
 
 fn check_library_name(name: &str) -> Result<(), String> {
@@ -300,9 +313,9 @@ pub fn solidity(model: &Model) -> Result<String, String> {
 			"    /// @param {id} `{name}`: {} {}, row-major{}",
 			spec.dtype.name(),
 			shape_text(spec),
-			if spec.dtype == DType::F32 { ", fixed point" } else { "" }
+			if fixed_point(spec.dtype) { ", fixed point" } else { "" }
 		));
-		let decimals = if spec.dtype == DType::F32 { ", DECIMALS" } else { "" };
+		let decimals = if fixed_point(spec.dtype) { ", DECIMALS" } else { "" };
 		body.push(format!(
 			"        tensors[{i}] = VerityTensor.{encoder}({name:?}, {shape}, {id}{decimals});"
 		));
@@ -337,7 +350,7 @@ pub fn solidity(model: &Model) -> Result<String, String> {
 			&format!("read{}", upper_first(&identifier(&name, &mut BTreeSet::new()))),
 			&mut readers,
 		);
-		let (args, ret) = if spec.dtype == DType::F32 {
+		let (args, ret) = if fixed_point(spec.dtype) {
 			("encoded, ".to_string() + &t.to_string() + ", index, DECIMALS", element)
 		} else {
 			("encoded, ".to_string() + &t.to_string() + ", index", element)
@@ -349,9 +362,10 @@ pub fn solidity(model: &Model) -> Result<String, String> {
 				"    /// @notice Element `index` (row-major) of output `{name}`: {} {}{}.",
 				spec.dtype.name(),
 				shape_text(spec),
-				if spec.dtype == DType::F32 { ", fixed point" } else { "" }
+				if fixed_point(spec.dtype) { ", fixed point" } else { "" }
 			),
 		);
+		let ret = if spec.dtype == DType::String { "string memory" } else { ret };
 		push(
 			&mut out,
 			&format!(
@@ -377,14 +391,17 @@ fn signature(specs: &[TensorSpec]) -> String {
 }
 
 /// The TypeScript module: the model's specs as constants, the types of its input and outputs
-/// (numbers for floats and 32-bit integers, bigint for i64, boolean for bool) and the
+/// (numbers for floats and integers up to 32 bits, bigint for 64-bit integers, boolean for bool,
+/// string for strings) and the
 /// conversion of floats to the contract's fixed point.
 pub fn typescript(model: &Model) -> Result<String, String> {
 	check_library_name(model.name)?;
 	let ts_type = |dtype: DType| match dtype {
-		DType::F32 | DType::F64 | DType::I32 | DType::U8 => "number",
-		DType::I64 => "bigint",
+		DType::F32 | DType::F64 | DType::F16 | DType::BF16 => "number",
+		DType::I32 | DType::I16 | DType::I8 | DType::U32 | DType::U16 | DType::U8 => "number",
+		DType::I64 | DType::U64 => "bigint",
 		DType::Bool => "boolean",
+		DType::String => "string",
 	};
 	let spec_list = |specs: &[TensorSpec]| {
 		specs
@@ -507,6 +524,37 @@ mod tests {
 		assert!(ts.contains("  \"ids\": bigint[];"), "{ts}");
 		assert!(
 			ts.contains("{ name: \"float_input\", dtype: \"f32\", shape: [null, 4] },"),
+			"{ts}"
+		);
+	}
+
+	#[test]
+	fn every_type_but_f64_has_an_encoder_and_a_reader() {
+		let specs: Vec<TensorSpec> = verity_primitives::tensor::DTYPES
+			.into_iter()
+			.filter(|d| *d != DType::F64)
+			.map(|d| spec(d.name(), d, vec![Dim::Fixed(2)]))
+			.collect();
+		let model = Model { name: "All", id: None, inputs: &specs, outputs: &specs, decimals: 4 };
+		let sol = solidity(&model).unwrap();
+		for (param, call) in [
+			("int256[] memory f16", "VerityTensor.f16(\"f16\", f16Shape, f16, DECIMALS)"),
+			("int256[] memory bf16", "VerityTensor.bf16(\"bf16\", bf16Shape, bf16, DECIMALS)"),
+			("int8[] memory i8", "VerityTensor.i8(\"i8\", i8Shape, i8)"),
+			("uint64[] memory u64", "VerityTensor.u64(\"u64\", u64Shape, u64)"),
+			("string[] memory string_", "VerityTensor.text(\"string\", string_Shape, string_)"),
+		] {
+			assert!(sol.contains(param) && sol.contains(call), "{param} {call}\n{sol}");
+		}
+		assert!(sol.contains("function readString_(bytes memory encoded, uint256 index) internal pure returns (string memory) {"), "{sol}");
+		assert!(
+			sol.contains("return VerityTensor.readBF16(encoded, 6, index, DECIMALS);"),
+			"{sol}"
+		);
+		assert!(sol.contains("function readU16(bytes memory encoded, uint256 index) internal pure returns (uint16) {"), "{sol}");
+		let ts = typescript(&model).unwrap();
+		assert!(
+			ts.contains("  \"u64\": bigint[];") && ts.contains("  \"string\": string[];"),
 			"{ts}"
 		);
 	}

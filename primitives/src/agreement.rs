@@ -1,8 +1,9 @@
 //! When do two results agree, and which result does a committee stand behind?
 //!
 //! Validators run the same model on different CPUs; ONNX Runtime's kernels then differ in the
-//! last bits of floating-point results (about 1e-5 relative, see docs). So floating outputs agree
-//! within a per-model [`Tolerance`], while integer and bool outputs must be identical.
+//! last bits of floating-point results (about 1e-5 relative, see docs). So floating outputs (f32,
+//! f64, f16, bf16) agree within a per-model [`Tolerance`], while integer, bool and string outputs
+//! must be identical.
 //!
 //! The rules, for two finite floats `a`, `b`:
 //! `|a - b| <= abs + rel * max(|a|, |b|)`. NaN agrees only with NaN; an infinity only with the
@@ -113,8 +114,7 @@ pub fn compare(a: &[TensorRef<'_>], b: &[TensorRef<'_>], tol: Tolerance) -> Resu
 			continue;
 		}
 		if !x.dtype.is_float() {
-			let size = x.dtype.size();
-			let element = x.data.chunks(size).zip(y.data.chunks(size)).position(|(p, q)| p != q);
+			let element = x.elements().zip(y.elements()).position(|(p, q)| p != q);
 			return Err(Mismatch::Value(i, element.unwrap_or(0)));
 		}
 		for e in 0..x.element_count() {
@@ -305,6 +305,69 @@ mod tests {
 		let huge = Tolerance { abs_e9: u64::MAX, rel_e9: u64::MAX };
 		assert_eq!(compare_encoded(&a, &b, huge, 16), Err(Mismatch::Value(0, 1)));
 		assert_eq!(compare_encoded(&a, &a, Tolerance::EXACT, 16), Ok(()));
+	}
+
+	#[test]
+	fn half_floats_agree_within_the_tolerance_and_strings_exactly() {
+		let half = |dtype, bits: &[u16]| {
+			let data = bits.iter().flat_map(|b| b.to_le_bytes()).collect();
+			encode_owned(&[Tensor {
+				name: "h".into(),
+				dtype,
+				shape: vec![bits.len() as u32],
+				data,
+			}])
+		};
+		// f16 1.0 and its next value (1 + 2^-10); bf16 1.0 and 1 + 2^-7.
+		let tol = Tolerance { abs_e9: 0, rel_e9: 1_000_000 }; // 1e-3
+		assert_eq!(
+			compare_encoded(&half(DType::F16, &[0x3c00]), &half(DType::F16, &[0x3c01]), tol, 4),
+			Ok(())
+		);
+		assert_eq!(
+			compare_encoded(
+				&half(DType::F16, &[0x3c00, 0]),
+				&half(DType::F16, &[0x3c00, 0x3c00]),
+				tol,
+				4
+			),
+			Err(Mismatch::Value(0, 1))
+		);
+		assert_eq!(
+			compare_encoded(&half(DType::BF16, &[0x3f80]), &half(DType::BF16, &[0x3f81]), tol, 4),
+			Err(Mismatch::Value(0, 0))
+		);
+		let loose = Tolerance { abs_e9: 0, rel_e9: 10_000_000 }; // 1e-2
+		assert_eq!(
+			compare_encoded(&half(DType::BF16, &[0x3f80]), &half(DType::BF16, &[0x3f81]), loose, 4),
+			Ok(())
+		);
+		// Integers of the new widths and strings compare exactly, whatever the tolerance.
+		let huge = Tolerance { abs_e9: u64::MAX, rel_e9: u64::MAX };
+		assert_eq!(
+			compare_encoded(&half(DType::U16, &[1, 2]), &half(DType::U16, &[1, 3]), huge, 4),
+			Err(Mismatch::Value(0, 1))
+		);
+		let text = |strings: [&str; 3]| {
+			encode_owned(&[Tensor {
+				name: "label".into(),
+				dtype: DType::String,
+				shape: vec![3],
+				data: crate::tensor::string_data(strings),
+			}])
+		};
+		assert_eq!(
+			compare_encoded(&text(["a", "bb", ""]), &text(["a", "bb", ""]), huge, 4),
+			Ok(())
+		);
+		assert_eq!(
+			compare_encoded(&text(["a", "bb", ""]), &text(["a", "b", "b"]), huge, 4),
+			Err(Mismatch::Value(0, 1))
+		);
+		assert_eq!(
+			compare_encoded(&text(["a", "bb", "c"]), &text(["a", "bb", "C"]), huge, 4),
+			Err(Mismatch::Value(0, 2))
+		);
 	}
 
 	#[test]

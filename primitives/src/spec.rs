@@ -110,8 +110,18 @@ pub fn check(tensors: &[TensorRef<'_>], specs: &[TensorSpec]) -> Result<(), Spec
 }
 
 /// Encoded size (docs/tensor-format.md) of every tensor list that matches `specs`, when all
-/// their dimensions are fixed; `None` when one is dynamic (the size then depends on the run).
+/// their dimensions are fixed; `None` when one is dynamic or a string tensor (the size then
+/// depends on the run).
 pub fn encoded_len(specs: &[TensorSpec]) -> Option<u64> {
+	if specs.iter().any(|s| s.dtype == DType::String) {
+		return None;
+	}
+	min_encoded_len(specs)
+}
+
+/// Encoded size of the smallest tensor list that matches `specs` (strings empty), when all
+/// dimensions are fixed.
+fn min_encoded_len(specs: &[TensorSpec]) -> Option<u64> {
 	// Magic, version, count.
 	let mut len: u64 = 6;
 	for s in specs {
@@ -132,7 +142,8 @@ pub fn encoded_len(specs: &[TensorSpec]) -> Option<u64> {
 }
 
 /// The default probe input of a model (see pallet-inference's readiness probe): zeros of each
-/// input's dtype and shape, dynamic dimensions at 1. `None` when it would exceed `max_bytes`.
+/// input's dtype and shape (empty strings), dynamic dimensions at 1. `None` when it would exceed
+/// `max_bytes`.
 pub fn zero_input(specs: &[TensorSpec], max_bytes: u32) -> Option<Vec<u8>> {
 	let shapes: Vec<Vec<u32>> = specs
 		.iter()
@@ -155,7 +166,7 @@ pub fn zero_input(specs: &[TensorSpec], max_bytes: u32) -> Option<Vec<u8>> {
 			shape: BoundedVec::truncate_from(shape.iter().map(|n| Dim::Fixed(*n)).collect()),
 		})
 		.collect();
-	if encoded_len(&fixed)? > u64::from(max_bytes) {
+	if min_encoded_len(&fixed)? > u64::from(max_bytes) {
 		return None;
 	}
 	let tensors: Vec<Tensor> = specs
@@ -256,5 +267,12 @@ mod tests {
 		assert_eq!(encoded_len(&specs), Some(encode_owned(&tensors).len() as u64));
 		let dynamic = [tensor_spec("y", DType::F32, &[Dim::Dynamic, Dim::Fixed(3)])];
 		assert_eq!(encoded_len(&dynamic), None);
+		let text = [tensor_spec("label", DType::String, &[Dim::Fixed(2)])];
+		assert_eq!(encoded_len(&text), None);
+		// The probe input of a string model: empty strings, which decode.
+		let zeros = zero_input(&text, 1024).unwrap();
+		let decoded = crate::tensor::decode(&zeros, 16).unwrap();
+		assert_eq!(decoded[0].elements().collect::<Vec<_>>(), vec![&b""[..], &b""[..]]);
+		assert_eq!(check(&decoded, &text), Ok(()));
 	}
 }

@@ -13,12 +13,16 @@
 //! count times:
 //!   name_len u8      1..=MAX_NAME_LEN
 //!   name     bytes   UTF-8, unique within the list
-//!   dtype    u8      1 f32, 2 f64, 3 i32, 4 i64, 5 u8, 6 bool
+//!   dtype    u8      1 f32, 2 f64, 3 i32, 4 i64, 5 u8, 6 bool, 7 f16, 8 bf16, 9 i8,
+//!                    10 i16, 11 u16, 12 u32, 13 u64, 14 string
 //!   rank     u8      0..=MAX_RANK
 //!   dims     rank x u32 little-endian
-//!   data     product(dims) x size(dtype) bytes, little-endian; bool is one byte, 0 or 1
+//!   data     product(dims) x size(dtype) bytes, little-endian; bool is one byte, 0 or 1;
+//!            a string is its byte length (u32 little-endian) then that many bytes of UTF-8
 //! ```
-//! Nothing may follow the last tensor. A rank-0 tensor is a scalar (one element).
+//! Nothing may follow the last tensor. A rank-0 tensor is a scalar (one element). Every type
+//! ONNX Runtime gives a tensor of numbers, booleans or text is here; f16 and bf16 are IEEE-754
+//! half precision and bfloat16 bit patterns.
 use alloc::{string::String, vec::Vec};
 use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
 use scale_info::TypeInfo;
@@ -56,7 +60,33 @@ pub enum DType {
 	I64,
 	U8,
 	Bool,
+	F16,
+	BF16,
+	I8,
+	I16,
+	U16,
+	U32,
+	U64,
+	String,
 }
+
+/// Every element type, in code order.
+pub const DTYPES: [DType; 14] = [
+	DType::F32,
+	DType::F64,
+	DType::I32,
+	DType::I64,
+	DType::U8,
+	DType::Bool,
+	DType::F16,
+	DType::BF16,
+	DType::I8,
+	DType::I16,
+	DType::U16,
+	DType::U32,
+	DType::U64,
+	DType::String,
+];
 
 impl DType {
 	/// Code of the type in the byte format.
@@ -68,34 +98,39 @@ impl DType {
 			DType::I64 => 4,
 			DType::U8 => 5,
 			DType::Bool => 6,
+			DType::F16 => 7,
+			DType::BF16 => 8,
+			DType::I8 => 9,
+			DType::I16 => 10,
+			DType::U16 => 11,
+			DType::U32 => 12,
+			DType::U64 => 13,
+			DType::String => 14,
 		}
 	}
 
 	/// The type with byte-format code `code`.
 	pub const fn from_code(code: u8) -> Option<DType> {
-		Some(match code {
-			1 => DType::F32,
-			2 => DType::F64,
-			3 => DType::I32,
-			4 => DType::I64,
-			5 => DType::U8,
-			6 => DType::Bool,
-			_ => return None,
-		})
+		if code == 0 || code as usize > DTYPES.len() {
+			return None;
+		}
+		Some(DTYPES[code as usize - 1])
 	}
 
-	/// Bytes per element.
+	/// Bytes per element; for a string, the bytes of an empty one (its length), each string
+	/// adding its own bytes.
 	pub const fn size(self) -> usize {
 		match self {
-			DType::F32 | DType::I32 => 4,
-			DType::F64 | DType::I64 => 8,
-			DType::U8 | DType::Bool => 1,
+			DType::F32 | DType::I32 | DType::U32 | DType::String => 4,
+			DType::F64 | DType::I64 | DType::U64 => 8,
+			DType::F16 | DType::BF16 | DType::I16 | DType::U16 => 2,
+			DType::U8 | DType::Bool | DType::I8 => 1,
 		}
 	}
 
 	/// Whether results of this type are compared with a tolerance (else exactly).
 	pub const fn is_float(self) -> bool {
-		matches!(self, DType::F32 | DType::F64)
+		matches!(self, DType::F32 | DType::F64 | DType::F16 | DType::BF16)
 	}
 
 	/// Lower-case name, as in specs and CLI output.
@@ -107,15 +142,46 @@ impl DType {
 			DType::I64 => "i64",
 			DType::U8 => "u8",
 			DType::Bool => "bool",
+			DType::F16 => "f16",
+			DType::BF16 => "bf16",
+			DType::I8 => "i8",
+			DType::I16 => "i16",
+			DType::U16 => "u16",
+			DType::U32 => "u32",
+			DType::U64 => "u64",
+			DType::String => "string",
 		}
 	}
 
 	/// The inverse of [`DType::name`].
 	pub fn from_name(name: &str) -> Option<Self> {
-		[DType::F32, DType::F64, DType::I32, DType::I64, DType::U8, DType::Bool]
-			.into_iter()
-			.find(|d| d.name() == name)
+		DTYPES.into_iter().find(|d| d.name() == name)
 	}
+}
+
+/// The value of IEEE-754 half-precision bits (exact: every f16 is an f64).
+pub fn f16_to_f64(bits: u16) -> f64 {
+	let negative = bits & 0x8000 != 0;
+	let exponent = u64::from((bits >> 10) & 0x1f);
+	let fraction = u64::from(bits & 0x3ff);
+	let magnitude = match exponent {
+		// Zero and subnormals: fraction x 2^-24.
+		0 => fraction as f64 / 16_777_216.0,
+		// Infinity and NaN.
+		0x1f => f64::from_bits(0x7ff0_0000_0000_0000 | fraction << 42),
+		// Normal: rebias the exponent (15 -> 1023), widen the fraction (10 -> 52 bits).
+		_ => f64::from_bits((exponent + 1023 - 15) << 52 | fraction << 42),
+	};
+	if negative {
+		-magnitude
+	} else {
+		magnitude
+	}
+}
+
+/// The value of bfloat16 bits (the upper half of an f32).
+pub fn bf16_to_f64(bits: u16) -> f64 {
+	f32::from_bits(u32::from(bits) << 16) as f64
 }
 
 /// Why a byte string is not a valid tensor list.
@@ -145,6 +211,8 @@ pub enum CodecError {
 	InvalidBool,
 	/// Bytes after the last tensor.
 	TrailingBytes,
+	/// A string element that is not UTF-8.
+	StringNotUtf8,
 }
 
 /// A decoded tensor that borrows its data from the encoded bytes.
@@ -153,30 +221,74 @@ pub struct TensorRef<'a> {
 	pub name: &'a str,
 	pub dtype: DType,
 	pub shape: Vec<u32>,
-	/// Little-endian element data, `element_count() * dtype.size()` bytes.
+	/// Little-endian element data, `element_count() * dtype.size()` bytes; for strings, each
+	/// element's length and bytes (see the format above).
 	pub data: &'a [u8],
 }
 
-impl TensorRef<'_> {
+impl<'a> TensorRef<'a> {
 	/// Number of elements (1 for a scalar).
 	pub fn element_count(&self) -> usize {
-		self.data.len() / self.dtype.size()
+		self.shape.iter().map(|d| *d as usize).product()
 	}
 
-	/// Element `i` as f64 (exact for every type but i64 beyond 2^53).
+	/// Element `i` as f64: exact for every number type but i64 and u64 beyond 2^53; NaN for a
+	/// string.
 	pub fn get_f64(&self, i: usize) -> f64 {
+		if self.dtype == DType::String {
+			return f64::NAN;
+		}
 		let size = self.dtype.size();
 		let b = &self.data[i * size..(i + 1) * size];
+		let two = || u16::from_le_bytes([b[0], b[1]]);
+		let four = || [b[0], b[1], b[2], b[3]];
+		let eight = || [b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]];
 		match self.dtype {
-			DType::F32 => f32::from_le_bytes([b[0], b[1], b[2], b[3]]) as f64,
-			DType::F64 => f64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]),
-			DType::I32 => i32::from_le_bytes([b[0], b[1], b[2], b[3]]) as f64,
-			DType::I64 => {
-				i64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]) as f64
-			}
+			DType::F32 => f32::from_le_bytes(four()) as f64,
+			DType::F64 => f64::from_le_bytes(eight()),
+			DType::I32 => i32::from_le_bytes(four()) as f64,
+			DType::I64 => i64::from_le_bytes(eight()) as f64,
 			DType::U8 | DType::Bool => b[0] as f64,
+			DType::F16 => f16_to_f64(two()),
+			DType::BF16 => bf16_to_f64(two()),
+			DType::I8 => b[0] as i8 as f64,
+			DType::I16 => two() as i16 as f64,
+			DType::U16 => two() as f64,
+			DType::U32 => u32::from_le_bytes(four()) as f64,
+			DType::U64 => u64::from_le_bytes(eight()) as f64,
+			DType::String => f64::NAN,
 		}
 	}
+
+	/// Each element's bytes, in order: `size()` bytes for numbers, the UTF-8 text for strings.
+	/// Only for data that `decode` accepted (or `encode` will).
+	pub fn elements(&self) -> impl Iterator<Item = &'a [u8]> + 'a {
+		let (dtype, mut rest) = (self.dtype, self.data);
+		core::iter::from_fn(move || {
+			if rest.is_empty() {
+				return None;
+			}
+			let (element, tail) = if dtype == DType::String {
+				let len = u32::from_le_bytes(rest.get(..4)?.try_into().ok()?) as usize;
+				let end = 4usize.checked_add(len)?;
+				(rest.get(4..end)?, rest.get(end..)?)
+			} else {
+				rest.split_at(dtype.size().min(rest.len()))
+			};
+			rest = tail;
+			Some(element)
+		})
+	}
+}
+
+/// The data of a string tensor with these elements (see the format above).
+pub fn string_data<'s, I: IntoIterator<Item = &'s str>>(strings: I) -> Vec<u8> {
+	let mut data = Vec::new();
+	for s in strings {
+		data.extend_from_slice(&(s.len() as u32).to_le_bytes());
+		data.extend_from_slice(s.as_bytes());
+	}
+	data
 }
 
 /// An owned tensor, for building inputs and outputs.
@@ -302,8 +414,16 @@ pub fn decode(bytes: &[u8], max_elements: usize) -> Result<Vec<TensorRef<'_>>, C
 		if elements > max_elements {
 			return Err(CodecError::TooManyElements);
 		}
-		let data =
-			r.take(elements.checked_mul(dtype.size()).ok_or(CodecError::TooManyElements)?)?;
+		let data = if dtype == DType::String {
+			let start = r.pos;
+			for _ in 0..elements {
+				let len = r.u32()? as usize;
+				core::str::from_utf8(r.take(len)?).map_err(|_| CodecError::StringNotUtf8)?;
+			}
+			&bytes[start..r.pos]
+		} else {
+			r.take(elements.checked_mul(dtype.size()).ok_or(CodecError::TooManyElements)?)?
+		};
 		if dtype == DType::Bool && data.iter().any(|b| *b > 1) {
 			return Err(CodecError::InvalidBool);
 		}
@@ -353,6 +473,82 @@ mod tests {
 	}
 
 	#[test]
+	fn every_type_roundtrips_and_reads_its_values() {
+		let le = |values: &[u64], size: usize| -> Vec<u8> {
+			values.iter().flat_map(|v| v.to_le_bytes()[..size].to_vec()).collect()
+		};
+		let tensors = vec![
+			// 1.0, -2.0, 65504 (largest), 2^-24 (smallest subnormal), -inf
+			Tensor {
+				name: "f16".into(),
+				dtype: DType::F16,
+				shape: vec![5],
+				data: le(&[0x3c00, 0xc000, 0x7bff, 0x0001, 0xfc00], 2),
+			},
+			// 1.0, -3.140625 (0xc049), 1e38-ish
+			Tensor {
+				name: "bf16".into(),
+				dtype: DType::BF16,
+				shape: vec![3],
+				data: le(&[0x3f80, 0xc049, 0x7f00], 2),
+			},
+			Tensor { name: "i8".into(), dtype: DType::I8, shape: vec![2], data: vec![0x80, 0x7f] },
+			Tensor {
+				name: "i16".into(),
+				dtype: DType::I16,
+				shape: vec![1],
+				data: le(&[0x8000], 2),
+			},
+			Tensor {
+				name: "u16".into(),
+				dtype: DType::U16,
+				shape: vec![1],
+				data: le(&[0xffff], 2),
+			},
+			Tensor {
+				name: "u32".into(),
+				dtype: DType::U32,
+				shape: vec![1],
+				data: le(&[0xffff_ffff], 4),
+			},
+			Tensor {
+				name: "u64".into(),
+				dtype: DType::U64,
+				shape: vec![1],
+				data: le(&[1 << 40], 8),
+			},
+			Tensor {
+				name: "s".into(),
+				dtype: DType::String,
+				shape: vec![2, 2],
+				data: string_data(["", "héllo", "a", "\u{1f600}"]),
+			},
+		];
+		let bytes = encode_owned(&tensors);
+		assert_eq!(decode_owned(&bytes, 16).unwrap(), tensors);
+		let t = decode(&bytes, 16).unwrap();
+		let values =
+			|i: usize| (0..t[i].element_count()).map(|e| t[i].get_f64(e)).collect::<Vec<_>>();
+		assert_eq!(values(0), vec![1.0, -2.0, 65504.0, 1.0 / 16_777_216.0, f64::NEG_INFINITY]);
+		assert_eq!(values(1), vec![1.0, -3.140625, f32::from_bits(0x7f00_0000) as f64]);
+		assert_eq!(values(2), vec![-128.0, 127.0]);
+		assert_eq!(values(3), vec![-32768.0]);
+		assert_eq!(values(4), vec![65535.0]);
+		assert_eq!(values(5), vec![4_294_967_295.0]);
+		assert_eq!(values(6), vec![(1u64 << 40) as f64]);
+		assert_eq!(t[7].element_count(), 4);
+		let strings: Vec<&[u8]> = t[7].elements().collect();
+		assert_eq!(strings, vec![&b""[..], "héllo".as_bytes(), b"a", "\u{1f600}".as_bytes()]);
+		assert!(f16_to_f64(0x7e00).is_nan());
+		assert_eq!(f16_to_f64(0x8000).to_bits(), (-0.0f64).to_bits());
+		assert_eq!(f16_to_f64(0x0400), 1.0 / 16384.0);
+		for d in DTYPES {
+			assert_eq!(DType::from_code(d.code()), Some(d));
+			assert_eq!(DType::from_name(d.name()), Some(d));
+		}
+	}
+
+	#[test]
 	fn empty_list_is_valid() {
 		let bytes = encode_owned(&[]);
 		assert_eq!(bytes, b"VTNS\x01\x00".to_vec());
@@ -374,7 +570,16 @@ mod tests {
 			decode(b"VTNS\x01\x02\x01a\x05\x00\x07\x01a\x05\x00\x07", 9),
 			Err(CodecError::DuplicateName)
 		);
-		assert_eq!(decode(b"VTNS\x01\x01\x01a\x09\x00", 9), Err(CodecError::UnknownDType(9)));
+		assert_eq!(decode(b"VTNS\x01\x01\x01a\x0f\x00", 9), Err(CodecError::UnknownDType(15)));
+		assert_eq!(decode(b"VTNS\x01\x01\x01a\x00\x00", 9), Err(CodecError::UnknownDType(0)));
+		assert_eq!(
+			decode(b"VTNS\x01\x01\x01a\x0e\x01\x01\x00\x00\x00\x02\x00\x00\x00\xc3\x28", 9),
+			Err(CodecError::StringNotUtf8)
+		);
+		assert_eq!(
+			decode(b"VTNS\x01\x01\x01a\x0e\x00\xff\xff\xff\xff", usize::MAX),
+			Err(CodecError::Truncated)
+		);
 		assert_eq!(decode(b"VTNS\x01\x01\x01a\x05\x09", 9), Err(CodecError::RankTooHigh));
 		assert_eq!(
 			decode(b"VTNS\x01\x01\x01a\x05\x01\x0a\x00\x00\x00", 9),
@@ -407,14 +612,7 @@ mod proptests {
 
 	/// One to three tensors with distinct names, any type, rank 0 to 3 and valid data.
 	fn valid_tensors() -> impl Strategy<Value = Vec<Tensor>> {
-		let dtype = prop::sample::select(alloc::vec![
-			DType::F32,
-			DType::F64,
-			DType::I32,
-			DType::I64,
-			DType::U8,
-			DType::Bool
-		]);
+		let dtype = prop::sample::select(DTYPES.to_vec());
 		let tensor = (dtype, proptest::collection::vec(0u32..4, 0..4), any::<u64>());
 		proptest::collection::vec(tensor, 1..4).prop_map(|specs| {
 			specs
@@ -422,6 +620,13 @@ mod proptests {
 				.enumerate()
 				.map(|(i, (dtype, shape, seed))| {
 					let elements = shape.iter().product::<u32>() as usize;
+					if dtype == DType::String {
+						let text = alloc::format!("{seed:x}é");
+						let strings: Vec<String> =
+							(0..elements).map(|j| text.chars().skip(j % 3).collect()).collect();
+						let data = string_data(strings.iter().map(String::as_str));
+						return Tensor { name: alloc::format!("t{i}"), dtype, shape, data };
+					}
 					let data = (0..elements * dtype.size())
 						.map(|j| {
 							let b = (seed.rotate_left(j as u32 % 64) as u8) ^ j as u8;

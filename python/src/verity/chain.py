@@ -16,7 +16,9 @@ from substrateinterface import Keypair, SubstrateInterface
 
 from verity import vtns  # noqa: F401 (re-exported: callers use chain.vtns)
 
-DTYPE = {"f32": "F32", "f64": "F64", "i32": "I32", "i64": "I64", "u8": "U8", "bool": "Bool"}
+# Element types in the chain's order (the SCALE index of `DType`).
+DTYPE = {"f32": "F32", "f64": "F64", "i32": "I32", "i64": "I64", "u8": "U8", "bool": "Bool", "f16": "F16",
+         "bf16": "BF16", "i8": "I8", "i16": "I16", "u16": "U16", "u32": "U32", "u64": "U64", "string": "String"}
 CHUNK = 1024 * 1024
 # Transaction fees paid through `submit`, so tests can account for every unit of issuance.
 FEES_PAID = {"total": 0}

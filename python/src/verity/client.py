@@ -38,9 +38,23 @@ from verity import chain, vtns
 MAX_TENSORS, MAX_NAME_LEN, MAX_RANK = 16, 64, 8
 # The element types a model may take and give, by their name on the chain (and in
 # `inference_getModel`): numpy type and ONNX Runtime's name of it.
-DTYPES = {"f32": np.float32, "f64": np.float64, "i32": np.int32, "i64": np.int64, "u8": np.uint8, "bool": np.bool_}
+# NumPy types of the chain's element types (bf16: ml_dtypes.bfloat16, loaded when needed; string:
+# object arrays of str, as onnxruntime takes and gives them).
+DTYPES = {"f32": np.float32, "f64": np.float64, "i32": np.int32, "i64": np.int64, "u8": np.uint8, "bool": np.bool_,
+          "f16": np.float16, "bf16": None, "i8": np.int8, "i16": np.int16, "u16": np.uint16, "u32": np.uint32,
+          "u64": np.uint64, "string": object}
 ORT_TYPES = {"tensor(float)": "f32", "tensor(double)": "f64", "tensor(int32)": "i32", "tensor(int64)": "i64",
-             "tensor(uint8)": "u8", "tensor(bool)": "bool"}
+             "tensor(uint8)": "u8", "tensor(bool)": "bool", "tensor(float16)": "f16", "tensor(bfloat16)": "bf16",
+             "tensor(int8)": "i8", "tensor(int16)": "i16", "tensor(uint16)": "u16", "tensor(uint32)": "u32",
+             "tensor(uint64)": "u64", "tensor(string)": "string"}
+
+
+def numpy_dtype(dtype: str) -> np.dtype:
+    """The NumPy dtype of a chain element type name."""
+    if dtype == "bf16":
+        import ml_dtypes  # noqa: PLC0415 (only bf16 models need it)
+        return np.dtype(ml_dtypes.bfloat16)
+    return np.dtype(DTYPES[dtype])
 # JSON-RPC error code of `inference_*` reads of something that does not exist.
 NOT_FOUND = 4004
 
@@ -146,11 +160,15 @@ def check_inputs(inputs: Mapping, specs: list[dict], what: str = "the model") ->
     checked = {}
     for spec in specs:
         name, dtype = spec["name"], spec["dtype"]
-        wanted = np.dtype(DTYPES[dtype])
+        wanted = numpy_dtype(dtype)
         if name not in inputs:
             raise VerityError(f"input {name!r} is missing ({dtype} {_dims(spec['shape'])})")
         value = inputs[name]
-        if isinstance(value, np.ndarray):
+        if dtype == "string":
+            array = np.asarray(value, dtype=object)
+            if not all(isinstance(v, str) for v in array.reshape(-1)):
+                raise VerityError(f"input {name!r}: {what} takes strings")
+        elif isinstance(value, np.ndarray):
             if value.dtype.type is not wanted.type:
                 raise VerityError(f"input {name!r} is {value.dtype}, {what} takes {dtype} ({wanted}): "
                                   f"pass {name}.astype(np.{wanted})")
