@@ -59,7 +59,13 @@ def converted(rng) -> dict[str, bytes]:
     forest = RandomForestClassifier(n_estimators=20, max_depth=6, random_state=0).fit(x, y)
     logreg = make_pipeline(StandardScaler(), LogisticRegression()).fit(x, y)
     lgbm = LGBMClassifier(n_estimators=30, num_leaves=15, random_state=0, verbose=-1).fit(x, y)
+    # Classes named by strings, as scikit-learn users often have them: the label output is a
+    # string tensor (ONNX STRING), computed by ai.onnx.ml operators.
+    grades = np.array(["decline", "review", "approve"])[np.digitize(x[:, 0] - x[:, 1], [-0.5, 0.5])]
+    grader = make_pipeline(StandardScaler(), LogisticRegression(max_iter=500)).fit(x, grades)
     return {
+        "skl_grades": to_onnx(grader, x[:1], options={"zipmap": False},
+                              target_opset={"": 17, "ai.onnx.ml": 3}).SerializeToString(),
         "skl_forest": to_onnx(forest, x[:1], options={id(forest): {"zipmap": False}},
                               target_opset={"": 17, "ai.onnx.ml": 3}).SerializeToString(),
         "skl_logreg": to_onnx(logreg, x[:1], options={"zipmap": False},
@@ -83,7 +89,7 @@ def from_wheel(name: str, wheels: Path) -> bytes:
 
 
 def inputs_for(name: str, rng) -> dict[str, np.ndarray]:
-    if name in ("skl_forest", "skl_logreg"):  # a batch of 4 applicants
+    if name in ("skl_forest", "skl_logreg", "skl_grades"):  # a batch of 4 applicants
         return {"X": credit_data(np.random.default_rng(99), n=4)[0]}
     if name == "lgbm":  # onnxmltools declares its label output as [1]: one applicant per request
         return {"x": credit_data(np.random.default_rng(99), n=1)[0]}

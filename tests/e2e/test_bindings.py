@@ -11,7 +11,7 @@ from pathlib import Path
 from verity.chain import verity
 from conftest import ROOT
 
-CORPUS = ["skl_forest", "skl_logreg", "lgbm", "magika", "ocr_det", "silero_vad"]
+CORPUS = ["skl_forest", "skl_logreg", "lgbm", "magika", "ocr_det", "silero_vad", "skl_grades"]
 
 
 def model_files(models: Path) -> list[Path]:
