@@ -72,5 +72,17 @@ contract CallbackProbe is InferenceConsumer {
         failedWith[requestId] = kind + 1;
     }
 
+    /// Expiries: records the reason + 1 (0 means none); modes 1 and 2 apply as above.
+    mapping(uint64 => uint8) public expiredWith;
+
+    function _onExpiry(uint64 requestId, uint8 reason) internal override {
+        uint8 m = mode[requestId];
+        if (m == 1) revert("probe reverts");
+        if (m == 2) {
+            while (true) spin++;
+        }
+        expiredWith[requestId] = reason + 1;
+    }
+
     receive() external payable {}
 }

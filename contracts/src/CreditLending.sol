@@ -35,6 +35,7 @@ contract CreditLending is InferenceConsumer {
     event Applied(uint64 indexed requestId, address indexed borrower, uint256 amount);
     event Decided(uint64 indexed requestId, address indexed borrower, bool approved, int256 score);
     event Refused(uint64 indexed requestId, address indexed borrower, uint8 failureKind);
+    event Expired(uint64 indexed requestId, address indexed borrower, uint8 reason);
 
     constructor(bytes32 model_, int256 minScore_, uint256 maxFee_) payable {
         model = model_;
@@ -64,6 +65,16 @@ contract CreditLending is InferenceConsumer {
         require(!a.settled, "already settled");
         a.settled = true;
         emit Refused(requestId, a.borrower, kind);
+    }
+
+    /// No result by the deadline: the application is closed undecided (the fee came back to
+    /// this contract), so that the borrower can apply again.
+    function _onExpiry(uint64 requestId, uint8 reason) internal override {
+        Application storage a = applications[requestId];
+        require(a.borrower != address(0), "unknown application");
+        require(!a.settled, "already settled");
+        a.settled = true;
+        emit Expired(requestId, a.borrower, reason);
     }
 
     /// @notice Decides an application from its stored result (if the callback did not).

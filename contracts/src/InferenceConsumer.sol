@@ -10,9 +10,9 @@ import "../../precompiles/inference/IInference.sol";
 /// arguments. This base accepts a callback only
 /// - from the contract itself,
 /// - for a request this contract made with `_requestInference` and was not yet told about,
-/// - once the chain has concluded it that way (`requestStatus`: 2 attested, 4 failed),
+/// - once the chain has concluded it that way (`requestStatus`: 2 attested, 3 expired, 4 failed),
 /// - for a result, with exactly the attested output (read back through the precompile),
-/// and then calls `_onResult` or `_onFailure`. Replays, fakes and callbacks for other
+/// and then calls `_onResult`, `_onExpiry` or `_onFailure`: every request ends with one. Replays, fakes and callbacks for other
 /// contracts' requests revert. (Should a delivery revert, its bookkeeping is rolled back with
 /// it: the attested outcome can then be delivered again by anyone, as `getResult` can be read.)
 abstract contract InferenceConsumer is IInferenceConsumer {
@@ -54,6 +54,12 @@ abstract contract InferenceConsumer is IInferenceConsumer {
         _onFailure(requestId, kind);
     }
 
+    /// @inheritdoc IInferenceConsumer
+    function onInferenceExpired(uint64 requestId, uint8 reason) external {
+        _accept(requestId, 3);
+        _onExpiry(requestId, reason);
+    }
+
     function _accept(uint64 requestId, uint8 status) private {
         require(msg.sender == address(this), "InferenceConsumer: only the chain calls back");
         require(awaiting[requestId], "InferenceConsumer: not awaiting this request");
@@ -66,4 +72,8 @@ abstract contract InferenceConsumer is IInferenceConsumer {
 
     /// A quorum of validators reported failure `kind` for a request this contract made.
     function _onFailure(uint64 requestId, uint8 kind) internal virtual;
+
+    /// A request this contract made expired without a result (`reason`: 0 deadline, 1 no
+    /// agreement); its fee came back to this contract but the committed members' share.
+    function _onExpiry(uint64 requestId, uint8 reason) internal virtual;
 }

@@ -91,7 +91,14 @@ interface IInferenceConsumer {
     /// same failure (`requestStatus` = 4); the fee paid them. `kind`: 0 model refused, 1 input
     /// refused, 2 output too large, 3 output off the model's spec, 4 time limit, 5 memory
     /// limit, 6 run failed, 7 worker died. Same rules as `onInferenceResult` (runs as the
-    /// contract itself, within the prepaid weight, rolled back if it reverts). A request that
-    /// expires (no quorum by its deadline) is not called back yet: poll `requestStatus`.
+    /// contract itself, within the prepaid weight, rolled back if it reverts).
     function onInferenceFailure(uint64 requestId, uint8 kind) external;
+    /// @notice The request expired without a result (`requestStatus` = 3): `reason` 0, no
+    /// quorum by its deadline; 1, every committee member answered and no quorum agrees. Its fee
+    /// was refunded but the share of the members that committed to an answer. Delivered in a
+    /// block after the expiry, as soon as one has the prepaid weight to spare; same rules as
+    /// `onInferenceResult`. Every request made with a callback ends with exactly one of the
+    /// three callbacks (unless the chain's queue of expiry callbacks is full, which it reports
+    /// with an `ExpiryCallbackDropped` event).
+    function onInferenceExpired(uint64 requestId, uint8 reason) external;
 }

@@ -57,6 +57,7 @@ sol! {
 		function received(uint64 requestId) external view returns (bytes memory);
 		function lastNested() external view returns (uint64);
 		function failedWith(uint64 requestId) external view returns (uint8);
+		function expiredWith(uint64 requestId) external view returns (uint8);
 		function execute(address target, bytes calldata data) external returns (bytes memory);
 		function isAwaiting(uint64 requestId) external view returns (bool);
 	}
@@ -1038,5 +1039,74 @@ fn agreed_failures_call_the_contract_back() {
 			IInference::requestStatusCall { requestId: records },
 		);
 		assert_eq!(status, 4);
+	});
+}
+
+/// Every request made with a callback ends with one: an expired request's contract is called
+/// back (`onInferenceExpired`) in the next block that has the prepaid weight to spare, through
+/// the same checks as results (a reverting callback is rolled back, the expiry stands); the
+/// fee was refunded to the contract.
+#[test]
+fn expired_requests_call_the_contract_back() {
+	use frame_support::traits::Hooks;
+	new_ext().execute_with(|| {
+		let model = register("linear");
+		let probe = deploy_probe(model);
+		let ask = |mode: u8| ask_probe(probe, mode, 5_000_000_000);
+		let expired_with = |id: u64| {
+			invoke(Sr25519Keyring::Bob, probe, ICallbackProbe::expiredWithCall { requestId: id })
+		};
+		let (records, reverts) = (ask(0), ask(1));
+		let funds = Balances::free_balance(account_of(probe));
+		// A made-up expiry, through the probe's `execute` (a self-call) or from another account,
+		// is refused while the request is pending.
+		let fake = IInferenceConsumer::onInferenceExpiredCall { requestId: records, reason: 0 }
+			.abi_encode();
+		let through_execute = ICallbackProbe::executeCall {
+			target: alloy_core::primitives::Address::from(probe.0),
+			data: fake.clone().into(),
+		};
+		assert_eq!(
+			call_from(Sr25519Keyring::Eve, probe, through_execute.abi_encode()).reason(),
+			"InferenceConsumer: not concluded so"
+		);
+		assert_eq!(
+			call_from(Sr25519Keyring::Eve, probe, fake).reason(),
+			"InferenceConsumer: only the chain calls back"
+		);
+		// Nobody answers: both expire at the start of the block after their deadline.
+		let deadline = pallet_inference::Requests::<Runtime>::get(records).unwrap().deadline;
+		for n in System::block_number() + 1..=deadline + 1 {
+			System::set_block_number(n);
+			Inference::on_initialize(n);
+		}
+		for id in [records, reverts] {
+			assert_eq!(
+				pallet_inference::Requests::<Runtime>::get(id).unwrap().status,
+				RequestStatus::Expired
+			);
+			assert_eq!(expired_with(id), 0, "not before a block has room");
+		}
+		// Refunded in full: nobody committed.
+		assert_eq!(Balances::free_balance(account_of(probe)), funds + 2 * FEE);
+		let used = Inference::on_idle(System::block_number(), Weight::MAX);
+		assert!(used.ref_time() > 0);
+		assert_eq!(callback_outcome(records), Some(true));
+		assert_eq!(expired_with(records), 1, "reason 0 (deadline) + 1");
+		assert_eq!(callback_outcome(reverts), Some(false));
+		assert_eq!(expired_with(reverts), 0, "a reverted callback's writes are rolled back");
+		assert!(!invoke(
+			Sr25519Keyring::Bob,
+			probe,
+			ICallbackProbe::isAwaitingCall { requestId: records }
+		));
+		// Status 3 through the precompile; nothing is delivered twice.
+		let status = invoke(
+			Sr25519Keyring::Bob,
+			precompile(),
+			IInference::requestStatusCall { requestId: records },
+		);
+		assert_eq!(status, 3);
+		assert_eq!(pallet_inference::ExpiryCallbacks::<Runtime>::count(), 0);
 	});
 }

@@ -517,6 +517,26 @@ mod benchmarks {
 		Ok(())
 	}
 
+	/// One expiry callback delivered (the runtime's callback given no weight: what is measured
+	/// is the pallet's part; the callback's own weight is charged as used), then the look for
+	/// the next entry.
+	#[benchmark]
+	fn deliver_expiry_callback() -> Result<(), BenchmarkError> {
+		let (id, _) = open_request::<T>(1, T::MaxCommittee::get())?;
+		let request = Requests::<T>::get(id).expect("the request exists");
+		Callbacks::<T>::insert(id, Weight::zero());
+		Pallet::<T>::expire(id, request, ExpiryReason::Deadline);
+		assert_eq!(ExpiryCallbacks::<T>::count(), 1);
+		let used;
+		#[block]
+		{
+			used = Pallet::<T>::deliver_expiry_callbacks(Weight::MAX);
+		}
+		assert_eq!(ExpiryCallbacks::<T>::count(), 0);
+		assert!(used.all_gte(T::WeightInfo::deliver_expiry_callback()));
+		Ok(())
+	}
+
 	/// `n` registrations of the largest model whose upload window ends now, each with every
 	/// chunk but the last uploaded: all cleared.
 	// Proof size as measured: clearing the chunks deletes them without reading them.

@@ -1,6 +1,12 @@
 //! Expiry and retention: requests without a quorum at their deadline end (the members that
 //! committed keep `ExpiryFee` of the fee), and ended requests are pruned `ResultRetention`
 //! blocks later.
+//!
+//! A requester that asked for a callback is told of an expiry too: the request joins
+//! [`ExpiryCallbacks`] and `on_idle` delivers it (`ResultCallback::deliver_expiry`) within the
+//! weight the requester prepaid, when the block has that much to spare; a busy block leaves it
+//! for the next one. Each delivery is charged its benchmarked overhead
+//! (`WeightInfo::deliver_expiry_callback`) plus the weight the callback used.
 use crate::*;
 
 impl<T: Config> Pallet<T> {
@@ -30,9 +36,11 @@ impl<T: Config> Pallet<T> {
 		// Benchmarked with every expired request holding the largest committee's commitments
 		// and outputs, all of its members paid.
 		T::WeightInfo::on_initialize(scheduled, expired_count, pruned.len() as u32)
-			// Whether each expired request was a model's probe, and rejecting that model.
+			// Whether each expired request was a model's probe, and rejecting that model; its
+			// callback (read) queued (the queue's counter read and written, the entry written).
 			.saturating_add(
-				T::DbWeight::get().reads_writes(expired_count.into(), expired_count.into()),
+				T::DbWeight::get()
+					.reads_writes((3 * expired_count).into(), (3 * expired_count).into()),
 			)
 	}
 
@@ -54,10 +62,52 @@ impl<T: Config> Pallet<T> {
 		let probe = Self::is_probe(&request);
 		request.status = RequestStatus::Expired;
 		Requests::<T>::insert(id, &request);
+		if let Some(limit) = Callbacks::<T>::get(id) {
+			if ExpiryCallbacks::<T>::count() < T::MaxPendingRequests::get() {
+				ExpiryCallbacks::<T>::insert(id, (limit, reason));
+			} else {
+				Self::deposit_event(Event::ExpiryCallbackDropped { request_id: id });
+			}
+		}
 		Self::close_pending(id, &request);
 		Self::deposit_event(Event::RequestExpired { request_id: id, refunded, reason, paid });
 		if probe {
 			Self::probe_failed(request.model, id, None);
+		}
+	}
+
+	/// Delivers queued expiry callbacks while `remaining` covers one more (its overhead and its
+	/// prepaid weight); returns the weight used. A request pruned before its turn is dropped.
+	pub(crate) fn deliver_expiry_callbacks(remaining: Weight) -> Weight {
+		let overhead = T::WeightInfo::deliver_expiry_callback();
+		// Looking for the next entry: one read, also when there is none.
+		let look = T::DbWeight::get().reads(1);
+		let mut used = Weight::zero();
+		loop {
+			if !remaining.saturating_sub(used).all_gte(look.saturating_add(overhead)) {
+				return used;
+			}
+			let Some((id, (limit, reason))) = ExpiryCallbacks::<T>::iter().next() else {
+				return used.saturating_add(look);
+			};
+			if !remaining.saturating_sub(used).all_gte(overhead.saturating_add(limit)) {
+				return used.saturating_add(look);
+			}
+			ExpiryCallbacks::<T>::remove(id);
+			used = used.saturating_add(overhead);
+			match Requests::<T>::get(id) {
+				Some(request) if request.status == RequestStatus::Expired => {
+					let (success, weight_used) =
+						T::ResultCallback::deliver_expiry(id, &request.requester, reason, limit);
+					used = used.saturating_add(weight_used.min(limit));
+					Self::deposit_event(Event::CallbackDelivered {
+						request_id: id,
+						success,
+						weight_used,
+					});
+				}
+				_ => Self::deposit_event(Event::ExpiryCallbackDropped { request_id: id }),
+			}
 		}
 	}
 

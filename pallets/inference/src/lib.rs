@@ -310,6 +310,14 @@ pub mod pallet {
 	#[pallet::storage]
 	pub type Callbacks<T: Config> = StorageMap<_, Twox64Concat, RequestId, Weight>;
 
+	/// Expired requests whose requester asked for a callback: the weight it prepaid and why the
+	/// request expired. Delivered in `on_idle` as the block's spare weight allows (see
+	/// [`expiry`]); at most `MaxPendingRequests` (a fuller queue drops the callback, with
+	/// `ExpiryCallbackDropped`).
+	#[pallet::storage]
+	pub type ExpiryCallbacks<T: Config> =
+		CountedStorageMap<_, Twox64Concat, RequestId, (Weight, ExpiryReason)>;
+
 	/// Attested results with their provenance.
 	#[pallet::storage]
 	pub type Results<T: Config> = StorageMap<_, Twox64Concat, RequestId, ResultOf<T>>;
@@ -507,6 +515,9 @@ pub mod pallet {
 		/// The model's probe ended as an agreed failure of `kind` (`None`: it expired without
 		/// agreement): no requests ever; the owner removes it to release its deposit.
 		ModelRejected { model: ModelId, request_id: RequestId, kind: Option<FailureKind> },
+		/// The expiry callback of `request_id` was not delivered: the queue was full, or the
+		/// request was pruned before a block had room for it. `requestStatus` still tells.
+		ExpiryCallbackDropped { request_id: RequestId },
 	}
 
 	#[pallet::error]
@@ -616,6 +627,12 @@ pub mod pallet {
 			T::WeightInfo::draw_committees(drawn)
 				.saturating_add(T::WeightInfo::expire_uploads(uploads))
 				.saturating_add(Self::expire_and_prune(now))
+		}
+
+		/// Calls back the requesters of expired requests, within the block's spare weight (see
+		/// [`expiry`]).
+		fn on_idle(_now: BlockNumberFor<T>, remaining: Weight) -> Weight {
+			Self::deliver_expiry_callbacks(remaining)
 		}
 
 		/// Validators holding an `infr` key run the requests assigned to them (see

@@ -126,6 +126,9 @@ pub const MAX_CALLBACK: frame_support::weights::Weight =
 std::thread_local! {
 	/// Callbacks delivered: (request, requester, output).
 	pub static DELIVERED: core::cell::RefCell<Vec<(u64, AccountId, Vec<u8>)>> = Default::default();
+	/// Expiry callbacks delivered: (request, requester, reason).
+	pub static EXPIRIES_DELIVERED: core::cell::RefCell<Vec<(u64, AccountId, pallet_inference::ExpiryReason)>> =
+		Default::default();
 	/// Failure callbacks delivered: (request, requester, kind).
 	pub static FAILURES_DELIVERED: core::cell::RefCell<Vec<(u64, AccountId, pallet_inference::FailureKind)>> =
 		Default::default();
@@ -155,6 +158,15 @@ impl pallet_inference::ResultCallback<AccountId> for RecordingCallback {
 	) -> (bool, frame_support::weights::Weight) {
 		FAILURES_DELIVERED.with(|d| d.borrow_mut().push((request_id, *requester, kind)));
 		(true, limit / 4)
+	}
+	fn deliver_expiry(
+		request_id: u64,
+		requester: &AccountId,
+		reason: pallet_inference::ExpiryReason,
+		limit: frame_support::weights::Weight,
+	) -> (bool, frame_support::weights::Weight) {
+		EXPIRIES_DELIVERED.with(|d| d.borrow_mut().push((request_id, *requester, reason)));
+		(true, limit / 3)
 	}
 }
 

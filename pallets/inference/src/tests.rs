@@ -1485,8 +1485,9 @@ fn callback_errors_and_cleanup() {
 		);
 		assert_noop!(Inference::register_callback(99, MAX_CALLBACK), Error::<Test>::UnknownRequest);
 		assert_ok!(Inference::register_callback(r, MAX_CALLBACK));
-		// Expiry drops the callback without calling it.
+		// Expiry queues the callback (delivered in `on_idle`, see the next test).
 		run_to(Requests::<Test>::get(r).unwrap().deadline + 1);
+		assert_eq!(ExpiryCallbacks::<Test>::get(r), Some((MAX_CALLBACK, ExpiryReason::Deadline)));
 		assert_eq!(Requests::<Test>::get(r).unwrap().status, RequestStatus::Expired);
 		// Nobody committed (nobody ran the model): refunded in full.
 		System::assert_has_event(
@@ -1505,6 +1506,74 @@ fn callback_errors_and_cleanup() {
 			Inference::register_callback(r, MAX_CALLBACK),
 			Error::<Test>::RequestNotPending
 		);
+	});
+}
+
+/// Every request that asked for a callback ends with one: an expired request is called back
+/// in `on_idle` within the weight its requester prepaid, as soon as a block has that much to
+/// spare (not before: a busy block leaves it queued), and charged what it used; one pruned
+/// before a block had room is dropped with an event; a full queue drops new ones the same way.
+#[test]
+fn expired_requests_are_called_back_when_a_block_has_room() {
+	new_test_ext(3).execute_with(|| {
+		let model = active_model(10);
+		EXPIRIES_DELIVERED.with(|d| d.borrow_mut().clear());
+		let (r, plain) = (request(model), request(model));
+		let limit = Weight::from_parts(600_000, 4_000);
+		assert_ok!(Inference::register_callback(r, limit));
+		// Nothing is due before the deadline.
+		let look = <<Test as frame_system::Config>::DbWeight as frame_support::traits::Get<
+			frame_support::weights::RuntimeDbWeight,
+		>>::get()
+		.reads(1);
+		assert_eq!(Inference::on_idle(1, Weight::MAX), look);
+		run_to(Requests::<Test>::get(r).unwrap().deadline + 1);
+		assert_eq!(Requests::<Test>::get(plain).unwrap().status, RequestStatus::Expired);
+		assert_eq!(ExpiryCallbacks::<Test>::count(), 1, "only the request that asked is queued");
+
+		// A block with less spare weight than the prepaid limit does not deliver it.
+		let overhead = <Test as Config>::WeightInfo::deliver_expiry_callback();
+		let short = overhead + limit - Weight::from_parts(1, 0);
+		assert_eq!(Inference::on_idle(System::block_number(), short), look);
+		assert!(EXPIRIES_DELIVERED.with(|d| d.borrow().is_empty()));
+		assert_eq!(ExpiryCallbacks::<Test>::count(), 1);
+		// The next one does, and is charged the overhead plus what the callback used.
+		let used = Inference::on_idle(System::block_number(), Weight::MAX);
+		assert_eq!(used, overhead + limit / 3 + look);
+		assert_eq!(
+			EXPIRIES_DELIVERED.with(|d| d.borrow().clone()),
+			vec![(r, BOB, ExpiryReason::Deadline)]
+		);
+		System::assert_has_event(
+			Event::CallbackDelivered { request_id: r, success: true, weight_used: limit / 3 }
+				.into(),
+		);
+		assert_eq!(ExpiryCallbacks::<Test>::count(), 0);
+		// Delivered once.
+		Inference::on_idle(System::block_number(), Weight::MAX);
+		assert_eq!(EXPIRIES_DELIVERED.with(|d| d.borrow().len()), 1);
+
+		// Pruned before a block had room: dropped, not delivered.
+		let late = request(model);
+		assert_ok!(Inference::register_callback(late, limit));
+		run_to(Requests::<Test>::get(late).unwrap().deadline + 1);
+		let retention: u64 =
+			<<Test as Config>::ResultRetention as frame_support::traits::Get<u64>>::get();
+		run_to(System::block_number() + retention);
+		assert!(Requests::<Test>::get(late).is_none(), "pruned");
+		Inference::on_idle(System::block_number(), Weight::MAX);
+		System::assert_has_event(Event::ExpiryCallbackDropped { request_id: late }.into());
+		assert_eq!(EXPIRIES_DELIVERED.with(|d| d.borrow().len()), 1);
+
+		// A full queue drops the callback of the next expiry.
+		for id in 0..MAX_PENDING as u64 {
+			ExpiryCallbacks::<Test>::insert(1_000 + id, (limit, ExpiryReason::Deadline));
+		}
+		let dropped = request(model);
+		assert_ok!(Inference::register_callback(dropped, limit));
+		run_to(Requests::<Test>::get(dropped).unwrap().deadline + 1);
+		System::assert_has_event(Event::ExpiryCallbackDropped { request_id: dropped }.into());
+		assert!(!ExpiryCallbacks::<Test>::contains_key(dropped));
 	});
 }
 

@@ -1,6 +1,6 @@
 //! What the runtime plugs into the pallet: a hook for dissenting validators and the delivery of
-//! results to requesters that asked for a callback.
-use crate::{FailureKind, RequestId};
+//! outcomes (result, agreed failure, expiry) to requesters that asked for a callback.
+use crate::{ExpiryReason, FailureKind, RequestId};
 use frame_support::weights::Weight;
 
 /// Called for each validator whose result disagreed with an attested result: a hook for
@@ -37,6 +37,15 @@ pub trait ResultCallback<AccountId> {
 		kind: FailureKind,
 		limit: Weight,
 	) -> (bool, Weight);
+	/// Tells `requester` that request `request_id` expired for `reason` (its fee refunded but
+	/// the share of the members that committed), within `limit`. Returns whether the callback
+	/// succeeded and the weight it used.
+	fn deliver_expiry(
+		request_id: RequestId,
+		requester: &AccountId,
+		reason: ExpiryReason,
+		limit: Weight,
+	) -> (bool, Weight);
 }
 
 impl<AccountId> ResultCallback<AccountId> for () {
@@ -47,6 +56,9 @@ impl<AccountId> ResultCallback<AccountId> for () {
 		(false, Weight::zero())
 	}
 	fn deliver_failure(_: RequestId, _: &AccountId, _: FailureKind, _: Weight) -> (bool, Weight) {
+		(false, Weight::zero())
+	}
+	fn deliver_expiry(_: RequestId, _: &AccountId, _: ExpiryReason, _: Weight) -> (bool, Weight) {
 		(false, Weight::zero())
 	}
 }

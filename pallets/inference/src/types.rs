@@ -552,6 +552,7 @@ impl<MaxOutput: Get<u32>, MaxEntries: Get<u32>> RevealBatch<MaxOutput, MaxEntrie
 	codec::Encode,
 	codec::Decode,
 	codec::DecodeWithMemTracking,
+	codec::MaxEncodedLen,
 	scale_info::TypeInfo,
 )]
 pub enum ExpiryReason {

@@ -55,6 +55,7 @@ pub trait WeightInfo {
 	fn draw_committees(d: u32, ) -> Weight;
 	fn authorize_commit_answers(n: u32, ) -> Weight;
 	fn commit_answers(n: u32, ) -> Weight;
+	fn deliver_expiry_callback() -> Weight;
 }
 
 /// Weights for `pallet_inference` on a runtime's own database weights.
@@ -479,6 +480,26 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 			.saturating_add(T::DbWeight::get().writes((2_u64).saturating_mul(n.into())))
 			.saturating_add(Weight::from_parts(0, 3645).saturating_mul(n.into()))
 	}
+	/// Storage: `Inference::ExpiryCallbacks` (r:2 w:1)
+	/// Proof: `Inference::ExpiryCallbacks` (`max_values`: None, `max_size`: Some(33), added: 2508, mode: `MaxEncodedLen`)
+	/// Storage: `Inference::CounterForExpiryCallbacks` (r:1 w:1)
+	/// Proof: `Inference::CounterForExpiryCallbacks` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
+	/// Storage: `Inference::Requests` (r:1 w:0)
+	/// Proof: `Inference::Requests` (`max_values`: None, `max_size`: Some(1170), added: 3645, mode: `MaxEncodedLen`)
+	/// Storage: `Revive::OriginalAccount` (r:1 w:0)
+	/// Proof: `Revive::OriginalAccount` (`max_values`: None, `max_size`: Some(52), added: 2527, mode: `MaxEncodedLen`)
+	/// Storage: `Revive::AccountInfoOf` (r:1 w:0)
+	/// Proof: `Revive::AccountInfoOf` (`max_values`: None, `max_size`: Some(247), added: 2722, mode: `MaxEncodedLen`)
+	fn deliver_expiry_callback() -> Weight {
+		// Proof Size summary in bytes:
+		//  Measured:  `2240`
+		//  Estimated: `6006`
+		// Minimum execution time: 43_465_000 picoseconds.
+		Weight::from_parts(62_162_000, 0)
+			.saturating_add(Weight::from_parts(0, 6006))
+			.saturating_add(T::DbWeight::get().reads(6_u64))
+			.saturating_add(T::DbWeight::get().writes(2_u64))
+	}
 }
 
 /// The same measurements on ParityDB weights, for tests and mock runtimes.
@@ -606,5 +627,11 @@ impl WeightInfo for () {
 			.saturating_add(ParityDbWeight::get().reads((5_u64).saturating_mul(n.into())))
 			.saturating_add(ParityDbWeight::get().writes((2_u64).saturating_mul(n.into())))
 			.saturating_add(Weight::from_parts(0, 3645).saturating_mul(n.into()))
+	}
+	fn deliver_expiry_callback() -> Weight {
+		Weight::from_parts(62_162_000, 0)
+			.saturating_add(Weight::from_parts(0, 6006))
+			.saturating_add(ParityDbWeight::get().reads(6_u64))
+			.saturating_add(ParityDbWeight::get().writes(2_u64))
 	}
 }

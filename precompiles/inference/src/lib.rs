@@ -249,7 +249,8 @@ where
 pub const MAX_CALLBACK_WEIGHT: Weight = Weight::from_parts(50_000_000_000, 1024 * 1024);
 
 /// Calls `onInferenceResult(requestId, output)` (or, for an agreed failure,
-/// `onInferenceFailure(requestId, kind)`) on the contract that made a request, as the
+/// `onInferenceFailure(requestId, kind)`, for an expiry `onInferenceExpired(requestId,
+/// reason)`) on the contract that made a request, as the
 /// contract itself (`msg.sender == address(this)`), within the weight it prepaid; storage the
 /// callback writes is paid from the contract's balance. A revert or an exhausted limit is
 /// reported (`CallbackDelivered { success: false }`) and rolled back; the result stands.
@@ -286,6 +287,21 @@ where
 		let data =
 			IInferenceConsumer::onInferenceFailureCall { requestId: request_id, kind: kind as u8 }
 				.abi_encode();
+		call_back::<T>(requester, data, limit)
+	}
+
+	fn deliver_expiry(
+		request_id: pallet_inference::RequestId,
+		requester: &T::AccountId,
+		reason: pallet_inference::ExpiryReason,
+		limit: Weight,
+	) -> (bool, Weight) {
+		let reason = match reason {
+			pallet_inference::ExpiryReason::Deadline => 0,
+			pallet_inference::ExpiryReason::NoAgreement => 1,
+		};
+		let data = IInferenceConsumer::onInferenceExpiredCall { requestId: request_id, reason }
+			.abi_encode();
 		call_back::<T>(requester, data, limit)
 	}
 }
