@@ -59,6 +59,15 @@ interface IInference {
         view
         returns (bytes memory output, bytes32 outputHash, uint32 attesters, uint32 attestedAt);
 
+    /// @notice How the committee agreed on an attested result: the validators whose outputs
+    /// agreed (and were paid), those whose revealed outputs disagreed before the quorum was
+    /// reached (each got a strike), the size of the request's committee and the quorum it
+    /// needed. A contract can require more than the quorum (e.g. `attesters == committee`)
+    /// before acting. Reverts with "NoResult" unless the request is attested.
+    function getAgreement(uint64 requestId)
+        external
+        view
+        returns (uint32 attesters, uint32 dissenters, uint32 committee, uint32 quorum);
     /// @notice A model: whether it takes requests (registered, uploaded, not retired), its fee
     /// per request and its number of inputs and outputs. Reverts with "UnknownModel".
     function getModel(bytes32 model)

@@ -704,6 +704,48 @@ fn precompile_functions_and_bad_inputs() {
 		assert_eq!(result.outputHash.0, sp_io::hashing::blake2_256(&output));
 		// One member silent, so reveals wait for the 3-block commit window.
 		assert_eq!((result.attesters, result.attestedAt), (2, requested_at + 3 + 1));
+		let agreement =
+			invoke(Sr25519Keyring::Bob, at, IInference::getAgreementCall { requestId: id });
+		assert_eq!(
+			(agreement.attesters, agreement.dissenters, agreement.committee, agreement.quorum),
+			(2, 0, 3, 2)
+		);
+		assert_eq!(
+			call_from(
+				Sr25519Keyring::Bob,
+				at,
+				IInference::getAgreementCall { requestId: 77 }.abi_encode()
+			)
+			.reason(),
+			"NoResult"
+		);
+		// A dissenter: Charlie reveals another output before Alice and Bob agree.
+		let disputed = invoke(Sr25519Keyring::Bob, at, request(&good, FEE));
+		let (right, wrong) = (engine_output(disputed), f32_input("y", vec![1, 1], &[-7.0]));
+		commit_answers(&[
+			(disputed, Sr25519Keyring::Charlie, pallet_inference::Answer::Output(&wrong)),
+			(disputed, Sr25519Keyring::Alice, pallet_inference::Answer::Output(&right)),
+			(disputed, Sr25519Keyring::Bob, pallet_inference::Answer::Output(&right)),
+		]);
+		attest(Sr25519Keyring::Charlie, disputed, wrong.clone());
+		attest(Sr25519Keyring::Alice, disputed, right.clone());
+		assert_eq!(
+			call_from(
+				Sr25519Keyring::Bob,
+				at,
+				IInference::getAgreementCall { requestId: disputed }.abi_encode()
+			)
+			.reason(),
+			"NoResult",
+			"no quorum yet"
+		);
+		attest(Sr25519Keyring::Bob, disputed, right);
+		let agreement =
+			invoke(Sr25519Keyring::Bob, at, IInference::getAgreementCall { requestId: disputed });
+		assert_eq!(
+			(agreement.attesters, agreement.dissenters, agreement.committee, agreement.quorum),
+			(2, 1, 3, 2)
+		);
 
 		// Bad requests revert with the pallet's error; nothing is held.
 		let bob = Sr25519Keyring::Bob.to_account_id();

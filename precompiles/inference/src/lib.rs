@@ -77,6 +77,9 @@ pub fn model_status_code(status: ModelStatus) -> u8 {
 }
 
 /// Storage reads a view charges for (a request or a result, and the model).
+/// Most bytes of a stored request (`Inference::Requests`' proof size in the generated weights).
+const REQUEST_BYTES: u64 = 1170;
+
 fn read_weight<T: frame_system::Config>(reads: u64, bytes: u64) -> Weight {
 	T::DbWeight::get()
 		.reads(reads)
@@ -193,6 +196,20 @@ where
 					FixedBytes::<32>::from(r.output_hash.0),
 					r.attesters.len() as u32,
 					attested_at,
+				)
+					.abi_encode_params())
+			}
+			IInferenceCalls::getAgreement(getAgreementCall { requestId }) => {
+				let max = <T as pallet_inference::Config>::MaxOutputBytes::get() as u64;
+				env.charge(read_weight::<T>(2, max.saturating_add(REQUEST_BYTES)))?;
+				let (r, request) = pallet_inference::Results::<T>::get(*requestId)
+					.zip(pallet_inference::Requests::<T>::get(*requestId))
+					.ok_or_else(|| revert("NoResult"))?;
+				Ok((
+					r.attesters.len() as u32,
+					r.dissenters.len() as u32,
+					request.committee.len() as u32,
+					request.quorum,
 				)
 					.abi_encode_params())
 			}
