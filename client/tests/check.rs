@@ -72,6 +72,7 @@ fn result(case: &Case, output: Vec<u8>) -> ResultView {
 		attesters: BoundedVec::new(),
 		dissenters: BoundedVec::new(),
 		attested_at: 5,
+		max_difference_e9: 0,
 	};
 	ResultView::new::<Runtime>(1, &stored)
 }

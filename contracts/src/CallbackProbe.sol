@@ -44,12 +44,18 @@ contract CallbackProbe is InferenceConsumer {
         return ret;
     }
 
-    function _onResult(uint64 requestId, bytes calldata output) internal override {
+    /// Modes 1 (revert) and 2 (spin until the weight is gone), for every kind of callback.
+    function _misbehave(uint64 requestId) private {
         uint8 m = mode[requestId];
         if (m == 1) revert("probe reverts");
         if (m == 2) {
             while (true) spin++;
         }
+    }
+
+    function _onResult(uint64 requestId, bytes calldata output) internal override {
+        _misbehave(requestId);
+        uint8 m = mode[requestId];
         received[requestId] = output;
         emit Received(requestId, output.length);
         if (m == 3) {
@@ -64,11 +70,7 @@ contract CallbackProbe is InferenceConsumer {
     mapping(uint64 => uint8) public failedWith;
 
     function _onFailure(uint64 requestId, uint8 kind) internal override {
-        uint8 m = mode[requestId];
-        if (m == 1) revert("probe reverts");
-        if (m == 2) {
-            while (true) spin++;
-        }
+        _misbehave(requestId);
         failedWith[requestId] = kind + 1;
     }
 
@@ -76,11 +78,7 @@ contract CallbackProbe is InferenceConsumer {
     mapping(uint64 => uint8) public expiredWith;
 
     function _onExpiry(uint64 requestId, uint8 reason) internal override {
-        uint8 m = mode[requestId];
-        if (m == 1) revert("probe reverts");
-        if (m == 2) {
-            while (true) spin++;
-        }
+        _misbehave(requestId);
         expiredWith[requestId] = reason + 1;
     }
 

@@ -60,21 +60,22 @@ contract CreditLending is InferenceConsumer {
     /// The model could not score the application (an agreed failure): it is refused, without
     /// a score, so that the borrower is not left waiting.
     function _onFailure(uint64 requestId, uint8 kind) internal override {
-        Application storage a = applications[requestId];
-        require(a.borrower != address(0), "unknown application");
-        require(!a.settled, "already settled");
-        a.settled = true;
-        emit Refused(requestId, a.borrower, kind);
+        emit Refused(requestId, _closeUndecided(requestId), kind);
     }
 
     /// No result by the deadline: the application is closed undecided (the fee came back to
     /// this contract), so that the borrower can apply again.
     function _onExpiry(uint64 requestId, uint8 reason) internal override {
+        emit Expired(requestId, _closeUndecided(requestId), reason);
+    }
+
+    /// Settles an application without a decision; returns its borrower.
+    function _closeUndecided(uint64 requestId) private returns (address borrower) {
         Application storage a = applications[requestId];
         require(a.borrower != address(0), "unknown application");
         require(!a.settled, "already settled");
         a.settled = true;
-        emit Expired(requestId, a.borrower, reason);
+        return a.borrower;
     }
 
     /// @notice Decides an application from its stored result (if the callback did not).

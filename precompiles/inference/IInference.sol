@@ -61,13 +61,16 @@ interface IInference {
 
     /// @notice How the committee agreed on an attested result: the validators whose outputs
     /// agreed (and were paid), those whose revealed outputs disagreed before the quorum was
-    /// reached (each got a strike), the size of the request's committee and the quorum it
-    /// needed. A contract can require more than the quorum (e.g. `attesters == committee`)
-    /// before acting. Reverts with "NoResult" unless the request is attested.
+    /// reached (each got a strike), the size of the request's committee, the quorum it needed,
+    /// and how far apart the agreeing outputs were: the largest absolute difference between an
+    /// element of the stored output and the same element of another attester's, times 1e9
+    /// (0: identical; always 0 for integer, bool and string outputs). A contract can require
+    /// more than the quorum (e.g. `attesters == committee`) or a closer agreement than the
+    /// model's tolerance before acting. Reverts with "NoResult" unless the request is attested.
     function getAgreement(uint64 requestId)
         external
         view
-        returns (uint32 attesters, uint32 dissenters, uint32 committee, uint32 quorum);
+        returns (uint32 attesters, uint32 dissenters, uint32 committee, uint32 quorum, uint64 maxDifferenceE9);
     /// @notice A model: whether it takes requests (registered, uploaded, not retired), its fee
     /// per request and its number of inputs and outputs. Reverts with "UnknownModel".
     function getModel(bytes32 model)

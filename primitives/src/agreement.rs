@@ -126,6 +126,37 @@ pub fn compare(a: &[TensorRef<'_>], b: &[TensorRef<'_>], tol: Tolerance) -> Resu
 	Ok(())
 }
 
+/// The largest absolute difference between two elements at the same place of two results of
+/// the same layout (0 for exact types, whose agreeing results are equal; pairs of NaNs or of
+/// equal infinities count 0), times 1e9, saturating; `None` when the layouts differ or one is
+/// not a valid tensor list. What a contract sees of how far the agreeing outputs were apart.
+pub fn max_difference_e9(a: &[u8], b: &[u8], max_elements: usize) -> Option<u64> {
+	let (x, y) = (decode(a, max_elements).ok()?, decode(b, max_elements).ok()?);
+	if x.len() != y.len() {
+		return None;
+	}
+	let mut largest = 0.0f64;
+	for (p, q) in x.iter().zip(&y) {
+		if p.name != q.name || p.dtype != q.dtype || p.shape != q.shape {
+			return None;
+		}
+		if !p.dtype.is_float() || p.data == q.data {
+			continue;
+		}
+		for e in 0..p.element_count() {
+			let (u, v) = (p.get_f64(e), q.get_f64(e));
+			let diff = if u.is_nan() && v.is_nan() || u == v { 0.0 } else { magnitude(u - v) };
+			// NaN against a number, or opposite infinities: as far apart as can be.
+			let diff = if diff.is_nan() { f64::INFINITY } else { diff };
+			if diff > largest {
+				largest = diff;
+			}
+		}
+	}
+	// `as` saturates (infinity to u64::MAX).
+	Some((largest * TOLERANCE_SCALE) as u64)
+}
+
 /// Compares two encoded results.
 pub fn compare_encoded(
 	a: &[u8],
@@ -368,6 +399,21 @@ mod tests {
 			compare_encoded(&text(["a", "bb", "c"]), &text(["a", "bb", "C"]), huge, 4),
 			Err(Mismatch::Value(0, 2))
 		);
+	}
+
+	#[test]
+	fn the_largest_difference_of_agreeing_outputs() {
+		let f = |v: &[f32]| encode_owned(&[Tensor::from_f32("y", vec![v.len() as u32], v)]);
+		assert_eq!(max_difference_e9(&f(&[1.0, 2.0]), &f(&[1.0, 2.0]), 16), Some(0));
+		// 0.5 and 0.25 apart: the largest counts (exact in binary).
+		assert_eq!(max_difference_e9(&f(&[1.0, 2.0]), &f(&[1.5, 1.75]), 16), Some(500_000_000));
+		assert_eq!(max_difference_e9(&f(&[f32::NAN]), &f(&[f32::NAN]), 16), Some(0));
+		assert_eq!(max_difference_e9(&f(&[f32::INFINITY]), &f(&[f32::INFINITY]), 16), Some(0));
+		assert_eq!(max_difference_e9(&f(&[1.0]), &f(&[f32::NAN]), 16), Some(u64::MAX));
+		assert_eq!(max_difference_e9(&f(&[1.0]), &f(&[1.0, 2.0]), 16), None);
+		assert_eq!(max_difference_e9(b"junk", &f(&[1.0]), 16), None);
+		let i = encode_owned(&[Tensor::from_i64("c", vec![1], &[1])]);
+		assert_eq!(max_difference_e9(&i, &i, 16), Some(0));
 	}
 
 	#[test]

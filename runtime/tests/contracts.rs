@@ -707,8 +707,14 @@ fn precompile_functions_and_bad_inputs() {
 		let agreement =
 			invoke(Sr25519Keyring::Bob, at, IInference::getAgreementCall { requestId: id });
 		assert_eq!(
-			(agreement.attesters, agreement.dissenters, agreement.committee, agreement.quorum),
-			(2, 0, 3, 2)
+			(
+				agreement.attesters,
+				agreement.dissenters,
+				agreement.committee,
+				agreement.quorum,
+				agreement.maxDifferenceE9
+			),
+			(2, 0, 3, 2, 0)
 		);
 		assert_eq!(
 			call_from(
@@ -743,8 +749,14 @@ fn precompile_functions_and_bad_inputs() {
 		let agreement =
 			invoke(Sr25519Keyring::Bob, at, IInference::getAgreementCall { requestId: disputed });
 		assert_eq!(
-			(agreement.attesters, agreement.dissenters, agreement.committee, agreement.quorum),
-			(2, 1, 3, 2)
+			(
+				agreement.attesters,
+				agreement.dissenters,
+				agreement.committee,
+				agreement.quorum,
+				agreement.maxDifferenceE9
+			),
+			(2, 1, 3, 2, 0)
 		);
 
 		// Bad requests revert with the pallet's error; nothing is held.

@@ -115,6 +115,9 @@ def test_infer_returns_onnxruntimes_outputs_with_their_provenance(client, cnn, c
     assert run.output_hash == "0x" + chain.blake2_256(bytes.fromhex(result["output"][2:])).hex()
     assert run.attesters == [a["account"] for a in result["attesters"]] and len(run.attesters) >= 2
     assert run.dissenters == [d["account"] for d in result["dissenters"]]
+    # How far apart the validators' outputs were: within the model's tolerance (the same
+    # ONNX Runtime on one machine gives identical outputs, 0).
+    assert run.max_difference == result["maxDifferenceE9"] / 1e9 and 0 <= run.max_difference <= 1e-5 + 1e-5 * 10
     request = client.request(run.request_id)
     assert request["status"] == "attested" and request["requester"] == client.keypair.ss58_address
     # final=True returned once GRANDPA finalized the result's block.

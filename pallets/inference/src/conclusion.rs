@@ -56,12 +56,13 @@ impl<T: Config> Pallet<T> {
 			}
 			return (compared, Weight::zero());
 		};
-		let output = if leader == member {
-			output
+		// The output that stands, and the newest one when it is another (it is not stored).
+		let (stood, newest) = if leader == member {
+			(output, None)
 		} else {
-			Submissions::<T>::get(id, leader).unwrap_or_default()
+			(Submissions::<T>::get(id, leader).unwrap_or_default(), Some((member, output)))
 		};
-		(compared, Self::conclude_attested(id, request, supports, verdict, output))
+		(compared, Self::conclude_attested(id, request, supports, verdict, stood, newest))
 	}
 
 	/// Compares `member`'s `output` with each earlier result of request `id` (once each) and
@@ -86,7 +87,8 @@ impl<T: Config> Pallet<T> {
 		supports
 	}
 
-	/// Ends a request with the `output` a quorum (`verdict`) agreed on: pays the attesters,
+	/// Ends a request with the `output` a quorum (`verdict`) agreed on (`newest`: the output
+	/// that completed the quorum, when it is not `output`): pays the attesters,
 	/// strikes the dissenters, stores the result (and activates the model if this was its
 	/// readiness probe), then calls the requester back if it asked. Returns the weight the
 	/// callback (or the probe's profile) used.
@@ -96,6 +98,7 @@ impl<T: Config> Pallet<T> {
 		mut supports: Vec<(u32, Support)>,
 		verdict: Support,
 		output: BoundedVec<u8, T::MaxOutputBytes>,
+		newest: Option<(u32, BoundedVec<u8, T::MaxOutputBytes>)>,
 	) -> Weight {
 		// Attesters and dissenters in submission order.
 		supports.sort_by_key(|(_, s)| s.order);
@@ -121,6 +124,21 @@ impl<T: Config> Pallet<T> {
 		} else {
 			Weight::zero()
 		};
+		// The attesters' outputs were read (and compared) by the submissions that made the
+		// quorum, this one included: these reads are of this block's cache.
+		let max_elements = T::MaxOutputBytes::get() as usize;
+		let max_difference_e9 = attesting_members
+			.iter()
+			.filter_map(|m| match &newest {
+				Some((n, other)) if n == m => {
+					verity_primitives::agreement::max_difference_e9(&output, other, max_elements)
+				}
+				_ => Submissions::<T>::get(id, m).and_then(|other| {
+					verity_primitives::agreement::max_difference_e9(&output, &other, max_elements)
+				}),
+			})
+			.max()
+			.unwrap_or(0);
 		let callback = Callbacks::<T>::take(id).map(|limit| (limit, output.clone()));
 		Results::<T>::insert(
 			id,
@@ -132,6 +150,7 @@ impl<T: Config> Pallet<T> {
 				attesters: BoundedVec::truncate_from(attesters.clone()),
 				dissenters: BoundedVec::truncate_from(dissenters.clone()),
 				attested_at: frame_system::Pallet::<T>::block_number(),
+				max_difference_e9,
 			},
 		);
 		request.status = RequestStatus::Attested;

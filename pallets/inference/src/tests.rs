@@ -1012,6 +1012,21 @@ fn tolerance_edge_decides() {
 		let result = Results::<Test>::get(r).unwrap();
 		assert_eq!(result.output.to_vec(), output(1.000008));
 		assert_eq!(result.attesters.len(), 3);
+		// How far apart they were: the stored 1.000008 from 1.0 and from 1.000016 (as f32).
+		let apart = |a: f32, b: f32| ((a as f64 - b as f64).abs() * 1e9) as u64;
+		assert_eq!(result.max_difference_e9, apart(1.000008, 1.0).max(apart(1.000008, 1.000016)));
+		assert!((7_000..9_000).contains(&result.max_difference_e9), "{}", result.max_difference_e9);
+
+		// The quorum completed by a result that is not the stored one (the earliest of a tie
+		// stands): the newest, not yet stored, counts too.
+		let r = request(model);
+		commit_all(&[(r, 0, out(1.0)), (r, 1, out(1.000004))]);
+		assert_ok!(submit(r, 0, output(1.0)));
+		assert_ok!(submit(r, 1, output(1.000004)));
+		let result = Results::<Test>::get(r).unwrap();
+		assert_eq!(result.output.to_vec(), output(1.0));
+		assert_eq!(result.max_difference_e9, apart(1.0, 1.000004));
+		assert!(result.max_difference_e9 > 3_000);
 	});
 }
 

@@ -298,6 +298,10 @@ where
 	pub dissenters: BoundedVec<Executor<AccountId>, MaxCommittee>,
 	/// Block in which the result was attested.
 	pub attested_at: BlockNumber,
+	/// How far apart the attesters' outputs were: the largest absolute difference between an
+	/// element of the stored output and the same element of another attester's output, times
+	/// 1e9 (saturating; 0 when they were identical or of exact types).
+	pub max_difference_e9: u64,
 }
 
 /// What a validator signs and submits: its output for one request.

@@ -250,7 +250,7 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Inference::PendingByModel` (r:1 w:1)
 	/// Proof: `Inference::PendingByModel` (`max_values`: None, `max_size`: Some(36), added: 2511, mode: `MaxEncodedLen`)
 	/// Storage: `Inference::Results` (r:0 w:1)
-	/// Proof: `Inference::Results` (`max_values`: None, `max_size`: Some(67706), added: 70181, mode: `MaxEncodedLen`)
+	/// Proof: `Inference::Results` (`max_values`: None, `max_size`: Some(67714), added: 70189, mode: `MaxEncodedLen`)
 	/// Storage: `Inference::Assignments` (r:0 w:16)
 	/// Proof: `Inference::Assignments` (`max_values`: None, `max_size`: Some(64), added: 2539, mode: `MaxEncodedLen`)
 	/// Storage: `Inference::FailureStreak` (r:0 w:1)
@@ -260,14 +260,14 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn submit_result(o: u32, k: u32, ) -> Weight {
 		// Proof Size summary in bytes:
 		//  Measured:  `0 + k * (65737 ±0) + o * (15 ±0)`
-		//  Estimated: `57926 + k * (64799 ±24)`
-		// Minimum execution time: 278_695_000 picoseconds.
-		Weight::from_parts(282_471_000, 0)
+		//  Estimated: `57926 + k * (64799 ±17)`
+		// Minimum execution time: 294_839_000 picoseconds.
+		Weight::from_parts(305_785_000, 0)
 			.saturating_add(Weight::from_parts(0, 57926))
-			// Standard Error: 870
-			.saturating_add(Weight::from_parts(11_434, 0).saturating_mul(o.into()))
-			// Standard Error: 3_541_933
-			.saturating_add(Weight::from_parts(89_442_094, 0).saturating_mul(k.into()))
+			// Standard Error: 1_899
+			.saturating_add(Weight::from_parts(24_879, 0).saturating_mul(o.into()))
+			// Standard Error: 7_731_194
+			.saturating_add(Weight::from_parts(159_123_113, 0).saturating_mul(k.into()))
 			.saturating_add(T::DbWeight::get().reads(14_u64))
 			.saturating_add(T::DbWeight::get().reads((4_u64).saturating_mul(k.into())))
 			.saturating_add(T::DbWeight::get().writes(11_u64))
@@ -557,10 +557,10 @@ impl WeightInfo for () {
 			.saturating_add(ParityDbWeight::get().reads(7_u64))
 	}
 	fn submit_result(o: u32, k: u32, ) -> Weight {
-		Weight::from_parts(282_471_000, 0)
+		Weight::from_parts(305_785_000, 0)
 			.saturating_add(Weight::from_parts(0, 57926))
-			.saturating_add(Weight::from_parts(11_434, 0).saturating_mul(o.into()))
-			.saturating_add(Weight::from_parts(89_442_094, 0).saturating_mul(k.into()))
+			.saturating_add(Weight::from_parts(24_879, 0).saturating_mul(o.into()))
+			.saturating_add(Weight::from_parts(159_123_113, 0).saturating_mul(k.into()))
 			.saturating_add(ParityDbWeight::get().reads(14_u64))
 			.saturating_add(ParityDbWeight::get().reads((4_u64).saturating_mul(k.into())))
 			.saturating_add(ParityDbWeight::get().writes(11_u64))

@@ -210,6 +210,7 @@ where
 					r.dissenters.len() as u32,
 					request.committee.len() as u32,
 					request.quorum,
+					r.max_difference_e9,
 				)
 					.abi_encode_params())
 			}

@@ -82,6 +82,7 @@ class Inference:
     output_hash: str           # blake2-256 of the encoded outputs (0x hex)
     input_hash: str            # blake2-256 of the encoded inputs (0x hex)
     final: bool = False        # whether GRANDPA had finalized `block` when `infer` returned
+    max_difference: float = 0.0  # how far apart the attesters' outputs were (largest element difference)
     raw: dict = field(default_factory=dict, repr=False)  # the `inference_getResult` JSON
 
     def __getitem__(self, name: str) -> np.ndarray:
@@ -459,7 +460,8 @@ class Client:
             outputs=outputs, request_id=request_id, model=result["model"], block=result["attestedAt"],
             attesters=[a["account"] for a in result["attesters"]],
             dissenters=[d["account"] for d in result["dissenters"]],
-            output_hash=result["outputHash"], input_hash=result["inputHash"], final=final, raw=result)
+            output_hash=result["outputHash"], input_hash=result["inputHash"], final=final,
+            max_difference=result.get("maxDifferenceE9", 0) / 1e9, raw=result)
 
     def wait_final(self, request_id: int, result: dict | None = None, wait_secs: float = 120) -> None:
         """Waits until GRANDPA finalized the block of request `request_id`'s result, and checks

@@ -200,6 +200,7 @@ mod tests {
 			}]),
 			dissenters: BoundedVec::default(),
 			attested_at: 5,
+			max_difference_e9: 0,
 		}
 	}
 

@@ -210,6 +210,9 @@ pub struct ResultView {
 	pub attesters: Vec<ExecutorView>,
 	pub dissenters: Vec<ExecutorView>,
 	pub attested_at: u32,
+	/// The largest difference between the attesters' outputs, times 1e9 (0: identical).
+	#[serde(default)]
+	pub max_difference_e9: u64,
 }
 
 /// One page of `inference_listModels`.
@@ -401,6 +404,7 @@ impl ResultView {
 			attesters: executors(&r.attesters),
 			dissenters: executors(&r.dissenters),
 			attested_at: r.attested_at.unique_saturated_into(),
+			max_difference_e9: r.max_difference_e9,
 		}
 	}
 }
