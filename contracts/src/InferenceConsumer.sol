@@ -12,7 +12,9 @@ import "../../precompiles/inference/IInference.sol";
 /// - for a request this contract made with `_requestInference` and was not yet told about,
 /// - once the chain has concluded it that way (`requestStatus`: 2 attested, 3 expired, 4 failed),
 /// - for a result, with exactly the attested output (read back through the precompile),
-/// and then calls `_onResult`, `_onExpiry` or `_onFailure`: every request ends with one. Replays, fakes and callbacks for other
+/// and then calls `_onResult`, `_onExpiry` or `_onFailure`: every request ends with one. (An
+/// expiry's callback is delivered in a later block with spare weight; should the chain drop it
+/// (its queue full, or pruned first) or should it revert, anyone can `settleExpired`.) Replays, fakes and callbacks for other
 /// contracts' requests revert. (Should a delivery revert, its bookkeeping is rolled back with
 /// it: the attested outcome can then be delivered again by anyone, as `getResult` can be read.)
 abstract contract InferenceConsumer is IInferenceConsumer {
@@ -20,6 +22,9 @@ abstract contract InferenceConsumer is IInferenceConsumer {
 
     /// Requests this contract made and has not been told the outcome of.
     mapping(uint64 => bool) private awaiting;
+
+    /// The `reason` `_onExpiry` gets from `settleExpired` (the chain gives 0 or 1).
+    uint8 internal constant EXPIRY_REPORTED = 2;
 
     /// Requests inference with a callback of `refTime` / `proofSize` weight (see
     /// `IInference.requestInferenceWithCallback`), paid from this contract's balance.
@@ -60,6 +65,16 @@ abstract contract InferenceConsumer is IInferenceConsumer {
         _onExpiry(requestId, reason);
     }
 
+    /// @notice Reports the expiry of a request of this contract that the chain's callback did
+    /// not (it was dropped, or reverted): anyone may call it once the request's status is
+    /// expired; `_onExpiry` then gets reason `EXPIRY_REPORTED`.
+    function settleExpired(uint64 requestId) external {
+        require(awaiting[requestId], "InferenceConsumer: not awaiting this request");
+        require(INFERENCE.requestStatus(requestId) == 3, "InferenceConsumer: not concluded so");
+        delete awaiting[requestId];
+        _onExpiry(requestId, EXPIRY_REPORTED);
+    }
+
     function _accept(uint64 requestId, uint8 status) private {
         require(msg.sender == address(this), "InferenceConsumer: only the chain calls back");
         require(awaiting[requestId], "InferenceConsumer: not awaiting this request");
@@ -74,6 +89,9 @@ abstract contract InferenceConsumer is IInferenceConsumer {
     function _onFailure(uint64 requestId, uint8 kind) internal virtual;
 
     /// A request this contract made expired without a result (`reason`: 0 deadline, 1 no
-    /// agreement); its fee came back to this contract but the committed members' share.
+    /// agreement, 2 reported by `settleExpired`); its fee came back to this contract but the
+    /// committed members' share. The expiry is checked (`requestStatus`), the reason is not:
+    /// a contract that can be made to call itself could be handed another one after the
+    /// chain's own delivery reverted; act on the expiry, not on its reason.
     function _onExpiry(uint64 requestId, uint8 reason) internal virtual;
 }

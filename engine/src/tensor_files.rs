@@ -389,8 +389,8 @@ fn pack(dtype: DType, leaves: &[Leaf]) -> Result<Vec<u8>, String> {
 		let bytes = match dtype {
 			DType::F32 => (v as f32).to_le_bytes().to_vec(),
 			DType::F64 => v.to_le_bytes().to_vec(),
-			DType::F16 => f32_to_f16_bits(v as f32).to_le_bytes().to_vec(),
-			DType::BF16 => f32_to_bf16_bits(v as f32).to_le_bytes().to_vec(),
+			DType::F16 => f64_to_f16_bits(v).to_le_bytes().to_vec(),
+			DType::BF16 => f64_to_bf16_bits(v).to_le_bytes().to_vec(),
 			DType::I64 => int.to_le_bytes().to_vec(),
 			DType::U64 => n.as_u64().unwrap_or(v as u64).to_le_bytes().to_vec(),
 			DType::I32 => (v as i32).to_le_bytes().to_vec(),
@@ -407,48 +407,53 @@ fn pack(dtype: DType, leaves: &[Leaf]) -> Result<Vec<u8>, String> {
 	Ok(out)
 }
 
-/// IEEE half-precision bits of `v`, rounded to nearest, ties to even (as NumPy's `float16`).
-fn f32_to_f16_bits(v: f32) -> u16 {
+/// The bits of `v` in a binary floating-point format of 16 bits with `exponent_bits` exponent
+/// and `mantissa_bits` mantissa bits (IEEE half: 5 and 10; bfloat16: 8 and 7), rounded to
+/// nearest, ties to even, straight from the f64 (no double rounding through f32).
+fn f64_to_16_bits(v: f64, exponent_bits: u32, mantissa_bits: u32) -> u16 {
 	let bits = v.to_bits();
-	let sign = ((bits >> 16) & 0x8000) as u16;
-	let exponent = ((bits >> 23) & 0xff) as i32;
-	let mantissa = bits & 0x7f_ffff;
-	if exponent == 0xff {
+	let sign = ((bits >> 48) & 0x8000) as u16;
+	let exponent = ((bits >> 52) & 0x7ff) as i32;
+	let mantissa = bits & ((1 << 52) - 1);
+	let max_exponent = (1i32 << exponent_bits) - 1;
+	let infinity = sign | ((max_exponent as u16) << mantissa_bits);
+	if exponent == 0x7ff {
 		// Infinity, or NaN (kept a quiet NaN).
-		return sign | 0x7c00 | if mantissa != 0 { 0x200 } else { 0 };
+		return infinity | if mantissa != 0 { 1 << (mantissa_bits - 1) } else { 0 };
 	}
-	let e = exponent - 127 + 15;
-	if e >= 0x1f {
-		return sign | 0x7c00;
+	let bias = (1i32 << (exponent_bits - 1)) - 1;
+	let e = exponent - 1023 + bias;
+	if e >= max_exponent {
+		return infinity;
 	}
-	// Normal halves keep 10 of the 23 mantissa bits; subnormal ones fewer (shift grows).
+	// Normal results keep `mantissa_bits` of the 52 bits; subnormal ones fewer.
 	let (full, shift) = if e <= 0 {
-		if e < -10 {
+		if e < -(mantissa_bits as i32) {
 			return sign;
 		}
-		(mantissa | 0x80_0000, (14 - e) as u32)
+		(mantissa | (1 << 52), (52 - mantissa_bits as i32 + 1 - e) as u32)
 	} else {
-		(mantissa, 13)
+		(mantissa, 52 - mantissa_bits)
 	};
-	let mut half = full >> shift;
+	let mut rounded = full >> shift;
 	let rest = full & ((1 << shift) - 1);
 	let halfway = 1 << (shift - 1);
-	if rest > halfway || (rest == halfway && half & 1 == 1) {
-		half += 1;
+	if rest > halfway || (rest == halfway && rounded & 1 == 1) {
+		rounded += 1;
 	}
 	// A carry out of the mantissa moves into the exponent, as it should.
-	let base = if e <= 0 { 0 } else { (e as u32) << 10 };
-	sign | (base + half) as u16
+	let base = if e <= 0 { 0 } else { (e as u64) << mantissa_bits };
+	sign | (base + rounded) as u16
 }
 
-/// bfloat16 bits of `v`, rounded to nearest, ties to even.
-fn f32_to_bf16_bits(v: f32) -> u16 {
-	let bits = v.to_bits();
-	if v.is_nan() {
-		return ((bits >> 16) | 0x40) as u16;
-	}
-	let round = 0x7fff + ((bits >> 16) & 1);
-	(bits.wrapping_add(round) >> 16) as u16
+/// IEEE half-precision bits of `v` (as NumPy's `float16`).
+fn f64_to_f16_bits(v: f64) -> u16 {
+	f64_to_16_bits(v, 5, 10)
+}
+
+/// bfloat16 bits of `v` (as `ml_dtypes.bfloat16`).
+fn f64_to_bf16_bits(v: f64) -> u16 {
+	f64_to_16_bits(v, 8, 7)
 }
 
 /// Parses a JSON tensor (see the module docs).
@@ -681,12 +686,19 @@ mod tests {
 			(-70000.0, 0xfc00),
 			(5.96e-8, 0x0001),
 			(2.9e-8, 0x0000),
-			(2.0f32.powi(-14), 0x0400),
+			(2f64.powi(-14), 0x0400),
+			// Just above the tie between 1 and the next half: rounds up only when rounded
+			// straight from the f64 (through f32 it would first become the tie, then 1.0).
+			(1.0 + 2f64.powi(-11) + 2f64.powi(-40), 0x3c01),
 		] {
-			assert_eq!(f32_to_f16_bits(v), bits, "{v}");
+			assert_eq!(f64_to_f16_bits(v), bits, "{v}");
 		}
-		assert_eq!(f32_to_bf16_bits(1.0 / 3.0), 0x3eab);
-		assert_eq!(f32_to_bf16_bits(-2.0), 0xc000);
+		assert_eq!(f64_to_f16_bits(f64::NAN) & 0x7e00, 0x7e00);
+		assert_eq!(f64_to_bf16_bits(1.0 / 3.0), 0x3eab);
+		assert_eq!(f64_to_bf16_bits(-2.0), 0xc000);
+		assert_eq!(f64_to_bf16_bits(f64::INFINITY), 0x7f80);
+		// A subnormal bfloat16 (as the upper half of the f32, which is exact here).
+		assert_eq!(f64_to_bf16_bits(2f64.powi(-133)), 0x0001);
 		let big = parse_json(b"[18446744073709551615]", Some(DType::U64)).unwrap();
 		assert_eq!(big.data, vec![0xff; 8]);
 		assert!(parse_json(br#"["a", 1]"#, Some(DType::String)).is_err());

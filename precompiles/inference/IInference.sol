@@ -110,7 +110,8 @@ interface IInferenceConsumer {
     /// was refunded but the share of the members that committed to an answer. Delivered in a
     /// block after the expiry, as soon as one has the prepaid weight to spare; same rules as
     /// `onInferenceResult`. Every request made with a callback ends with exactly one of the
-    /// three callbacks (unless the chain's queue of expiry callbacks is full, which it reports
-    /// with an `ExpiryCallbackDropped` event).
+    /// three callbacks, unless the chain drops the expiry's (its queue full, or the request
+    /// pruned before a block had room: event `ExpiryCallbackDropped`); `InferenceConsumer`'s
+    /// `settleExpired` lets anyone report the expiry then.
     function onInferenceExpired(uint64 requestId, uint8 reason) external;
 }

@@ -130,13 +130,17 @@ pub fn compare(a: &[TensorRef<'_>], b: &[TensorRef<'_>], tol: Tolerance) -> Resu
 /// the same layout (0 for exact types, whose agreeing results are equal; pairs of NaNs or of
 /// equal infinities count 0), times 1e9, saturating; `None` when the layouts differ or one is
 /// not a valid tensor list. What a contract sees of how far the agreeing outputs were apart.
-pub fn max_difference_e9(a: &[u8], b: &[u8], max_elements: usize) -> Option<u64> {
-	let (x, y) = (decode(a, max_elements).ok()?, decode(b, max_elements).ok()?);
+pub fn max_difference_e9_encoded(a: &[u8], b: &[u8], max_elements: usize) -> Option<u64> {
+	max_difference_e9(&decode(a, max_elements).ok()?, &decode(b, max_elements).ok()?)
+}
+
+/// [`max_difference_e9_encoded`] of decoded results.
+pub fn max_difference_e9(x: &[TensorRef<'_>], y: &[TensorRef<'_>]) -> Option<u64> {
 	if x.len() != y.len() {
 		return None;
 	}
 	let mut largest = 0.0f64;
-	for (p, q) in x.iter().zip(&y) {
+	for (p, q) in x.iter().zip(y) {
 		if p.name != q.name || p.dtype != q.dtype || p.shape != q.shape {
 			return None;
 		}
@@ -404,16 +408,22 @@ mod tests {
 	#[test]
 	fn the_largest_difference_of_agreeing_outputs() {
 		let f = |v: &[f32]| encode_owned(&[Tensor::from_f32("y", vec![v.len() as u32], v)]);
-		assert_eq!(max_difference_e9(&f(&[1.0, 2.0]), &f(&[1.0, 2.0]), 16), Some(0));
+		assert_eq!(max_difference_e9_encoded(&f(&[1.0, 2.0]), &f(&[1.0, 2.0]), 16), Some(0));
 		// 0.5 and 0.25 apart: the largest counts (exact in binary).
-		assert_eq!(max_difference_e9(&f(&[1.0, 2.0]), &f(&[1.5, 1.75]), 16), Some(500_000_000));
-		assert_eq!(max_difference_e9(&f(&[f32::NAN]), &f(&[f32::NAN]), 16), Some(0));
-		assert_eq!(max_difference_e9(&f(&[f32::INFINITY]), &f(&[f32::INFINITY]), 16), Some(0));
-		assert_eq!(max_difference_e9(&f(&[1.0]), &f(&[f32::NAN]), 16), Some(u64::MAX));
-		assert_eq!(max_difference_e9(&f(&[1.0]), &f(&[1.0, 2.0]), 16), None);
-		assert_eq!(max_difference_e9(b"junk", &f(&[1.0]), 16), None);
+		assert_eq!(
+			max_difference_e9_encoded(&f(&[1.0, 2.0]), &f(&[1.5, 1.75]), 16),
+			Some(500_000_000)
+		);
+		assert_eq!(max_difference_e9_encoded(&f(&[f32::NAN]), &f(&[f32::NAN]), 16), Some(0));
+		assert_eq!(
+			max_difference_e9_encoded(&f(&[f32::INFINITY]), &f(&[f32::INFINITY]), 16),
+			Some(0)
+		);
+		assert_eq!(max_difference_e9_encoded(&f(&[1.0]), &f(&[f32::NAN]), 16), Some(u64::MAX));
+		assert_eq!(max_difference_e9_encoded(&f(&[1.0]), &f(&[1.0, 2.0]), 16), None);
+		assert_eq!(max_difference_e9_encoded(b"junk", &f(&[1.0]), 16), None);
 		let i = encode_owned(&[Tensor::from_i64("c", vec![1], &[1])]);
-		assert_eq!(max_difference_e9(&i, &i, 16), Some(0));
+		assert_eq!(max_difference_e9_encoded(&i, &i, 16), Some(0));
 	}
 
 	#[test]

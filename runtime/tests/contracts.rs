@@ -58,6 +58,7 @@ sol! {
 		function lastNested() external view returns (uint64);
 		function failedWith(uint64 requestId) external view returns (uint8);
 		function expiredWith(uint64 requestId) external view returns (uint8);
+		function settleExpired(uint64 requestId) external;
 		function execute(address target, bytes calldata data) external returns (bytes memory);
 		function isAwaiting(uint64 requestId) external view returns (bool);
 	}
@@ -1110,7 +1111,15 @@ fn expired_requests_call_the_contract_back() {
 		let expired_with = |id: u64| {
 			invoke(Sr25519Keyring::Bob, probe, ICallbackProbe::expiredWithCall { requestId: id })
 		};
-		let (records, reverts) = (ask(0), ask(1));
+		let (records, reverts, dropped) = (ask(0), ask(1), ask(0));
+		let settle = |id: u64| {
+			call_from(
+				Sr25519Keyring::Eve,
+				probe,
+				ICallbackProbe::settleExpiredCall { requestId: id }.abi_encode(),
+			)
+		};
+		assert_eq!(settle(dropped).reason(), "InferenceConsumer: not concluded so");
 		let funds = Balances::free_balance(account_of(probe));
 		// A made-up expiry, through the probe's `execute` (a self-call) or from another account,
 		// is refused while the request is pending.
@@ -1142,13 +1151,20 @@ fn expired_requests_call_the_contract_back() {
 			assert_eq!(expired_with(id), 0, "not before a block has room");
 		}
 		// Refunded in full: nobody committed.
-		assert_eq!(Balances::free_balance(account_of(probe)), funds + 2 * FEE);
+		assert_eq!(Balances::free_balance(account_of(probe)), funds + 3 * FEE);
+		// The chain drops one callback (as when its queue is full): anyone reports the expiry.
+		pallet_inference::ExpiryCallbacks::<Runtime>::remove(dropped);
 		let used = Inference::on_idle(System::block_number(), Weight::MAX);
 		assert!(used.ref_time() > 0);
 		assert_eq!(callback_outcome(records), Some(true));
 		assert_eq!(expired_with(records), 1, "reason 0 (deadline) + 1");
 		assert_eq!(callback_outcome(reverts), Some(false));
 		assert_eq!(expired_with(reverts), 0, "a reverted callback's writes are rolled back");
+		assert_eq!(expired_with(dropped), 0);
+		assert!(matches!(settle(dropped), Outcome::Returned(_)));
+		assert_eq!(expired_with(dropped), 3, "reason 2 (reported) + 1");
+		assert_eq!(settle(dropped).reason(), "InferenceConsumer: not awaiting this request");
+		assert_eq!(settle(records).reason(), "InferenceConsumer: not awaiting this request");
 		assert!(!invoke(
 			Sr25519Keyring::Bob,
 			probe,

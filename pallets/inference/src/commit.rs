@@ -219,9 +219,10 @@ impl<T: Config> Pallet<T> {
 	pub fn reveal_answers_weight(batch: &RevealBatchOf<T>) -> Weight {
 		batch.reveals.iter().fold(Weight::zero(), |total, reveal| {
 			let entry = match reveal {
-				Reveal::Result { output, .. } => {
-					T::WeightInfo::submit_result(output.len() as u32, T::MaxCommittee::get())
-				}
+				Reveal::Result { output, .. } => T::WeightInfo::submit_result(
+					conclusion::charged_output_len(output.len()),
+					T::MaxCommittee::get(),
+				),
 				Reveal::Failure { .. } => Self::submit_failure_base_weight(),
 			};
 			total.saturating_add(entry).saturating_add(T::ResultCallback::max_weight())

@@ -3,6 +3,15 @@
 //! back.
 use crate::*;
 use frame_support::dispatch::DispatchResultWithPostInfo;
+
+/// Output bytes a result is charged for (`WeightInfo::submit_result`'s `o`): the benchmark
+/// measures f32 outputs, 4 bytes an element, each compared under the tolerance and measured for
+/// `max_difference_e9`; f16 and bf16 outputs pack two elements into those bytes (the most
+/// elements per byte of any type compared element by element), so every output is charged as
+/// twice its length.
+pub(crate) fn charged_output_len(len: usize) -> u32 {
+	(len as u32).saturating_mul(2)
+}
 use sp_runtime::DispatchError;
 
 impl<T: Config> Pallet<T> {
@@ -27,7 +36,7 @@ impl<T: Config> Pallet<T> {
 				ProbeReports::<T>::insert(submission.request_id, member, profile);
 			}
 		}
-		let output_len = submission.output.len() as u32;
+		let output_len = charged_output_len(submission.output.len());
 		let (compared, callback) =
 			Self::record_and_conclude(submission.request_id, request, member, submission.output);
 		Ok(T::WeightInfo::submit_result(output_len, compared)
@@ -127,15 +136,16 @@ impl<T: Config> Pallet<T> {
 		// The attesters' outputs were read (and compared) by the submissions that made the
 		// quorum, this one included: these reads are of this block's cache.
 		let max_elements = T::MaxOutputBytes::get() as usize;
+		let stood = verity_primitives::tensor::decode(&output, max_elements).unwrap_or_default();
+		let apart = |other: &[u8]| {
+			let other = verity_primitives::tensor::decode(other, max_elements).ok()?;
+			verity_primitives::agreement::max_difference_e9(&stood, &other)
+		};
 		let max_difference_e9 = attesting_members
 			.iter()
 			.filter_map(|m| match &newest {
-				Some((n, other)) if n == m => {
-					verity_primitives::agreement::max_difference_e9(&output, other, max_elements)
-				}
-				_ => Submissions::<T>::get(id, m).and_then(|other| {
-					verity_primitives::agreement::max_difference_e9(&output, &other, max_elements)
-				}),
+				Some((n, other)) if n == m => apart(other),
+				_ => Submissions::<T>::get(id, m).and_then(|other| apart(&other)),
 			})
 			.max()
 			.unwrap_or(0);

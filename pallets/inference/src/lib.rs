@@ -646,10 +646,12 @@ pub mod pallet {
 				T::MaxCommittee::get() <= verity_primitives::agreement::MAX_MEMBERS,
 				"agreement masks name at most 64 committee members"
 			);
-			let full_batch =
-				T::WeightInfo::submit_result(T::MaxOutputBytes::get(), T::MaxCommittee::get())
-					.saturating_add(T::ResultCallback::max_weight())
-					.saturating_mul(T::MaxRevealsPerBatch::get().into());
+			let full_batch = T::WeightInfo::submit_result(
+				conclusion::charged_output_len(T::MaxOutputBytes::get() as usize),
+				T::MaxCommittee::get(),
+			)
+			.saturating_add(T::ResultCallback::max_weight())
+			.saturating_mul(T::MaxRevealsPerBatch::get().into());
 			let max_extrinsic = <T as frame_system::Config>::BlockWeights::get()
 				.get(frame_support::dispatch::DispatchClass::Normal)
 				.max_extrinsic;
@@ -756,7 +758,7 @@ pub mod pallet {
 		/// when this result completes a quorum.
 		#[pallet::call_index(6)]
 		#[pallet::weight(T::WeightInfo::submit_result(
-			submission.output.len() as u32,
+			conclusion::charged_output_len(submission.output.len()),
 			T::MaxCommittee::get(),
 		).saturating_add(T::ResultCallback::max_weight()))]
 		#[pallet::weight_of_authorize(T::WeightInfo::authorize_submit_result(

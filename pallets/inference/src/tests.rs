@@ -1460,7 +1460,7 @@ fn callbacks_run_after_finalization_and_their_weight_is_charged() {
 		assert_eq!(
 			post.actual_weight,
 			Some(
-				<Test as Config>::WeightInfo::submit_result(output(3.0).len() as u32, 1)
+				<Test as Config>::WeightInfo::submit_result(output(3.0).len() as u32 * 2, 1)
 					+ limit / 2
 			)
 		);

@@ -200,8 +200,8 @@ where
 					.abi_encode_params())
 			}
 			IInferenceCalls::getAgreement(getAgreementCall { requestId }) => {
-				let max = <T as pallet_inference::Config>::MaxOutputBytes::get() as u64;
-				env.charge(read_weight::<T>(2, max.saturating_add(REQUEST_BYTES)))?;
+				let result = <pallet_inference::ResultOf<T> as frame_support::pallet_prelude::MaxEncodedLen>::max_encoded_len() as u64;
+				env.charge(read_weight::<T>(2, result.saturating_add(REQUEST_BYTES)))?;
 				let (r, request) = pallet_inference::Results::<T>::get(*requestId)
 					.zip(pallet_inference::Requests::<T>::get(*requestId))
 					.ok_or_else(|| revert("NoResult"))?;

@@ -56,7 +56,9 @@ def encode(tensors: dict[str, np.ndarray]) -> bytes:
         out += b"".join(struct.pack("<I", d) for d in array.shape)
         if code == STRING:
             for element in array.reshape(-1):
-                text = str(element).encode()
+                if not isinstance(element, str):
+                    raise ValueError(f"tensor {name!r}: a string tensor holds str, not {type(element).__name__}")
+                text = element.encode()
                 out += struct.pack("<I", len(text)) + text
         else:
             out += np.ascontiguousarray(array).astype(array.dtype.newbyteorder("<")).tobytes()
