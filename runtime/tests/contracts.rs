@@ -705,18 +705,12 @@ fn precompile_functions_and_bad_inputs() {
 		assert_eq!(result.outputHash.0, sp_io::hashing::blake2_256(&output));
 		// One member silent, so reveals wait for the 3-block commit window.
 		assert_eq!((result.attesters, result.attestedAt), (2, requested_at + 3 + 1));
-		let agreement =
-			invoke(Sr25519Keyring::Bob, at, IInference::getAgreementCall { requestId: id });
-		assert_eq!(
-			(
-				agreement.attesters,
-				agreement.dissenters,
-				agreement.committee,
-				agreement.quorum,
-				agreement.maxDifferenceE9
-			),
-			(2, 0, 3, 2, 0)
-		);
+		// (attesters, dissenters, committee, quorum, max difference) through the precompile.
+		let agreement = |id: u64| {
+			let a = invoke(Sr25519Keyring::Bob, at, IInference::getAgreementCall { requestId: id });
+			(a.attesters, a.dissenters, a.committee, a.quorum, a.maxDifferenceE9)
+		};
+		assert_eq!(agreement(id), (2, 0, 3, 2, 0));
 		assert_eq!(
 			call_from(
 				Sr25519Keyring::Bob,
@@ -747,18 +741,7 @@ fn precompile_functions_and_bad_inputs() {
 			"no quorum yet"
 		);
 		attest(Sr25519Keyring::Bob, disputed, right);
-		let agreement =
-			invoke(Sr25519Keyring::Bob, at, IInference::getAgreementCall { requestId: disputed });
-		assert_eq!(
-			(
-				agreement.attesters,
-				agreement.dissenters,
-				agreement.committee,
-				agreement.quorum,
-				agreement.maxDifferenceE9
-			),
-			(2, 1, 3, 2, 0)
-		);
+		assert_eq!(agreement(disputed), (2, 1, 3, 2, 0));
 
 		// Bad requests revert with the pallet's error; nothing is held.
 		let bob = Sr25519Keyring::Bob.to_account_id();
