@@ -5,7 +5,8 @@
 use clap::{Parser, Subcommand};
 use codec::Encode;
 use pallet_inference_rpc::{
-	receipt::{self, Receipt, TrustedChain},
+	finality::TrustedGenesis,
+	receipt::{self, Receipt, Trust, TrustedChain},
 	views::{ModelStatus, RequestStatus, ResultView},
 };
 use sp_core::{crypto::Ss58Codec, H256};
@@ -140,8 +141,8 @@ enum Command {
 		#[arg(long)]
 		out: Option<PathBuf>,
 	},
-	/// Verify a receipt against the finalized chain of a node you trust; exits non-zero if any
-	/// check fails.
+	/// Verify a receipt, with no node at all against a chain spec (--chain-spec) or against the
+	/// finalized chain of a node you trust; exits non-zero if any check fails.
 	Verify {
 		/// Fetch the receipt of this request from --rpc ...
 		#[arg(long, conflicts_with = "receipt", required_unless_present = "receipt")]
@@ -151,8 +152,14 @@ enum Command {
 		receipt: Option<PathBuf>,
 		/// Node that tells which blocks are finalized (default: --rpc). Use your own node or
 		/// a light client's endpoint so that the serving node is not trusted.
-		#[arg(long)]
+		#[arg(long, conflicts_with = "chain_spec")]
 		trusted_rpc: Option<String>,
+		/// Trust only this raw chain spec (`verity-node export-chain-spec --chain <chain> --raw`): the
+		/// receipt's GRANDPA justification, headers and authority-set changes must show its
+		/// block final from the spec's genesis authorities; no RPC is made (but for
+		/// --reexecute, which reads the model and the input from --rpc and checks their hashes).
+		#[arg(long)]
+		chain_spec: Option<PathBuf>,
 		/// Also re-run the model on the request's input and compare under its tolerance.
 		#[arg(long)]
 		reexecute: bool,
@@ -239,7 +246,7 @@ fn run(cli: Cli) -> Result<(), String> {
 			}
 			Ok(())
 		}
-		Command::Verify { request, receipt, trusted_rpc, reexecute, engine } => {
+		Command::Verify { request, receipt, trusted_rpc, chain_spec, reexecute, engine } => {
 			let receipt: Receipt = match (request, receipt) {
 				(Some(id), _) => {
 					let receipt = rpc.receipt(id)?;
@@ -250,7 +257,8 @@ fn run(cli: Cli) -> Result<(), String> {
 							receipt.result.request_id
 						));
 					}
-					if trusted_rpc.as_deref().is_none_or(|t| t == rpc.url()) {
+					if chain_spec.is_none() && trusted_rpc.as_deref().is_none_or(|t| t == rpc.url())
+					{
 						eprintln!(
 							"warning: {} both serves the receipt and says which block is final; \
 							 pass --trusted-rpc with a node you run yourself",
@@ -267,15 +275,15 @@ fn run(cli: Cli) -> Result<(), String> {
 				}
 				(None, None) => return Err("give --request or --receipt".into()),
 			};
-			let other;
-			let trusted = match trusted_rpc {
-				Some(url) => {
-					other = Node::new(&url)?;
-					&other
-				}
-				None => &rpc,
+			// Re-execution reads the model and input from the trusted node, if there is one (they
+			// are checked against the proven hashes either way).
+			let other = trusted_rpc.as_deref().map(Node::new).transpose()?;
+			let node = other.as_ref().unwrap_or(&rpc);
+			let trust = match chain_spec {
+				Some(path) => trust_chain_spec(&path)?,
+				None => trust_node(node, &receipt)?,
 			};
-			verify(trusted, &receipt, reexecute.then_some(&engine))
+			verify(&trust, &receipt, reexecute.then_some((node, &engine)))
 		}
 	}
 }
@@ -618,7 +626,8 @@ fn show_result(rpc: &Node, id: u64, output_dir: Option<&PathBuf>) -> Result<(), 
 	Ok(())
 }
 
-fn verify(trusted: &Node, receipt: &Receipt, engine: Option<&EngineParams>) -> Result<(), String> {
+/// Trust the finalized chain of the node `trusted`.
+fn trust_node(trusted: &Node, receipt: &Receipt) -> Result<Trust, String> {
 	let finalized = trusted.finalized_head()?;
 	let finalized_number =
 		trusted.block_number(finalized)?.ok_or("the trusted node lost its finalized head")?;
@@ -634,12 +643,42 @@ fn verify(trusted: &Node, receipt: &Receipt, engine: Option<&EngineParams>) -> R
 		hex(&receipt.block_hash.0),
 		trusted.url()
 	);
-	let result = receipt::verify::<Runtime>(
-		receipt,
-		&TrustedChain { finalized_number, hash_at_receipt_height },
-	)
-	.map_err(|e| format!("FAIL {e}"))?;
-	println!("ok   header hashes to the block hash, which is finalized and canonical");
+	Ok(Trust::Node(TrustedChain { finalized_number, hash_at_receipt_height }))
+}
+
+/// Trust only a raw chain spec's genesis.
+fn trust_chain_spec(path: &std::path::Path) -> Result<Trust, String> {
+	let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+	let spec: serde_json::Value =
+		serde_json::from_str(&text).map_err(|e| format!("{}: not JSON: {e}", path.display()))?;
+	let genesis = TrustedGenesis::from_raw_chain_spec(&spec)
+		.map_err(|e| format!("{}: {e}", path.display()))?;
+	println!(
+		"trusting only the chain spec {}: genesis {}, {} GRANDPA authorities",
+		path.display(),
+		hex(&genesis.genesis_hash.0),
+		genesis.authorities.len()
+	);
+	Ok(Trust::ChainSpec(genesis))
+}
+
+fn verify(
+	trust: &Trust,
+	receipt: &Receipt,
+	reexecute: Option<(&Node, &EngineParams)>,
+) -> Result<(), String> {
+	let result = receipt::verify::<Runtime>(receipt, trust).map_err(|e| format!("FAIL {e}"))?;
+	match (trust, &receipt.finality) {
+		(Trust::ChainSpec(_), Some(evidence)) => println!(
+			"ok   block #{} {} is final: GRANDPA justification of block #{} checked against the \
+			 chain spec's authorities and {} authority-set change(s)",
+			receipt.block_number,
+			hex(&receipt.block_hash.0),
+			receipt.block_number as usize + evidence.headers.len(),
+			evidence.set_changes.len()
+		),
+		_ => println!("ok   header hashes to the block hash, which is finalized and canonical"),
+	}
 	println!(
 		"ok   storage proof of Inference::Results({}) checks against the state root",
 		receipt.result.request_id
@@ -655,10 +694,11 @@ fn verify(trusted: &Node, receipt: &Receipt, engine: Option<&EngineParams>) -> R
 		result.attesters.len(),
 		result.attesters.iter().map(|a| a.account.to_ss58check()).collect::<Vec<_>>().join(", ")
 	);
-	if let Some(args) = engine {
-		// The proven result, not the one the receipt claims.
+	if let Some((node, args)) = reexecute {
+		// The proven result, not the one the receipt claims; the model and input read from
+		// `node` are checked against its hashes.
 		let proven = ResultView::new::<Runtime>(receipt.result.request_id, &result);
-		let checks = check::reexecute(trusted, &args.engine()?, &proven, receipt.block_hash)?;
+		let checks = check::reexecute(node, &args.engine()?, &proven, receipt.block_hash)?;
 		check::report(&checks)?;
 	}
 	println!("verified");

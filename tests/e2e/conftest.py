@@ -27,6 +27,15 @@ def node_binary() -> Path:
     return Path(os.environ.get("VERITY_NODE_BIN", default))
 
 
+def export_chain_spec(name: str, path: Path) -> Path:
+    """The raw chain spec of `name` (`dev`, `local`) as the node exports it, written to `path`."""
+    made = subprocess.run([str(node_binary()), "export-chain-spec", "--chain", name, "--raw"],
+                          capture_output=True, timeout=120)
+    assert made.returncode == 0, made.stderr.decode()
+    path.write_bytes(made.stdout)
+    return path
+
+
 @pytest.fixture(scope="session")
 def network(tmp_path_factory):
     """The 3-validator network of zombienet/local-3.toml; every process is stopped afterwards,

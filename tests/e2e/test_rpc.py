@@ -18,7 +18,7 @@ from substrateinterface import Keypair
 
 from verity import chain, localnet
 from verity.chain import verity
-from conftest import ROOT
+from conftest import ROOT, export_chain_spec
 
 FEE = 2_000_000_000
 
@@ -158,6 +158,84 @@ def test_receipts_verify_and_tampering_is_caught(network, cnn_request, tmp_path)
             break
         assert time.time() < deadline, "best block never got ahead of the finalized one"
         time.sleep(0.3)
+
+
+def test_receipts_verify_offline_against_the_chain_spec(network, cnn_request, tmp_path):
+    """A receipt carries the GRANDPA justification of its block (or of a descendant, with the
+    headers in between) and the authority-set changes since genesis: `verity verify
+    --chain-spec` checks it with no RPC at all, and refuses forged or short justifications,
+    another chain's spec, a missing proof of finality and a tampered result, each with its reason."""
+    _, request_id, _ = cnn_request
+    substrate = chain.connect(network.nodes[0].ws_url)
+    result = chain.wait_result(substrate, request_id)
+    chain.wait_finalized(substrate, result["attested_at"])
+    url = network.nodes[1].rpc_url
+    receipt_file = tmp_path / "receipt.json"
+    got = verity("receipt", "--request", str(request_id), "--out", str(receipt_file), "--rpc", url)
+    assert got.returncode == 0, got.stderr
+    receipt = json.loads(receipt_file.read_text())
+    finality = receipt["finality"]
+    assert finality["genesisHash"] == localnet.rpc(url, "chain_getBlockHash", [0])
+    assert finality["setChanges"] == [], "the authority set of this network never changed"
+
+    def spec_of(name: str) -> Path:
+        return export_chain_spec(name, tmp_path / f"{name}.json")
+
+    spec = spec_of(network.chain)
+    # Nothing listens on the discard port: a verification that made any RPC call would fail.
+    offline = ("--chain-spec", str(spec), "--rpc", "http://127.0.0.1:9")
+    ok = verity("verify", "--receipt", str(receipt_file), *offline)
+    assert ok.returncode == 0, ok.stderr
+    assert "GRANDPA justification of block" in ok.stdout and "verified" in ok.stdout, ok.stdout
+    assert "3 GRANDPA authorities" in ok.stdout, ok.stdout
+
+    def refused(mutate, *args: str) -> str:
+        bad = json.loads(receipt_file.read_text())
+        mutate(bad)
+        path = tmp_path / "bad.json"
+        path.write_text(json.dumps(bad))
+        run = verity("verify", "--receipt", str(path), *(args or offline))
+        assert run.returncode != 0, f"{mutate.__name__} verified"
+        return run.stderr
+
+    # SCALE layout of a justification: round (8), target hash (32) and number (4), the number of
+    # precommits (compact, 1 byte below 64), then each: target (36), signature (64), id (32).
+    PRECOMMITS, EACH = 8 + 32 + 4, 36 + 64 + 32
+
+    def justification(r) -> bytearray:
+        return bytearray.fromhex(r["finality"]["justification"][2:])
+
+    def forge_signature(r):
+        j = justification(r)
+        j[PRECOMMITS + 1 + 36] ^= 1
+        r["finality"]["justification"] = "0x" + j.hex()
+
+    def drop_a_precommit(r):
+        j = justification(r)
+        count = j[PRECOMMITS] >> 2
+        assert count == 3, f"{count} precommits"
+        j[PRECOMMITS] = (count - 1) << 2
+        start = PRECOMMITS + 1 + (count - 1) * EACH
+        del j[start:start + EACH]
+        r["finality"]["justification"] = "0x" + j.hex()
+
+    def flip_output(r):
+        out = bytearray.fromhex(r["result"]["output"][2:])
+        out[-1] ^= 1
+        r["result"]["output"] = "0x" + out.hex()
+
+    def no_finality(r):
+        del r["finality"]
+
+    def unchanged(r):
+        pass
+
+    assert "signature" in refused(forge_signature)
+    assert "invalid commit" in refused(drop_a_precommit), "two of three precommits are not a quorum"
+    assert "output" in refused(flip_output)
+    assert "no finality evidence" in refused(no_finality)
+    other = refused(unchanged, "--chain-spec", str(spec_of("dev")), "--rpc", "http://127.0.0.1:9")
+    assert "genesis" in other and finality["genesisHash"] in other, other
 
 
 class LyingNode:

@@ -19,6 +19,7 @@ from substrateinterface import Keypair
 import verity
 from verity import chain, vtns
 from verity.client import VerityError
+from conftest import export_chain_spec
 
 # The owner and requester of this file's models. Its fee is no other test's, so every model
 # here is a new registration (the id pins the fee) that the SDK really uploads.
@@ -135,6 +136,11 @@ def test_receipt_verifies_against_another_node_and_tampering_is_refused(client, 
     # A ws:// URL and a receipt file do as well.
     (tmp_path / "receipt.json").write_text(json.dumps(receipt))
     assert client.verify(tmp_path / "receipt.json", trusted.ws_url) is True
+    # Against nothing but the chain spec (the receipt's GRANDPA justification).
+    spec = export_chain_spec(network.chain, tmp_path / "spec.json")
+    assert client.verify(receipt, chain_spec=spec) is True
+    with pytest.raises(VerityError, match="exactly one"):
+        client.verify(receipt)
 
     def refused(mutate) -> str:
         bad = json.loads(json.dumps(receipt))

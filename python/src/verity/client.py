@@ -489,14 +489,17 @@ class Client:
             self.wait_final(request_id, wait_secs=wait_secs)
         return self.rpc("inference_getReceipt", [request_id] + ([at] if at else []))
 
-    def verify(self, receipt: dict | str | Path, trusted_url: str, reexecute: bool = False,
-               timeout: float = 300) -> bool:
-        """Verifies a receipt (the dict of `receipt`, or a JSON file) against the finalized chain
-        of the node at `trusted_url` (your own node, a light client's endpoint): the header
-        hashes to the block hash, which is finalized and canonical there, and the storage proof
-        leads from its state root to the receipt's result. `reexecute` also re-runs the model on
-        the request's input locally, under the model's tolerance. Returns True, or raises
-        VerityError with the check that failed.
+    def verify(self, receipt: dict | str | Path, trusted_url: str | None = None, reexecute: bool = False,
+               timeout: float = 300, chain_spec: str | Path | None = None) -> bool:
+        """Verifies a receipt (the dict of `receipt`, or a JSON file): the storage proof leads
+        from its header's state root to the receipt's result, and that header's block is final,
+        either by the receipt's own GRANDPA justification checked against nothing but the raw
+        chain spec `chain_spec` (`verity-node export-chain-spec --chain <chain> --raw`), or by the
+        finalized chain of the node at `trusted_url` (your own node, a light client's endpoint).
+        `reexecute` also re-runs the model on the request's input locally, under the model's
+        tolerance (the model and input are read from `trusted_url`, or this client's node, and
+        checked against the proven hashes). Returns True, or raises VerityError with the check
+        that failed.
 
         It runs `verity verify` (the CLI of scripts/build.sh; $VERITY_CLIENT_BIN or
         ~/.cache/verity/target/release/verity), which checks the proof with the runtime's own
@@ -510,7 +513,10 @@ class Client:
                 file.write_text(json.dumps(receipt))
             else:
                 file = Path(receipt)
-            args = [str(binary), "verify", "--receipt", str(file), "--trusted-rpc", http_url(trusted_url)]
+            if (trusted_url is None) == (chain_spec is None):
+                raise VerityError("give exactly one of trusted_url and chain_spec")
+            args = [str(binary), "verify", "--receipt", str(file), "--rpc", http_url(trusted_url or self.url)]
+            args += ["--trusted-rpc", http_url(trusted_url)] if trusted_url else ["--chain-spec", str(chain_spec)]
             try:
                 run = subprocess.run(args + (["--reexecute"] if reexecute else []), capture_output=True,
                                      text=True, timeout=timeout)

@@ -28,6 +28,7 @@ use sp_core::{crypto::Ss58Codec, storage::StorageKey, Bytes, H256};
 use sp_runtime::traits::{Block as BlockT, Header as _};
 use verity_primitives::InferenceAuthorityId;
 
+pub mod finality;
 pub mod receipt;
 pub mod views;
 
@@ -150,17 +151,25 @@ pub trait InferenceApi {
 
 /// The `inference_*` methods over a client `C` of blocks `Block` (its backend `B`) of the
 /// runtime `R`.
-pub struct Inference<C, B, Block, R> {
+pub struct Inference<C, B, Block: BlockT, R> {
 	client: Arc<C>,
+	/// Builds the finality evidence of receipts (none on a node without GRANDPA).
+	finality: Option<finality::FinalityProver<B, Block>>,
 	_types: Types<B, Block, R>,
 }
 
 /// The types the server is generic over, owned by none of its fields.
 type Types<B, Block, R> = PhantomData<fn() -> (B, Block, R)>;
 
-impl<C, B, Block, R> Inference<C, B, Block, R> {
+impl<C, B, Block: BlockT, R> Inference<C, B, Block, R> {
 	pub fn new(client: Arc<C>) -> Self {
-		Inference { client, _types: PhantomData }
+		Inference { client, finality: None, _types: PhantomData }
+	}
+
+	/// Receipts carry GRANDPA finality evidence from `prover`.
+	pub fn with_finality(mut self, prover: finality::FinalityProver<B, Block>) -> Self {
+		self.finality = Some(prover);
+		self
 	}
 }
 
@@ -364,7 +373,17 @@ where
 			)?;
 		let key = receipt::result_storage_key::<R>(request_id);
 		let proof = self.client.read_proof(at, &mut std::iter::once(&key[..])).map_err(internal)?;
-		Ok(receipt::build::<R, _>(request_id, &result, &header, proof.into_iter_nodes().collect()))
+		let finality = match &self.finality {
+			Some(prover) => Some(prover.prove(number).map_err(|e| error(codes::INTERNAL, e))?),
+			None => None,
+		};
+		Ok(receipt::build::<R, _>(
+			request_id,
+			&result,
+			&header,
+			proof.into_iter_nodes().collect(),
+			finality,
+		))
 	}
 
 	async fn subscribe_results(

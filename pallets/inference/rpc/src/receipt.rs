@@ -1,10 +1,12 @@
 //! Provenance receipts: a finalized result plus a storage read proof of it against a block's
-//! state root, so that anyone holding a trusted finalized block hash (from a light client, a
-//! second node, a block explorer they trust) can check the result without trusting the node
-//! that served the receipt.
+//! state root, and the GRANDPA evidence that the block is final ([`crate::finality`]), so that
+//! anyone can check the result without trusting the node that served the receipt: either
+//! against the finalized chain of a node they trust ([`Trust::Node`]), or with no node at all,
+//! against a chain spec ([`Trust::ChainSpec`]).
 //!
-//! Checks, in order: the header hashes to the claimed block hash; that hash is the finalized
-//! hash the verifier trusts at that height; the proof (nodes of the state trie) leads from the
+//! Checks, in order: the header hashes to the claimed block hash; that block is final (it is
+//! the finalized hash the trusted node has at that height, or the receipt's justification,
+//! headers and authority-set changes check against the chain spec's genesis); the proof (nodes of the state trie) leads from the
 //! header's state root to the value stored under `Inference::Results(request_id)`, a key the
 //! verifier derives itself; the value decodes to a result whose fields are the receipt's; the
 //! output hashes to the recorded output hash.
@@ -15,7 +17,11 @@ use serde::{Deserialize, Serialize};
 use sp_core::{Bytes, H256};
 use sp_runtime::traits::{Hash as _, Header as HeaderT, UniqueSaturatedInto};
 
-use crate::{views::ResultView, InferenceRuntime};
+use crate::{
+	finality::{FinalityError, FinalityEvidence, TrustedGenesis},
+	views::ResultView,
+	InferenceRuntime,
+};
 
 /// Receipt format version.
 pub const RECEIPT_VERSION: u32 = 1;
@@ -36,6 +42,10 @@ pub struct Receipt {
 	pub storage_key: Bytes,
 	/// Trie nodes from the state root to the value.
 	pub proof: Vec<Bytes>,
+	/// Why the block is final, checkable against a chain spec alone (absent from receipts of
+	/// nodes that run no GRANDPA).
+	#[serde(default, skip_serializing_if = "Option::is_none")]
+	pub finality: Option<FinalityEvidence>,
 }
 
 /// Why a receipt does not verify.
@@ -60,6 +70,8 @@ pub enum ReceiptError {
 	/// The proven result differs from what the receipt claims.
 	ResultMismatch(&'static str),
 	OutputHashMismatch,
+	/// The finality evidence does not check against the chain spec.
+	Finality(FinalityError),
 }
 
 impl core::fmt::Display for ReceiptError {
@@ -79,6 +91,7 @@ impl core::fmt::Display for ReceiptError {
 			Self::BadValue => write!(f, "the proven value is not a result"),
 			Self::ResultMismatch(field) => write!(f, "the receipt's {field} is not the proven one"),
 			Self::OutputHashMismatch => write!(f, "the output does not hash to the output hash"),
+			Self::Finality(e) => write!(f, "the block is not shown final: {e}"),
 		}
 	}
 }
@@ -89,6 +102,15 @@ impl core::fmt::Display for ReceiptError {
 pub struct TrustedChain {
 	pub finalized_number: u32,
 	pub hash_at_receipt_height: Option<H256>,
+}
+
+/// Whom a verifier trusts for finality.
+#[derive(Clone, Debug)]
+pub enum Trust {
+	/// A node's finalized chain.
+	Node(TrustedChain),
+	/// Only a chain spec: the receipt's own finality evidence must check against it.
+	ChainSpec(TrustedGenesis),
 }
 
 /// Storage key of `Inference::Results(request_id)`.
@@ -102,6 +124,7 @@ pub fn build<R: InferenceRuntime, Header: HeaderT<Hash = H256>>(
 	result: &ResultOf<R>,
 	header: &Header,
 	proof: Vec<Vec<u8>>,
+	finality: Option<FinalityEvidence>,
 ) -> Receipt {
 	Receipt {
 		version: RECEIPT_VERSION,
@@ -111,13 +134,14 @@ pub fn build<R: InferenceRuntime, Header: HeaderT<Hash = H256>>(
 		header: Bytes(header.encode()),
 		storage_key: Bytes(result_storage_key::<R>(request_id)),
 		proof: proof.into_iter().map(Bytes).collect(),
+		finality,
 	}
 }
 
 /// Verifies a receipt; on success returns the proven result.
 pub fn verify<R: InferenceRuntime>(
 	receipt: &Receipt,
-	trusted: &TrustedChain,
+	trust: &Trust,
 ) -> Result<ResultOf<R>, ReceiptError> {
 	if receipt.version != RECEIPT_VERSION {
 		return Err(ReceiptError::UnsupportedVersion(receipt.version));
@@ -130,14 +154,24 @@ pub fn verify<R: InferenceRuntime>(
 	if UniqueSaturatedInto::<u32>::unique_saturated_into(*header.number()) != receipt.block_number {
 		return Err(ReceiptError::BlockNumberMismatch);
 	}
-	if receipt.block_number > trusted.finalized_number {
-		return Err(ReceiptError::NotFinalized {
-			block: receipt.block_number,
-			finalized: trusted.finalized_number,
-		});
-	}
-	if trusted.hash_at_receipt_height != Some(receipt.block_hash) {
-		return Err(ReceiptError::NotCanonical);
+	match trust {
+		Trust::Node(trusted) => {
+			if receipt.block_number > trusted.finalized_number {
+				return Err(ReceiptError::NotFinalized {
+					block: receipt.block_number,
+					finalized: trusted.finalized_number,
+				});
+			}
+			if trusted.hash_at_receipt_height != Some(receipt.block_hash) {
+				return Err(ReceiptError::NotCanonical);
+			}
+		}
+		Trust::ChainSpec(genesis) => {
+			let evidence =
+				receipt.finality.as_ref().ok_or(ReceiptError::Finality(FinalityError::Missing))?;
+			crate::finality::verify(evidence, receipt.block_hash, receipt.block_number, genesis)
+				.map_err(ReceiptError::Finality)?;
+		}
 	}
 	let key = result_storage_key::<R>(receipt.result.request_id);
 	if receipt.storage_key.0 != key {
@@ -184,7 +218,7 @@ mod tests {
 	}
 
 	fn verify(r: &Receipt, trusted: &TrustedChain) -> Result<InferenceResult, ReceiptError> {
-		super::verify::<Runtime>(r, trusted)
+		super::verify::<Runtime>(r, &Trust::Node(trusted.clone()))
 	}
 
 	fn result() -> InferenceResult {
@@ -218,7 +252,7 @@ mod tests {
 		let proof = sp_state_machine::prove_read(backend, [&key]).unwrap();
 		let header =
 			Header::new(number, H256::zero(), root, H256::repeat_byte(3), Default::default());
-		build::<Runtime, _>(id, stored, &header, proof.into_iter_nodes().collect())
+		build::<Runtime, _>(id, stored, &header, proof.into_iter_nodes().collect(), None)
 	}
 
 	fn trusted(r: &Receipt) -> TrustedChain {
@@ -318,6 +352,48 @@ mod tests {
 		assert!(matches!(
 			verify(&bad, &trusted(&r)),
 			Err(ReceiptError::NoResultInState | ReceiptError::BadProof(_))
+		));
+	}
+
+	#[test]
+	fn with_only_a_chain_spec_the_receipts_own_finality_evidence_decides() {
+		use crate::finality::tests as f;
+		let (g, genesis, signers) = f::genesis();
+		// The receipt's block is #3 of a chain justified at #5.
+		let mut r = receipt_for(42, &result(), 1);
+		let block = Header::decode(&mut &r.header[..]).unwrap();
+		let block = Header::new(3, H256::zero(), *block.state_root(), g.hash(), Default::default());
+		r = build::<Runtime, _>(
+			42,
+			&result(),
+			&block,
+			r.proof.iter().map(|n| n.0.clone()).collect(),
+			None,
+		);
+		let spec = Trust::ChainSpec(genesis.clone());
+		assert_eq!(
+			super::verify::<Runtime>(&r, &spec),
+			Err(ReceiptError::Finality(FinalityError::Missing))
+		);
+		let blocks = f::chain(&block, 2);
+		r.finality =
+			Some(f::evidence(&genesis, &blocks, f::justify(&blocks[1], 0, &signers), vec![]));
+		assert_eq!(super::verify::<Runtime>(&r, &spec).unwrap(), result());
+		let json = serde_json::to_string(&r).unwrap();
+		assert_eq!(serde_json::from_str::<Receipt>(&json).unwrap(), r);
+		// Final, but the result claimed is not the one proven.
+		let mut tampered = r.clone();
+		tampered.result.output.0[0] ^= 1;
+		assert_eq!(
+			super::verify::<Runtime>(&tampered, &spec),
+			Err(ReceiptError::ResultMismatch("output"))
+		);
+		// Short of signatures.
+		let mut short = r.clone();
+		short.finality.as_mut().unwrap().justification = f::justify(&blocks[1], 0, &signers[..2]);
+		assert!(matches!(
+			super::verify::<Runtime>(&short, &spec),
+			Err(ReceiptError::Finality(FinalityError::Justification { .. }))
 		));
 	}
 }
