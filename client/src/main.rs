@@ -93,6 +93,14 @@ enum Command {
 		/// Blocks the validators have (default: the chain's).
 		#[arg(long)]
 		timeout: Option<u32>,
+		/// Demand at least this many agreeing validators (up to the committee; `all`: every
+		/// member), enforced by the chain; default: the chain's quorum.
+		#[arg(long, value_parser = parse_min_attesters)]
+		min_attesters: Option<u32>,
+		/// Demand agreement within this absolute and relative tolerance, each at most the
+		/// model's (default: the model's tolerance).
+		#[arg(long, num_args = 2, value_names = ["ABS", "REL"])]
+		tolerance: Option<Vec<f64>>,
 		#[arg(long)]
 		suri: String,
 		/// Return once the request is in a block.
@@ -206,6 +214,8 @@ fn run(cli: Cli) -> Result<(), String> {
 			inputs,
 			max_fee,
 			timeout,
+			min_attesters,
+			tolerance: tight,
 			suri,
 			no_wait,
 			wait_final,
@@ -213,7 +223,11 @@ fn run(cli: Cli) -> Result<(), String> {
 			output_dir,
 		} => {
 			let signer = Signer::from_suri(&suri)?;
-			let id = request(&rpc, model, &inputs, max_fee, timeout, &signer)?;
+			let rules = pallet_inference::RequestRules {
+				min_attesters: min_attesters.unwrap_or(0),
+				tolerance: tight.map(|t| tolerance(t[0], t[1])).transpose()?,
+			};
+			let id = request(&rpc, model, &inputs, max_fee, timeout, rules, &signer)?;
 			if no_wait {
 				return Ok(());
 			}
@@ -285,6 +299,14 @@ fn run(cli: Cli) -> Result<(), String> {
 			};
 			verify(&trust, &receipt, reexecute.then_some((node, &engine)))
 		}
+	}
+}
+
+/// `--min-attesters`: a number, or `all` for the whole committee.
+fn parse_min_attesters(value: &str) -> Result<u32, String> {
+	match value {
+		"all" => Ok(pallet_inference::UNANIMITY),
+		n => n.parse().map_err(|_| format!("{n}: a number of validators, or `all`")),
 	}
 }
 
@@ -502,6 +524,7 @@ fn request(
 	inputs: &[String],
 	max_fee: Option<u128>,
 	timeout: Option<u32>,
+	rules: pallet_inference::RequestRules,
 	signer: &Signer,
 ) -> Result<u64, String> {
 	let info = rpc.model(model, None)?.ok_or(format!("no model {}", hex(&model.0)))?;
@@ -515,12 +538,27 @@ fn request(
 			.quote(model, input.len().try_into().unwrap_or(u32::MAX))?
 			.ok_or("the model takes no requests now (or no validators run models)")?,
 	};
-	let call = RuntimeCall::Inference(pallet_inference::Call::request_inference {
-		model,
-		input: frame_support::BoundedVec::try_from(input)
-			.map_err(|_| "the input is larger than the chain accepts")?,
-		max_fee,
-		timeout,
+	if let Some(t) = rules.tolerance {
+		if t.abs_e9 > info.tolerance_abs_e9 || t.rel_e9 > info.tolerance_rel_e9 {
+			return Err(format!(
+				"--tolerance is looser than the model's ({} {}): a request may only tighten it",
+				info.tolerance_abs_e9 as f64 / 1e9,
+				info.tolerance_rel_e9 as f64 / 1e9
+			));
+		}
+	}
+	let input = frame_support::BoundedVec::try_from(input)
+		.map_err(|_| "the input is larger than the chain accepts")?;
+	let call = RuntimeCall::Inference(if rules == Default::default() {
+		pallet_inference::Call::request_inference { model, input, max_fee, timeout }
+	} else {
+		pallet_inference::Call::request_inference_with_rules {
+			model,
+			input,
+			max_fee,
+			timeout,
+			rules,
+		}
 	});
 	let included = submit(rpc, signer, call)?;
 	included

@@ -93,6 +93,27 @@ interface IInference {
     /// that is higher. Pass at least this as `maxFee`. Reverts with "UnknownModel" (or
     /// "NoExecutors" when no validator runs models).
     function quote(bytes32 model, uint32 inputBytes) external view returns (uint256 fee);
+
+    /// @notice Like `requestInferenceWithCallback` (no callback when both callback weights are
+    /// 0), demanding more than the model's defaults, enforced by the chain: at least
+    /// `minAttesters` agreeing validators (0: the chain's quorum; `type(uint32).max`: the whole
+    /// committee; otherwise at most the committee's size, else "MoreAttestersThanCommittee"),
+    /// and agreement within `toleranceAbsE9` and `toleranceRelE9` (times 1e9, each at most the
+    /// model's, see `modelRules`, else "ToleranceLooserThanModel"; `type(uint64).max` in both
+    /// keeps the model's). Without such agreement by the deadline the request expires (its
+    /// callback, if any, is told with `onInferenceExpired`); `getAgreement` shows the quorum
+    /// the request needed.
+    function requestInferenceWithRules(
+        bytes32 model,
+        bytes calldata input,
+        uint256 maxFee,
+        uint32 timeout,
+        uint64 callbackRefTime,
+        uint64 callbackProofSize,
+        uint32 minAttesters,
+        uint64 toleranceAbsE9,
+        uint64 toleranceRelE9
+    ) external returns (uint64 requestId);
 }
 
 /// @notice What a contract implements to be called back with its results.

@@ -838,6 +838,68 @@ fn precompile_functions_and_bad_inputs() {
 	});
 }
 
+/// `requestInferenceWithRules`: the chain enforces what the caller demands (unanimity, a tighter
+/// tolerance) and refuses demands it cannot meet or that loosen the model's rules.
+#[test]
+fn contracts_demand_more_than_the_models_quorum_and_tolerance() {
+	new_ext().execute_with(|| {
+		let model = register("linear");
+		let good = f32_input("x", vec![1, 4], &[1.0, 2.0, 3.0, 4.0]);
+		let at = precompile();
+		let tolerance = pallet_inference::Models::<Runtime>::get(model).unwrap().tolerance;
+		let with_rules = |min: u32, abs: u64, rel: u64, callback: u64| {
+			IInference::requestInferenceWithRulesCall {
+				model: FixedBytes::<32>::from(model.0),
+				input: good.clone().into(),
+				maxFee: U256::from(FEE),
+				timeout: 0,
+				callbackRefTime: callback,
+				callbackProofSize: callback,
+				minAttesters: min,
+				toleranceAbsE9: abs,
+				toleranceRelE9: rel,
+			}
+		};
+		// Unanimity and the model's tolerance (both parts at their maximum), no callback.
+		let all = invoke(Sr25519Keyring::Bob, at, with_rules(u32::MAX, u64::MAX, u64::MAX, 0));
+		let stored = pallet_inference::Requests::<Runtime>::get(all).unwrap();
+		assert_eq!(
+			(stored.quorum, stored.rules.min_attesters, stored.rules.tolerance),
+			(3, u32::MAX, None)
+		);
+		assert!(!pallet_inference::Callbacks::<Runtime>::contains_key(all));
+		// Two of three agree: enough for the model's quorum, not for this request. The third
+		// member missed the commit window, so unanimity can no longer be reached: expired.
+		finalize_with_quorum(all);
+		let status =
+			|id| invoke(Sr25519Keyring::Bob, at, IInference::requestStatusCall { requestId: id });
+		assert_eq!(status(all), 3, "expired without the third member");
+		let result = IInference::getResultCall { requestId: all }.abi_encode();
+		assert_eq!(call_from(Sr25519Keyring::Bob, at, result).reason(), "NoResult");
+
+		// A tighter tolerance, with a callback.
+		let tight = invoke(Sr25519Keyring::Bob, at, with_rules(2, 1, 0, 1_000_000));
+		let stored = pallet_inference::Requests::<Runtime>::get(tight).unwrap();
+		let expected = pallet_inference::Tolerance { abs_e9: 1, rel_e9: 0 };
+		assert_eq!((stored.quorum, stored.rules.tolerance), (2, Some(expected)));
+		assert!(pallet_inference::Callbacks::<Runtime>::contains_key(tight));
+		finalize_with_quorum(tight);
+		assert_eq!(status(tight), 2, "identical outputs agree under any tolerance");
+
+		let bob = Sr25519Keyring::Bob.to_account_id();
+		let free = Balances::free_balance(&bob);
+		for (call, reason) in [
+			(with_rules(4, u64::MAX, u64::MAX, 0), "MoreAttestersThanCommittee"),
+			(with_rules(0, tolerance.abs_e9 + 1, 0, 0), "ToleranceLooserThanModel"),
+			(with_rules(0, 0, tolerance.rel_e9 + 1, 0), "ToleranceLooserThanModel"),
+			(with_rules(0, u64::MAX, 0, 0), "ToleranceLooserThanModel"),
+		] {
+			assert_eq!(call_from(Sr25519Keyring::Bob, at, call.abi_encode()).reason(), reason);
+		}
+		assert_eq!(Balances::free_balance(&bob), free, "refused requests hold nothing");
+	});
+}
+
 /// Callbacks that revert, run out of their prepaid weight or re-enter the precompile never block
 /// finalization; a failed callback's state changes are rolled back and the result stays readable.
 /// The chain calls a consumer back as the consumer itself, so `msg.sender == address(this)`

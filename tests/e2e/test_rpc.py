@@ -102,6 +102,21 @@ def test_cli_resumes_a_multi_chunk_upload_and_sends_a_32_kib_input(network, mode
     np.testing.assert_allclose(np.load(out / "scores.npy"), expected["scores"], rtol=1e-5, atol=1e-5)
 
 
+def test_cli_requests_demand_what_the_chain_can_meet(network, cnn_request, models):
+    """`verity request --min-attesters/--tolerance`: a demand above the committee is refused by
+    the chain with its error's name; a tolerance looser than the model's, before sending."""
+    model_id, _, _ = cnn_request
+    url = network.nodes[0].rpc_url
+    base = ("request", "--model", model_id, "--input", str(models / "cnn.image.npy"), "--suri", "//Dave",
+            "--rpc", url)
+    many = verity(*base, "--min-attesters", "4")
+    assert many.returncode != 0 and "MoreAttestersThanCommittee" in many.stderr, many.stderr
+    loose = verity(*base, "--tolerance", "1", "0")
+    assert loose.returncode != 0 and "looser than the model's" in loose.stderr, loose.stderr
+    bad = verity(*base, "--min-attesters", "most")
+    assert bad.returncode != 0 and "`all`" in bad.stderr, bad.stderr
+
+
 def test_receipts_verify_and_tampering_is_caught(network, cnn_request, tmp_path):
     model_id, request_id, _ = cnn_request
     substrate = chain.connect(network.nodes[0].ws_url)

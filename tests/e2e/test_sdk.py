@@ -194,6 +194,22 @@ def test_register_resumes_an_unfinished_upload(client, models):
     assert model["status"] == "active" and model["uploaded"] == size
 
 
+def test_a_request_demands_every_validator_and_a_tighter_tolerance(client, cnn, cnn_run):
+    """`request_inference_with_rules`: the chain needs all three validators to agree, within a
+    tolerance ten times tighter than the model's; what the chain cannot meet is refused."""
+    inputs, _ = cnn_run
+    run = client.infer(cnn[0], inputs, min_attesters=chain.UNANIMITY, tolerance=(TOL["abs_tol"] / 10, 0))
+    request = client.request(run.request_id)
+    assert request["quorum"] == 3 == len(request["committee"]), request
+    assert request["minAttesters"] == chain.UNANIMITY
+    assert (request["toleranceAbsE9"], request["toleranceRelE9"]) == (round(TOL["abs_tol"] / 10 * 1e9), 0)
+    assert len(run.attesters) == 3 and run.max_difference <= TOL["abs_tol"] / 10
+    with pytest.raises(VerityError, match="MoreAttestersThanCommittee"):
+        client.infer(cnn[0], inputs, min_attesters=4)
+    with pytest.raises(VerityError, match="ToleranceLooserThanModel"):
+        client.infer(cnn[0], inputs, tolerance=(TOL["abs_tol"] * 10, 0))
+
+
 def test_a_rejected_model_and_a_failed_request_raise_with_the_chains_reason(client, models):
     bomb = models / "hostile" / "memory_bomb.onnx"  # ConstantOfShape: 10 GB for this shape
     huge = {"shape": np.array([50_000, 50_000], np.int64)}

@@ -98,6 +98,7 @@ fn open_request<T: Config>(
 		BoundedVec::truncate_from(input),
 		BalanceOf::<T>::max_value(),
 		None,
+		Default::default(),
 	)?;
 	Ok((id, executors))
 }
@@ -163,6 +164,7 @@ fn commit_batch<T: Config>(n: u32) -> Result<SignedBatch<T>, BenchmarkError> {
 			BoundedVec::truncate_from(input.clone()),
 			BalanceOf::<T>::max_value(),
 			Some(timeout.into()),
+			Default::default(),
 		)?;
 		commitments.push((id, H256::repeat_byte(i as u8)));
 	}
@@ -471,6 +473,7 @@ mod benchmarks {
 				BoundedVec::truncate_from(input.clone()),
 				BalanceOf::<T>::max_value(),
 				Some(2u32.into()),
+				Default::default(),
 			)?;
 			ExpiryQueue::<T>::remove(expiry_block);
 			if index >= e as usize {
@@ -609,6 +612,7 @@ mod benchmarks {
 				BoundedVec::truncate_from(input.clone()),
 				BalanceOf::<T>::max_value(),
 				Some(timeout.into()),
+				Default::default(),
 			)?;
 		}
 		assert_eq!(Undrawn::<T>::get().len() as u32, d);

@@ -54,7 +54,8 @@ impl<T: Config> Pallet<T> {
 		output: BoundedVec<u8, T::MaxOutputBytes>,
 	) -> (u32, Weight) {
 		let Some(model) = Models::<T>::get(request.model) else { return (0, Weight::zero()) };
-		let supports = Self::tally(id, member, &output, model.tolerance);
+		let tolerance = request.rules.tolerance.unwrap_or(model.tolerance);
+		let supports = Self::tally(id, member, &output, tolerance);
 		let compared = supports.len() as u32 - 1;
 		let Some((leader, verdict)) = leader(&supports, request.quorum) else {
 			Submissions::<T>::insert(id, member, output);

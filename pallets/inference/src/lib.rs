@@ -73,6 +73,7 @@ pub use answers::invalid_codes;
 pub use requests::ANSWER_OVERHEAD_BYTES;
 pub use traits::{OnDissent, ResultCallback};
 pub use types::*;
+pub use verity_primitives::agreement::Tolerance;
 pub use weights::WeightInfo;
 
 use alloc::vec::Vec;
@@ -613,6 +614,10 @@ pub mod pallet {
 		/// The model's inputs have dynamic or large dimensions whose zero input exceeds
 		/// `MaxInputBytes`: supply a probe input to `complete_model_upload`.
 		NoProbeInput,
+		/// The request demands more attesters than its committee has members.
+		MoreAttestersThanCommittee,
+		/// The request's tolerance is looser than the model's (in its absolute or relative part).
+		ToleranceLooserThanModel,
 	}
 
 	#[pallet::hooks]
@@ -749,7 +754,8 @@ pub mod pallet {
 			timeout: Option<BlockNumberFor<T>>,
 		) -> DispatchResult {
 			let requester = ensure_signed(origin)?;
-			Self::do_request(requester, model, input, max_fee, timeout).map(|_| ())
+			Self::do_request(requester, model, input, max_fee, timeout, Default::default())
+				.map(|_| ())
 		}
 
 		/// A committee member's result for a request, signed with its `infr` key. Submitted by
@@ -832,6 +838,26 @@ pub mod pallet {
 		) -> DispatchResultWithPostInfo {
 			frame_system::ensure_authorized(origin)?;
 			Self::do_reveal_answers(batch)
+		}
+
+		/// Like `request_inference`, demanding more than the model's defaults (`rules`): at
+		/// least `min_attesters` agreeing members (up to the committee, or `u32::MAX` for all of
+		/// it, else `MoreAttestersThanCommittee`) and agreement under a tolerance at most the model's
+		/// (else `ToleranceLooserThanModel`). Without such agreement by the deadline the request
+		/// expires like any other. Its weight is `request_inference`'s: the same work and two
+		/// comparisons.
+		#[pallet::call_index(10)]
+		#[pallet::weight(T::WeightInfo::request_inference(input.len() as u32, T::MaxCommittee::get()))]
+		pub fn request_inference_with_rules(
+			origin: OriginFor<T>,
+			model: ModelId,
+			input: BoundedVec<u8, T::MaxInputBytes>,
+			max_fee: BalanceOf<T>,
+			timeout: Option<BlockNumberFor<T>>,
+			rules: RequestRules,
+		) -> DispatchResult {
+			let requester = ensure_signed(origin)?;
+			Self::do_request(requester, model, input, max_fee, timeout, rules).map(|_| ())
 		}
 	}
 }

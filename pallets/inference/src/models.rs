@@ -187,7 +187,8 @@ impl<T: Config> Pallet<T> {
 		let owner = info.owner.clone();
 		Models::<T>::insert(model, &info);
 		// The owner pays its probe like any request, without a fee limit.
-		let request_id = Self::open_request(owner, model, &info, input, None, None)?;
+		let request_id =
+			Self::open_request(owner, model, &info, input, None, None, Default::default())?;
 		Self::deposit_event(Event::ModelProbing { model, request_id });
 		Ok(Some(
 			T::WeightInfo::complete_model_upload(size).saturating_add(

@@ -32,10 +32,24 @@ impl<T: Config> Pallet<T> {
 		input: BoundedVec<u8, T::MaxInputBytes>,
 		max_fee: BalanceOf<T>,
 		timeout: Option<BlockNumberOf<T>>,
+		rules: RequestRules,
 	) -> Result<RequestId, DispatchError> {
 		let model = Models::<T>::get(model_id).ok_or(Error::<T>::UnknownModel)?;
 		ensure!(model.status == ModelStatus::Active, Error::<T>::ModelNotActive);
-		Self::open_request(requester, model_id, &model, input, Some(max_fee), timeout)
+		if let Some(tolerance) = rules.tolerance {
+			ensure!(
+				tolerance.abs_e9 <= model.tolerance.abs_e9
+					&& tolerance.rel_e9 <= model.tolerance.rel_e9,
+				Error::<T>::ToleranceLooserThanModel
+			);
+		}
+		Self::open_request(requester, model_id, &model, input, Some(max_fee), timeout, rules)
+	}
+
+	/// Agreeing members needed in a committee of `size`: the `QuorumRatio` quorum, or more if
+	/// `rules` demand it (never more than the committee).
+	pub(crate) fn quorum_of(size: u32, rules: &RequestRules) -> u32 {
+		quorum(size, T::QuorumRatio::get()).max(rules.min_attesters.min(size))
 	}
 
 	/// Checks `input` against `model`, holds the fee (at most `max_fee`, if given), fixes the
@@ -48,6 +62,7 @@ impl<T: Config> Pallet<T> {
 		input: BoundedVec<u8, T::MaxInputBytes>,
 		max_fee: Option<BalanceOf<T>>,
 		timeout: Option<BlockNumberOf<T>>,
+		rules: RequestRules,
 	) -> Result<RequestId, DispatchError> {
 		let tensors = tensor::decode(&input, Self::max_elements())
 			.map_err(|_| Error::<T>::InputUndecodable)?;
@@ -60,6 +75,10 @@ impl<T: Config> Pallet<T> {
 		let executors = Executors::<T>::get();
 		ensure!(!executors.is_empty(), Error::<T>::NoExecutors);
 		let committee_size = (executors.len() as u32).min(T::MaxCommittee::get());
+		ensure!(
+			rules.min_attesters == UNANIMITY || rules.min_attesters <= committee_size,
+			Error::<T>::MoreAttestersThanCommittee
+		);
 		let fee = Self::request_fee(model, input.len() as u32, committee_size);
 		ensure!(max_fee.is_none_or(|max| fee <= max), Error::<T>::FeeAboveMax);
 		let timeout = timeout.unwrap_or_else(T::DefaultTimeout::get);
@@ -86,7 +105,7 @@ impl<T: Config> Pallet<T> {
 		} else {
 			(BoundedVec::truncate_from(executors.into_inner()), now)
 		};
-		let quorum = quorum(committee_size, T::QuorumRatio::get());
+		let quorum = Self::quorum_of(committee_size, &rules);
 		let deadline = drawn_at.saturating_add(timeout);
 		ExpiryQueue::<T>::try_mutate(deadline.saturating_add(1u32.into()), |queue| {
 			queue.try_push(id)
@@ -110,6 +129,7 @@ impl<T: Config> Pallet<T> {
 				deadline,
 				status: RequestStatus::Pending,
 				drawn_at,
+				rules,
 			},
 		);
 		RequestInputs::<T>::insert(id, input);
@@ -180,7 +200,7 @@ impl<T: Config> Pallet<T> {
 			let members: Vec<Executor<T::AccountId>> =
 				chosen.into_iter().filter_map(|i| executors.get(i).cloned()).collect();
 			request.committee = BoundedVec::truncate_from(members);
-			request.quorum = quorum(request.committee.len() as u32, T::QuorumRatio::get());
+			request.quorum = Self::quorum_of(request.committee.len() as u32, &request.rules);
 			Self::assign(id, &request.committee);
 			Self::deposit_event(Event::CommitteeDrawn {
 				request_id: id,

@@ -1030,6 +1030,97 @@ fn tolerance_edge_decides() {
 	});
 }
 
+fn request_with(model: ModelId, rules: RequestRules) -> Result<RequestId, DispatchError> {
+	let id = NextRequestId::<Test>::get();
+	Inference::request_inference_with_rules(
+		RuntimeOrigin::signed(BOB),
+		model,
+		input([1.0, 2.0]),
+		FEE,
+		None,
+		rules,
+	)
+	.map(|_| id)
+}
+
+#[test]
+fn requests_demand_more_attesters_and_a_tighter_tolerance() {
+	new_test_ext(3).execute_with(|| {
+		let model = active_model(10);
+		let all = RequestRules { min_attesters: 3, tolerance: None };
+		// Unanimity: two agreeing results, which meet the model's quorum of 2, are not enough.
+		let r = request_with(model, all).unwrap();
+		assert_eq!(Requests::<Test>::get(r).unwrap().quorum, 3);
+		assert_eq!(Requests::<Test>::get(r).unwrap().rules, all);
+		commit_all(&[(r, 0, out(3.0)), (r, 1, out(3.0)), (r, 2, out(9.0))]);
+		assert_ok!(submit(r, 0, output(3.0)));
+		assert_ok!(submit(r, 1, output(3.0)));
+		assert_eq!(Requests::<Test>::get(r).unwrap().status, RequestStatus::Pending);
+		assert_ok!(submit(r, 2, output(9.0)));
+		assert_eq!(Requests::<Test>::get(r).unwrap().status, RequestStatus::Expired);
+		assert!(Results::<Test>::get(r).is_none());
+		// The same answers under the model's quorum are attested by two.
+		let r = request(model);
+		assert_eq!(Requests::<Test>::get(r).unwrap().quorum, 2);
+		commit_all(&[(r, 0, out(3.0)), (r, 1, out(3.0))]);
+		assert_ok!(submit(r, 0, output(3.0)));
+		assert_ok!(submit(r, 1, output(3.0)));
+		assert_eq!(Requests::<Test>::get(r).unwrap().status, RequestStatus::Attested);
+		// UNANIMITY: the whole committee, whatever its size; all agree: attested by 3.
+		let r = request_with(model, RequestRules { min_attesters: UNANIMITY, tolerance: None })
+			.unwrap();
+		assert_eq!(Requests::<Test>::get(r).unwrap().quorum, 3);
+		commit_all(&[(r, 0, out(3.0)), (r, 1, out(3.0)), (r, 2, out(3.0))]);
+		for member in 0..3 {
+			assert_ok!(submit(r, member, output(3.0)));
+		}
+		assert_eq!(Results::<Test>::get(r).unwrap().attesters.len(), 3);
+
+		// A tighter tolerance: 8e-6 apart agree under the model's 1e-5, not under 1e-6.
+		let tight = Tolerance { abs_e9: 1_000, rel_e9: 0 };
+		let r =
+			request_with(model, RequestRules { min_attesters: 0, tolerance: Some(tight) }).unwrap();
+		commit_all(&[(r, 0, out(1.0)), (r, 1, out(1.000008)), (r, 2, out(1.0000005))]);
+		assert_ok!(submit(r, 0, output(1.0)));
+		assert_ok!(submit(r, 1, output(1.000008)));
+		assert_eq!(Requests::<Test>::get(r).unwrap().status, RequestStatus::Pending);
+		assert_ok!(submit(r, 2, output(1.0000005)));
+		let result = Results::<Test>::get(r).unwrap();
+		assert_eq!(result.output.to_vec(), output(1.0));
+		assert_eq!(result.attesters.iter().map(|e| e.account).collect::<Vec<_>>(), vec![10, 12]);
+		assert!(result.max_difference_e9 <= 1_000, "{}", result.max_difference_e9);
+		let r = request(model);
+		commit_all(&[(r, 0, out(1.0)), (r, 1, out(1.000008))]);
+		assert_ok!(submit(r, 0, output(1.0)));
+		assert_ok!(submit(r, 1, output(1.000008)));
+		assert_eq!(Requests::<Test>::get(r).unwrap().status, RequestStatus::Attested);
+		Inference::do_try_state().unwrap();
+	});
+}
+
+#[test]
+fn request_rules_errors() {
+	new_test_ext(3).execute_with(|| {
+		let model = active_model(10);
+		let before = NextRequestId::<Test>::get();
+		assert_noop!(
+			request_with(model, RequestRules { min_attesters: 4, tolerance: None }),
+			Error::<Test>::MoreAttestersThanCommittee
+		);
+		for looser in
+			[Tolerance { abs_e9: TOL.abs_e9 + 1, rel_e9: 0 }, Tolerance { abs_e9: 0, rel_e9: 1 }]
+		{
+			assert_noop!(
+				request_with(model, RequestRules { min_attesters: 0, tolerance: Some(looser) }),
+				Error::<Test>::ToleranceLooserThanModel
+			);
+		}
+		// The model's own tolerance and committee are allowed.
+		assert_ok!(request_with(model, RequestRules { min_attesters: 3, tolerance: Some(TOL) }));
+		assert_eq!(NextRequestId::<Test>::get(), before + 1);
+	});
+}
+
 #[test]
 fn submission_rules() {
 	new_test_ext(4).execute_with(|| {

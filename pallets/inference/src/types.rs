@@ -245,6 +245,31 @@ pub struct Executor<AccountId> {
 	pub key: InferenceAuthorityId,
 }
 
+/// `RequestRules::min_attesters` that demands every member of the committee, whatever its size.
+pub const UNANIMITY: u32 = u32::MAX;
+
+/// What a request demands beyond its model's defaults, enforced by the chain: at least
+/// `min_attesters` agreeing members (at most the committee's size, or [`UNANIMITY`]; 0 keeps
+/// the quorum of `QuorumRatio`), and agreement under `tolerance` (at most the model's in each
+/// part; `None`: the model's).
+#[derive(
+	Clone,
+	Copy,
+	Debug,
+	Default,
+	PartialEq,
+	Eq,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	TypeInfo,
+	MaxEncodedLen,
+)]
+pub struct RequestRules {
+	pub min_attesters: u32,
+	pub tolerance: Option<Tolerance>,
+}
+
 /// An inference request.
 #[derive(
 	CloneNoBound, DebugNoBound, PartialEqNoBound, EqNoBound, Encode, Decode, TypeInfo, MaxEncodedLen,
@@ -275,6 +300,8 @@ where
 	/// Block whose start fixed the committee: `created_at` when every executor attests, the
 	/// next block when the committee is drawn. The commit window counts from here.
 	pub drawn_at: BlockNumber,
+	/// What the requester demanded beyond the model's defaults (`quorum` includes it).
+	pub rules: RequestRules,
 }
 
 /// An attested result and its provenance.

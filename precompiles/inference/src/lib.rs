@@ -20,7 +20,9 @@ use alloy_core::{
 use core::{marker::PhantomData, num::NonZero};
 use frame_support::pallet_prelude::Encode;
 use frame_support::{traits::Get, BoundedVec};
-use pallet_inference::{weights::WeightInfo, ModelStatus, RequestStatus, ResultCallback as _};
+use pallet_inference::{
+	weights::WeightInfo, ModelStatus, RequestRules, RequestStatus, ResultCallback as _, Tolerance,
+};
 use pallet_revive::precompiles::{AddressMatcher, Error, Ext, Precompile};
 use sp_core::H256;
 use sp_runtime::{DispatchError, Weight};
@@ -86,7 +88,14 @@ fn read_weight<T: frame_system::Config>(reads: u64, bytes: u64) -> Weight {
 		.saturating_add(Weight::from_parts(bytes.saturating_mul(100), bytes))
 }
 
-/// `requestInference` and `requestInferenceWithCallback`: the caller is the requester and pays
+/// `requestInferenceWithRules`' demands: `type(uint64).max` in both tolerance parts keeps the
+/// model's tolerance.
+pub fn request_rules(min_attesters: u32, abs_e9: u64, rel_e9: u64) -> RequestRules {
+	let tolerance = (abs_e9, rel_e9) != (u64::MAX, u64::MAX);
+	RequestRules { min_attesters, tolerance: tolerance.then_some(Tolerance { abs_e9, rel_e9 }) }
+}
+
+/// `requestInference`, `requestInferenceWithCallback` and `requestInferenceWithRules`: the caller is the requester and pays
 /// the fee; with a callback, it also prepays the callback's weight as gas, now.
 fn request<T>(
 	env: &mut impl Ext<T = T>,
@@ -95,6 +104,7 @@ fn request<T>(
 	max_fee: &U256,
 	timeout: u32,
 	callback: Option<Weight>,
+	rules: RequestRules,
 ) -> Result<Vec<u8>, Error>
 where
 	T: pallet_revive::Config + pallet_inference::Config,
@@ -131,6 +141,7 @@ where
 		input,
 		max_fee,
 		timeout,
+		rules,
 	)
 	.map_err(dispatch_error)?;
 	if let Some(limit) = callback {
@@ -161,7 +172,7 @@ where
 				input,
 				maxFee,
 				timeout,
-			}) => request::<T>(env, model, input, maxFee, *timeout, None),
+			}) => request::<T>(env, model, input, maxFee, *timeout, None, Default::default()),
 			IInferenceCalls::requestInferenceWithCallback(requestInferenceWithCallbackCall {
 				model,
 				input,
@@ -171,7 +182,23 @@ where
 				callbackProofSize,
 			}) => {
 				let limit = Weight::from_parts(*callbackRefTime, *callbackProofSize);
-				request::<T>(env, model, input, maxFee, *timeout, Some(limit))
+				request::<T>(env, model, input, maxFee, *timeout, Some(limit), Default::default())
+			}
+			IInferenceCalls::requestInferenceWithRules(requestInferenceWithRulesCall {
+				model,
+				input,
+				maxFee,
+				timeout,
+				callbackRefTime,
+				callbackProofSize,
+				minAttesters,
+				toleranceAbsE9,
+				toleranceRelE9,
+			}) => {
+				let limit = Weight::from_parts(*callbackRefTime, *callbackProofSize);
+				let callback = (limit != Weight::zero()).then_some(limit);
+				let rules = request_rules(*minAttesters, *toleranceAbsE9, *toleranceRelE9);
+				request::<T>(env, model, input, maxFee, *timeout, callback, rules)
 			}
 			IInferenceCalls::maxCallbackWeight(maxCallbackWeightCall {}) => {
 				let max = <T as pallet_inference::Config>::ResultCallback::max_weight();
@@ -349,6 +376,17 @@ where
 #[cfg(test)]
 mod tests {
 	use super::*;
+
+	#[test]
+	fn request_rules_keep_the_models_tolerance_only_when_both_parts_are_the_maximum() {
+		assert_eq!(
+			request_rules(3, u64::MAX, u64::MAX),
+			RequestRules { min_attesters: 3, tolerance: None }
+		);
+		let partly = request_rules(0, u64::MAX, 5);
+		assert_eq!(partly.tolerance, Some(Tolerance { abs_e9: u64::MAX, rel_e9: 5 }));
+		assert_eq!(request_rules(u32::MAX, 0, 0).tolerance, Some(Tolerance::default()));
+	}
 
 	/// The numbers `IInference.sol` documents for `name`'s statuses: "N word" pairs (N < 10)
 	/// in the doc comment before the function.

@@ -262,11 +262,23 @@ def register_models_at_once(substrate: SubstrateInterface, owner: Keypair, model
     return ids
 
 
+#: `min_attesters` that demands every member of the committee (pallet_inference::UNANIMITY).
+UNANIMITY = 2**32 - 1
+
+
 def request(substrate: SubstrateInterface, requester: Keypair, model_id: str, input_bytes: bytes,
-            max_fee: int, timeout: int | None = None) -> tuple[int, int]:
-    """Makes a request; returns (request id, block number of inclusion)."""
-    receipt = submit(substrate, requester, "Inference", "request_inference", {
-        "model": model_id, "input": "0x" + input_bytes.hex(), "max_fee": max_fee, "timeout": timeout})
+            max_fee: int, timeout: int | None = None, min_attesters: int = 0,
+            tolerance: tuple[float, float] | None = None) -> tuple[int, int]:
+    """Makes a request; returns (request id, block number of inclusion). `min_attesters` and
+    `tolerance` (absolute, relative) demand more than the model's defaults
+    (`request_inference_with_rules`)."""
+    params = {"model": model_id, "input": "0x" + input_bytes.hex(), "max_fee": max_fee, "timeout": timeout}
+    if min_attesters or tolerance is not None:
+        params["rules"] = {"min_attesters": min_attesters, "tolerance": None if tolerance is None else
+                           {"abs_e9": round(tolerance[0] * 1e9), "rel_e9": round(tolerance[1] * 1e9)}}
+        receipt = submit(substrate, requester, "Inference", "request_inference_with_rules", params)
+    else:
+        receipt = submit(substrate, requester, "Inference", "request_inference", params)
     for event in receipt.triggered_events:
         value = event.value
         if value["module_id"] == "Inference" and value["event_id"] == "InferenceRequested":

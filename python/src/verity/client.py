@@ -392,7 +392,8 @@ class Client:
     # ---- inference ---------------------------------------------------------------------------
 
     def infer(self, model_id: str, inputs: Mapping, max_fee: int | None = None, timeout: int | None = None,
-              final: bool = False, wait_secs: float = 300) -> Inference:
+              final: bool = False, wait_secs: float = 300, min_attesters: int = 0,
+              tolerance: tuple[float, float] | None = None) -> Inference:
         """Requests inference of `model_id` on `inputs` ({name: numpy array}) and waits for the
         validators' quorum; returns the `Inference` (outputs as numpy arrays and provenance).
 
@@ -402,7 +403,10 @@ class Client:
         the validators have (default the chain's). `final`: also wait until GRANDPA finalized
         the result's block (irreversible), not only until the quorum agreed. A request that
         expires or fails raises VerityError with `status` "expired" or "failed" and the
-        chain's `reason`. `wait_secs`: longest wait, in seconds."""
+        chain's `reason`. `wait_secs`: longest wait, in seconds. `min_attesters` (up to the
+        committee; `verity.chain.UNANIMITY`: all of it) and `tolerance` ((absolute, relative),
+        each at most the model's) demand more than the model's defaults, enforced by the chain:
+        without such agreement the request expires."""
         signer = self._signer()
         model = self.model(model_id)
         if model is None:
@@ -415,7 +419,8 @@ class Client:
             if max_fee is None:
                 raise VerityError(f"model {model_id} takes no requests now (or no validators run models)")
         try:
-            request_id, created = chain.request(self.substrate, signer, model_id, encoded, max_fee, timeout)
+            request_id, created = chain.request(self.substrate, signer, model_id, encoded, max_fee, timeout,
+                                                min_attesters, tolerance)
         except (RuntimeError, TimeoutError, SubstrateRequestException) as e:
             raise VerityError(str(e)) from e
         started, seen = time.monotonic(), created

@@ -196,6 +196,14 @@ pub struct RequestView {
 	pub status: RequestStatus,
 	/// Block whose start fixed the committee (the next one when it was drawn).
 	pub drawn_at: u32,
+	/// Agreeing members the requester demanded (0: the model's quorum; 4294967295: all).
+	#[serde(default)]
+	pub min_attesters: u32,
+	/// The tighter tolerance the requester demanded, times 1e9 (none: the model's).
+	#[serde(default)]
+	pub tolerance_abs_e9: Option<u64>,
+	#[serde(default)]
+	pub tolerance_rel_e9: Option<u64>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -389,6 +397,9 @@ impl RequestView {
 			drawn_at: r.drawn_at.unique_saturated_into(),
 			deadline: r.deadline.unique_saturated_into(),
 			status: r.status.into(),
+			min_attesters: r.rules.min_attesters,
+			tolerance_abs_e9: r.rules.tolerance.map(|t| t.abs_e9),
+			tolerance_rel_e9: r.rules.tolerance.map(|t| t.rel_e9),
 		}
 	}
 }
