@@ -4,7 +4,7 @@
 use pallet_inference_rpc::views::{ModelView, ResultView};
 use sp_core::H256;
 use verity_engine::Engine;
-use verity_primitives::agreement::compare_encoded;
+use verity_primitives::agreement::{compare_encoded, Tolerance};
 
 use crate::node::{hex, Node};
 
@@ -25,7 +25,9 @@ pub fn reexecute(
 		.model(result.model, Some(at))?
 		.ok_or("the model was removed; re-run it from its file with `verity-node inference run`")?;
 	let bytes = node.model_bytes(result.model, at)?.ok_or("the model's bytes are not available")?;
-	compare(engine, &model, &bytes, &input, result)
+	// A tolerance the request demanded (request rules), as long as the node keeps the request.
+	let demanded = node.request(result.request_id)?.and_then(|r| r.tolerance());
+	compare_under(engine, &model, &bytes, &input, result, demanded)
 }
 
 /// The checks of a result against the model (`bytes`) and input it names, re-running the model.
@@ -36,6 +38,25 @@ pub fn compare(
 	input: &[u8],
 	result: &ResultView,
 ) -> Result<Vec<Check>, String> {
+	compare_under(engine, model, bytes, input, result, None)
+}
+
+/// [`compare`] under the tolerance a request demanded, where tighter than the model's (the
+/// node reporting it is not trusted to loosen anything: each part is at most the model's, which
+/// the model id proves).
+pub fn compare_under(
+	engine: &Engine,
+	model: &ModelView,
+	bytes: &[u8],
+	input: &[u8],
+	result: &ResultView,
+	demanded: Option<Tolerance>,
+) -> Result<Vec<Check>, String> {
+	let own = model.tolerance();
+	let tolerance = demanded.map_or(own, |d| Tolerance {
+		abs_e9: d.abs_e9.min(own.abs_e9),
+		rel_e9: d.rel_e9.min(own.rel_e9),
+	});
 	let derived = model.derived_id()?;
 	let mut checks = vec![
 		(
@@ -59,14 +80,14 @@ pub fn compare(
 	engine.load(&model.code_hash.0, bytes).map_err(|e| format!("loading the model: {e:?}"))?;
 	let local =
 		engine.run(&model.code_hash.0, input).map_err(|e| format!("re-execution failed: {e:?}"))?;
-	let agreement = compare_encoded(&local, &result.output, model.tolerance(), usize::MAX);
+	let agreement = compare_encoded(&local, &result.output, tolerance, usize::MAX);
 	checks.push((
 		format!(
 			"local re-execution of model {} {} the result (tolerance abs {}e-9, rel {}e-9){}",
 			hex(&result.model.0),
 			if agreement.is_ok() { "agrees with" } else { "disagrees with" },
-			model.tolerance_abs_e9,
-			model.tolerance_rel_e9,
+			tolerance.abs_e9,
+			tolerance.rel_e9,
 			agreement.as_ref().err().map(|e| format!(": {e}")).unwrap_or_default()
 		),
 		agreement.is_ok(),

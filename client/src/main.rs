@@ -192,13 +192,23 @@ fn run(cli: Cli) -> Result<(), String> {
 		Command::Models { page, page_size } => {
 			let page = rpc.models(page, page_size)?;
 			for m in &page.models {
+				let spread = m.profile.as_ref().map_or(String::new(), |p| {
+					format!(
+						"  probe spread {:e} abs, {:e} rel ({} dissenter(s))",
+						p.spread_abs_e9 as f64 / 1e9,
+						p.spread_rel_e9 as f64 / 1e9,
+						p.dissenters
+					)
+				});
 				println!(
-					"{}  {}  {} bytes  fee {}  owner {}",
+					"{}  {}  {} bytes  fee {}  owner {}  tolerance {:e} abs, {:e} rel{spread}",
 					hex(&m.id.0),
 					m.status,
 					m.size,
 					m.fee,
-					m.owner
+					m.owner,
+					m.tolerance_abs_e9 as f64 / 1e9,
+					m.tolerance_rel_e9 as f64 / 1e9,
 				);
 			}
 			println!("page {} ({} model(s))", page.page, page.models.len());
@@ -502,6 +512,29 @@ fn wait_for_probe(rpc: &Node, id: H256, limit: Duration) -> Result<(), String> {
 						p.peak_memory_kib / 1024,
 						p.run_budget_ms
 					);
+					let tolerance = model.tolerance();
+					println!(
+						"probe spread across validators: {:e} abs, {:e} rel, {} dissenter(s) \
+						 (tolerance {:e} abs, {:e} rel)",
+						p.spread_abs_e9 as f64 / 1e9,
+						p.spread_rel_e9 as f64 / 1e9,
+						p.dissenters,
+						tolerance.abs_e9 as f64 / 1e9,
+						tolerance.rel_e9 as f64 / 1e9
+					);
+					let spread = verity_primitives::agreement::Spread {
+						abs_e9: p.spread_abs_e9,
+						rel_e9: p.spread_rel_e9,
+					};
+					if p.dissenters > 0 || spread.may_exceed(tolerance) {
+						eprintln!(
+							"warning: the tolerance is tighter than the validators' measured \
+							 spread: requests may find no quorum; register again with a \
+							 tolerance of at least {:e} abs or {:e} rel",
+							p.spread_abs_e9 as f64 / 1e9,
+							p.spread_rel_e9 as f64 / 1e9
+						);
+					}
 				}
 				println!("model {} is active", hex(&id.0));
 				return Ok(());
@@ -697,6 +730,27 @@ fn trust_chain_spec(path: &std::path::Path) -> Result<Trust, String> {
 		hex(&genesis.genesis_hash.0),
 		genesis.authorities.len()
 	);
+	let dev: Vec<&str> = ["Alice", "Bob", "Charlie", "Dave", "Eve", "Ferdie"]
+		.into_iter()
+		.filter(|name| {
+			use sp_core::Pair as _;
+			let Ok(pair) = sp_core::ed25519::Pair::from_string(&format!("//{name}"), None) else {
+				return false;
+			};
+			genesis
+				.authorities
+				.iter()
+				.any(|(id, _)| AsRef::<[u8]>::as_ref(id) == AsRef::<[u8]>::as_ref(&pair.public()))
+		})
+		.collect();
+	if !dev.is_empty() {
+		eprintln!(
+			"warning: the chain spec's GRANDPA authorities include the development keys of {}: \
+			 their secret keys are public, so anyone can sign a justification for this chain; \
+			 only a spec of a chain with secret authority keys makes an offline check meaningful",
+			dev.join(", ")
+		);
+	}
 	Ok(Trust::ChainSpec(genesis))
 }
 

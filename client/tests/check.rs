@@ -5,7 +5,7 @@ use codec::Encode;
 use frame_support::BoundedVec;
 use pallet_inference_rpc::views::{ModelView, ResultView};
 use sp_core::H256;
-use verity_client::check::{compare, report};
+use verity_client::check::{compare, compare_under, report};
 use verity_engine::{library_path, Engine, EngineConfig};
 use verity_primitives::{agreement::Tolerance, tensor};
 use verity_runtime::{AccountId, InferenceModel, InferenceResult, Runtime};
@@ -126,6 +126,16 @@ fn a_wrong_output_fails_re_execution_although_its_hashes_match() {
 	let close = result(&case, nudged(&case.output, 1e-6));
 	let checks = compare(case.engine, &case.model, &case.bytes, &case.input, &close).unwrap();
 	assert!(report(&checks).is_ok(), "{checks:?}");
+	// Not within a tolerance the request demanded (1e-7); a demand looser than the model's
+	// cannot loosen the check.
+	let tight = Some(Tolerance { abs_e9: 100, rel_e9: 0 });
+	let checks =
+		compare_under(case.engine, &case.model, &case.bytes, &case.input, &close, tight).unwrap();
+	assert!(report(&checks).is_err(), "{checks:?}");
+	let loose = Some(Tolerance { abs_e9: u64::MAX, rel_e9: u64::MAX });
+	let checks =
+		compare_under(case.engine, &case.model, &case.bytes, &case.input, &wrong, loose).unwrap();
+	assert!(report(&checks).is_err(), "{checks:?}");
 }
 
 #[test]

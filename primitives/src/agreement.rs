@@ -136,10 +136,52 @@ pub fn max_difference_e9_encoded(a: &[u8], b: &[u8], max_elements: usize) -> Opt
 
 /// [`max_difference_e9_encoded`] of decoded results.
 pub fn max_difference_e9(x: &[TensorRef<'_>], y: &[TensorRef<'_>]) -> Option<u64> {
+	spread_e9(x, y).map(|s| s.abs_e9)
+}
+
+/// How far apart two results of the same layout are, element by element, times 1e9
+/// (saturating): the largest absolute difference, and the largest relative difference
+/// `|u - v| / max(|u|, |v|)` (elements both 0 count 0). What a readiness probe measures across
+/// validators to calibrate a model's tolerance.
+#[derive(
+	Clone,
+	Copy,
+	Debug,
+	Default,
+	PartialEq,
+	Eq,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	TypeInfo,
+	MaxEncodedLen,
+)]
+#[cfg_attr(feature = "std", derive(serde::Serialize, serde::Deserialize))]
+pub struct Spread {
+	pub abs_e9: u64,
+	pub rel_e9: u64,
+}
+
+impl Spread {
+	/// The larger of two spreads in each part.
+	pub fn max(self, other: Spread) -> Spread {
+		Spread { abs_e9: self.abs_e9.max(other.abs_e9), rel_e9: self.rel_e9.max(other.rel_e9) }
+	}
+
+	/// Whether the spread is beyond `tol` in both its parts: necessary for some pair of elements
+	/// to have disagreed under `tol` (the largest absolute and relative differences may come
+	/// from different elements, so it is a warning, not a proof).
+	pub fn may_exceed(self, tol: Tolerance) -> bool {
+		self.abs_e9 > tol.abs_e9 && self.rel_e9 > tol.rel_e9
+	}
+}
+
+/// The [`Spread`] of two results; `None` when the layouts differ.
+pub fn spread_e9(x: &[TensorRef<'_>], y: &[TensorRef<'_>]) -> Option<Spread> {
 	if x.len() != y.len() {
 		return None;
 	}
-	let mut largest = 0.0f64;
+	let (mut abs, mut rel) = (0.0f64, 0.0f64);
 	for (p, q) in x.iter().zip(y) {
 		if p.name != q.name || p.dtype != q.dtype || p.shape != q.shape {
 			return None;
@@ -149,16 +191,22 @@ pub fn max_difference_e9(x: &[TensorRef<'_>], y: &[TensorRef<'_>]) -> Option<u64
 		}
 		for e in 0..p.element_count() {
 			let (u, v) = (p.get_f64(e), q.get_f64(e));
-			let diff = if u.is_nan() && v.is_nan() || u == v { 0.0 } else { magnitude(u - v) };
-			// NaN against a number, or opposite infinities: as far apart as can be.
-			let diff = if diff.is_nan() { f64::INFINITY } else { diff };
-			if diff > largest {
-				largest = diff;
+			if u.is_nan() && v.is_nan() || u == v {
+				continue;
 			}
+			// NaN against a number, or opposite infinities: as far apart as can be.
+			let diff = magnitude(u - v);
+			let (diff, scale) = if diff.is_nan() || diff.is_infinite() {
+				(f64::INFINITY, 1.0)
+			} else {
+				(diff, magnitude(u).max(magnitude(v)))
+			};
+			abs = abs.max(diff);
+			rel = rel.max(if scale > 0.0 { diff / scale } else { 0.0 });
 		}
 	}
 	// `as` saturates (infinity to u64::MAX).
-	Some((largest * TOLERANCE_SCALE) as u64)
+	Some(Spread { abs_e9: (abs * TOLERANCE_SCALE) as u64, rel_e9: (rel * TOLERANCE_SCALE) as u64 })
 }
 
 /// Compares two encoded results.
@@ -424,6 +472,36 @@ mod tests {
 		assert_eq!(max_difference_e9_encoded(b"junk", &f(&[1.0]), 16), None);
 		let i = encode_owned(&[Tensor::from_i64("c", vec![1], &[1])]);
 		assert_eq!(max_difference_e9_encoded(&i, &i, 16), Some(0));
+	}
+
+	#[test]
+	fn the_spread_measures_absolute_and_relative_differences() {
+		let f = |v: &[f32]| encode_owned(&[Tensor::from_f32("y", vec![v.len() as u32], v)]);
+		let spread = |a: &[f32], b: &[f32]| {
+			spread_e9(&decode(&f(a), 16).unwrap(), &decode(&f(b), 16).unwrap())
+		};
+		// 0.5 apart at 1.5 (1/3 relative), 0.25 apart at 2.0 (1/8): each part's largest.
+		assert_eq!(
+			spread(&[1.0, 2.0], &[1.5, 1.75]),
+			Some(Spread { abs_e9: 500_000_000, rel_e9: 333_333_333 })
+		);
+		// Both 0, or equal: nothing; 0 against a tiny number: relatively all of it.
+		assert_eq!(spread(&[0.0, 3.0], &[0.0, 3.0]), Some(Spread::default()));
+		assert_eq!(
+			spread(&[0.0], &[0.5]),
+			Some(Spread { abs_e9: 500_000_000, rel_e9: 1_000_000_000 })
+		);
+		assert_eq!(
+			spread(&[1.0], &[f32::NAN]),
+			Some(Spread { abs_e9: u64::MAX, rel_e9: u64::MAX })
+		);
+		assert_eq!(spread(&[1.0], &[1.0, 2.0]), None);
+		let s = Spread { abs_e9: 20, rel_e9: 5 };
+		assert!(s.may_exceed(Tolerance { abs_e9: 10, rel_e9: 4 }));
+		// Within either part of the tolerance: nothing to warn about.
+		assert!(!s.may_exceed(Tolerance { abs_e9: 20, rel_e9: 0 }));
+		assert!(!s.may_exceed(Tolerance { abs_e9: 0, rel_e9: 5 }));
+		assert_eq!(s.max(Spread { abs_e9: 1, rel_e9: 9 }), Spread { abs_e9: 20, rel_e9: 9 });
 	}
 
 	#[test]

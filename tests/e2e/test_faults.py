@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from substrateinterface import Keypair
 
-from verity import chain
+from verity import chain, localnet
 from verity.chain import verity
 
 FEE = 3_000_000_000
@@ -303,6 +303,16 @@ def test_validators_that_differ_and_a_byzantine_quorum(fault_network, faulty_bin
           f"attested by {attesters}")
     assert attesters == {alice, charlie}
     chain.assert_settled(substrate, rid, result)
+    # A model probed now, on the sample, by Alice and Charlie: its profile records how far apart
+    # their builds are (tolerance calibration), within its 1e-4, so no warning.
+    reg = verity("register", "--model", str(models / "convbn.onnx"), "--fee", str(FEE), "--suri", "//Eve",
+                 "--abs-tol", "1e-4", "--rel-tol", "0", "--probe-input", str(models / "convbn.input.vtns"),
+                 "--rpc", url)
+    assert reg.returncode == 0, reg.stderr
+    assert "probe spread across validators" in reg.stdout and "warning" not in reg.stderr, (reg.stdout, reg.stderr)
+    profile = localnet.rpc(url, "inference_getModel", [chain.cli_model_id(reg.stdout)])["profile"]
+    print(f"[differ] probe spread Alice vs Charlie: {profile}")
+    assert 0 < profile["spreadAbsE9"] <= 100_000 and profile["dissenters"] == 0, profile
     rid, _ = chain.request(substrate, alice_kp, ids["tight"], sample, FEE)
     submitted, expired = wait_expired(substrate, rid)
     print(f"[differ] tolerance 0: request {rid} expired, answers from {submitted}, {expired}")

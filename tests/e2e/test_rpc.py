@@ -203,6 +203,8 @@ def test_receipts_verify_offline_against_the_chain_spec(network, cnn_request, tm
     assert ok.returncode == 0, ok.stderr
     assert "GRANDPA justification of block" in ok.stdout and "verified" in ok.stdout, ok.stdout
     assert "3 GRANDPA authorities" in ok.stdout, ok.stdout
+    # This network's authorities are development keys, whose secrets are public: said loudly.
+    assert "development keys of Alice, Bob, Charlie" in ok.stderr, ok.stderr
 
     def refused(mutate, *args: str) -> str:
         bad = json.loads(receipt_file.read_text())

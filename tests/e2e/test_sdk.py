@@ -90,6 +90,10 @@ def test_register_uploads_the_model_and_waits_for_its_probe(client, cnn, network
     assert model["codeHash"] == "0x" + chain.blake2_256(path.read_bytes()).hex() and model["uploaded"] == size
     assert (model["toleranceAbsE9"], model["toleranceRelE9"]) == (10_000, 10_000)
     assert model["inputs"] == [{"name": "image", "dtype": "f32", "shape": [1, 1, 8, 8]}]
+    # Identical builds agree to the bit on the probe: no spread, nothing to warn about.
+    profile = model["profile"]
+    assert (profile["spreadAbsE9"], profile["spreadRelE9"], profile["dissenters"]) == (0, 0, 0), profile
+    assert verity.client.spread_warning(model) is None
     # Registering it again sends nothing (another node, same chain).
     before = nonce(client)
     with verity.Client(network.nodes[1].ws_url, suri=SIGNER) as other:
@@ -192,6 +196,20 @@ def test_register_resumes_an_unfinished_upload(client, models):
     assert progress == [2 * chain.CHUNK, 3 * chain.CHUNK, size], progress
     model = client.model(model_id)
     assert model["status"] == "active" and model["uploaded"] == size
+
+
+def test_a_probe_spread_beyond_the_tolerance_warns():
+    model = {"id": "0xab", "toleranceAbsE9": 10_000, "toleranceRelE9": 1_000,
+             "profile": {"spreadAbsE9": 5_000, "spreadRelE9": 500, "dissenters": 0}}
+    assert verity.client.spread_warning(model) is None
+    model["profile"]["dissenters"] = 1
+    with pytest.warns(verity.client.ToleranceWarning, match="1 dissenter"):
+        assert "beyond its tolerance" in verity.client.spread_warning(model)
+    model["profile"] = {"spreadAbsE9": 20_000, "spreadRelE9": 2_000, "dissenters": 0}
+    with pytest.warns(verity.client.ToleranceWarning, match="2e-05 abs"):
+        verity.client.spread_warning(model)
+    model["profile"]["spreadRelE9"] = 1_000  # within the relative part: may still agree
+    assert verity.client.spread_warning(model) is None
 
 
 def test_a_request_demands_every_validator_and_a_tighter_tolerance(client, cnn, cnn_run):

@@ -123,33 +123,43 @@ impl<T: Config> Pallet<T> {
 
 		let accounts: Vec<T::AccountId> = attesters.iter().map(|a| a.account.clone()).collect();
 		let (paid, refunded) = Self::pay(&request, &accounts);
-		Self::strike(id, &dissenters);
+		// Under a tolerance the requester tightened, a dissent may be within the model's: no
+		// strike.
+		if request.rules.tolerance.is_none() {
+			Self::strike(id, &dissenters);
+		}
 
 		let output_hash = H256(sp_io::hashing::blake2_256(&output));
-		// A probe's reports and profile (a probe has no callback: its charged allowance covers
-		// this).
+		// Every revealed output was read (and compared) by the submissions that made the
+		// quorum, this one included: these reads are of this block's cache.
+		let max_elements = T::MaxOutputBytes::get() as usize;
+		let stood = verity_primitives::tensor::decode(&output, max_elements).unwrap_or_default();
+		let spread_of = |m: u32| {
+			let apart = |other: &[u8]| {
+				let other = verity_primitives::tensor::decode(other, max_elements).ok()?;
+				verity_primitives::agreement::spread_e9(&stood, &other)
+			};
+			match &newest {
+				Some((n, other)) if *n == m => apart(other),
+				_ => apart(&Submissions::<T>::get(id, m)?),
+			}
+		};
+		let max_difference_e9 =
+			attesting_members.iter().filter_map(|m| spread_of(*m)).map(|s| s.abs_e9).max();
+		// A probe's reports and profile, with the spread of every revealed output, dissenters'
+		// included (a probe has no callback: its charged allowance covers this).
 		let probe = if Self::is_probe(&request) {
-			Self::probe_attested(request.model, id, &attesting_members, output_hash);
+			let spread = supports
+				.iter()
+				.filter_map(|(m, _)| spread_of(*m))
+				.fold(Spread::default(), Spread::max);
+			let measured = (spread, dissenters.len() as u32);
+			Self::probe_attested(request.model, id, &attesting_members, output_hash, measured);
 			T::DbWeight::get().reads_writes(attesting_members.len() as u64 + 1, 2)
 		} else {
 			Weight::zero()
 		};
-		// The attesters' outputs were read (and compared) by the submissions that made the
-		// quorum, this one included: these reads are of this block's cache.
-		let max_elements = T::MaxOutputBytes::get() as usize;
-		let stood = verity_primitives::tensor::decode(&output, max_elements).unwrap_or_default();
-		let apart = |other: &[u8]| {
-			let other = verity_primitives::tensor::decode(other, max_elements).ok()?;
-			verity_primitives::agreement::max_difference_e9(&stood, &other)
-		};
-		let max_difference_e9 = attesting_members
-			.iter()
-			.filter_map(|m| match &newest {
-				Some((n, other)) if n == m => apart(other),
-				_ => Submissions::<T>::get(id, m).and_then(|other| apart(&other)),
-			})
-			.max()
-			.unwrap_or(0);
+		let max_difference_e9 = max_difference_e9.unwrap_or(0);
 		let callback = Callbacks::<T>::take(id).map(|limit| (limit, output.clone()));
 		Results::<T>::insert(
 			id,

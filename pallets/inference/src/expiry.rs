@@ -45,7 +45,9 @@ impl<T: Config> Pallet<T> {
 	}
 
 	/// Ends a pending request without a result: the members that committed to an answer share
-	/// `ExpiryFee` of its fee, the rest is refunded.
+	/// `ExpiryFee` of its fee, the rest is refunded; all of it when the request demanded more
+	/// than its model's defaults (request rules: the committee ran the model, the demand was the
+	/// requester's, and its revealed outputs must not be had for a tenth of the fee).
 	pub(crate) fn expire(id: RequestId, mut request: RequestOf<T>, reason: ExpiryReason) {
 		let mut members: Vec<u32> = Commitments::<T>::iter_prefix(id).map(|(m, _)| m).collect();
 		members.sort_unstable();
@@ -55,6 +57,8 @@ impl<T: Config> Pallet<T> {
 			.collect();
 		let kept = if accounts.is_empty() {
 			BalanceOf::<T>::zero()
+		} else if request.rules != RequestRules::default() {
+			request.fee
 		} else {
 			T::ExpiryFee::get().mul_floor(request.fee)
 		};

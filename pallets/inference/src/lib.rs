@@ -73,7 +73,7 @@ pub use answers::invalid_codes;
 pub use requests::ANSWER_OVERHEAD_BYTES;
 pub use traits::{OnDissent, ResultCallback};
 pub use types::*;
-pub use verity_primitives::agreement::Tolerance;
+pub use verity_primitives::agreement::{Spread, Tolerance};
 pub use weights::WeightInfo;
 
 use alloc::vec::Vec;

@@ -218,6 +218,7 @@ impl<T: Config> Pallet<T> {
 		id: RequestId,
 		attesters: &[u32],
 		output_hash: H256,
+		(spread, dissenters): (Spread, u32),
 	) {
 		let mut reports: Vec<RunProfile> =
 			attesters.iter().filter_map(|m| ProbeReports::<T>::get(id, m)).collect();
@@ -232,6 +233,8 @@ impl<T: Config> Pallet<T> {
 			run_micros: median(&mut reports, |r| r.run_micros),
 			peak_memory_kib: median(&mut reports, |r| r.peak_memory_kib),
 			probed_at: frame_system::Pallet::<T>::block_number(),
+			spread,
+			dissenters,
 		};
 		Models::<T>::mutate(model, |m| {
 			if let Some(m) = m {

@@ -1049,6 +1049,8 @@ fn requests_demand_more_attesters_and_a_tighter_tolerance() {
 		let model = active_model(10);
 		let all = RequestRules { min_attesters: 3, tolerance: None };
 		// Unanimity: two agreeing results, which meet the model's quorum of 2, are not enough.
+		let base = executor_balances(3);
+		let bob = Balances::free_balance(BOB);
 		let r = request_with(model, all).unwrap();
 		assert_eq!(Requests::<Test>::get(r).unwrap().quorum, 3);
 		assert_eq!(Requests::<Test>::get(r).unwrap().rules, all);
@@ -1059,6 +1061,12 @@ fn requests_demand_more_attesters_and_a_tighter_tolerance() {
 		assert_ok!(submit(r, 2, output(9.0)));
 		assert_eq!(Requests::<Test>::get(r).unwrap().status, RequestStatus::Expired);
 		assert!(Results::<Test>::get(r).is_none());
+		// The demand was the requester's: the members who ran the model share the whole fee
+		// (not `ExpiryFee` of it: the revealed outputs are not had for a tenth).
+		assert_eq!(Balances::free_balance(BOB), bob - FEE);
+		for m in 0..3 {
+			assert_eq!(Balances::free_balance(executor_account(m)), base[m as usize] + FEE / 3);
+		}
 		// The same answers under the model's quorum are attested by two.
 		let r = request(model);
 		assert_eq!(Requests::<Test>::get(r).unwrap().quorum, 2);
@@ -1089,6 +1097,9 @@ fn requests_demand_more_attesters_and_a_tighter_tolerance() {
 		assert_eq!(result.output.to_vec(), output(1.0));
 		assert_eq!(result.attesters.iter().map(|e| e.account).collect::<Vec<_>>(), vec![10, 12]);
 		assert!(result.max_difference_e9 <= 1_000, "{}", result.max_difference_e9);
+		// Member 1 dissented under the requester's tolerance, not the model's: no strike.
+		assert_eq!(result.dissenters.iter().map(|e| e.account).collect::<Vec<_>>(), vec![11]);
+		assert_eq!(Strikes::<Test>::get(11), 0);
 		let r = request(model);
 		commit_all(&[(r, 0, out(1.0)), (r, 1, out(1.000008))]);
 		assert_ok!(submit(r, 0, output(1.0)));
@@ -1115,9 +1126,22 @@ fn request_rules_errors() {
 				Error::<Test>::ToleranceLooserThanModel
 			);
 		}
+		// An agreed failure needs the demanded quorum too; short of it the request expires and
+		// the members that committed share the whole fee.
+		let base = executor_balances(3);
+		let r = request_with(model, RequestRules { min_attesters: UNANIMITY, tolerance: None })
+			.unwrap();
+		let timeout = Ans::Fail(FailureKind::Timeout);
+		commit_all(&[(r, 0, timeout.clone()), (r, 1, timeout)]);
+		assert_ok!(fail(r, 0, FailureKind::Timeout));
+		assert_ok!(fail(r, 1, FailureKind::Timeout));
+		assert_eq!(Requests::<Test>::get(r).unwrap().status, RequestStatus::Expired);
+		for m in 0..2 {
+			assert_eq!(Balances::free_balance(executor_account(m)), base[m as usize] + FEE / 2);
+		}
 		// The model's own tolerance and committee are allowed.
 		assert_ok!(request_with(model, RequestRules { min_attesters: 3, tolerance: Some(TOL) }));
-		assert_eq!(NextRequestId::<Test>::get(), before + 1);
+		assert_eq!(NextRequestId::<Test>::get(), before + 2);
 	});
 }
 
@@ -2433,6 +2457,36 @@ fn a_model_is_probed_before_it_takes_requests() {
 		Inference::do_try_state().unwrap();
 	});
 	MaxCommittee::set(DEFAULT_COMMITTEE);
+}
+
+/// The probe measures how far apart the validators' outputs are (dissenters' included), to
+/// calibrate the model's tolerance: stored in its profile.
+#[test]
+fn the_probe_records_the_validators_spread() {
+	new_test_ext(3).execute_with(|| {
+		let model = uploaded_model(10);
+		let probe = NextRequestId::<Test>::get() - 1;
+		commit_all(&[(probe, 0, out(1.0)), (probe, 1, out(9.0)), (probe, 2, out(1.000008))]);
+		assert_ok!(submit_profiled(probe, 0, output(1.0), Some(PROFILE)));
+		assert_ok!(submit_profiled(probe, 1, output(9.0), Some(PROFILE)));
+		assert_ok!(submit_profiled(probe, 2, output(1.000008), Some(PROFILE)));
+		assert_eq!(Models::<Test>::get(model).unwrap().status, ModelStatus::Active);
+		let profile = ModelProfiles::<Test>::get(model).unwrap();
+		// The dissenter's 9.0 against the attested 1.0: 8 apart, 8/9 of the larger.
+		assert_eq!(profile.spread, Spread { abs_e9: 8_000_000_000, rel_e9: 888_888_888 });
+		assert_eq!(profile.dissenters, 1);
+		assert!(profile.spread.may_exceed(TOL));
+		// The attesters alone were within the tolerance.
+		let result = Results::<Test>::get(probe).unwrap();
+		assert!((7_000..9_000).contains(&result.max_difference_e9), "{}", result.max_difference_e9);
+
+		// Identical outputs: no spread.
+		let model = uploaded_model(11);
+		pass_probe(model);
+		let profile = ModelProfiles::<Test>::get(model).unwrap();
+		assert_eq!((profile.spread, profile.dissenters), (Spread::default(), 0));
+		assert!(!profile.spread.may_exceed(TOL));
+	});
 }
 
 /// A model whose probe ends in an agreed failure, or finds no agreement, is rejected: it never

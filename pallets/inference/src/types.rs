@@ -5,7 +5,11 @@ use frame_support::{BoundedVec, CloneNoBound, DebugNoBound, EqNoBound, PartialEq
 use scale_info::TypeInfo;
 use sp_core::{Get, H256};
 pub use verity_primitives::host::RunProfile;
-use verity_primitives::{agreement::Tolerance, spec::TensorSpecs, InferenceAuthorityId};
+use verity_primitives::{
+	agreement::{Spread, Tolerance},
+	spec::TensorSpecs,
+	InferenceAuthorityId,
+};
 
 /// A model's id: a hash of its owner, its ONNX bytes' hash and its rules (specs, tolerance, fee),
 /// see [`verity_primitives::model_id`].
@@ -71,6 +75,11 @@ pub struct ModelProfile<BlockNumber> {
 	pub peak_memory_kib: u32,
 	/// Block of attestation.
 	pub probed_at: BlockNumber,
+	/// How far apart every revealed probe output was from the attested one (dissenters'
+	/// included): the validators' measured spread, to calibrate the model's tolerance.
+	pub spread: Spread,
+	/// Members whose probe output was outside the tolerance (before the quorum was reached).
+	pub dissenters: u32,
 }
 
 /// A run of a profiled model may take this many times its probe's run time ...

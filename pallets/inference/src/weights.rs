@@ -51,11 +51,11 @@ pub trait WeightInfo {
 	fn submit_result(o: u32, k: u32, ) -> Weight;
 	fn submit_failure(k: u32, ) -> Weight;
 	fn on_initialize(q: u32, e: u32, p: u32, ) -> Weight;
+	fn deliver_expiry_callback() -> Weight;
 	fn expire_uploads(n: u32, ) -> Weight;
 	fn draw_committees(d: u32, ) -> Weight;
 	fn authorize_commit_answers(n: u32, ) -> Weight;
 	fn commit_answers(n: u32, ) -> Weight;
-	fn deliver_expiry_callback() -> Weight;
 }
 
 /// Weights for `pallet_inference` on a runtime's own database weights.
@@ -73,8 +73,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `145`
 		//  Estimated: `7084`
-		// Minimum execution time: 75_213_000 picoseconds.
-		Weight::from_parts(80_530_000, 0)
+		// Minimum execution time: 73_389_000 picoseconds.
+		Weight::from_parts(78_588_000, 0)
 			.saturating_add(Weight::from_parts(0, 7084))
 			.saturating_add(T::DbWeight::get().reads(4_u64))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
@@ -88,11 +88,11 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `218`
 		//  Estimated: `7084`
-		// Minimum execution time: 10_666_000 picoseconds.
-		Weight::from_parts(16_396_726, 0)
+		// Minimum execution time: 10_466_000 picoseconds.
+		Weight::from_parts(14_943_852, 0)
 			.saturating_add(Weight::from_parts(0, 7084))
 			// Standard Error: 0
-			.saturating_add(Weight::from_parts(296, 0).saturating_mul(c.into()))
+			.saturating_add(Weight::from_parts(299, 0).saturating_mul(c.into()))
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().writes(2_u64))
 	}
@@ -100,18 +100,40 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Inference::Models` (`max_values`: None, `max_size`: Some(3619), added: 6094, mode: `MaxEncodedLen`)
 	/// Storage: `Inference::ModelChunks` (r:16 w:0)
 	/// Proof: `Inference::ModelChunks` (`max_values`: None, `max_size`: Some(1048624), added: 1051099, mode: `MaxEncodedLen`)
+	/// Storage: `Inference::Executors` (r:1 w:0)
+	/// Proof: `Inference::Executors` (`max_values`: Some(1), `max_size`: Some(6402), added: 6897, mode: `MaxEncodedLen`)
+	/// Storage: `Inference::PendingCount` (r:1 w:1)
+	/// Proof: `Inference::PendingCount` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
+	/// Storage: `Inference::PendingByAccount` (r:1 w:1)
+	/// Proof: `Inference::PendingByAccount` (`max_values`: None, `max_size`: Some(44), added: 2519, mode: `MaxEncodedLen`)
+	/// Storage: `Inference::NextRequestId` (r:1 w:1)
+	/// Proof: `Inference::NextRequestId` (`max_values`: Some(1), `max_size`: Some(8), added: 503, mode: `MaxEncodedLen`)
+	/// Storage: `Inference::ExpiryQueue` (r:1 w:1)
+	/// Proof: `Inference::ExpiryQueue` (`max_values`: None, `max_size`: Some(2062), added: 4537, mode: `MaxEncodedLen`)
+	/// Storage: `System::Account` (r:1 w:1)
+	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
+	/// Storage: `Balances::Holds` (r:1 w:1)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(157), added: 2632, mode: `MaxEncodedLen`)
+	/// Storage: `Inference::PendingByModel` (r:1 w:1)
+	/// Proof: `Inference::PendingByModel` (`max_values`: None, `max_size`: Some(36), added: 2511, mode: `MaxEncodedLen`)
+	/// Storage: `Inference::Assignments` (r:0 w:1)
+	/// Proof: `Inference::Assignments` (`max_values`: None, `max_size`: Some(64), added: 2539, mode: `MaxEncodedLen`)
+	/// Storage: `Inference::RequestInputs` (r:0 w:1)
+	/// Proof: `Inference::RequestInputs` (`max_values`: None, `max_size`: Some(65556), added: 68031, mode: `MaxEncodedLen`)
+	/// Storage: `Inference::Requests` (r:0 w:1)
+	/// Proof: `Inference::Requests` (`max_values`: None, `max_size`: Some(1191), added: 3666, mode: `MaxEncodedLen`)
 	/// The range of component `s` is `[1, 16777216]`.
 	fn complete_model_upload(s: u32, ) -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `1398362`
+		//  Measured:  `1398632`
 		//  Estimated: `601617 + s * (1 ±0)`
-		// Minimum execution time: 13_641_000 picoseconds.
-		Weight::from_parts(130_902_117, 0)
+		// Minimum execution time: 75_142_000 picoseconds.
+		Weight::from_parts(237_742_138, 0)
 			.saturating_add(Weight::from_parts(0, 601617))
-			// Standard Error: 3
-			.saturating_add(Weight::from_parts(1_712, 0).saturating_mul(s.into()))
-			.saturating_add(T::DbWeight::get().reads(2_u64))
-			.saturating_add(T::DbWeight::get().writes(1_u64))
+			// Standard Error: 5
+			.saturating_add(Weight::from_parts(1_667, 0).saturating_mul(s.into()))
+			.saturating_add(T::DbWeight::get().reads(10_u64))
+			.saturating_add(T::DbWeight::get().writes(11_u64))
 			.saturating_add(Weight::from_parts(0, 1).saturating_mul(s.into()))
 	}
 	/// Storage: `Inference::Models` (r:1 w:1)
@@ -120,8 +142,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `270`
 		//  Estimated: `7084`
-		// Minimum execution time: 8_973_000 picoseconds.
-		Weight::from_parts(9_705_000, 0)
+		// Minimum execution time: 8_663_000 picoseconds.
+		Weight::from_parts(9_434_000, 0)
 			.saturating_add(Weight::from_parts(0, 7084))
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
@@ -138,19 +160,21 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Inference::FailureStreak` (r:0 w:1)
 	/// Proof: `Inference::FailureStreak` (`max_values`: None, `max_size`: Some(36), added: 2511, mode: `MaxEncodedLen`)
+	/// Storage: `Inference::ModelProfiles` (r:0 w:1)
+	/// Proof: `Inference::ModelProfiles` (`max_values`: None, `max_size`: Some(108), added: 2583, mode: `MaxEncodedLen`)
 	/// The range of component `n` is `[1, 16]`.
 	fn remove_model(n: u32, ) -> Weight {
 		// Proof Size summary in bytes:
 		//  Measured:  `392 + n * (47 ±0)`
 		//  Estimated: `7084 + n * (1051099 ±0)`
-		// Minimum execution time: 31_957_000 picoseconds.
-		Weight::from_parts(33_341_224, 0)
+		// Minimum execution time: 31_778_000 picoseconds.
+		Weight::from_parts(33_660_674, 0)
 			.saturating_add(Weight::from_parts(0, 7084))
-			// Standard Error: 873
-			.saturating_add(Weight::from_parts(907_178, 0).saturating_mul(n.into()))
+			// Standard Error: 1_006
+			.saturating_add(Weight::from_parts(898_960, 0).saturating_mul(n.into()))
 			.saturating_add(T::DbWeight::get().reads(4_u64))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(n.into())))
-			.saturating_add(T::DbWeight::get().writes(4_u64))
+			.saturating_add(T::DbWeight::get().writes(5_u64))
 			.saturating_add(T::DbWeight::get().writes((1_u64).saturating_mul(n.into())))
 			.saturating_add(Weight::from_parts(0, 1051099).saturating_mul(n.into()))
 	}
@@ -177,26 +201,26 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Inference::RequestInputs` (r:0 w:1)
 	/// Proof: `Inference::RequestInputs` (`max_values`: None, `max_size`: Some(65556), added: 68031, mode: `MaxEncodedLen`)
 	/// Storage: `Inference::Requests` (r:0 w:1)
-	/// Proof: `Inference::Requests` (`max_values`: None, `max_size`: Some(1170), added: 3645, mode: `MaxEncodedLen`)
+	/// Proof: `Inference::Requests` (`max_values`: None, `max_size`: Some(1191), added: 3666, mode: `MaxEncodedLen`)
 	/// The range of component `i` is `[64, 65536]`.
 	/// The range of component `k` is `[1, 16]`.
 	fn request_inference(i: u32, k: u32, ) -> Weight {
 		// Proof Size summary in bytes:
 		//  Measured:  `555 + k * (64 ±0)`
 		//  Estimated: `7887`
-		// Minimum execution time: 101_541_000 picoseconds.
-		Weight::from_parts(70_452_575, 0)
+		// Minimum execution time: 109_624_000 picoseconds.
+		Weight::from_parts(59_438_392, 0)
 			.saturating_add(Weight::from_parts(0, 7887))
-			// Standard Error: 16
-			.saturating_add(Weight::from_parts(1_447, 0).saturating_mul(i.into()))
-			// Standard Error: 71_835
-			.saturating_add(Weight::from_parts(2_908_514, 0).saturating_mul(k.into()))
+			// Standard Error: 21
+			.saturating_add(Weight::from_parts(1_457, 0).saturating_mul(i.into()))
+			// Standard Error: 90_391
+			.saturating_add(Weight::from_parts(4_836_736, 0).saturating_mul(k.into()))
 			.saturating_add(T::DbWeight::get().reads(9_u64))
 			.saturating_add(T::DbWeight::get().writes(9_u64))
 			.saturating_add(T::DbWeight::get().writes((1_u64).saturating_mul(k.into())))
 	}
 	/// Storage: `Inference::Requests` (r:1 w:0)
-	/// Proof: `Inference::Requests` (`max_values`: None, `max_size`: Some(1170), added: 3645, mode: `MaxEncodedLen`)
+	/// Proof: `Inference::Requests` (`max_values`: None, `max_size`: Some(1191), added: 3666, mode: `MaxEncodedLen`)
 	/// Storage: `Inference::Submissions` (r:1 w:0)
 	/// Proof: `Inference::Submissions` (`max_values`: None, `max_size`: Some(65568), added: 68043, mode: `MaxEncodedLen`)
 	/// Storage: `Inference::FailureVotes` (r:1 w:0)
@@ -212,17 +236,17 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// The range of component `o` is `[64, 65536]`.
 	fn authorize_submit_result(o: u32, ) -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `902`
+		//  Measured:  `907`
 		//  Estimated: `69033`
-		// Minimum execution time: 59_769_000 picoseconds.
-		Weight::from_parts(62_148_330, 0)
+		// Minimum execution time: 56_004_000 picoseconds.
+		Weight::from_parts(59_540_870, 0)
 			.saturating_add(Weight::from_parts(0, 69033))
-			// Standard Error: 1
-			.saturating_add(Weight::from_parts(4_983, 0).saturating_mul(o.into()))
+			// Standard Error: 2
+			.saturating_add(Weight::from_parts(4_750, 0).saturating_mul(o.into()))
 			.saturating_add(T::DbWeight::get().reads(7_u64))
 	}
 	/// Storage: `Inference::Requests` (r:1 w:1)
-	/// Proof: `Inference::Requests` (`max_values`: None, `max_size`: Some(1170), added: 3645, mode: `MaxEncodedLen`)
+	/// Proof: `Inference::Requests` (`max_values`: None, `max_size`: Some(1191), added: 3666, mode: `MaxEncodedLen`)
 	/// Storage: `Inference::Submissions` (r:16 w:15)
 	/// Proof: `Inference::Submissions` (`max_values`: None, `max_size`: Some(65568), added: 68043, mode: `MaxEncodedLen`)
 	/// Storage: `Inference::FailureVotes` (r:1 w:0)
@@ -261,13 +285,13 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `0 + k * (65737 ±0) + o * (15 ±0)`
 		//  Estimated: `57926 + k * (64799 ±17)`
-		// Minimum execution time: 294_839_000 picoseconds.
-		Weight::from_parts(305_785_000, 0)
+		// Minimum execution time: 277_383_000 picoseconds.
+		Weight::from_parts(282_080_000, 0)
 			.saturating_add(Weight::from_parts(0, 57926))
-			// Standard Error: 1_899
-			.saturating_add(Weight::from_parts(24_879, 0).saturating_mul(o.into()))
-			// Standard Error: 7_731_194
-			.saturating_add(Weight::from_parts(159_123_113, 0).saturating_mul(k.into()))
+			// Standard Error: 1_805
+			.saturating_add(Weight::from_parts(23_403, 0).saturating_mul(o.into()))
+			// Standard Error: 7_348_531
+			.saturating_add(Weight::from_parts(143_037_066, 0).saturating_mul(k.into()))
 			.saturating_add(T::DbWeight::get().reads(14_u64))
 			.saturating_add(T::DbWeight::get().reads((4_u64).saturating_mul(k.into())))
 			.saturating_add(T::DbWeight::get().writes(11_u64))
@@ -275,7 +299,7 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 			.saturating_add(Weight::from_parts(0, 64799).saturating_mul(k.into()))
 	}
 	/// Storage: `Inference::Requests` (r:1 w:1)
-	/// Proof: `Inference::Requests` (`max_values`: None, `max_size`: Some(1170), added: 3645, mode: `MaxEncodedLen`)
+	/// Proof: `Inference::Requests` (`max_values`: None, `max_size`: Some(1191), added: 3666, mode: `MaxEncodedLen`)
 	/// Storage: `Inference::Submissions` (r:1 w:0)
 	/// Proof: `Inference::Submissions` (`max_values`: None, `max_size`: Some(65568), added: 68043, mode: `MaxEncodedLen`)
 	/// Storage: `Inference::FailureVotes` (r:17 w:16)
@@ -292,6 +316,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Inference::Callbacks` (r:1 w:1)
 	/// Proof: `Inference::Callbacks` (`max_values`: None, `max_size`: Some(32), added: 2507, mode: `MaxEncodedLen`)
+	/// Storage: `Inference::Models` (r:1 w:0)
+	/// Proof: `Inference::Models` (`max_values`: None, `max_size`: Some(3619), added: 6094, mode: `MaxEncodedLen`)
 	/// Storage: `Inference::PendingByAccount` (r:1 w:1)
 	/// Proof: `Inference::PendingByAccount` (`max_values`: None, `max_size`: Some(44), added: 2519, mode: `MaxEncodedLen`)
 	/// Storage: `Inference::PendingCount` (r:1 w:1)
@@ -305,14 +331,14 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// The range of component `k` is `[1, 16]`.
 	fn submit_failure(k: u32, ) -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `934 + k * (211 ±0)`
+		//  Measured:  `1120 + k * (211 ±0)`
 		//  Estimated: `69033 + k * (2603 ±0)`
-		// Minimum execution time: 122_182_000 picoseconds.
-		Weight::from_parts(91_427_251, 0)
+		// Minimum execution time: 123_154_000 picoseconds.
+		Weight::from_parts(95_416_903, 0)
 			.saturating_add(Weight::from_parts(0, 69033))
-			// Standard Error: 78_491
-			.saturating_add(Weight::from_parts(41_414_423, 0).saturating_mul(k.into()))
-			.saturating_add(T::DbWeight::get().reads(12_u64))
+			// Standard Error: 108_715
+			.saturating_add(Weight::from_parts(42_479_302, 0).saturating_mul(k.into()))
+			.saturating_add(T::DbWeight::get().reads(13_u64))
 			.saturating_add(T::DbWeight::get().reads((3_u64).saturating_mul(k.into())))
 			.saturating_add(T::DbWeight::get().writes(9_u64))
 			.saturating_add(T::DbWeight::get().writes((4_u64).saturating_mul(k.into())))
@@ -325,13 +351,17 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Inference::ExpiryQueue` (r:1 w:1)
 	/// Proof: `Inference::ExpiryQueue` (`max_values`: None, `max_size`: Some(2062), added: 4537, mode: `Measured`)
 	/// Storage: `Inference::Requests` (r:512 w:512)
-	/// Proof: `Inference::Requests` (`max_values`: None, `max_size`: Some(1170), added: 3645, mode: `Measured`)
+	/// Proof: `Inference::Requests` (`max_values`: None, `max_size`: Some(1191), added: 3666, mode: `Measured`)
 	/// Storage: `Inference::Commitments` (r:4352 w:4096)
 	/// Proof: `Inference::Commitments` (`max_values`: None, `max_size`: Some(64), added: 2539, mode: `Measured`)
 	/// Storage: `Balances::Holds` (r:4 w:4)
 	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(157), added: 2632, mode: `Measured`)
 	/// Storage: `System::Account` (r:20 w:20)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `Measured`)
+	/// Storage: `Inference::Models` (r:1 w:0)
+	/// Proof: `Inference::Models` (`max_values`: None, `max_size`: Some(3619), added: 6094, mode: `Measured`)
+	/// Storage: `Inference::Callbacks` (r:256 w:256)
+	/// Proof: `Inference::Callbacks` (`max_values`: None, `max_size`: Some(32), added: 2507, mode: `Measured`)
 	/// Storage: `Inference::PendingByAccount` (r:4 w:4)
 	/// Proof: `Inference::PendingByAccount` (`max_values`: None, `max_size`: Some(44), added: 2519, mode: `Measured`)
 	/// Storage: `Inference::Submissions` (r:4096 w:4096)
@@ -345,13 +375,11 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Inference::PruneQueue` (r:1 w:2)
 	/// Proof: `Inference::PruneQueue` (`max_values`: None, `max_size`: Some(2062), added: 4537, mode: `Measured`)
 	/// Storage: `Inference::Results` (r:0 w:256)
-	/// Proof: `Inference::Results` (`max_values`: None, `max_size`: Some(67706), added: 70181, mode: `Measured`)
+	/// Proof: `Inference::Results` (`max_values`: None, `max_size`: Some(67714), added: 70189, mode: `Measured`)
 	/// Storage: `Inference::Assignments` (r:0 w:4096)
 	/// Proof: `Inference::Assignments` (`max_values`: None, `max_size`: Some(64), added: 2539, mode: `Measured`)
 	/// Storage: `Inference::RequestInputs` (r:0 w:256)
 	/// Proof: `Inference::RequestInputs` (`max_values`: None, `max_size`: Some(65556), added: 68031, mode: `Measured`)
-	/// Storage: `Inference::Callbacks` (r:0 w:256)
-	/// Proof: `Inference::Callbacks` (`max_values`: None, `max_size`: Some(32), added: 2507, mode: `Measured`)
 	/// Storage: `Inference::CommitCounts` (r:0 w:256)
 	/// Proof: `Inference::CommitCounts` (`max_values`: None, `max_size`: Some(20), added: 2495, mode: `Measured`)
 	/// The range of component `q` is `[0, 256]`.
@@ -359,17 +387,15 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// The range of component `p` is `[0, 256]`.
 	fn on_initialize(q: u32, e: u32, p: u32, ) -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `23253 + e * (1111 ±0) + p * (75 ±0)`
-		//  Estimated: `657395 + e * (43182 ±1) + p * (2553 ±1) + q * (4 ±1)`
-		// Minimum execution time: 2_884_828_000 picoseconds.
-		Weight::from_parts(2_993_250_000, 0)
-			.saturating_add(Weight::from_parts(0, 657395))
-			// Standard Error: 4_382_312
-			.saturating_add(Weight::from_parts(18_159_737, 0).saturating_mul(q.into()))
-			// Standard Error: 4_382_312
-			.saturating_add(Weight::from_parts(971_894_978, 0).saturating_mul(e.into()))
+		//  Measured:  `23455 + e * (1111 ±0) + p * (75 ±0)`
+		//  Estimated: `657555 + e * (43182 ±1) + p * (2553 ±1) + q * (4 ±1)`
+		// Minimum execution time: 2_552_854_000 picoseconds.
+		Weight::from_parts(32_443_545_589, 0)
+			.saturating_add(Weight::from_parts(0, 657555))
+			// Standard Error: 6_908_287
+			.saturating_add(Weight::from_parts(1_004_183_442, 0).saturating_mul(e.into()))
 			.saturating_add(T::DbWeight::get().reads(275_u64))
-			.saturating_add(T::DbWeight::get().reads((49_u64).saturating_mul(e.into())))
+			.saturating_add(T::DbWeight::get().reads((50_u64).saturating_mul(e.into())))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(p.into())))
 			.saturating_add(T::DbWeight::get().writes(18_u64))
 			.saturating_add(T::DbWeight::get().writes((67_u64).saturating_mul(e.into())))
@@ -377,6 +403,26 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 			.saturating_add(Weight::from_parts(0, 43182).saturating_mul(e.into()))
 			.saturating_add(Weight::from_parts(0, 2553).saturating_mul(p.into()))
 			.saturating_add(Weight::from_parts(0, 4).saturating_mul(q.into()))
+	}
+	/// Storage: `Inference::ExpiryCallbacks` (r:2 w:1)
+	/// Proof: `Inference::ExpiryCallbacks` (`max_values`: None, `max_size`: Some(33), added: 2508, mode: `MaxEncodedLen`)
+	/// Storage: `Inference::CounterForExpiryCallbacks` (r:1 w:1)
+	/// Proof: `Inference::CounterForExpiryCallbacks` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
+	/// Storage: `Inference::Requests` (r:1 w:0)
+	/// Proof: `Inference::Requests` (`max_values`: None, `max_size`: Some(1191), added: 3666, mode: `MaxEncodedLen`)
+	/// Storage: `Revive::OriginalAccount` (r:1 w:0)
+	/// Proof: `Revive::OriginalAccount` (`max_values`: None, `max_size`: Some(52), added: 2527, mode: `MaxEncodedLen`)
+	/// Storage: `Revive::AccountInfoOf` (r:1 w:0)
+	/// Proof: `Revive::AccountInfoOf` (`max_values`: None, `max_size`: Some(247), added: 2722, mode: `MaxEncodedLen`)
+	fn deliver_expiry_callback() -> Weight {
+		// Proof Size summary in bytes:
+		//  Measured:  `2245`
+		//  Estimated: `6006`
+		// Minimum execution time: 35_143_000 picoseconds.
+		Weight::from_parts(37_987_000, 0)
+			.saturating_add(Weight::from_parts(0, 6006))
+			.saturating_add(T::DbWeight::get().reads(6_u64))
+			.saturating_add(T::DbWeight::get().writes(2_u64))
 	}
 	/// Storage: `Inference::UploadDeadlines` (r:1 w:1)
 	/// Proof: `Inference::UploadDeadlines` (`max_values`: None, `max_size`: Some(525), added: 3000, mode: `Measured`)
@@ -393,11 +439,11 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `513 + n * (748 ±0)`
 		//  Estimated: `3827 + n * (37873 ±6)`
-		// Minimum execution time: 2_814_000 picoseconds.
-		Weight::from_parts(44_138_583, 0)
+		// Minimum execution time: 2_684_000 picoseconds.
+		Weight::from_parts(33_522_943, 0)
 			.saturating_add(Weight::from_parts(0, 3827))
-			// Standard Error: 554_758
-			.saturating_add(Weight::from_parts(82_161_247, 0).saturating_mul(n.into()))
+			// Standard Error: 446_078
+			.saturating_add(Weight::from_parts(77_993_521, 0).saturating_mul(n.into()))
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().reads((18_u64).saturating_mul(n.into())))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
@@ -411,29 +457,29 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `System::ParentHash` (r:1 w:0)
 	/// Proof: `System::ParentHash` (`max_values`: Some(1), `max_size`: Some(32), added: 527, mode: `MaxEncodedLen`)
 	/// Storage: `Inference::Requests` (r:1024 w:1024)
-	/// Proof: `Inference::Requests` (`max_values`: None, `max_size`: Some(1170), added: 3645, mode: `MaxEncodedLen`)
+	/// Proof: `Inference::Requests` (`max_values`: None, `max_size`: Some(1191), added: 3666, mode: `MaxEncodedLen`)
 	/// Storage: `Inference::Assignments` (r:0 w:16384)
 	/// Proof: `Inference::Assignments` (`max_values`: None, `max_size`: Some(64), added: 2539, mode: `MaxEncodedLen`)
 	/// The range of component `d` is `[0, 1024]`.
 	fn draw_committees(d: u32, ) -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `6777 + d * (61 ±0)`
-		//  Estimated: `9679 + d * (3645 ±0)`
-		// Minimum execution time: 5_308_000 picoseconds.
-		Weight::from_parts(5_428_000, 0)
+		//  Measured:  `6779 + d * (61 ±0)`
+		//  Estimated: `9679 + d * (3666 ±0)`
+		// Minimum execution time: 4_907_000 picoseconds.
+		Weight::from_parts(5_187_000, 0)
 			.saturating_add(Weight::from_parts(0, 9679))
-			// Standard Error: 85_511
-			.saturating_add(Weight::from_parts(40_434_477, 0).saturating_mul(d.into()))
+			// Standard Error: 175_932
+			.saturating_add(Weight::from_parts(41_201_748, 0).saturating_mul(d.into()))
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(d.into())))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 			.saturating_add(T::DbWeight::get().writes((17_u64).saturating_mul(d.into())))
-			.saturating_add(Weight::from_parts(0, 3645).saturating_mul(d.into()))
+			.saturating_add(Weight::from_parts(0, 3666).saturating_mul(d.into()))
 	}
 	/// Storage: `System::BlockHash` (r:1 w:0)
 	/// Proof: `System::BlockHash` (`max_values`: None, `max_size`: Some(44), added: 2519, mode: `MaxEncodedLen`)
 	/// Storage: `Inference::Requests` (r:512 w:0)
-	/// Proof: `Inference::Requests` (`max_values`: None, `max_size`: Some(1170), added: 3645, mode: `MaxEncodedLen`)
+	/// Proof: `Inference::Requests` (`max_values`: None, `max_size`: Some(1191), added: 3666, mode: `MaxEncodedLen`)
 	/// Storage: `Inference::Submissions` (r:512 w:0)
 	/// Proof: `Inference::Submissions` (`max_values`: None, `max_size`: Some(65568), added: 68043, mode: `Measured`)
 	/// Storage: `Inference::FailureVotes` (r:512 w:0)
@@ -445,19 +491,19 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// The range of component `n` is `[1, 512]`.
 	fn authorize_commit_answers(n: u32, ) -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `1286 + n * (68 ±0)`
-		//  Estimated: `3509 + n * (3645 ±0)`
-		// Minimum execution time: 53_119_000 picoseconds.
-		Weight::from_parts(16_434_431, 0)
+		//  Measured:  `1290 + n * (68 ±0)`
+		//  Estimated: `3509 + n * (3666 ±0)`
+		// Minimum execution time: 58_337_000 picoseconds.
+		Weight::from_parts(47_276_811, 0)
 			.saturating_add(Weight::from_parts(0, 3509))
-			// Standard Error: 61_587
-			.saturating_add(Weight::from_parts(10_146_248, 0).saturating_mul(n.into()))
+			// Standard Error: 28_600
+			.saturating_add(Weight::from_parts(10_398_467, 0).saturating_mul(n.into()))
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().reads((5_u64).saturating_mul(n.into())))
-			.saturating_add(Weight::from_parts(0, 3645).saturating_mul(n.into()))
+			.saturating_add(Weight::from_parts(0, 3666).saturating_mul(n.into()))
 	}
 	/// Storage: `Inference::Requests` (r:512 w:0)
-	/// Proof: `Inference::Requests` (`max_values`: None, `max_size`: Some(1170), added: 3645, mode: `MaxEncodedLen`)
+	/// Proof: `Inference::Requests` (`max_values`: None, `max_size`: Some(1191), added: 3666, mode: `MaxEncodedLen`)
 	/// Storage: `Inference::Submissions` (r:512 w:0)
 	/// Proof: `Inference::Submissions` (`max_values`: None, `max_size`: Some(65568), added: 68043, mode: `Measured`)
 	/// Storage: `Inference::FailureVotes` (r:512 w:0)
@@ -469,98 +515,78 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// The range of component `n` is `[1, 512]`.
 	fn commit_answers(n: u32, ) -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `1232 + n * (68 ±0)`
-		//  Estimated: `2055 + n * (3645 ±0)`
-		// Minimum execution time: 25_949_000 picoseconds.
-		Weight::from_parts(26_489_000, 0)
-			.saturating_add(Weight::from_parts(0, 2055))
-			// Standard Error: 23_102
-			.saturating_add(Weight::from_parts(15_099_615, 0).saturating_mul(n.into()))
+		//  Measured:  `1236 + n * (68 ±0)`
+		//  Estimated: `2058 + n * (3666 ±0)`
+		// Minimum execution time: 29_774_000 picoseconds.
+		Weight::from_parts(30_225_000, 0)
+			.saturating_add(Weight::from_parts(0, 2058))
+			// Standard Error: 24_875
+			.saturating_add(Weight::from_parts(15_932_226, 0).saturating_mul(n.into()))
 			.saturating_add(T::DbWeight::get().reads((5_u64).saturating_mul(n.into())))
 			.saturating_add(T::DbWeight::get().writes((2_u64).saturating_mul(n.into())))
-			.saturating_add(Weight::from_parts(0, 3645).saturating_mul(n.into()))
-	}
-	/// Storage: `Inference::ExpiryCallbacks` (r:2 w:1)
-	/// Proof: `Inference::ExpiryCallbacks` (`max_values`: None, `max_size`: Some(33), added: 2508, mode: `MaxEncodedLen`)
-	/// Storage: `Inference::CounterForExpiryCallbacks` (r:1 w:1)
-	/// Proof: `Inference::CounterForExpiryCallbacks` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
-	/// Storage: `Inference::Requests` (r:1 w:0)
-	/// Proof: `Inference::Requests` (`max_values`: None, `max_size`: Some(1170), added: 3645, mode: `MaxEncodedLen`)
-	/// Storage: `Revive::OriginalAccount` (r:1 w:0)
-	/// Proof: `Revive::OriginalAccount` (`max_values`: None, `max_size`: Some(52), added: 2527, mode: `MaxEncodedLen`)
-	/// Storage: `Revive::AccountInfoOf` (r:1 w:0)
-	/// Proof: `Revive::AccountInfoOf` (`max_values`: None, `max_size`: Some(247), added: 2722, mode: `MaxEncodedLen`)
-	fn deliver_expiry_callback() -> Weight {
-		// Proof Size summary in bytes:
-		//  Measured:  `2240`
-		//  Estimated: `6006`
-		// Minimum execution time: 43_465_000 picoseconds.
-		Weight::from_parts(62_162_000, 0)
-			.saturating_add(Weight::from_parts(0, 6006))
-			.saturating_add(T::DbWeight::get().reads(6_u64))
-			.saturating_add(T::DbWeight::get().writes(2_u64))
+			.saturating_add(Weight::from_parts(0, 3666).saturating_mul(n.into()))
 	}
 }
 
 /// The same measurements on ParityDB weights, for tests and mock runtimes.
 impl WeightInfo for () {
 	fn register_model() -> Weight {
-		Weight::from_parts(80_530_000, 0)
+		Weight::from_parts(78_588_000, 0)
 			.saturating_add(Weight::from_parts(0, 7084))
 			.saturating_add(ParityDbWeight::get().reads(4_u64))
 			.saturating_add(ParityDbWeight::get().writes(4_u64))
 	}
 	fn upload_model_chunk(c: u32, ) -> Weight {
-		Weight::from_parts(16_396_726, 0)
+		Weight::from_parts(14_943_852, 0)
 			.saturating_add(Weight::from_parts(0, 7084))
-			.saturating_add(Weight::from_parts(296, 0).saturating_mul(c.into()))
+			.saturating_add(Weight::from_parts(299, 0).saturating_mul(c.into()))
 			.saturating_add(ParityDbWeight::get().reads(1_u64))
 			.saturating_add(ParityDbWeight::get().writes(2_u64))
 	}
 	fn complete_model_upload(s: u32, ) -> Weight {
-		Weight::from_parts(130_902_117, 0)
+		Weight::from_parts(237_742_138, 0)
 			.saturating_add(Weight::from_parts(0, 601617))
-			.saturating_add(Weight::from_parts(1_712, 0).saturating_mul(s.into()))
-			.saturating_add(ParityDbWeight::get().reads(2_u64))
-			.saturating_add(ParityDbWeight::get().writes(1_u64))
+			.saturating_add(Weight::from_parts(1_667, 0).saturating_mul(s.into()))
+			.saturating_add(ParityDbWeight::get().reads(10_u64))
+			.saturating_add(ParityDbWeight::get().writes(11_u64))
 			.saturating_add(Weight::from_parts(0, 1).saturating_mul(s.into()))
 	}
 	fn retire_model() -> Weight {
-		Weight::from_parts(9_705_000, 0)
+		Weight::from_parts(9_434_000, 0)
 			.saturating_add(Weight::from_parts(0, 7084))
 			.saturating_add(ParityDbWeight::get().reads(1_u64))
 			.saturating_add(ParityDbWeight::get().writes(1_u64))
 	}
 	fn remove_model(n: u32, ) -> Weight {
-		Weight::from_parts(33_341_224, 0)
+		Weight::from_parts(33_660_674, 0)
 			.saturating_add(Weight::from_parts(0, 7084))
-			.saturating_add(Weight::from_parts(907_178, 0).saturating_mul(n.into()))
+			.saturating_add(Weight::from_parts(898_960, 0).saturating_mul(n.into()))
 			.saturating_add(ParityDbWeight::get().reads(4_u64))
 			.saturating_add(ParityDbWeight::get().reads((1_u64).saturating_mul(n.into())))
-			.saturating_add(ParityDbWeight::get().writes(4_u64))
+			.saturating_add(ParityDbWeight::get().writes(5_u64))
 			.saturating_add(ParityDbWeight::get().writes((1_u64).saturating_mul(n.into())))
 			.saturating_add(Weight::from_parts(0, 1051099).saturating_mul(n.into()))
 	}
 	fn request_inference(i: u32, k: u32, ) -> Weight {
-		Weight::from_parts(70_452_575, 0)
+		Weight::from_parts(59_438_392, 0)
 			.saturating_add(Weight::from_parts(0, 7887))
-			.saturating_add(Weight::from_parts(1_447, 0).saturating_mul(i.into()))
-			.saturating_add(Weight::from_parts(2_908_514, 0).saturating_mul(k.into()))
+			.saturating_add(Weight::from_parts(1_457, 0).saturating_mul(i.into()))
+			.saturating_add(Weight::from_parts(4_836_736, 0).saturating_mul(k.into()))
 			.saturating_add(ParityDbWeight::get().reads(9_u64))
 			.saturating_add(ParityDbWeight::get().writes(9_u64))
 			.saturating_add(ParityDbWeight::get().writes((1_u64).saturating_mul(k.into())))
 	}
 	fn authorize_submit_result(o: u32, ) -> Weight {
-		Weight::from_parts(62_148_330, 0)
+		Weight::from_parts(59_540_870, 0)
 			.saturating_add(Weight::from_parts(0, 69033))
-			.saturating_add(Weight::from_parts(4_983, 0).saturating_mul(o.into()))
+			.saturating_add(Weight::from_parts(4_750, 0).saturating_mul(o.into()))
 			.saturating_add(ParityDbWeight::get().reads(7_u64))
 	}
 	fn submit_result(o: u32, k: u32, ) -> Weight {
-		Weight::from_parts(305_785_000, 0)
+		Weight::from_parts(282_080_000, 0)
 			.saturating_add(Weight::from_parts(0, 57926))
-			.saturating_add(Weight::from_parts(24_879, 0).saturating_mul(o.into()))
-			.saturating_add(Weight::from_parts(159_123_113, 0).saturating_mul(k.into()))
+			.saturating_add(Weight::from_parts(23_403, 0).saturating_mul(o.into()))
+			.saturating_add(Weight::from_parts(143_037_066, 0).saturating_mul(k.into()))
 			.saturating_add(ParityDbWeight::get().reads(14_u64))
 			.saturating_add(ParityDbWeight::get().reads((4_u64).saturating_mul(k.into())))
 			.saturating_add(ParityDbWeight::get().writes(11_u64))
@@ -568,22 +594,21 @@ impl WeightInfo for () {
 			.saturating_add(Weight::from_parts(0, 64799).saturating_mul(k.into()))
 	}
 	fn submit_failure(k: u32, ) -> Weight {
-		Weight::from_parts(91_427_251, 0)
+		Weight::from_parts(95_416_903, 0)
 			.saturating_add(Weight::from_parts(0, 69033))
-			.saturating_add(Weight::from_parts(41_414_423, 0).saturating_mul(k.into()))
-			.saturating_add(ParityDbWeight::get().reads(12_u64))
+			.saturating_add(Weight::from_parts(42_479_302, 0).saturating_mul(k.into()))
+			.saturating_add(ParityDbWeight::get().reads(13_u64))
 			.saturating_add(ParityDbWeight::get().reads((3_u64).saturating_mul(k.into())))
 			.saturating_add(ParityDbWeight::get().writes(9_u64))
 			.saturating_add(ParityDbWeight::get().writes((4_u64).saturating_mul(k.into())))
 			.saturating_add(Weight::from_parts(0, 2603).saturating_mul(k.into()))
 	}
 	fn on_initialize(q: u32, e: u32, p: u32, ) -> Weight {
-		Weight::from_parts(2_993_250_000, 0)
-			.saturating_add(Weight::from_parts(0, 657395))
-			.saturating_add(Weight::from_parts(18_159_737, 0).saturating_mul(q.into()))
-			.saturating_add(Weight::from_parts(971_894_978, 0).saturating_mul(e.into()))
+		Weight::from_parts(32_443_545_589, 0)
+			.saturating_add(Weight::from_parts(0, 657555))
+			.saturating_add(Weight::from_parts(1_004_183_442, 0).saturating_mul(e.into()))
 			.saturating_add(ParityDbWeight::get().reads(275_u64))
-			.saturating_add(ParityDbWeight::get().reads((49_u64).saturating_mul(e.into())))
+			.saturating_add(ParityDbWeight::get().reads((50_u64).saturating_mul(e.into())))
 			.saturating_add(ParityDbWeight::get().reads((1_u64).saturating_mul(p.into())))
 			.saturating_add(ParityDbWeight::get().writes(18_u64))
 			.saturating_add(ParityDbWeight::get().writes((67_u64).saturating_mul(e.into())))
@@ -592,10 +617,16 @@ impl WeightInfo for () {
 			.saturating_add(Weight::from_parts(0, 2553).saturating_mul(p.into()))
 			.saturating_add(Weight::from_parts(0, 4).saturating_mul(q.into()))
 	}
+	fn deliver_expiry_callback() -> Weight {
+		Weight::from_parts(37_987_000, 0)
+			.saturating_add(Weight::from_parts(0, 6006))
+			.saturating_add(ParityDbWeight::get().reads(6_u64))
+			.saturating_add(ParityDbWeight::get().writes(2_u64))
+	}
 	fn expire_uploads(n: u32, ) -> Weight {
-		Weight::from_parts(44_138_583, 0)
+		Weight::from_parts(33_522_943, 0)
 			.saturating_add(Weight::from_parts(0, 3827))
-			.saturating_add(Weight::from_parts(82_161_247, 0).saturating_mul(n.into()))
+			.saturating_add(Weight::from_parts(77_993_521, 0).saturating_mul(n.into()))
 			.saturating_add(ParityDbWeight::get().reads(1_u64))
 			.saturating_add(ParityDbWeight::get().reads((18_u64).saturating_mul(n.into())))
 			.saturating_add(ParityDbWeight::get().writes(1_u64))
@@ -603,35 +634,29 @@ impl WeightInfo for () {
 			.saturating_add(Weight::from_parts(0, 37873).saturating_mul(n.into()))
 	}
 	fn draw_committees(d: u32, ) -> Weight {
-		Weight::from_parts(5_428_000, 0)
+		Weight::from_parts(5_187_000, 0)
 			.saturating_add(Weight::from_parts(0, 9679))
-			.saturating_add(Weight::from_parts(40_434_477, 0).saturating_mul(d.into()))
+			.saturating_add(Weight::from_parts(41_201_748, 0).saturating_mul(d.into()))
 			.saturating_add(ParityDbWeight::get().reads(3_u64))
 			.saturating_add(ParityDbWeight::get().reads((1_u64).saturating_mul(d.into())))
 			.saturating_add(ParityDbWeight::get().writes(1_u64))
 			.saturating_add(ParityDbWeight::get().writes((17_u64).saturating_mul(d.into())))
-			.saturating_add(Weight::from_parts(0, 3645).saturating_mul(d.into()))
+			.saturating_add(Weight::from_parts(0, 3666).saturating_mul(d.into()))
 	}
 	fn authorize_commit_answers(n: u32, ) -> Weight {
-		Weight::from_parts(16_434_431, 0)
+		Weight::from_parts(47_276_811, 0)
 			.saturating_add(Weight::from_parts(0, 3509))
-			.saturating_add(Weight::from_parts(10_146_248, 0).saturating_mul(n.into()))
+			.saturating_add(Weight::from_parts(10_398_467, 0).saturating_mul(n.into()))
 			.saturating_add(ParityDbWeight::get().reads(1_u64))
 			.saturating_add(ParityDbWeight::get().reads((5_u64).saturating_mul(n.into())))
-			.saturating_add(Weight::from_parts(0, 3645).saturating_mul(n.into()))
+			.saturating_add(Weight::from_parts(0, 3666).saturating_mul(n.into()))
 	}
 	fn commit_answers(n: u32, ) -> Weight {
-		Weight::from_parts(26_489_000, 0)
-			.saturating_add(Weight::from_parts(0, 2055))
-			.saturating_add(Weight::from_parts(15_099_615, 0).saturating_mul(n.into()))
+		Weight::from_parts(30_225_000, 0)
+			.saturating_add(Weight::from_parts(0, 2058))
+			.saturating_add(Weight::from_parts(15_932_226, 0).saturating_mul(n.into()))
 			.saturating_add(ParityDbWeight::get().reads((5_u64).saturating_mul(n.into())))
 			.saturating_add(ParityDbWeight::get().writes((2_u64).saturating_mul(n.into())))
-			.saturating_add(Weight::from_parts(0, 3645).saturating_mul(n.into()))
-	}
-	fn deliver_expiry_callback() -> Weight {
-		Weight::from_parts(62_162_000, 0)
-			.saturating_add(Weight::from_parts(0, 6006))
-			.saturating_add(ParityDbWeight::get().reads(6_u64))
-			.saturating_add(ParityDbWeight::get().writes(2_u64))
+			.saturating_add(Weight::from_parts(0, 3666).saturating_mul(n.into()))
 	}
 }

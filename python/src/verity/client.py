@@ -24,6 +24,7 @@ import math
 import subprocess
 import tempfile
 import time
+import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -95,6 +96,26 @@ def ws_url(url: str) -> str:
         if url.startswith(http):
             return ws + url[len(http):]
     return url
+
+
+def spread_warning(model: dict) -> str | None:
+    """Warns (`warnings.warn`, category `ToleranceWarning`) when an active model's readiness probe
+    measured validators further apart than its tolerance: a dissenter, or a spread beyond the
+    tolerance in both its absolute and relative parts. Returns the message, or None."""
+    profile = model.get("profile") or {}
+    spread = (profile.get("spreadAbsE9", 0), profile.get("spreadRelE9", 0))
+    tol = (model["toleranceAbsE9"], model["toleranceRelE9"])
+    if not profile.get("dissenters") and not (spread[0] > tol[0] and spread[1] > tol[1]):
+        return None
+    message = (f"model {model['id']}: its probe found validators {spread[0] / 1e9:g} abs / {spread[1] / 1e9:g} rel "
+               f"apart ({profile.get('dissenters', 0)} dissenter(s)), beyond its tolerance "
+               f"{tol[0] / 1e9:g} abs / {tol[1] / 1e9:g} rel: requests may find no quorum")
+    warnings.warn(message, ToleranceWarning, stacklevel=3)
+    return message
+
+
+class ToleranceWarning(UserWarning):
+    """A model's tolerance is tighter than the spread its readiness probe measured."""
 
 
 def http_url(url: str) -> str:
@@ -378,6 +399,7 @@ class Client:
         if model is None:
             raise VerityError(f"model {model_id} is gone")
         if model["status"] == "active":
+            spread_warning(model)
             return model_id
         reason = None
         if model["status"] == "rejected" and probe_block is not None:

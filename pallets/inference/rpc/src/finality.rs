@@ -24,7 +24,9 @@ use sp_core::{
 	Bytes, H256,
 };
 use sp_runtime::{
-	traits::{BlakeTwo256, Block as BlockT, Hash as _, Header as HeaderT, NumberFor, One, Zero},
+	traits::{
+		BlakeTwo256, Block as BlockT, Bounded, Hash as _, Header as HeaderT, NumberFor, One, Zero,
+	},
 	StateVersion,
 };
 
@@ -252,6 +254,9 @@ pub fn verify(
 /// justification every `justification_period` blocks, 512 in this node, and at every
 /// authority-set change, and keeps the latest).
 pub const MAX_HEADERS: usize = 4096;
+/// Most authority-set changes a receipt carries (each a header and a justification: about 17
+/// KB with 100 authorities); a chain with more gives receipts without finality evidence.
+pub const MAX_SET_CHANGES: usize = 256;
 
 /// Builds finality evidence on a node: the first GRANDPA justification stored at or above the
 /// block (the node stores one every justification period and at each authority-set change, and
@@ -277,14 +282,15 @@ where
 	pub fn prove(&self, number: NumberFor<Blk>) -> Result<FinalityEvidence, String> {
 		let chain = self.backend.blockchain();
 		let failed = |e: sp_blockchain::Error| e.to_string();
-		let finalized = chain.info().finalized_number;
+		// The latest justification first: the finalized head read after it is at or above it.
 		let latest = sc_consensus_grandpa::best_justification::<_, Blk>(&*self.backend)
 			.map_err(failed)?
 			.map(|j| (j.target().0, j.encode()));
+		let finalized = chain.info().finalized_number;
 		let mut headers = Vec::new();
 		let mut n = number;
 		let justification = loop {
-			if n > finalized || headers.len() > MAX_HEADERS {
+			if n > finalized || headers.len() >= MAX_HEADERS {
 				return Err(format!(
 					"no GRANDPA justification is stored from block #{number} to #{n} (finalized \
 					 head #{finalized})"
@@ -308,9 +314,20 @@ where
 		};
 		let changes: AuthoritySetChanges<NumberFor<Blk>> =
 			self.authority_set.authority_set_changes();
-		let history = changes
-			.iter_from(Zero::zero())
-			.ok_or("this node lacks the history of authority-set changes (it was warp-synced)")?;
+		let incomplete =
+			"this node lacks the history of authority-set changes (it was warp-synced)";
+		let count_before = |end: NumberFor<Blk>| {
+			changes.iter_from(Zero::zero()).map(|c| c.filter(|(_, last)| *last < end).count())
+		};
+		// A full history has one change per set before the current one.
+		if count_before(NumberFor::<Blk>::max_value()) != Some(self.authority_set.set_id() as usize)
+		{
+			return Err(incomplete.into());
+		}
+		if count_before(n).unwrap_or(0) > MAX_SET_CHANGES {
+			return Err(format!("more than {MAX_SET_CHANGES} authority-set changes since genesis"));
+		}
+		let history = changes.iter_from(Zero::zero()).ok_or(incomplete)?;
 		let mut set_changes = Vec::new();
 		for (_, last_block) in history.take_while(|(_, last)| *last < n) {
 			let hash = chain

@@ -371,12 +371,20 @@ where
 					)
 				},
 			)?;
-		let key = receipt::result_storage_key::<R>(request_id);
-		let proof = self.client.read_proof(at, &mut std::iter::once(&key[..])).map_err(internal)?;
-		let finality = match &self.finality {
-			Some(prover) => Some(prover.prove(number).map_err(|e| error(codes::INTERNAL, e))?),
-			None => None,
-		};
+		// The result, and the genesis hash the state holds (what binds the receipt to a chain
+		// for a verifier that trusts only a chain spec).
+		let keys = [receipt::result_storage_key::<R>(request_id), receipt::genesis_hash_key::<R>()];
+		let proof =
+			self.client.read_proof(at, &mut keys.iter().map(|k| &k[..])).map_err(internal)?;
+		// Best effort: a receipt without it still verifies against a trusted node.
+		let finality = self.finality.as_ref().and_then(|prover| {
+			prover
+				.prove(number)
+				.inspect_err(|e| {
+					log::warn!("receipt of request {request_id} without finality evidence: {e}")
+				})
+				.ok()
+		});
 		Ok(receipt::build::<R, _>(
 			request_id,
 			&result,

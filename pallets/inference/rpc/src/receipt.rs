@@ -113,6 +113,13 @@ pub enum Trust {
 	ChainSpec(TrustedGenesis),
 }
 
+/// Storage key of `System::BlockHash(0)`: the genesis hash, which frame-system never prunes.
+pub fn genesis_hash_key<R: InferenceRuntime>() -> Vec<u8> {
+	frame_system::BlockHash::<R>::hashed_key_for(
+		<frame_system::pallet_prelude::BlockNumberFor<R> as sp_runtime::traits::Zero>::zero(),
+	)
+}
+
 /// Storage key of `Inference::Results(request_id)`.
 pub fn result_storage_key<R: InferenceRuntime>(request_id: u64) -> Vec<u8> {
 	pallet_inference::Results::<R>::hashed_key_for(request_id)
@@ -178,9 +185,27 @@ pub fn verify<R: InferenceRuntime>(
 		return Err(ReceiptError::WrongStorageKey);
 	}
 	let proof = sp_trie::StorageProof::new(receipt.proof.iter().map(|n| n.0.clone()));
+	// With only a chain spec to trust, the state must also show the spec's genesis hash: the
+	// finality evidence's own `genesisHash` is the serving node's word.
+	let genesis_key = genesis_hash_key::<R>();
+	let keys: Vec<&[u8]> = match trust {
+		Trust::ChainSpec(_) => vec![&key, &genesis_key],
+		Trust::Node(_) => vec![&key],
+	};
 	let mut values =
-		sp_state_machine::read_proof_check::<R::Hashing, _>(*header.state_root(), proof, [&key])
+		sp_state_machine::read_proof_check::<R::Hashing, _>(*header.state_root(), proof, keys)
 			.map_err(|e| ReceiptError::BadProof(e.to_string()))?;
+	if let Trust::ChainSpec(spec) = trust {
+		let proven = values
+			.remove(&genesis_key)
+			.flatten()
+			.and_then(|v| H256::decode(&mut &v[..]).ok())
+			.unwrap_or_default();
+		if proven != spec.genesis_hash {
+			let other = FinalityError::OtherChain { receipt: proven, spec: spec.genesis_hash };
+			return Err(ReceiptError::Finality(other));
+		}
+	}
 	let value = values.remove(&key).flatten().ok_or(ReceiptError::NoResultInState)?;
 	let proven = ResultOf::<R>::decode(&mut &value[..]).map_err(|_| ReceiptError::BadValue)?;
 
@@ -240,16 +265,26 @@ mod tests {
 
 	/// A real state trie holding the result (and an unrelated entry), its header and a proof.
 	fn receipt_for(id: u64, stored: &InferenceResult, number: u32) -> Receipt {
+		receipt_in_chain(id, stored, number, H256::repeat_byte(0x66))
+	}
+
+	/// [`receipt_for`] in a state whose `System::BlockHash(0)` is `genesis` (proven too).
+	fn receipt_in_chain(id: u64, stored: &InferenceResult, number: u32, genesis: H256) -> Receipt {
 		let key = result_storage_key(id);
+		let genesis_key = genesis_hash_key::<Runtime>();
 		let backend = InMemoryBackend::<BlakeTwo256>::from((
 			vec![(
 				None,
-				vec![(key.clone(), Some(stored.encode())), (b"other".to_vec(), Some(vec![0; 40]))],
+				vec![
+					(key.clone(), Some(stored.encode())),
+					(genesis_key.clone(), Some(genesis.encode())),
+					(b"other".to_vec(), Some(vec![0; 40])),
+				],
 			)],
 			sp_core::storage::StateVersion::V1,
 		));
 		let root = *backend.root();
-		let proof = sp_state_machine::prove_read(backend, [&key]).unwrap();
+		let proof = sp_state_machine::prove_read(backend, [&key, &genesis_key]).unwrap();
 		let header =
 			Header::new(number, H256::zero(), root, H256::repeat_byte(3), Default::default());
 		build::<Runtime, _>(id, stored, &header, proof.into_iter_nodes().collect(), None)
@@ -283,20 +318,31 @@ mod tests {
 	#[test]
 	fn a_tampered_proof_is_rejected() {
 		let r = receipt_for(42, &result(), 10);
+		let mut refused = 0;
 		for node in 0..r.proof.len() {
 			let mut bad = r.clone();
 			let last = bad.proof[node].0.len() - 1;
 			bad.proof[node].0[last] ^= 0x55;
-			assert!(
-				matches!(
-					verify(&bad, &trusted(&r)),
-					Err(ReceiptError::BadProof(_)
-						| ReceiptError::BadValue
-						| ReceiptError::NoResultInState)
-				),
-				"tampered node {node} accepted"
-			);
+			match verify(&bad, &trusted(&r)) {
+				Err(
+					ReceiptError::BadProof(_)
+					| ReceiptError::BadValue
+					| ReceiptError::NoResultInState,
+				) => refused += 1,
+				// Only a node off the result's path (the genesis hash's, which a node-trusting
+				// verifier does not read) may be anything: without it the proof still checks.
+				Ok(_) => {
+					let mut without = r.clone();
+					without.proof.remove(node);
+					assert!(
+						verify(&without, &trusted(&r)).is_ok(),
+						"tampered node {node} accepted"
+					);
+				}
+				Err(e) => panic!("tampered node {node}: {e}"),
+			}
 		}
+		assert!(refused >= 2, "the root and the result's leaf are checked");
 		let mut empty = r.clone();
 		empty.proof.clear();
 		assert!(matches!(verify(&empty, &trusted(&r)), Err(ReceiptError::BadProof(_))));
@@ -360,7 +406,7 @@ mod tests {
 		use crate::finality::tests as f;
 		let (g, genesis, signers) = f::genesis();
 		// The receipt's block is #3 of a chain justified at #5.
-		let mut r = receipt_for(42, &result(), 1);
+		let mut r = receipt_in_chain(42, &result(), 1, genesis.genesis_hash);
 		let block = Header::decode(&mut &r.header[..]).unwrap();
 		let block = Header::new(3, H256::zero(), *block.state_root(), g.hash(), Default::default());
 		r = build::<Runtime, _>(
@@ -387,6 +433,32 @@ mod tests {
 		assert_eq!(
 			super::verify::<Runtime>(&tampered, &spec),
 			Err(ReceiptError::ResultMismatch("output"))
+		);
+		// The evidence names the spec's genesis, but the proven state is another chain's.
+		let mut other = receipt_in_chain(42, &result(), 1, H256::repeat_byte(0x66));
+		let other_block = Header::new(
+			3,
+			H256::zero(),
+			*Header::decode(&mut &other.header[..]).unwrap().state_root(),
+			g.hash(),
+			Default::default(),
+		);
+		other = build::<Runtime, _>(
+			42,
+			&result(),
+			&other_block,
+			other.proof.iter().map(|n| n.0.clone()).collect(),
+			None,
+		);
+		let chain = f::chain(&other_block, 2);
+		other.finality =
+			Some(f::evidence(&genesis, &chain, f::justify(&chain[1], 0, &signers), vec![]));
+		assert_eq!(
+			super::verify::<Runtime>(&other, &spec),
+			Err(ReceiptError::Finality(FinalityError::OtherChain {
+				receipt: H256::repeat_byte(0x66),
+				spec: genesis.genesis_hash
+			}))
 		);
 		// Short of signatures.
 		let mut short = r.clone();

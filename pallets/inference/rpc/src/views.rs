@@ -165,6 +165,16 @@ pub struct ProfileView {
 	/// least 100; the node's own limit caps it).
 	pub run_budget_ms: u32,
 	pub probed_at: u32,
+	/// How far apart the validators' probe outputs were (every revealed one against the
+	/// attested one), absolute and relative, times 1e9: the measured spread the model's
+	/// tolerance must cover.
+	#[serde(default)]
+	pub spread_abs_e9: u64,
+	#[serde(default)]
+	pub spread_rel_e9: u64,
+	/// Validators whose probe output was outside the tolerance.
+	#[serde(default)]
+	pub dissenters: u32,
 }
 
 impl ProfileView {
@@ -177,6 +187,9 @@ impl ProfileView {
 			peak_memory_kib: p.peak_memory_kib,
 			run_budget_ms: p.run_budget_millis(),
 			probed_at: p.probed_at,
+			spread_abs_e9: p.spread.abs_e9,
+			spread_rel_e9: p.spread.rel_e9,
+			dissenters: p.dissenters,
 		}
 	}
 }
@@ -384,6 +397,11 @@ fn spec_list(views: &[TensorSpecView]) -> Result<TensorSpecs, String> {
 }
 
 impl RequestView {
+	/// The tolerance the request demanded (request rules), if any.
+	pub fn tolerance(&self) -> Option<Tolerance> {
+		Some(Tolerance { abs_e9: self.tolerance_abs_e9?, rel_e9: self.tolerance_rel_e9? })
+	}
+
 	pub fn new<R: InferenceRuntime>(id: u64, r: &RequestOf<R>) -> Self {
 		RequestView {
 			id,
