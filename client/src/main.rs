@@ -528,11 +528,12 @@ fn wait_for_probe(rpc: &Node, id: H256, limit: Duration) -> Result<(), String> {
 					};
 					if p.dissenters > 0 || spread.may_exceed(tolerance) {
 						eprintln!(
-							"warning: the tolerance is tighter than the validators' measured \
-							 spread: requests may find no quorum; register again with a \
-							 tolerance of at least {:e} abs or {:e} rel",
-							p.spread_abs_e9 as f64 / 1e9,
-							p.spread_rel_e9 as f64 / 1e9
+							"warning: the tolerance may be tighter than the validators' measured \
+							 spread ({} dissenter(s); the spread counts dissenters' outputs, \
+							 which a faulty validator can make arbitrary): requests may find no \
+							 quorum; compare the outputs of your own runs on different machines \
+							 before registering a looser one",
+							p.dissenters
 						);
 					}
 				}

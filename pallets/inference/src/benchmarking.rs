@@ -478,7 +478,7 @@ mod benchmarks {
 			ExpiryQueue::<T>::remove(expiry_block);
 			if index >= e as usize {
 				let request = Requests::<T>::get(id).unwrap();
-				Pallet::<T>::expire(id, request, ExpiryReason::Deadline);
+				let _ = Pallet::<T>::expire(id, request, ExpiryReason::Deadline);
 			} else {
 				for member in 0..committee {
 					let commitment = Commitment { hash: H256::repeat_byte(1), at: 1u32.into() };
@@ -528,7 +528,7 @@ mod benchmarks {
 		let (id, _) = open_request::<T>(1, T::MaxCommittee::get())?;
 		let request = Requests::<T>::get(id).expect("the request exists");
 		Callbacks::<T>::insert(id, Weight::zero());
-		Pallet::<T>::expire(id, request, ExpiryReason::Deadline);
+		let _ = Pallet::<T>::expire(id, request, ExpiryReason::Deadline);
 		assert_eq!(ExpiryCallbacks::<T>::count(), 1);
 		let used;
 		#[block]

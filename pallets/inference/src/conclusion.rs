@@ -60,9 +60,9 @@ impl<T: Config> Pallet<T> {
 		let Some((leader, verdict)) = leader(&supports, request.quorum) else {
 			Submissions::<T>::insert(id, member, output);
 			if Self::all_revealed(id) {
-				Self::expire(id, request, ExpiryReason::NoAgreement);
-				// Whether it was a probe, and rejecting its model.
-				return (compared, T::DbWeight::get().reads_writes(2, 2));
+				let extra = Self::expire(id, request, ExpiryReason::NoAgreement);
+				// Whether it was a probe, and rejecting its model; who revealed (with rules).
+				return (compared, T::DbWeight::get().reads_writes(2 + extra, 2));
 			}
 			return (compared, Weight::zero());
 		};

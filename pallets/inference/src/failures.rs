@@ -65,9 +65,9 @@ impl<T: Config> Pallet<T> {
 			return Ok(Self::conclude_failed(id, request, failure.kind, voters));
 		}
 		if Self::all_revealed(id) {
-			Self::expire(id, request, ExpiryReason::NoAgreement);
-			// Whether it was a probe, and rejecting its model.
-			return Ok(T::DbWeight::get().reads_writes(2, 2));
+			let extra = Self::expire(id, request, ExpiryReason::NoAgreement);
+			// Whether it was a probe, and rejecting its model; who revealed (with rules).
+			return Ok(T::DbWeight::get().reads_writes(2 + extra, 2));
 		}
 		Ok(Weight::zero())
 	}

@@ -1126,8 +1126,21 @@ fn request_rules_errors() {
 				Error::<Test>::ToleranceLooserThanModel
 			);
 		}
+		// A member that commits and never reveals blocks unanimity but is not paid: at the
+		// deadline the two that revealed share the whole fee.
+		let base = executor_balances(3);
+		let r = request_with(model, RequestRules { min_attesters: UNANIMITY, tolerance: None })
+			.unwrap();
+		commit_all(&[(r, 0, out(3.0)), (r, 1, out(3.0)), (r, 2, out(3.0))]);
+		assert_ok!(submit(r, 0, output(3.0)));
+		assert_ok!(submit(r, 1, output(3.0)));
+		run_to(Requests::<Test>::get(r).unwrap().deadline + 1);
+		assert_eq!(Requests::<Test>::get(r).unwrap().status, RequestStatus::Expired);
+		for (m, paid) in [(0, FEE / 2), (1, FEE / 2), (2, 0)] {
+			assert_eq!(Balances::free_balance(executor_account(m)), base[m as usize] + paid);
+		}
 		// An agreed failure needs the demanded quorum too; short of it the request expires and
-		// the members that committed share the whole fee.
+		// the members that revealed share the whole fee.
 		let base = executor_balances(3);
 		let r = request_with(model, RequestRules { min_attesters: UNANIMITY, tolerance: None })
 			.unwrap();
@@ -1141,7 +1154,7 @@ fn request_rules_errors() {
 		}
 		// The model's own tolerance and committee are allowed.
 		assert_ok!(request_with(model, RequestRules { min_attesters: 3, tolerance: Some(TOL) }));
-		assert_eq!(NextRequestId::<Test>::get(), before + 2);
+		assert_eq!(NextRequestId::<Test>::get(), before + 3);
 	});
 }
 
