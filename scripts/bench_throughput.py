@@ -36,7 +36,7 @@ def measure(substrate, model: str, load: int) -> dict:
     rng = np.random.default_rng(load)
     calls = [(signers[i % len(signers)], "Inference", "request_inference",
               {"model": model, "input": "0x" + chain.vtns.encode({"x": rng.normal(size=(1, 4)).astype(np.float32)}).hex(),
-               "max_fee": FEE, "timeout": 10}) for i in range(load)]
+               "max_fee": FEE, "timeout": chain.blocks(substrate, 60)}) for i in range(load)]
     start = chain.submit_batch(substrate, calls)
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline:
@@ -106,7 +106,9 @@ def latency(substrate, model: str, samples: int = 10) -> list[dict]:
     for _ in range(samples):
         data = chain.vtns.encode({"x": rng.normal(size=(1, 4)).astype(np.float32)})
         request_id, request_block = chain.request(substrate, alice, model, data, FEE)
-        result_block = chain.wait_result(substrate, request_id)["attested_at"]
+        # Polled every 0.1 s (chain.wait_result polls every second: with 2 s blocks that would
+        # add up to a second to the measured time to finality).
+        result_block = chain.wait_result(substrate, request_id, poll=0.1)["attested_at"]
         while True:
             finalized = substrate.get_block_number(substrate.get_chain_finalised_head())
             if finalized >= result_block:
@@ -134,7 +136,9 @@ def main() -> int:
     keep = os.environ.get("BENCH_WORKDIR")
     with tempfile.TemporaryDirectory() as temporary:
         work = keep or temporary
-        net = localnet.LocalNet(binary, workdir=Path(work), port_offset=20000, extra_args=extra)
+        # BENCH_NETWORK: another zombienet file (e.g. zombienet/local-5.toml), default local-3.
+        network = Path(os.environ.get("BENCH_NETWORK", localnet.DEFAULT_NETWORK))
+        net = localnet.LocalNet(binary, network, workdir=Path(work), port_offset=20000, extra_args=extra)
         net.start()
         try:
             substrate = chain.connect(net.nodes[0].ws_url)

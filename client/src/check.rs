@@ -52,11 +52,9 @@ pub fn compare_under(
 	result: &ResultView,
 	demanded: Option<Tolerance>,
 ) -> Result<Vec<Check>, String> {
+	// Never looser than the model's (which the model id proves).
 	let own = model.tolerance();
-	let tolerance = demanded.map_or(own, |d| Tolerance {
-		abs_e9: d.abs_e9.min(own.abs_e9),
-		rel_e9: d.rel_e9.min(own.rel_e9),
-	});
+	let tolerance = demanded.map_or(own, |d| d.tightest(own));
 	let derived = model.derived_id()?;
 	let mut checks = vec![
 		(

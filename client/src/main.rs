@@ -186,6 +186,11 @@ fn main() {
 	}
 }
 
+/// A tolerance or spread given ×1e9 on chain, as `1e-5 abs, 1e-6 rel`.
+fn abs_rel(abs_e9: u64, rel_e9: u64) -> String {
+	format!("{:e} abs, {:e} rel", abs_e9 as f64 / 1e9, rel_e9 as f64 / 1e9)
+}
+
 fn run(cli: Cli) -> Result<(), String> {
 	let rpc = Node::new(&cli.rpc)?;
 	match cli.command {
@@ -194,21 +199,19 @@ fn run(cli: Cli) -> Result<(), String> {
 			for m in &page.models {
 				let spread = m.profile.as_ref().map_or(String::new(), |p| {
 					format!(
-						"  probe spread {:e} abs, {:e} rel ({} dissenter(s))",
-						p.spread_abs_e9 as f64 / 1e9,
-						p.spread_rel_e9 as f64 / 1e9,
+						"  probe spread {} ({} dissenter(s))",
+						abs_rel(p.spread_abs_e9, p.spread_rel_e9),
 						p.dissenters
 					)
 				});
 				println!(
-					"{}  {}  {} bytes  fee {}  owner {}  tolerance {:e} abs, {:e} rel{spread}",
+					"{}  {}  {} bytes  fee {}  owner {}  tolerance {}{spread}",
 					hex(&m.id.0),
 					m.status,
 					m.size,
 					m.fee,
 					m.owner,
-					m.tolerance_abs_e9 as f64 / 1e9,
-					m.tolerance_rel_e9 as f64 / 1e9,
+					abs_rel(m.tolerance_abs_e9, m.tolerance_rel_e9),
 				);
 			}
 			println!("page {} ({} model(s))", page.page, page.models.len());
@@ -514,13 +517,10 @@ fn wait_for_probe(rpc: &Node, id: H256, limit: Duration) -> Result<(), String> {
 					);
 					let tolerance = model.tolerance();
 					println!(
-						"probe spread across validators: {:e} abs, {:e} rel, {} dissenter(s) \
-						 (tolerance {:e} abs, {:e} rel)",
-						p.spread_abs_e9 as f64 / 1e9,
-						p.spread_rel_e9 as f64 / 1e9,
+						"probe spread across validators: {}, {} dissenter(s) (tolerance {})",
+						abs_rel(p.spread_abs_e9, p.spread_rel_e9),
 						p.dissenters,
-						tolerance.abs_e9 as f64 / 1e9,
-						tolerance.rel_e9 as f64 / 1e9
+						abs_rel(tolerance.abs_e9, tolerance.rel_e9)
 					);
 					let spread = verity_primitives::agreement::Spread {
 						abs_e9: p.spread_abs_e9,

@@ -124,9 +124,9 @@ pub struct Cli {
 #[derive(Debug, Clone, clap::Args)]
 pub struct FinalityParams {
 	/// Vote for the block this many blocks below the best block (2: Substrate's default voting
-	/// rule). 0 votes for the best block itself: results become final about one GRANDPA round
-	/// after their block, not two blocks later (docs/benchmarks.md). Safety does not depend on
-	/// it.
-	#[arg(long, default_value_t = 2, value_name = "BLOCKS")]
+	/// rule). 0, the default, votes for the best block itself: results become final about one
+	/// GRANDPA round after their block, not two blocks later (docs/benchmarks.md). Safety does
+	/// not depend on it (docs/finality.md).
+	#[arg(long, default_value_t = 0, value_name = "BLOCKS")]
 	pub grandpa_votes_behind: u32,
 }

@@ -46,6 +46,11 @@ impl Tolerance {
 	/// Exact agreement, also for floats.
 	pub const EXACT: Tolerance = Tolerance { abs_e9: 0, rel_e9: 0 };
 
+	/// The tighter of `self` and `other` in each part.
+	pub fn tightest(self, other: Tolerance) -> Tolerance {
+		Tolerance { abs_e9: self.abs_e9.min(other.abs_e9), rel_e9: self.rel_e9.min(other.rel_e9) }
+	}
+
 	fn abs(self) -> f64 {
 		self.abs_e9 as f64 / TOLERANCE_SCALE
 	}
@@ -363,6 +368,14 @@ mod tests {
 		assert!(!values_agree(1e6, 1e6 + 1.1, TOL));
 		assert!(values_agree(0.0, -0.0, Tolerance::EXACT));
 		assert!(!values_agree(1.0, 1.0 + f64::EPSILON, Tolerance::EXACT));
+	}
+
+	#[test]
+	fn the_tightest_of_two_tolerances_takes_each_part_from_the_tighter() {
+		let other = Tolerance { abs_e9: 20_000, rel_e9: 500 };
+		let tightest = Tolerance { abs_e9: 10_000, rel_e9: 500 };
+		assert_eq!((TOL.tightest(other), other.tightest(TOL)), (tightest, tightest));
+		assert_eq!(TOL.tightest(Tolerance::EXACT), Tolerance::EXACT);
 	}
 
 	#[test]

@@ -15,7 +15,7 @@ use alloy_core::{
 };
 use frame_support::{
 	assert_ok,
-	traits::{fungible::Inspect, Authorize},
+	traits::{fungible::Inspect, Authorize, Get},
 	BoundedVec,
 };
 use pallet_inference::{ModelStatus, RequestStatus, ResultSubmission};
@@ -703,8 +703,9 @@ fn precompile_functions_and_bad_inputs() {
 		let result = invoke(Sr25519Keyring::Bob, at, IInference::getResultCall { requestId: id });
 		assert_eq!(result.output.to_vec(), output);
 		assert_eq!(result.outputHash.0, sp_io::hashing::blake2_256(&output));
-		// One member silent, so reveals wait for the 3-block commit window.
-		assert_eq!((result.attesters, result.attestedAt), (2, requested_at + 3 + 1));
+		// One member silent, so reveals wait for the commit window.
+		let window = <Runtime as pallet_inference::Config>::CommitWindow::get();
+		assert_eq!((result.attesters, result.attestedAt), (2, requested_at + window + 1));
 		// (attesters, dissenters, committee, quorum, max difference) through the precompile.
 		let agreement = |id: u64| {
 			let a = invoke(Sr25519Keyring::Bob, at, IInference::getAgreementCall { requestId: id });
@@ -1223,5 +1224,30 @@ fn expired_requests_call_the_contract_back() {
 		);
 		assert_eq!(status, 3);
 		assert_eq!(pallet_inference::ExpiryCallbacks::<Runtime>::count(), 0);
+	});
+}
+
+/// A session rotation leaves its block to transactions: `pallet-session` rotating on its own
+/// counted the rotation block as full, so every tenth block carried no answer and no request
+/// (issue 17); `ValidatorSet` now rotates the sessions and charges a bounded weight.
+#[test]
+fn a_session_rotation_leaves_its_block_to_transactions() {
+	use frame_support::traits::OnInitialize;
+	new_ext().execute_with(|| {
+		let period = verity_runtime::SESSION_PERIOD_BLOCKS;
+		let index = verity_runtime::Session::current_index();
+		System::set_block_number(period - 1);
+		let quiet = verity_runtime::AllPalletsWithSystem::on_initialize(period - 1);
+		assert_eq!(
+			verity_runtime::Session::current_index(),
+			index,
+			"no rotation before the period"
+		);
+		System::set_block_number(period);
+		let used = verity_runtime::AllPalletsWithSystem::on_initialize(period);
+		assert_eq!(verity_runtime::Session::current_index(), index + 1, "the session rotated");
+		let max = <Runtime as frame_system::Config>::BlockWeights::get().max_block;
+		assert!(used.all_gt(quiet), "the rotation is charged");
+		assert!(used.ref_time() * 10 < max.ref_time(), "{used:?} of a block of {max:?}");
 	});
 }

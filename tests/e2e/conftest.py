@@ -54,9 +54,37 @@ def network(tmp_path_factory):
     try:
         yield net
     finally:
+        try:
+            SLOT_REPORT.append(slot_report(net))
+        except Exception as e:  # the report must not hide the suite's own outcome
+            SLOT_REPORT.append(f"block intervals of the shared network: not measured ({e})")
         net.stop()
         for node in net.nodes:
             assert node.process.poll() is not None, f"{node.name} still running after stop()"
+
+
+# Printed at the end of the run (issue 17: no missed slots during the suite).
+SLOT_REPORT: list[str] = []
+
+
+def slot_report(net) -> str:
+    """The shared network's block intervals over the whole suite, from the blocks' timestamps:
+    a slot without a block shows as an interval of two slots or more."""
+    from verity import chain
+    substrate = chain.connect(net.nodes[0].ws_url)
+    slot = chain.block_seconds(substrate)
+    best = chain.best_number(substrate)
+    stamps = [substrate.query("Timestamp", "Now", block_hash=substrate.get_block_hash(n)).value / 1000
+              for n in range(1, best + 1)]
+    intervals = [b - a for a, b in zip(stamps, stamps[1:])]
+    missed = sum(round(i / slot) - 1 for i in intervals if i > 1.5 * slot)
+    return (f"shared network: {best} blocks of {slot:g} s over {stamps[-1] - stamps[0]:.0f} s, "
+            f"{missed} missed slot(s), longest interval {max(intervals, default=0):g} s")
+
+
+def pytest_terminal_summary(terminalreporter):
+    for line in SLOT_REPORT:
+        terminalreporter.write_line(f"[slots] {line}")
 
 
 @pytest.fixture(scope="module")

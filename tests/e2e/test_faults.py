@@ -141,7 +141,7 @@ def test_crashed_validator_then_too_few_validators(fault_network, models):
     for name in ("bob", "charlie"):
         wait_caught_up(substrate, net, name)
     held_before = escrow(substrate, bob.ss58_address)
-    rid, at = chain.request(substrate, alice, model, sample, FEE, timeout=5)
+    rid, at = chain.request(substrate, alice, model, sample, FEE, timeout=chain.blocks(substrate, 30))
     status = None
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline:

@@ -239,7 +239,7 @@ def test_a_rejected_model_and_a_failed_request_raise_with_the_chains_reason(clie
     # Probed on zeros it is active, and a request on the huge shape fails by agreement.
     model_id = client.register(bomb, fee=FEE, **TOL)
     with pytest.raises(VerityError) as caught:
-        client.infer(model_id, huge, timeout=5)
+        client.infer(model_id, huge, timeout=chain.blocks(client.substrate, 30))
     assert caught.value.status == "failed" and caught.value.reason in ("OutOfMemory", "WorkerDied"), caught.value
     assert "failed" in str(caught.value)
 

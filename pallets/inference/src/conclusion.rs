@@ -144,22 +144,26 @@ impl<T: Config> Pallet<T> {
 				_ => apart(&Submissions::<T>::get(id, m)?),
 			}
 		};
+		// Each output is decoded and measured once: the attesters' (their largest absolute
+		// difference is the result's) and, on a probe, every revealed one, dissenters' included
+		// (a probe has no callback: its charged allowance covers this).
+		let is_probe = Self::is_probe(&request);
+		let spreads: Vec<(bool, Spread)> = supports
+			.iter()
+			.map(|(m, _)| (*m, verdict.has(*m)))
+			.filter(|(_, attested)| is_probe || *attested)
+			.filter_map(|(m, attested)| Some((attested, spread_of(m)?)))
+			.collect();
 		let max_difference_e9 =
-			attesting_members.iter().filter_map(|m| spread_of(*m)).map(|s| s.abs_e9).max();
-		// A probe's reports and profile, with the spread of every revealed output, dissenters'
-		// included (a probe has no callback: its charged allowance covers this).
-		let probe = if Self::is_probe(&request) {
-			let spread = supports
-				.iter()
-				.filter_map(|(m, _)| spread_of(*m))
-				.fold(Spread::default(), Spread::max);
+			spreads.iter().filter(|(a, _)| *a).map(|(_, s)| s.abs_e9).max().unwrap_or(0);
+		let probe = if is_probe {
+			let spread = spreads.iter().map(|(_, s)| *s).fold(Spread::default(), Spread::max);
 			let measured = (spread, dissenters.len() as u32);
 			Self::probe_attested(request.model, id, &attesting_members, output_hash, measured);
 			T::DbWeight::get().reads_writes(attesting_members.len() as u64 + 1, 2)
 		} else {
 			Weight::zero()
 		};
-		let max_difference_e9 = max_difference_e9.unwrap_or(0);
 		let callback = Callbacks::<T>::take(id).map(|limit| (limit, output.clone()));
 		Results::<T>::insert(
 			id,

@@ -153,8 +153,9 @@ fn flush<T: Config>(
 /// transaction submitted while it is still building the view of the block the off-chain worker
 /// runs on (seen in the end-to-end suite when models answer within milliseconds).
 const RECOMMIT_AFTER_BLOCKS: u32 = 1;
-/// Blocks after which a reveal that did not land is sent again (it has until the deadline).
-const REVEAL_AGAIN_AFTER_BLOCKS: u32 = 2;
+/// Blocks after which a reveal that did not land is sent again (it has until the deadline):
+/// the next block, so a reveal the pool lost costs one block, not two (issue 17).
+const REVEAL_AGAIN_AFTER_BLOCKS: u32 = 1;
 
 /// Claims `what` for `(request, key)` in persistent off-chain storage unless claimed within
 /// `after` blocks.

@@ -9,6 +9,13 @@
 //!
 //! The set is bounded by `MaxValidators` and never drops below `MinValidators`, so the chain
 //! cannot remove its last block producer by mistake.
+//!
+//! It also **rotates the sessions** (`Config::SessionRotation`), in its `on_initialize`:
+//! `pallet-session` rotating on its own counts the rotation block as full (its `on_initialize`
+//! returns `max_block`), so no transaction gets into that block. With 2-second blocks and
+//! 10-block sessions that delayed every tenth block's answers and requests by a block (issue 17).
+//! The runtime sets `pallet-session`'s `ShouldEndSession` to [`NeverEndSession`] and this pallet
+//! charges the rotation what `SessionRotation::rotate` returns.
 #![cfg_attr(not(feature = "std"), no_std)]
 
 extern crate alloc;
@@ -25,7 +32,35 @@ pub mod weights;
 pub use weights::WeightInfo;
 
 use alloc::vec::Vec;
+use frame_support::weights::Weight;
 use sp_staking::SessionIndex;
+
+/// Rotates the sessions on a schedule (the runtime: `pallet-session`'s rotation on
+/// `PeriodicSessions`).
+pub trait SessionRotation<BlockNumber> {
+	/// Whether a session ends at block `now`.
+	fn should_rotate(now: BlockNumber) -> bool;
+	/// Rotates the session; returns the weight of a rotation of the largest validator set.
+	fn rotate() -> Weight;
+}
+
+/// No rotation (tests of this pallet alone).
+impl<BlockNumber> SessionRotation<BlockNumber> for () {
+	fn should_rotate(_: BlockNumber) -> bool {
+		false
+	}
+	fn rotate() -> Weight {
+		Weight::zero()
+	}
+}
+
+/// `pallet-session`'s `ShouldEndSession` when this pallet rotates the sessions.
+pub struct NeverEndSession;
+impl<BlockNumber> pallet_session::ShouldEndSession<BlockNumber> for NeverEndSession {
+	fn should_end_session(_: BlockNumber) -> bool {
+		false
+	}
+}
 
 #[frame_support::pallet]
 pub mod pallet {
@@ -48,6 +83,19 @@ pub mod pallet {
 		type MinValidators: Get<u32>;
 		/// Weights of this pallet's calls.
 		type WeightInfo: WeightInfo;
+		/// When and how sessions rotate (in this pallet's `on_initialize`).
+		type SessionRotation: SessionRotation<BlockNumberFor<Self>>;
+	}
+
+	#[pallet::hooks]
+	impl<T: Config> Hooks<BlockNumberFor<T>> for Pallet<T> {
+		fn on_initialize(now: BlockNumberFor<T>) -> Weight {
+			if T::SessionRotation::should_rotate(now) {
+				T::SessionRotation::rotate()
+			} else {
+				Weight::zero()
+			}
+		}
 	}
 
 	/// The validators the next session rotation hands to `pallet-session`.

@@ -26,6 +26,7 @@ impl pallet_validator_set::Config for Test {
 	type AddRemoveOrigin = EnsureRoot<u64>;
 	type MaxValidators = MaxValidators;
 	type MinValidators = MinValidators;
+	type SessionRotation = ();
 	type WeightInfo = ();
 }
 

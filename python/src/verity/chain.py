@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import subprocess
 import time
@@ -266,6 +267,28 @@ def register_models_at_once(substrate: SubstrateInterface, owner: Keypair, model
 UNANIMITY = 2**32 - 1
 
 
+def tolerance_e9(abs_tol: float, rel_tol: float) -> dict:
+    """The chain's tolerance (×1e9, rounded as the CLI rounds: halves away from zero) of an
+    absolute and a relative tolerance; ValueError outside 0..1e9."""
+    scaled = {}
+    for key, value, name in (("abs_e9", abs_tol, "abs_tol"), ("rel_e9", rel_tol, "rel_tol")):
+        if not (math.isfinite(value) and 0 <= value <= 1e9):
+            raise ValueError(f"{name} must be a number from 0 to 1e9")
+        scaled[key] = math.floor(value * 1e9 + 0.5)  # Rust's f64::round: halves away from zero
+    return scaled
+
+
+def block_seconds(substrate: SubstrateInterface) -> float:
+    """The chain's block time in seconds (Aura's slot: twice the timestamp's minimum period)."""
+    return substrate.get_constant("Timestamp", "MinimumPeriod").value * 2 / 1000
+
+
+def blocks(substrate: SubstrateInterface, seconds: float) -> int:
+    """The number of blocks (at least 1) that last `seconds` on this chain: timeouts are given in
+    blocks, and set in time by tests that do not depend on the block time."""
+    return max(1, math.ceil(seconds / block_seconds(substrate)))
+
+
 def request(substrate: SubstrateInterface, requester: Keypair, model_id: str, input_bytes: bytes,
             max_fee: int, timeout: int | None = None, min_attesters: int = 0,
             tolerance: tuple[float, float] | None = None) -> tuple[int, int]:
@@ -275,7 +298,7 @@ def request(substrate: SubstrateInterface, requester: Keypair, model_id: str, in
     params = {"model": model_id, "input": "0x" + input_bytes.hex(), "max_fee": max_fee, "timeout": timeout}
     if min_attesters or tolerance is not None:
         params["rules"] = {"min_attesters": min_attesters, "tolerance": None if tolerance is None else
-                           {"abs_e9": round(tolerance[0] * 1e9), "rel_e9": round(tolerance[1] * 1e9)}}
+                           tolerance_e9(*tolerance)}
         receipt = submit(substrate, requester, "Inference", "request_inference_with_rules", params)
     else:
         receipt = submit(substrate, requester, "Inference", "request_inference", params)
@@ -287,7 +310,7 @@ def request(substrate: SubstrateInterface, requester: Keypair, model_id: str, in
     raise RuntimeError("no InferenceRequested event")
 
 
-def wait_result(substrate: SubstrateInterface, request_id: int, timeout: float = 120.0) -> dict:
+def wait_result(substrate: SubstrateInterface, request_id: int, timeout: float = 120.0, poll: float = 1.0) -> dict:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         result = substrate.query("Inference", "Results", [request_id]).value
@@ -296,7 +319,7 @@ def wait_result(substrate: SubstrateInterface, request_id: int, timeout: float =
         status = substrate.query("Inference", "Requests", [request_id]).value
         if status is not None and status["status"] == "Expired":
             raise AssertionError(f"request {request_id} expired")
-        time.sleep(1)
+        time.sleep(poll)
     raise TimeoutError(f"request {request_id} not finalized after {timeout}s")
 
 

@@ -443,7 +443,7 @@ class Client:
         try:
             request_id, created = chain.request(self.substrate, signer, model_id, encoded, max_fee, timeout,
                                                 min_attesters, tolerance)
-        except (RuntimeError, TimeoutError, SubstrateRequestException) as e:
+        except (RuntimeError, TimeoutError, ValueError, SubstrateRequestException) as e:
             raise VerityError(str(e)) from e
         started, seen = time.monotonic(), created
         while True:
@@ -558,9 +558,7 @@ class Client:
 
 def tolerance(abs_tol: float, rel_tol: float) -> dict:
     """The chain's tolerance (×1e9, rounded) of `verity register --abs-tol --rel-tol`."""
-    scaled = {}
-    for key, value, name in (("abs_e9", abs_tol, "abs_tol"), ("rel_e9", rel_tol, "rel_tol")):
-        if not (np.isfinite(value) and 0 <= value <= 1e9):
-            raise VerityError(f"{name} must be a number from 0 to 1e9")
-        scaled[key] = math.floor(value * 1e9 + 0.5)  # Rust's f64::round: halves away from zero
-    return scaled
+    try:
+        return chain.tolerance_e9(abs_tol, rel_tol)
+    except ValueError as e:
+        raise VerityError(str(e)) from e

@@ -7,11 +7,21 @@ use super::*;
 const AVERAGE_ON_INITIALIZE_RATIO: Perbill = Perbill::from_percent(10);
 /// Normal extrinsics may fill 75% of a block; the rest is kept for operational ones.
 const NORMAL_DISPATCH_RATIO: Perbill = Perbill::from_percent(75);
-/// 2 seconds of compute per 6-second block. A solochain ships no proofs, so the proof-size
-/// budget only needs to be finite (pallet-revive derives gas limits from it) and large enough
-/// for the biggest model hash check (16 MiB read in `complete_model_upload`).
-const MAXIMUM_BLOCK_WEIGHT: Weight =
-	Weight::from_parts(WEIGHT_REF_TIME_PER_SECOND.saturating_mul(2), 64 * 1024 * 1024);
+/// A third of the block time in compute (2 s per 6-second block before issue 17, 0.67 s per
+/// 2-second block now: the same compute per second), so that authoring and importing a full
+/// block fit well within a slot. A solochain ships no proofs, so the proof-size budget only
+/// needs to be finite (pallet-revive derives gas limits from it) and large enough for the
+/// biggest model hash check (16 MiB read in `complete_model_upload`).
+const MAXIMUM_BLOCK_WEIGHT: Weight = Weight::from_parts(
+	WEIGHT_REF_TIME_PER_MILLIS.saturating_mul(MILLISECS_PER_BLOCK / 3),
+	64 * 1024 * 1024,
+);
+
+/// The number of blocks that last `millis` milliseconds (windows are set in time and follow
+/// the block time).
+const fn blocks(millis: u64) -> BlockNumber {
+	(millis / MILLISECS_PER_BLOCK) as BlockNumber
+}
 
 parameter_types! {
 	pub const BlockHashCount: BlockNumber = 2400;
@@ -113,6 +123,35 @@ impl pallet_validator_set::Config for Runtime {
 	type MaxValidators = MaxValidators;
 	type MinValidators = MinValidators;
 	type WeightInfo = pallet_validator_set::weights::SubstrateWeight<Runtime>;
+	type SessionRotation = SessionRotation;
+}
+
+/// Sessions rotate every `SessionPeriod` blocks, in `ValidatorSet`'s `on_initialize`:
+/// `pallet-session` rotating on its own would count each rotation block as full (no
+/// transaction in every tenth block; see `pallet_validator_set`).
+pub struct SessionRotation;
+impl pallet_validator_set::SessionRotation<BlockNumber> for SessionRotation {
+	fn should_rotate(now: BlockNumber) -> bool {
+		<pallet_session::PeriodicSessions<SessionPeriod, SessionOffset> as pallet_session::ShouldEndSession<BlockNumber>>::should_end_session(now)
+	}
+
+	/// Not benchmarked (pallet-session has no benchmark of a rotation, which is why it charges
+	/// a full block): bounded by counting the storage it touches for `MaxValidators`
+	/// validators, with room to spare. `pallet_session::rotate_session` reads each next
+	/// validator's keys (`NextKeys`) and ownership, the session's own items (`CurrentIndex`,
+	/// `QueuedKeys`, `QueuedChanged`, `Validators`, `DisabledValidators`), and its handlers
+	/// write one value each (Aura's and the inference pallet's authority lists, GRANDPA's
+	/// pending change) plus this pallet's `SetChanged` and `Validators`: at most 2 reads and one
+	/// write per validator and a few dozen more. Charged: 2·V + 32 reads, V + 32 writes and 5 ms
+	/// of computation (with 100 validators about 14 ms on ParityDB weights, 2 % of the compute
+	/// of a 2 s block).
+	fn rotate() -> Weight {
+		pallet_session::Pallet::<Runtime>::rotate_session();
+		let validators = u64::from(MaxValidators::get());
+		<Runtime as frame_system::Config>::DbWeight::get()
+			.reads_writes(2 * validators + 32, validators + 32)
+			.saturating_add(Weight::from_parts(5 * WEIGHT_REF_TIME_PER_MILLIS, 64 * 1024))
+	}
 }
 
 parameter_types! {
@@ -126,7 +165,8 @@ impl pallet_session::Config for Runtime {
 	type RuntimeEvent = RuntimeEvent;
 	type ValidatorId = AccountId;
 	type ValidatorIdOf = sp_runtime::traits::ConvertInto;
-	type ShouldEndSession = pallet_session::PeriodicSessions<SessionPeriod, SessionOffset>;
+	// `ValidatorSet` rotates the sessions (`SessionRotation` above).
+	type ShouldEndSession = pallet_validator_set::NeverEndSession;
 	type NextSessionRotation = pallet_session::PeriodicSessions<SessionPeriod, SessionOffset>;
 	type SessionManager = ValidatorSet;
 	type SessionHandler = <SessionKeys as OpaqueKeys>::KeyTypeIdProviders;
@@ -194,7 +234,8 @@ parameter_types! {
 	pub QuorumRatio: Perbill = Perbill::from_rational(2u32, 3u32);
 	pub const MaxPendingRequests: u32 = 1024;
 	pub const MaxRequestsPerBlock: u32 = 256;
-	pub const DefaultInferenceTimeout: BlockNumber = 10;
+	/// A minute (10 blocks of 6 s before issue 17).
+	pub const DefaultInferenceTimeout: BlockNumber = blocks(60_000);
 	pub const MaxInferenceTimeout: BlockNumber = HOURS;
 	pub const ResultRetention: BlockNumber = DAYS;
 	/// Pool priority of answers (commitments, reveals): above ordinary transactions that tip
@@ -229,11 +270,13 @@ impl pallet_inference::Config for Runtime {
 	// Small models take microseconds: the time budget, not the count, bounds the work.
 	type MaxRunsPerBlock = ConstU32<512>;
 	type MaxOffchainMillis = ConstU64<{ MILLISECS_PER_BLOCK / 2 }>;
-	type ResubmitAfter = ConstU32<5>;
+	// A claimed run is retried after 30 s if its answer never got committed.
+	type ResubmitAfter = ConstU32<{ blocks(30_000) }>;
 	type MaxFailuresInRow = ConstU32<3>;
 	// Answers are committed in the block after the request; a member that stays silent delays
-	// the reveals by at most this many blocks.
-	type CommitWindow = ConstU32<3>;
+	// the reveals by at most this many blocks: 18 s (3 blocks of 6 s before issue 17), the
+	// off-chain workers' time to run a block's worth of requests under load.
+	type CommitWindow = ConstU32<{ blocks(18_000) }>;
 	// 1/16 of the pending set: filling it takes 16 funded accounts.
 	type MaxPendingPerAccount = ConstU32<64>;
 	// Members that ran an expired request's model keep a tenth of its fee.
@@ -243,11 +286,14 @@ impl pallet_inference::Config for Runtime {
 	// its deposit burnt).
 	type UploadWindow = ConstU32<DAYS>;
 	type MaxUploadsPerBlock = ConstU32<16>;
-	// A reveal is charged its worst case: 2.1 MB of proof (16 earlier 64 KiB outputs read, a
-	// 1 MiB callback) and 52 ms. With 16 per batch (34 MB declared) the author fit only four
-	// batches in a block's 48 MiB of normal proof size (the rest waited for later blocks); 8 per
-	// batch (17 MB, 0.42 s) leave room for ~25 batches beside the commitments.
-	type MaxRevealsPerBatch = ConstU32<8>;
+	// A reveal is charged its worst case up front: 2.1 MB of proof (16 earlier 64 KiB outputs
+	// read, a 1 MiB callback) and ~55 ms, nearly all of it the largest callback (50 ms); what it
+	// did not use is refunded after dispatch. The author adds a batch only while the block has
+	// its whole declared weight left: with 6 s blocks (1.5 s of normal weight) batches of 8
+	// (0.44 s declared) fit; a 2 s block has 0.5 s, which 8 would nearly fill, so batches of 4
+	// (0.22 s): a block takes batches until its used weight reaches ~0.28 s (~180 reveals of
+	// small models without callbacks, measured in docs/benchmarks.md, issue 17).
+	type MaxRevealsPerBatch = ConstU32<4>;
 	type OnDissent = ();
 	// Contracts that asked for it get `onInferenceResult` called when their result is final.
 	type ResultCallback = pallet_inference_precompile::ContractCallback<Runtime>;

@@ -24,9 +24,7 @@ use sp_core::{
 	Bytes, H256,
 };
 use sp_runtime::{
-	traits::{
-		BlakeTwo256, Block as BlockT, Bounded, Hash as _, Header as HeaderT, NumberFor, One, Zero,
-	},
+	traits::{BlakeTwo256, Block as BlockT, Hash as _, Header as HeaderT, NumberFor, One, Zero},
 	StateVersion,
 };
 
@@ -281,10 +279,9 @@ where
 	/// Evidence that the finalized block `number` is final.
 	pub fn prove(&self, number: NumberFor<Blk>) -> Result<FinalityEvidence, String> {
 		let chain = self.backend.blockchain();
-		let failed = |e: sp_blockchain::Error| e.to_string();
 		// The latest justification first: the finalized head read after it is at or above it.
 		let latest = sc_consensus_grandpa::best_justification::<_, Blk>(&*self.backend)
-			.map_err(failed)?
+			.map_err(|e| e.to_string())?
 			.map(|j| (j.target().0, j.encode()));
 		let finalized = chain.info().finalized_number;
 		let mut headers = Vec::new();
@@ -296,66 +293,68 @@ where
 					 head #{finalized})"
 				));
 			}
-			let hash = chain.hash(n).map_err(failed)?.ok_or_else(|| format!("no block #{n}"))?;
+			let (hash, header) = self.block(n)?;
 			if n > number {
-				let header =
-					chain.header(hash).map_err(failed)?.ok_or_else(|| format!("no header #{n}"))?;
-				headers.push(Bytes(header.encode()));
+				headers.push(header);
 			}
-			let stored = chain
-				.justifications(hash)
-				.map_err(failed)?
-				.and_then(|j| j.into_justification(GRANDPA_ENGINE_ID));
-			match (stored, &latest) {
+			match (self.justification(hash)?, &latest) {
 				(Some(j), _) => break j,
 				(None, Some((target, j))) if *target == n => break j.clone(),
 				_ => n += One::one(),
 			}
 		};
-		let changes: AuthoritySetChanges<NumberFor<Blk>> =
-			self.authority_set.authority_set_changes();
+		// The last block of every authority set before the current one, oldest first: a full
+		// history has one per set.
 		let incomplete =
 			"this node lacks the history of authority-set changes (it was warp-synced)";
-		let count_before = |end: NumberFor<Blk>| {
-			changes.iter_from(Zero::zero()).map(|c| c.filter(|(_, last)| *last < end).count())
-		};
-		// A full history has one change per set before the current one.
-		if count_before(NumberFor::<Blk>::max_value()) != Some(self.authority_set.set_id() as usize)
-		{
+		let changes: AuthoritySetChanges<NumberFor<Blk>> =
+			self.authority_set.authority_set_changes();
+		let history: Vec<NumberFor<Blk>> =
+			changes.iter_from(Zero::zero()).ok_or(incomplete)?.map(|(_, last)| *last).collect();
+		if history.len() != self.authority_set.set_id() as usize {
 			return Err(incomplete.into());
 		}
-		if count_before(n).unwrap_or(0) > MAX_SET_CHANGES {
+		let before = history.iter().take_while(|last| **last < n);
+		if before.clone().count() > MAX_SET_CHANGES {
 			return Err(format!("more than {MAX_SET_CHANGES} authority-set changes since genesis"));
 		}
-		let history = changes.iter_from(Zero::zero()).ok_or(incomplete)?;
-		let mut set_changes = Vec::new();
-		for (_, last_block) in history.take_while(|(_, last)| *last < n) {
-			let hash = chain
-				.hash(*last_block)
-				.map_err(failed)?
-				.ok_or_else(|| format!("no block #{last_block}"))?;
-			let header = chain
-				.header(hash)
-				.map_err(failed)?
-				.ok_or_else(|| format!("no header #{last_block}"))?;
-			let justification = chain
-				.justifications(hash)
-				.map_err(failed)?
-				.and_then(|j| j.into_justification(GRANDPA_ENGINE_ID))
-				.ok_or_else(|| {
-					format!("no justification of the authority-set change at #{last_block}")
+		let set_changes = before
+			.map(|last| {
+				let (hash, header) = self.block(*last)?;
+				let justification = self.justification(hash)?.ok_or_else(|| {
+					format!("no justification of the authority-set change at #{last}")
 				})?;
-			set_changes.push(SetChange {
-				header: Bytes(header.encode()),
-				justification: Bytes(justification),
-			});
-		}
+				Ok(SetChange { header, justification: Bytes(justification) })
+			})
+			.collect::<Result<Vec<_>, String>>()?;
 		Ok(FinalityEvidence {
 			genesis_hash: chain.info().genesis_hash,
 			set_changes,
 			headers,
 			justification: Bytes(justification),
 		})
+	}
+
+	/// The hash and the encoded header of block `n` of the best chain.
+	fn block(&self, n: NumberFor<Blk>) -> Result<(Blk::Hash, Bytes), String> {
+		let chain = self.backend.blockchain();
+		let hash =
+			chain.hash(n).map_err(|e| e.to_string())?.ok_or_else(|| format!("no block #{n}"))?;
+		let header = chain
+			.header(hash)
+			.map_err(|e| e.to_string())?
+			.ok_or_else(|| format!("no header #{n}"))?;
+		Ok((hash, Bytes(header.encode())))
+	}
+
+	/// The GRANDPA justification stored with block `hash`, if any.
+	fn justification(&self, hash: Blk::Hash) -> Result<Option<Vec<u8>>, String> {
+		Ok(self
+			.backend
+			.blockchain()
+			.justifications(hash)
+			.map_err(|e| e.to_string())?
+			.and_then(|j| j.into_justification(GRANDPA_ENGINE_ID)))
 	}
 }
 
