@@ -36,7 +36,7 @@ def measure(substrate, model: str, load: int) -> dict:
     rng = np.random.default_rng(load)
     calls = [(signers[i % len(signers)], "Inference", "request_inference",
               {"model": model, "input": "0x" + chain.vtns.encode({"x": rng.normal(size=(1, 4)).astype(np.float32)}).hex(),
-               "max_fee": FEE, "timeout": chain.blocks(substrate, 60)}) for i in range(load)]
+               "max_fee": FEE, "timeout": chain.blocks(substrate, 60) + i % 3}) for i in range(load)]
     start = chain.submit_batch(substrate, calls)
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline:

@@ -704,7 +704,7 @@ fn precompile_functions_and_bad_inputs() {
 		assert_eq!(result.output.to_vec(), output);
 		assert_eq!(result.outputHash.0, sp_io::hashing::blake2_256(&output));
 		// One member silent, so reveals wait for the commit window.
-		let window = <Runtime as pallet_inference::Config>::CommitWindow::get();
+		let window: u32 = <Runtime as pallet_inference::Config>::CommitWindow::get();
 		assert_eq!((result.attesters, result.attestedAt), (2, requested_at + window + 1));
 		// (attesters, dissenters, committee, quorum, max difference) through the precompile.
 		let agreement = |id: u64| {

@@ -128,8 +128,9 @@ def test_spam_hits_the_pending_bound_and_keeps_the_block_time(network5, setup):
                            for kp in signers), 60, "the spam accounts were not funded")
     issuance = substrate.query("Balances", "TotalIssuance").value
     sample = "0x" + chain.vtns.encode({"x": np.ones((1, 4), dtype=np.float32)}).hex()
-    # Spread over timeouts 2..7 so that no per-block expiry slot fills before the pending bound.
-    timeouts = list(range(2, 8))
+    # Spread over timeouts from 2 blocks so that no per-block expiry slot fills before the
+    # pending bound (85 per slot with 2 s blocks: 15 slots).
+    timeouts = list(range(2, 2 + -(-total // (per_slot - 6))))
     assert total / len(timeouts) < per_slot
     calls = [(signers[i % len(signers)], "Inference", "request_inference",
               {"model": model, "input": sample, "max_fee": FEE, "timeout": timeouts[i % len(timeouts)]})
