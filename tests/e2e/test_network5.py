@@ -115,7 +115,10 @@ def test_spam_hits_the_pending_bound_and_keeps_the_block_time(network5, setup):
     bound = substrate.get_constant("Inference", "MaxPendingRequests").value
     per_account = substrate.get_constant("Inference", "MaxPendingPerAccount").value
     per_slot = substrate.get_constant("Inference", "MaxRequestsPerBlock").value
-    total = bound + 160
+    # 1000 more than the bound: with 2 s blocks the spam lands at ~100 requests a block while
+    # the validators conclude ~25-50 a block, so the pending set fills only after ~20 blocks
+    # (with 160 more it peaked at 1014 of 1024, with 400 more at 889).
+    total = bound + 1000
     # One account alone cannot fill the pending set: enough accounts, each staying under its cap,
     # funded by the development accounts.
     count = -(-total // (per_account - 4))
@@ -128,9 +131,13 @@ def test_spam_hits_the_pending_bound_and_keeps_the_block_time(network5, setup):
                            for kp in signers), 60, "the spam accounts were not funded")
     issuance = substrate.query("Balances", "TotalIssuance").value
     sample = "0x" + chain.vtns.encode({"x": np.ones((1, 4), dtype=np.float32)}).hex()
-    # Spread over timeouts from 2 blocks so that no per-block expiry slot fills before the
-    # pending bound (85 per slot with 2 s blocks: 15 slots).
-    timeouts = list(range(2, 2 + -(-total // (per_slot - 6))))
+    # Timeouts of at least 30 s, so that none expires while the spam is still landing (with 2 s
+    # blocks it lands over ~12 blocks: ~40-250 requests a block; with 2-block timeouts most
+    # expired before the pending set filled), spread over twice the deadline slots one block's
+    # requests would need (85 share a slot), since the blocks they land in shift their deadlines
+    # onto each other's.
+    first = chain.blocks(substrate, 30)
+    timeouts = list(range(first, first + 2 * -(-total // per_slot)))
     assert total / len(timeouts) < per_slot
     calls = [(signers[i % len(signers)], "Inference", "request_inference",
               {"model": model, "input": sample, "max_fee": FEE, "timeout": timeouts[i % len(timeouts)]})
