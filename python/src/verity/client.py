@@ -20,7 +20,6 @@ wrong, on the chain or before sending, is a `VerityError`.
 from __future__ import annotations
 
 import json
-import math
 import subprocess
 import tempfile
 import time
