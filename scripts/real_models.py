@@ -10,6 +10,10 @@ Taken as shipped inside PyPI wheels (downloaded with `pip download --no-deps`, c
   ocr_det      PaddleOCR v4 text detector, a DBNet CNN (rapidocr-onnxruntime 1.4.4)
   silero_vad   Silero voice activity detector (silero-vad 6.2.3; If subgraphs, int64 scalar input,
                recurrent state in and out)
+Exported by `torch.onnx.export` from standard architectures with random weights, once, by
+scripts/export_torch_models.py (the torch wheel weighs gigabytes), committed in tests/models/:
+  torch_squeezenet  torchvision's SqueezeNet 1.1 CNN (1000 classes)
+  torch_encoder     a 2-layer nn.TransformerEncoder text classifier (int64 token ids)
 
 For each model NAME it writes into OUT_DIR: NAME.onnx, one NAME.INPUT.npy per input (in the
 model's order, listed in NAME.inputs), NAME.input.vtns, and NAME.expected.vtns (Python
@@ -35,6 +39,14 @@ WHEELS = {  # name: (pip requirement, file inside the wheel)
     "ocr_det": ("rapidocr-onnxruntime==1.4.4", "rapidocr_onnxruntime/models/ch_PP-OCRv4_det_infer.onnx"),
     "silero_vad": ("silero-vad==6.2.3", "silero_vad/data/silero_vad.onnx"),
 }
+
+
+# name: file in the repository (committed outputs of scripts/export_torch_models.py)
+COMMITTED = {
+    "torch_squeezenet": "tests/models/torch_squeezenet.onnx",
+    "torch_encoder": "tests/models/torch_encoder.onnx",
+}
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def credit_data(rng, n=400):
@@ -103,6 +115,10 @@ def inputs_for(name: str, rng) -> dict[str, np.ndarray]:
     if name == "silero_vad":  # 512 samples of 16 kHz audio, zero state
         return {"input": (0.1 * rng.standard_normal((1, 512))).astype(np.float32),
                 "state": np.zeros((2, 1, 128), dtype=np.float32), "sr": np.array(16000, dtype=np.int64)}
+    if name == "torch_squeezenet":  # a 64x64 RGB image, normalised as torchvision's transforms do
+        return {"image": ((rng.random((1, 3, 64, 64)) - 0.45) / 0.225).astype(np.float32)}
+    if name == "torch_encoder":  # two sentences of 16 token ids
+        return {"tokens": rng.integers(0, 1000, size=(2, 16), dtype=np.int64)}
     raise KeyError(name)
 
 
@@ -117,6 +133,8 @@ def main() -> int:
     models = converted(rng)
     for name in WHEELS:
         models[name] = from_wheel(name, args.wheels)
+    for name, path in COMMITTED.items():
+        models[name] = (ROOT / path).read_bytes()
     options = ort.SessionOptions()
     options.intra_op_num_threads = options.inter_op_num_threads = 1
     for name, data in models.items():

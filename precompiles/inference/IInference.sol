@@ -28,7 +28,9 @@ interface IInference {
 
     /// @notice Like `requestInference`, and when the result is attested the chain calls the
     /// caller's `onInferenceResult` (see `IInferenceConsumer`) with up to the given weight,
-    /// which the caller pays now, as gas, on top of this call. The callback runs as the contract
+    /// which the caller pays now, as gas, on top of this call; when the request ends, the fee of
+    /// the weight the callback did not use goes back to the transaction's signer (see
+    /// docs/pallet-inference.md, "Callbacks"). The callback runs as the contract
     /// itself (`msg.sender == address(this)`), which a contract able to call itself (a generic
     /// `execute`) could fake: inherit `contracts/src/InferenceConsumer.sol`, which accepts only
     /// the chain's outcome of the contract's own requests, once. If it reverts or runs out of

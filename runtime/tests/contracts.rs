@@ -460,6 +460,19 @@ fn requested_ids() -> Vec<u64> {
 		.collect()
 }
 
+/// What `CallbackRefunded` events gave `payer`.
+fn refunded_to(payer: AccountId) -> Balance {
+	inference_events()
+		.into_iter()
+		.filter_map(|e| match e {
+			pallet_inference::Event::CallbackRefunded { payer: p, amount, .. } if p == payer => {
+				Some(amount)
+			}
+			_ => None,
+		})
+		.sum()
+}
+
 fn total_issuance() -> Balance {
 	<Balances as Inspect<AccountId>>::total_issuance()
 }
@@ -536,14 +549,18 @@ fn lending_case(features: [i64; 4]) -> f64 {
 			.expect("a Decided event");
 		assert_eq!((decided.approved, decided.score), (app.approved, app.score));
 
-		// Settling a decided application reverts; fees went to validators, none were created.
+		// Settling a decided application reverts; fees went to validators, none were created
+		// but the refund of the callback weight Bob prepaid (minted: the fee was burnt; here
+		// `bare_call` charged no fee, so it shows as new).
 		let again = call_from(
 			Sr25519Keyring::Bob,
 			lending,
 			ICreditLending::settleCall { requestId: id }.abi_encode(),
 		);
 		assert_eq!(again.reason(), "already settled");
-		assert_eq!(total_issuance(), issuance);
+		let refunded = refunded_to(Sr25519Keyring::Bob.to_account_id());
+		assert!(refunded > 0);
+		assert_eq!(total_issuance(), issuance + refunded);
 		assert_eq!(
 			pallet_inference::Requests::<Runtime>::get(id).unwrap().status,
 			RequestStatus::Attested
@@ -1249,5 +1266,82 @@ fn a_session_rotation_leaves_its_block_to_transactions() {
 		let max = <Runtime as frame_system::Config>::BlockWeights::get().max_block;
 		assert!(used.all_gt(quiet), "the rotation is charged");
 		assert!(used.ref_time() * 10 < max.ref_time(), "{used:?} of a block of {max:?}");
+	});
+}
+
+/// The gas a request prepays for its callback comes back, less what the callback used, to the
+/// account that signed the transaction, and never more than that transaction paid for the
+/// unused weight: two requesting transactions, alike but for their callback limit (the whole
+/// limit; only what the first callback used), differ in fee by at least the refund.
+#[test]
+fn unused_callback_weight_goes_back_to_its_payer_never_more_than_it_paid() {
+	use codec::Encode;
+	use frame_support::dispatch::GetDispatchInfo;
+	new_ext().execute_with(|| {
+		let model = register("linear");
+		let bob = Sr25519Keyring::Bob.to_account_id();
+		// Bob asks the precompile directly: the callback calls his account (no code), which
+		// uses almost none of the limit.
+		let request = |limit: Weight| -> (u64, Balance) {
+			let data = IInference::requestInferenceWithCallbackCall {
+				model: FixedBytes::from(model.0),
+				input: probe_input().into(),
+				maxFee: U256::from(FEE),
+				timeout: 0,
+				callbackRefTime: limit.ref_time(),
+				callbackProofSize: limit.proof_size(),
+			}
+			.abi_encode();
+			let call = RuntimeCall::Revive(pallet_revive::Call::call {
+				dest: precompile(),
+				value: 0,
+				weight_limit: Weight::from_parts(200_000_000_000, 4 * 1024 * 1024),
+				storage_deposit_limit: UNIT,
+				data,
+			});
+			let (info, len) = (call.get_dispatch_info(), call.encoded_size() as u32);
+			let post = call.dispatch(RuntimeOrigin::signed(bob.clone())).expect("request");
+			let fee = verity_runtime::TransactionPayment::compute_actual_fee(len, &info, &post, 0);
+			(*requested_ids().last().expect("a request"), fee)
+		};
+		let limit = Weight::from_parts(5_000_000_000, 262_144);
+		let (id, paid) = request(limit);
+		let before = Balances::free_balance(&bob);
+		let issuance = total_issuance();
+		finalize_with_quorum(id);
+		let used =
+			inference_events()
+				.into_iter()
+				.find_map(|e| match e {
+					pallet_inference::Event::CallbackDelivered {
+						request_id, weight_used, ..
+					} if request_id == id => Some(weight_used),
+					_ => None,
+				})
+				.expect("called back");
+		let (payer, amount) = inference_events()
+			.into_iter()
+			.find_map(|e| match e {
+				pallet_inference::Event::CallbackRefunded { request_id, payer, unused, amount }
+					if request_id == id =>
+				{
+					assert_eq!(unused, limit - used);
+					Some((payer, amount))
+				}
+				_ => None,
+			})
+			.expect("refunded");
+		assert_eq!(payer, bob, "the signer of the transaction that paid the gas");
+		// The validators' pay came from the escrow; Bob got the refund on top, minted.
+		assert!(Balances::free_balance(&bob) >= before + amount);
+		assert_eq!(total_issuance(), issuance + amount);
+		let paid_for_used = request(used).1;
+		println!(
+			"fee with the whole limit {paid}, with the used part {paid_for_used}, refund {amount}"
+		);
+		assert!(
+			amount > 0 && amount <= paid - paid_for_used,
+			"{amount} > {paid} - {paid_for_used}"
+		);
 	});
 }

@@ -18,10 +18,11 @@ from verity import chain
 from verity.chain import verity
 from conftest import ROOT
 
-CORPUS = ["skl_forest", "skl_logreg", "lgbm", "magika", "ocr_det", "silero_vad", "skl_grades"]
-# One account per group of models, so that the uploads run side by side (the last account
-# registers its two models one after the other).
-ACCOUNTS = ["//Alice", "//Bob", "//Charlie", "//Dave", "//Eve", "//Ferdie", "//Ferdie"]
+CORPUS = ["skl_forest", "skl_logreg", "lgbm", "magika", "ocr_det", "silero_vad", "skl_grades",
+          "torch_squeezenet", "torch_encoder"]
+# One account per group of models, so that the uploads run side by side (an account with two
+# models registers them one after the other).
+ACCOUNTS = ["//Alice", "//Bob", "//Charlie", "//Dave", "//Eve", "//Ferdie", "//Ferdie", "//Alice", "//Bob"]
 FEE = 1_000_000_000
 
 

@@ -527,7 +527,14 @@ mod benchmarks {
 	fn deliver_expiry_callback() -> Result<(), BenchmarkError> {
 		let (id, _) = open_request::<T>(1, T::MaxCommittee::get())?;
 		let request = Requests::<T>::get(id).expect("the request exists");
-		Callbacks::<T>::insert(id, Weight::zero());
+		Callbacks::<T>::insert(
+			id,
+			Callback {
+				limit: Weight::zero(),
+				payer: None,
+				fee_multiplier: T::CallbackFee::multiplier(),
+			},
+		);
 		let _ = Pallet::<T>::expire(id, request, ExpiryReason::Deadline);
 		assert_eq!(ExpiryCallbacks::<T>::count(), 1);
 		let used;

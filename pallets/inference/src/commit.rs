@@ -225,7 +225,7 @@ impl<T: Config> Pallet<T> {
 				),
 				Reveal::Failure { .. } => Self::submit_failure_base_weight(),
 			};
-			total.saturating_add(entry).saturating_add(T::ResultCallback::max_weight())
+			total.saturating_add(entry).saturating_add(Self::callback_weight())
 		})
 	}
 

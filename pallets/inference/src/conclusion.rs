@@ -62,7 +62,7 @@ impl<T: Config> Pallet<T> {
 			if Self::all_revealed(id) {
 				let extra = Self::expire(id, request, ExpiryReason::NoAgreement);
 				// Whether it was a probe, and rejecting its model; who revealed (with rules).
-				return (compared, T::DbWeight::get().reads_writes(2 + extra, 2));
+				return (compared, T::DbWeight::get().reads_writes(2, 2).saturating_add(extra));
 			}
 			return (compared, Weight::zero());
 		};
@@ -164,7 +164,7 @@ impl<T: Config> Pallet<T> {
 		} else {
 			Weight::zero()
 		};
-		let callback = Callbacks::<T>::take(id).map(|limit| (limit, output.clone()));
+		let callback = Callbacks::<T>::take(id).map(|callback| (callback, output.clone()));
 		Results::<T>::insert(
 			id,
 			InferenceResult {
@@ -192,25 +192,9 @@ impl<T: Config> Pallet<T> {
 			refunded,
 		});
 		// Last, once the result is stored and paid: nothing the callback does can undo that.
-		let Some((limit, output)) = callback else { return probe };
-		let delivered = T::ResultCallback::deliver(id, &request.requester, &output, limit);
-		Self::callback_delivered(id, delivered, limit).saturating_add(probe)
-	}
-
-	/// Records a callback's outcome (`CallbackDelivered`); returns the weight it used, at most
-	/// its `limit`.
-	pub(crate) fn callback_delivered(
-		id: RequestId,
-		(success, used): (bool, Weight),
-		limit: Weight,
-	) -> Weight {
-		let used = used.min(limit);
-		Self::deposit_event(Event::CallbackDelivered {
-			request_id: id,
-			success,
-			weight_used: used,
-		});
-		used
+		let Some((callback, output)) = callback else { return probe };
+		let delivered = T::ResultCallback::deliver(id, &request.requester, &output, callback.limit);
+		Self::callback_delivered(id, delivered, &callback).saturating_add(probe)
 	}
 
 	/// Counts a strike for each dissenter of request `id` and tells the `OnDissent` hook.

@@ -15,12 +15,12 @@ impl<T: Config> Pallet<T> {
 	pub(crate) fn expire_and_prune(now: BlockNumberOf<T>) -> Weight {
 		let expired = ExpiryQueue::<T>::take(now);
 		let mut expired_count = 0u32;
-		let mut extra_reads = 0u64;
+		let mut extra = Weight::zero();
 		let retention_end = now.saturating_add(T::ResultRetention::get());
 		for id in expired.iter() {
 			if let Some(request) = Requests::<T>::get(id) {
 				if request.status == RequestStatus::Pending {
-					extra_reads += Self::expire(*id, request, ExpiryReason::Deadline);
+					extra.saturating_accrue(Self::expire(*id, request, ExpiryReason::Deadline));
 					expired_count += 1;
 				}
 			}
@@ -43,8 +43,8 @@ impl<T: Config> Pallet<T> {
 				T::DbWeight::get()
 					.reads_writes((3 * expired_count).into(), (3 * expired_count).into()),
 			)
-			// Who revealed, for the requests with rules among them.
-			.saturating_add(T::DbWeight::get().reads(extra_reads))
+			// Who revealed, for the requests with rules among them; refunds of dropped callbacks.
+			.saturating_add(extra)
 	}
 
 	/// Ends a pending request without a result: the members that committed to an answer share
@@ -52,9 +52,9 @@ impl<T: Config> Pallet<T> {
 	/// model's defaults (request rules) instead pays the whole fee to the members that revealed
 	/// an answer (the demand was the requester's, and the outputs revealed on chain must not be
 	/// had for a tenth of the fee); members that only committed get nothing then. Returns the
-	/// storage reads this took beyond the benchmarked expiry (two per committed member of a
-	/// request with rules).
-	pub(crate) fn expire(id: RequestId, mut request: RequestOf<T>, reason: ExpiryReason) -> u64 {
+	/// weight this took beyond the benchmarked expiry (two reads per committed member of a
+	/// request with rules; the refund of a callback the full queue drops).
+	pub(crate) fn expire(id: RequestId, mut request: RequestOf<T>, reason: ExpiryReason) -> Weight {
 		let mut members: Vec<u32> = Commitments::<T>::iter_prefix(id).map(|(m, _)| m).collect();
 		members.sort_unstable();
 		let mut extra_reads = 0u64;
@@ -85,11 +85,13 @@ impl<T: Config> Pallet<T> {
 		let probe = Self::is_probe(&request);
 		request.status = RequestStatus::Expired;
 		Requests::<T>::insert(id, &request);
-		if let Some(limit) = Callbacks::<T>::get(id) {
+		let mut extra = T::DbWeight::get().reads(extra_reads);
+		if let Some(callback) = Callbacks::<T>::get(id) {
 			if ExpiryCallbacks::<T>::count() < T::MaxPendingRequests::get() {
-				ExpiryCallbacks::<T>::insert(id, (limit, reason));
+				ExpiryCallbacks::<T>::insert(id, (callback, reason));
 			} else {
 				Self::deposit_event(Event::ExpiryCallbackDropped { request_id: id });
+				extra.saturating_accrue(Self::refund_callback(id, &callback, Weight::zero()));
 			}
 		}
 		Self::close_pending(id, &request);
@@ -97,7 +99,7 @@ impl<T: Config> Pallet<T> {
 		if probe {
 			Self::probe_failed(request.model, id, None);
 		}
-		extra_reads
+		extra
 	}
 
 	/// Delivers queued expiry callbacks while `remaining` covers one more (its overhead and its
@@ -111,26 +113,31 @@ impl<T: Config> Pallet<T> {
 			if !remaining.saturating_sub(used).all_gte(look.saturating_add(overhead)) {
 				return used;
 			}
-			let Some((id, (limit, reason))) = ExpiryCallbacks::<T>::iter().next() else {
+			let Some((id, (callback, reason))) = ExpiryCallbacks::<T>::iter().next() else {
 				return used.saturating_add(look);
 			};
-			if !remaining.saturating_sub(used).all_gte(overhead.saturating_add(limit)) {
+			let most = overhead
+				.saturating_add(callback.limit)
+				.saturating_add(Self::callback_refund_weight());
+			if !remaining.saturating_sub(used).all_gte(most) {
 				return used.saturating_add(look);
 			}
 			ExpiryCallbacks::<T>::remove(id);
 			used = used.saturating_add(overhead);
 			match Requests::<T>::get(id) {
 				Some(request) if request.status == RequestStatus::Expired => {
-					let (success, weight_used) =
-						T::ResultCallback::deliver_expiry(id, &request.requester, reason, limit);
-					used = used.saturating_add(weight_used.min(limit));
-					Self::deposit_event(Event::CallbackDelivered {
-						request_id: id,
-						success,
-						weight_used,
-					});
+					let delivered = T::ResultCallback::deliver_expiry(
+						id,
+						&request.requester,
+						reason,
+						callback.limit,
+					);
+					used.saturating_accrue(Self::callback_delivered(id, delivered, &callback));
 				}
-				_ => Self::deposit_event(Event::ExpiryCallbackDropped { request_id: id }),
+				_ => {
+					Self::deposit_event(Event::ExpiryCallbackDropped { request_id: id });
+					used.saturating_accrue(Self::refund_callback(id, &callback, Weight::zero()));
+				}
 			}
 		}
 	}

@@ -67,7 +67,7 @@ impl<T: Config> Pallet<T> {
 		if Self::all_revealed(id) {
 			let extra = Self::expire(id, request, ExpiryReason::NoAgreement);
 			// Whether it was a probe, and rejecting its model; who revealed (with rules).
-			return Ok(T::DbWeight::get().reads_writes(2 + extra, 2));
+			return Ok(T::DbWeight::get().reads_writes(2, 2).saturating_add(extra));
 		}
 		Ok(Weight::zero())
 	}
@@ -125,9 +125,9 @@ impl<T: Config> Pallet<T> {
 			Self::count_failure(model);
 		}
 		// Last, once everything is settled: nothing the callback does can undo it.
-		let Some(limit) = callback else { return Weight::zero() };
-		let delivered = T::ResultCallback::deliver_failure(id, &requester, kind, limit);
-		Self::callback_delivered(id, delivered, limit)
+		let Some(callback) = callback else { return Weight::zero() };
+		let delivered = T::ResultCallback::deliver_failure(id, &requester, kind, callback.limit);
+		Self::callback_delivered(id, delivered, &callback)
 	}
 
 	/// One more agreed failure of `model` in a row: at `MaxFailuresInRow` an active model is

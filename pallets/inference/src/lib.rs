@@ -50,6 +50,7 @@ pub use pallet::*;
 mod answers;
 #[cfg(feature = "runtime-benchmarks")]
 mod benchmarking;
+mod callbacks;
 pub mod commit;
 pub mod committee;
 mod conclusion;
@@ -71,7 +72,7 @@ pub mod weights;
 
 pub use answers::invalid_codes;
 pub use requests::ANSWER_OVERHEAD_BYTES;
-pub use traits::{OnDissent, ResultCallback};
+pub use traits::{CallbackFee, OnDissent, ResultCallback};
 pub use types::*;
 pub use verity_primitives::agreement::{Spread, Tolerance};
 pub use weights::WeightInfo;
@@ -254,6 +255,8 @@ pub mod pallet {
 		type OnDissent: OnDissent<Self::AccountId>;
 		/// Calls requesters back with their results (contracts' `onInferenceResult`).
 		type ResultCallback: ResultCallback<Self::AccountId>;
+		/// Prices prepaid callback weight for the refund of what a callback did not use.
+		type CallbackFee: CallbackFee<BalanceOf<Self>>;
 		/// Weights of this pallet.
 		type WeightInfo: WeightInfo;
 	}
@@ -306,18 +309,19 @@ pub mod pallet {
 	pub type SubmissionSupport<T: Config> =
 		StorageDoubleMap<_, Twox64Concat, RequestId, Twox64Concat, u32, Support>;
 
-	/// Requests whose requester is called back on attestation, with the weight prepaid for it
-	/// (at most `ResultCallback::max_weight`). Removed when the request concludes.
+	/// Requests whose requester is called back when they end, with the weight prepaid for it
+	/// (at most `ResultCallback::max_weight`) and who paid it. Removed when the request
+	/// concludes (see [`callbacks`]).
 	#[pallet::storage]
-	pub type Callbacks<T: Config> = StorageMap<_, Twox64Concat, RequestId, Weight>;
+	pub type Callbacks<T: Config> = StorageMap<_, Twox64Concat, RequestId, Callback<T::AccountId>>;
 
-	/// Expired requests whose requester asked for a callback: the weight it prepaid and why the
-	/// request expired. Delivered in `on_idle` as the block's spare weight allows (see
+	/// Expired requests whose requester asked for a callback: its callback and why the request
+	/// expired. Delivered in `on_idle` as the block's spare weight allows (see
 	/// [`expiry`]); at most `MaxPendingRequests` (a fuller queue drops the callback, with
 	/// `ExpiryCallbackDropped`).
 	#[pallet::storage]
 	pub type ExpiryCallbacks<T: Config> =
-		CountedStorageMap<_, Twox64Concat, RequestId, (Weight, ExpiryReason)>;
+		CountedStorageMap<_, Twox64Concat, RequestId, (Callback<T::AccountId>, ExpiryReason)>;
 
 	/// Attested results with their provenance.
 	#[pallet::storage]
@@ -519,6 +523,14 @@ pub mod pallet {
 		/// The expiry callback of `request_id` was not delivered: the queue was full, or the
 		/// request was pruned before a block had room for it. `requestStatus` still tells.
 		ExpiryCallbackDropped { request_id: RequestId },
+		/// `payer` got back `amount`, the fee it paid for the prepaid callback weight that the
+		/// callback of `request_id` did not use (`unused`).
+		CallbackRefunded {
+			request_id: RequestId,
+			payer: T::AccountId,
+			unused: Weight,
+			amount: BalanceOf<T>,
+		},
 	}
 
 	#[pallet::error]
@@ -655,7 +667,7 @@ pub mod pallet {
 				conclusion::charged_output_len(T::MaxOutputBytes::get() as usize),
 				T::MaxCommittee::get(),
 			)
-			.saturating_add(T::ResultCallback::max_weight())
+			.saturating_add(Pallet::<T>::callback_weight())
 			.saturating_mul(T::MaxRevealsPerBatch::get().into());
 			let max_extrinsic = <T as frame_system::Config>::BlockWeights::get()
 				.get(frame_support::dispatch::DispatchClass::Normal)
@@ -766,7 +778,7 @@ pub mod pallet {
 		#[pallet::weight(T::WeightInfo::submit_result(
 			conclusion::charged_output_len(submission.output.len()),
 			T::MaxCommittee::get(),
-		).saturating_add(T::ResultCallback::max_weight()))]
+		).saturating_add(Pallet::<T>::callback_weight()))]
 		#[pallet::weight_of_authorize(T::WeightInfo::authorize_submit_result(
 			submission.output.len() as u32,
 		))]
@@ -788,7 +800,7 @@ pub mod pallet {
 		/// largest callback; refunded what the callback left.
 		#[pallet::call_index(7)]
 		#[pallet::weight(Pallet::<T>::submit_failure_base_weight()
-			.saturating_add(T::ResultCallback::max_weight()))]
+			.saturating_add(Pallet::<T>::callback_weight()))]
 		#[pallet::weight_of_authorize(T::WeightInfo::authorize_submit_result(0))]
 		#[pallet::authorize(Pallet::<T>::authorize_submit_failure)]
 		pub fn submit_failure(

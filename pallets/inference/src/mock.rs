@@ -116,7 +116,25 @@ impl pallet_inference::Config for Test {
 	type MaxRevealsPerBatch = ConstU32<4>;
 	type OnDissent = ();
 	type ResultCallback = RecordingCallback;
+	type CallbackFee = MockFee;
 	type WeightInfo = ();
+}
+
+parameter_types! {
+	/// The fee multiplier of the block (recorded with each callback).
+	pub static FeeMultiplier: sp_runtime::FixedU128 = sp_runtime::FixedU128::from_u32(1);
+}
+
+/// Prices weight like pallet-revive's `BlockRatioFee`: the larger of a ref-time part (a unit per
+/// 1000 ref time) and a proof-size part (a unit per proof byte).
+pub struct MockFee;
+impl pallet_inference::CallbackFee<Balance> for MockFee {
+	fn multiplier() -> sp_runtime::FixedU128 {
+		FeeMultiplier::get()
+	}
+	fn weight_to_fee(weight: &frame_support::weights::Weight) -> Balance {
+		(weight.ref_time() as Balance / 1000).max(weight.proof_size() as Balance)
+	}
 }
 
 /// Most weight a mock callback may be given.

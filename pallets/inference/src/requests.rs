@@ -14,16 +14,6 @@ impl<T: Config> Pallet<T> {
 		T::MaxInputBytes::get().max(T::MaxOutputBytes::get()) as usize
 	}
 
-	/// Asks for `requester` to be called back with the result of request `id`, within `limit`
-	/// (the precompile does this for contracts, which prepay `limit` as gas).
-	pub fn register_callback(id: RequestId, limit: Weight) -> sp_runtime::DispatchResult {
-		ensure!(limit.all_lte(T::ResultCallback::max_weight()), Error::<T>::CallbackTooHeavy);
-		let request = Requests::<T>::get(id).ok_or(Error::<T>::UnknownRequest)?;
-		ensure!(request.status == RequestStatus::Pending, Error::<T>::RequestNotPending);
-		Callbacks::<T>::insert(id, limit);
-		Ok(())
-	}
-
 	/// Validates and records a request; returns its id. Shared by the extrinsic and the
 	/// contract precompile.
 	pub fn do_request(

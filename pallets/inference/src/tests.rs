@@ -10,7 +10,9 @@ use frame_support::{
 };
 use frame_system::RawOrigin;
 use sp_core::Pair;
-use sp_runtime::{transaction_validity::InvalidTransaction, DispatchError, DispatchResult};
+use sp_runtime::{
+	transaction_validity::InvalidTransaction, DispatchError, DispatchResult, FixedPointNumber,
+};
 use verity_primitives::{
 	agreement::Tolerance,
 	spec::{tensor_spec, Dim, TensorSpecs},
@@ -1572,8 +1574,8 @@ fn callbacks_run_after_finalization_and_their_weight_is_charged() {
 		let odd = request(model); // 1: the mock callback "reverts"
 		let even = request(model); // 2: the mock callback succeeds
 		let limit = Weight::from_parts(600_000, 4_000);
-		assert_ok!(Inference::register_callback(even, limit));
-		assert_ok!(Inference::register_callback(odd, limit));
+		assert_ok!(Inference::register_callback(even, limit, None));
+		assert_ok!(Inference::register_callback(odd, limit, None));
 		Inference::do_try_state().unwrap();
 		commit_all(&[
 			(even, 0, out(3.0)),
@@ -1623,14 +1625,20 @@ fn callback_errors_and_cleanup() {
 		DELIVERED.with(|d| d.borrow_mut().clear());
 		let r = request(model);
 		assert_noop!(
-			Inference::register_callback(r, MAX_CALLBACK + Weight::from_parts(1, 0)),
+			Inference::register_callback(r, MAX_CALLBACK + Weight::from_parts(1, 0), None),
 			Error::<Test>::CallbackTooHeavy
 		);
-		assert_noop!(Inference::register_callback(99, MAX_CALLBACK), Error::<Test>::UnknownRequest);
-		assert_ok!(Inference::register_callback(r, MAX_CALLBACK));
+		assert_noop!(
+			Inference::register_callback(99, MAX_CALLBACK, None),
+			Error::<Test>::UnknownRequest
+		);
+		assert_ok!(Inference::register_callback(r, MAX_CALLBACK, None));
 		// Expiry queues the callback (delivered in `on_idle`, see the next test).
 		run_to(Requests::<Test>::get(r).unwrap().deadline + 1);
-		assert_eq!(ExpiryCallbacks::<Test>::get(r), Some((MAX_CALLBACK, ExpiryReason::Deadline)));
+		assert_eq!(
+			ExpiryCallbacks::<Test>::get(r).map(|(c, reason)| (c.limit, reason)),
+			Some((MAX_CALLBACK, ExpiryReason::Deadline))
+		);
 		assert_eq!(Requests::<Test>::get(r).unwrap().status, RequestStatus::Expired);
 		// Nobody committed (nobody ran the model): refunded in full.
 		System::assert_has_event(
@@ -1646,7 +1654,7 @@ fn callback_errors_and_cleanup() {
 		assert_eq!(Callbacks::<Test>::iter().count(), 0);
 		assert!(DELIVERED.with(|d| d.borrow().is_empty()));
 		assert_noop!(
-			Inference::register_callback(r, MAX_CALLBACK),
+			Inference::register_callback(r, MAX_CALLBACK, None),
 			Error::<Test>::RequestNotPending
 		);
 	});
@@ -1663,7 +1671,7 @@ fn expired_requests_are_called_back_when_a_block_has_room() {
 		EXPIRIES_DELIVERED.with(|d| d.borrow_mut().clear());
 		let (r, plain) = (request(model), request(model));
 		let limit = Weight::from_parts(600_000, 4_000);
-		assert_ok!(Inference::register_callback(r, limit));
+		assert_ok!(Inference::register_callback(r, limit, None));
 		// Nothing is due before the deadline.
 		let look = <<Test as frame_system::Config>::DbWeight as frame_support::traits::Get<
 			frame_support::weights::RuntimeDbWeight,
@@ -1698,7 +1706,7 @@ fn expired_requests_are_called_back_when_a_block_has_room() {
 
 		// Pruned before a block had room: dropped, not delivered.
 		let late = request(model);
-		assert_ok!(Inference::register_callback(late, limit));
+		assert_ok!(Inference::register_callback(late, limit, None));
 		run_to(Requests::<Test>::get(late).unwrap().deadline + 1);
 		let retention: u64 =
 			<<Test as Config>::ResultRetention as frame_support::traits::Get<u64>>::get();
@@ -1710,13 +1718,138 @@ fn expired_requests_are_called_back_when_a_block_has_room() {
 
 		// A full queue drops the callback of the next expiry.
 		for id in 0..MAX_PENDING as u64 {
-			ExpiryCallbacks::<Test>::insert(1_000 + id, (limit, ExpiryReason::Deadline));
+			ExpiryCallbacks::<Test>::insert(1_000 + id, (unpaid(limit), ExpiryReason::Deadline));
 		}
 		let dropped = request(model);
-		assert_ok!(Inference::register_callback(dropped, limit));
+		assert_ok!(Inference::register_callback(dropped, limit, None));
 		run_to(Requests::<Test>::get(dropped).unwrap().deadline + 1);
 		System::assert_has_event(Event::ExpiryCallbackDropped { request_id: dropped }.into());
 		assert!(!ExpiryCallbacks::<Test>::contains_key(dropped));
+	});
+}
+
+/// A callback nobody paid for (refunds nothing).
+fn unpaid(limit: Weight) -> Callback<AccountId> {
+	Callback { limit, payer: None, fee_multiplier: FeeMultiplier::get() }
+}
+
+fn refunds() -> Vec<(RequestId, AccountId, Weight, Balance)> {
+	System::events()
+		.into_iter()
+		.filter_map(|r| match r.event {
+			RuntimeEvent::Inference(Event::CallbackRefunded {
+				request_id,
+				payer,
+				unused,
+				amount,
+			}) => Some((request_id, payer, unused, amount)),
+			_ => None,
+		})
+		.collect()
+}
+
+/// The refund of unused callback weight is never more than a transaction paid for that
+/// weight: for any weight a transaction carried and any unused part of it, the fee of the
+/// whole less the fee without the unused part is at least the refund (the mock prices weight
+/// as pallet-revive's `BlockRatioFee` does, the larger of two linear parts).
+#[test]
+fn a_refund_never_exceeds_the_fee_the_unused_weight_cost() {
+	new_test_ext(0).execute_with(|| {
+		let fee = |w: Weight, m: sp_runtime::FixedU128| {
+			m.saturating_mul_int(<MockFee as CallbackFee<Balance>>::weight_to_fee(&w))
+		};
+		let parts = [0u64, 1, 999, 1_000, 7_777, 250_000, 1_000_000, 3_000_000];
+		let proofs = [0u64, 1, 3, 250, 1_000, 9_999, 40_000];
+		for m in [sp_runtime::FixedU128::from_u32(1), sp_runtime::FixedU128::from_rational(7, 3)] {
+			let mut tight = false;
+			for (&r, &p) in parts.iter().zip(proofs.iter().cycle()) {
+				for (&ur, &up) in parts.iter().rev().zip(proofs.iter()) {
+					let (rest, unused) = (Weight::from_parts(r, p), Weight::from_parts(ur, up));
+					let refund = Inference::unused_fee(unused, m);
+					let paid = fee(rest + unused, m) - fee(rest, m);
+					assert!(refund <= paid, "{rest:?} + {unused:?} at {m:?}: {refund} > {paid}");
+					tight |= refund > 0 && refund + 1 >= paid;
+				}
+			}
+			assert!(tight, "the bound is reached for some weights (the refund is not just zero)");
+		}
+	});
+}
+
+/// What a callback does not use of its prepaid weight goes back to the account that paid it,
+/// priced at the fee multiplier of the block that paid: after a result, an agreed failure, an
+/// expiry callback and a callback the full queue drops (all of it); nothing for a callback
+/// nobody paid for.
+#[test]
+fn unused_callback_weight_is_refunded_to_its_payer() {
+	new_test_ext(3).execute_with(|| {
+		let model = active_model(10);
+		FeeMultiplier::set(sp_runtime::FixedU128::from_u32(2));
+		let limit = Weight::from_parts(600_000, 4_000);
+		// ALICE pays, BOB requests (a contract that a user called).
+		let (attested, failed, unpaid_r) = (request(model), request(model), request(model));
+		run_to(System::block_number() + 1); // at most 3 requests a block
+		let expired = request(model);
+		for r in [attested, failed, expired] {
+			assert_ok!(Inference::register_callback(r, limit, Some(ALICE)));
+		}
+		assert_ok!(Inference::register_callback(unpaid_r, limit, None));
+		// Priced at the multiplier recorded when it was paid, not at delivery.
+		FeeMultiplier::set(sp_runtime::FixedU128::from_u32(5));
+		let issuance = Balances::total_issuance();
+		let alice = Balances::free_balance(ALICE);
+		let oom = Ans::Fail(FailureKind::OutOfMemory);
+		commit_all(&[
+			(attested, 0, out(3.0)),
+			(attested, 1, out(3.0)),
+			(unpaid_r, 0, out(3.0)),
+			(unpaid_r, 1, out(3.0)),
+			(failed, 0, oom.clone()),
+			(failed, 1, oom),
+		]);
+		assert_ok!(submit(attested, 0, output(3.0)));
+		let post = submit(attested, 1, output(3.0)).unwrap();
+		// Charged the callback's use and the refund's storage on top of its own weight.
+		let refund_weight = <<Test as frame_system::Config>::DbWeight as Get<
+			frame_support::weights::RuntimeDbWeight,
+		>>::get()
+		.reads_writes(2, 2);
+		assert_eq!(
+			post.actual_weight,
+			Some(
+				<Test as Config>::WeightInfo::submit_result(output(3.0).len() as u32 * 2, 1)
+					+ limit / 2 + refund_weight
+			)
+		);
+		assert_ok!(submit(unpaid_r, 0, output(3.0)));
+		assert_ok!(submit(unpaid_r, 1, output(3.0)));
+		assert_ok!(fail(failed, 0, FailureKind::OutOfMemory));
+		assert_ok!(fail(failed, 1, FailureKind::OutOfMemory));
+		// The mock callback uses half (result) and a quarter (failure) of its limit; a unit
+		// per 1000 ref time is the smaller part: (300_000 ref, 2_000 proof) unused → 300 × 2 − 1.
+		let half = limit - limit / 2;
+		let three_quarters = limit - limit / 4;
+		assert_eq!(
+			refunds(),
+			vec![(attested, ALICE, half, 599), (failed, ALICE, three_quarters, 2 * 450 - 1)]
+		);
+		run_to(Requests::<Test>::get(expired).unwrap().deadline + 1);
+		Inference::on_idle(System::block_number(), Weight::MAX);
+		let two_thirds = limit - limit / 3;
+		assert_eq!(refunds().last(), Some(&(expired, ALICE, two_thirds, 2 * 400 - 1)));
+		let refunded = 599 + 899 + 799;
+		assert_eq!(Balances::free_balance(ALICE), alice + refunded);
+		assert_eq!(Balances::total_issuance(), issuance + refunded, "minted: the fee was burnt");
+
+		// Dropped for a full queue: the whole limit.
+		for id in 0..MAX_PENDING as u64 {
+			ExpiryCallbacks::<Test>::insert(1_000 + id, (unpaid(limit), ExpiryReason::Deadline));
+		}
+		let dropped = request(model);
+		assert_ok!(Inference::register_callback(dropped, limit, Some(ALICE)));
+		run_to(Requests::<Test>::get(dropped).unwrap().deadline + 1);
+		assert_eq!(refunds().last(), Some(&(dropped, ALICE, limit, 5 * 600 - 1)));
+		assert_eq!(refunds().len(), 4, "nothing for the callback nobody paid");
 	});
 }
 
@@ -1794,7 +1927,7 @@ fn an_agreed_failure_calls_the_requester_back() {
 		FAILURES_DELIVERED.with(|d| d.borrow_mut().clear());
 		let model = active_model(10);
 		let r = request(model);
-		assert_ok!(Inference::register_callback(r, MAX_CALLBACK));
+		assert_ok!(Inference::register_callback(r, MAX_CALLBACK, None));
 		let oom = Ans::Fail(FailureKind::OutOfMemory);
 		commit_all(&[(r, 0, oom.clone()), (r, 1, oom)]);
 		assert_ok!(fail(r, 0, FailureKind::OutOfMemory));

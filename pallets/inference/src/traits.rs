@@ -2,6 +2,7 @@
 //! outcomes (result, agreed failure, expiry) to requesters that asked for a callback.
 use crate::{ExpiryReason, FailureKind, RequestId};
 use frame_support::weights::Weight;
+use sp_runtime::{traits::Zero, FixedU128};
 
 /// Called for each validator whose result disagreed with an attested result: a hook for
 /// slashing or reputation. `()` only records the strike.
@@ -60,5 +61,24 @@ impl<AccountId> ResultCallback<AccountId> for () {
 	}
 	fn deliver_expiry(_: RequestId, _: &AccountId, _: ExpiryReason, _: Weight) -> (bool, Weight) {
 		(false, Weight::zero())
+	}
+}
+
+/// Prices prepaid callback weight, so that what a callback did not use can be refunded at the
+/// price it was paid (the runtime's transaction fee: `pallet-transaction-payment`).
+pub trait CallbackFee<Balance> {
+	/// The fee multiplier the transactions of this block pay (recorded with each callback).
+	fn multiplier() -> FixedU128;
+	/// The fee for `weight` before the multiplier.
+	fn weight_to_fee(weight: &Weight) -> Balance;
+}
+
+/// No fee was paid for callback weight: nothing is refunded.
+impl<Balance: Zero> CallbackFee<Balance> for () {
+	fn multiplier() -> FixedU128 {
+		FixedU128::from_u32(1)
+	}
+	fn weight_to_fee(_: &Weight) -> Balance {
+		Balance::zero()
 	}
 }

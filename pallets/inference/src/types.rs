@@ -1,9 +1,12 @@
 //! Storage types of the inference pallet.
 use alloc::vec::Vec;
 use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
-use frame_support::{BoundedVec, CloneNoBound, DebugNoBound, EqNoBound, PartialEqNoBound};
+use frame_support::{
+	weights::Weight, BoundedVec, CloneNoBound, DebugNoBound, EqNoBound, PartialEqNoBound,
+};
 use scale_info::TypeInfo;
 use sp_core::{Get, H256};
+use sp_runtime::FixedU128;
 pub use verity_primitives::host::RunProfile;
 use verity_primitives::{
 	agreement::{Spread, Tolerance},
@@ -600,4 +603,19 @@ pub enum ExpiryReason {
 	Deadline,
 	/// Every committee member answered and no quorum agrees.
 	NoAgreement,
+}
+
+/// A callback a request asked for: the weight prepaid for it, and who paid it at which fee
+/// multiplier, for the refund of the weight the callback does not use.
+#[derive(
+	Clone, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen,
+)]
+pub struct Callback<AccountId> {
+	/// At most `ResultCallback::max_weight`.
+	pub limit: Weight,
+	/// The account whose transaction paid the weight as gas (`None`: nobody paid, e.g. a root
+	/// call; nothing is refunded).
+	pub payer: Option<AccountId>,
+	/// The fee multiplier of the block it was paid in.
+	pub fee_multiplier: FixedU128,
 }

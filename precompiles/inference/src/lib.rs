@@ -145,7 +145,13 @@ where
 	)
 	.map_err(dispatch_error)?;
 	if let Some(limit) = callback {
-		pallet_inference::Pallet::<T>::register_callback(id, limit).map_err(dispatch_error)?;
+		// The gas was paid by the transaction's signer: it gets back what the callback leaves.
+		let payer = match env.origin() {
+			pallet_revive::ExecOrigin::Signed(account) => Some(account.clone()),
+			pallet_revive::ExecOrigin::Root => None,
+		};
+		pallet_inference::Pallet::<T>::register_callback(id, limit, payer)
+			.map_err(dispatch_error)?;
 	}
 	Ok(id.abi_encode())
 }

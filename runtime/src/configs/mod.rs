@@ -306,7 +306,22 @@ impl pallet_inference::Config for Runtime {
 	type OnDissent = ();
 	// Contracts that asked for it get `onInferenceResult` called when their result is final.
 	type ResultCallback = pallet_inference_precompile::ContractCallback<Runtime>;
+	type CallbackFee = TransactionFee;
 	type WeightInfo = pallet_inference::weights::SubstrateWeight<Runtime>;
+}
+
+/// Callback weight is prepaid as gas, at the transaction fee: refunds are priced the same way.
+pub struct TransactionFee;
+
+impl pallet_inference::CallbackFee<Balance> for TransactionFee {
+	fn multiplier() -> Multiplier {
+		pallet_transaction_payment::NextFeeMultiplier::<Runtime>::get()
+	}
+	fn weight_to_fee(weight: &Weight) -> Balance {
+		<<Runtime as pallet_transaction_payment::Config>::WeightToFee as frame_support::weights::WeightToFee>::weight_to_fee(
+			weight,
+		)
+	}
 }
 
 // Off-chain workers build transactions (the validators' authorized result submissions).
