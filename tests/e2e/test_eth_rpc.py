@@ -1,7 +1,8 @@
 """End to end with Ethereum tooling: ethers (npm) talks only to the eth-rpc endpoint of the
-running network. It deploys the CreditLending example, applies for a loan and waits until the
-chain's callback decides it; the decision must rest on the validators' finalized result, which
-must equal Python onnxruntime's score."""
+running network. It deploys the CreditLending example, applies for a loan and listens for the
+`Decided` event the chain's callback emits (eth_getLogs polling and an eth_subscribe WebSocket
+subscription); the decision must rest on the validators' finalized result, which must equal
+Python onnxruntime's score."""
 from __future__ import annotations
 
 import json
@@ -11,13 +12,13 @@ import numpy as np
 import onnxruntime as ort
 from substrateinterface import Keypair
 
-from verity import chain
+from verity import chain, localnet
 from conftest import ROOT
 
 FEE = 1_000_000_000
 
 
-def test_ethers_deploys_requests_and_reads_the_callback_state(network, eth_rpc, models):
+def test_ethers_deploys_requests_and_hears_the_callback_event(network, eth_rpc, models):
     substrate = chain.connect(network.nodes[0].ws_url)
     model = chain.register_model(substrate, Keypair.create_from_uri("//Alice"), models / "linear.onnx", FEE)
     run = subprocess.run(
@@ -52,3 +53,21 @@ def test_ethers_deploys_requests_and_reads_the_callback_state(network, eth_rpc, 
           f"score {score}, onnxruntime {expected}, approved {state['approved']}")
     assert abs(score - expected) < 1e-4
     assert state["approved"] == (score >= 0)
+
+    # The callback's `Decided` log, as ethers heard it (eth_getLogs polling, eth_subscribe) and
+    # queried it: in the attestation block, with the contract's state, in a synthetic transaction
+    # (the validators' answer extrinsic) whose receipt lists it; no signed transaction exists.
+    event = state["event"]
+    assert state["settled"]
+    assert event["blockNumber"] == result["attested_at"]
+    assert event["blockHash"] == localnet.rpc(eth_rpc.url, "eth_getBlockByNumber", [hex(result["attested_at"]), False])["hash"]
+    assert (event["approved"], event["score"], event["borrower"]) == (state["approved"], state["score"], state["borrower"])
+    assert state["polled"] == state["subscribed"] == {"blockNumber": event["blockNumber"],
+                                                     "transactionHash": event["transactionHash"]}
+    receipt = state["receiptOfCallback"]
+    assert (receipt["hash"], receipt["blockNumber"], receipt["status"]) == (event["transactionHash"], event["blockNumber"], 1)
+    assert receipt["to"].lower() == state["address"].lower()
+    assert [log["transactionHash"] for log in receipt["logs"]] == [event["transactionHash"]] * len(receipt["logs"])
+    assert any(log["address"].lower() == state["address"].lower() for log in receipt["logs"])
+    assert state["transactionOfCallback"] is None
+

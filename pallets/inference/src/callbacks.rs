@@ -11,12 +11,16 @@
 //! callback that paid nothing (a root call) refunds nothing; a refund that would leave a new
 //! account below the existential deposit is not made.
 use crate::*;
+use codec::MaxEncodedLen;
 use frame_support::ensure;
 use sp_runtime::{traits::One, DispatchResult, FixedPointNumber};
 
 impl<T: Config> Pallet<T> {
 	/// Asks for the requester of `id` to be called back when the request ends, within `limit`
 	/// prepaid by `payer` (the precompile does this for contracts, which prepay `limit` as gas).
+	/// Made from inside a callback, the request's callback inherits that callback's payer and
+	/// fee multiplier instead (the outer callback's weight paid for it). Reads the request and
+	/// the callback being delivered, writes the callback ([`Self::register_callback_weight`]).
 	pub fn register_callback(
 		id: RequestId,
 		limit: Weight,
@@ -25,24 +29,56 @@ impl<T: Config> Pallet<T> {
 		ensure!(limit.all_lte(T::ResultCallback::max_weight()), Error::<T>::CallbackTooHeavy);
 		let request = Requests::<T>::get(id).ok_or(Error::<T>::UnknownRequest)?;
 		ensure!(request.status == RequestStatus::Pending, Error::<T>::RequestNotPending);
-		let fee_multiplier = T::CallbackFee::multiplier();
-		Callbacks::<T>::insert(id, Callback { limit, payer, fee_multiplier });
+		let callback = match DeliveringCallback::<T>::get() {
+			Some(outer) => {
+				Callback { limit, payer: outer.payer, fee_multiplier: outer.fee_multiplier }
+			}
+			None => Callback { limit, payer, fee_multiplier: T::CallbackFee::multiplier() },
+		};
+		Callbacks::<T>::insert(id, callback);
 		Ok(())
 	}
 
-	/// Most weight one callback takes: the largest prepaid limit and its refund. Charged up
-	/// front wherever a request may end; what is not used is returned.
-	pub fn callback_weight() -> Weight {
-		T::ResultCallback::max_weight().saturating_add(Self::callback_refund_weight())
+	/// Weight of [`Self::register_callback`]: two reads, one write of at most a callback's size.
+	pub fn register_callback_weight() -> Weight {
+		T::DbWeight::get().reads_writes(2, 1).saturating_add(Weight::from_parts(
+			0,
+			3 * Callback::<T::AccountId>::max_encoded_len() as u64,
+		))
 	}
 
-	/// A refund: the payer's account and the total issuance, read and written.
+	/// Runs `deliver` (a callback) with `callback` as [`DeliveringCallback`].
+	pub(crate) fn delivering<R>(
+		callback: &Callback<T::AccountId>,
+		deliver: impl FnOnce() -> R,
+	) -> R {
+		DeliveringCallback::<T>::put(callback);
+		let outcome = deliver();
+		DeliveringCallback::<T>::kill();
+		outcome
+	}
+
+	/// Most weight one callback takes: the largest prepaid limit, its context and its refund.
+	/// Charged up front wherever a request may end; what is not used is returned.
+	pub fn callback_weight() -> Weight {
+		T::ResultCallback::max_weight()
+			.saturating_add(Self::callback_context_weight())
+			.saturating_add(Self::callback_refund_weight())
+	}
+
+	/// [`DeliveringCallback`] put and removed around a delivery.
+	pub(crate) fn callback_context_weight() -> Weight {
+		T::DbWeight::get().writes(2)
+	}
+
+	/// A refund: the payer's account and the total issuance, read and written (each at most
+	/// 128 bytes of proof: a `System::Account` entry is 80 bytes of key and value).
 	pub(crate) fn callback_refund_weight() -> Weight {
-		T::DbWeight::get().reads_writes(2, 2)
+		T::DbWeight::get().reads_writes(2, 2).saturating_add(Weight::from_parts(0, 2 * 128))
 	}
 
 	/// Records a callback's outcome (`CallbackDelivered`) and refunds what it did not use;
-	/// returns the weight it took (at most [`Self::callback_weight`]).
+	/// returns the weight it took with its context (at most [`Self::callback_weight`]).
 	pub(crate) fn callback_delivered(
 		id: RequestId,
 		(success, used): (bool, Weight),
@@ -54,7 +90,8 @@ impl<T: Config> Pallet<T> {
 			success,
 			weight_used: used,
 		});
-		used.saturating_add(Self::refund_callback(id, callback, used))
+		used.saturating_add(Self::callback_context_weight())
+			.saturating_add(Self::refund_callback(id, callback, used))
 	}
 
 	/// Refunds the payer of `callback` the fee of the weight it prepaid beyond `used` (all of

@@ -193,7 +193,9 @@ impl<T: Config> Pallet<T> {
 		});
 		// Last, once the result is stored and paid: nothing the callback does can undo that.
 		let Some((callback, output)) = callback else { return probe };
-		let delivered = T::ResultCallback::deliver(id, &request.requester, &output, callback.limit);
+		let delivered = Self::delivering(&callback, || {
+			T::ResultCallback::deliver(id, &request.requester, &output, callback.limit)
+		});
 		Self::callback_delivered(id, delivered, &callback).saturating_add(probe)
 	}
 

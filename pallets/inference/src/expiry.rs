@@ -118,6 +118,7 @@ impl<T: Config> Pallet<T> {
 			};
 			let most = overhead
 				.saturating_add(callback.limit)
+				.saturating_add(Self::callback_context_weight())
 				.saturating_add(Self::callback_refund_weight());
 			if !remaining.saturating_sub(used).all_gte(most) {
 				return used.saturating_add(look);
@@ -126,12 +127,14 @@ impl<T: Config> Pallet<T> {
 			used = used.saturating_add(overhead);
 			match Requests::<T>::get(id) {
 				Some(request) if request.status == RequestStatus::Expired => {
-					let delivered = T::ResultCallback::deliver_expiry(
-						id,
-						&request.requester,
-						reason,
-						callback.limit,
-					);
+					let delivered = Self::delivering(&callback, || {
+						T::ResultCallback::deliver_expiry(
+							id,
+							&request.requester,
+							reason,
+							callback.limit,
+						)
+					});
 					used.saturating_accrue(Self::callback_delivered(id, delivered, &callback));
 				}
 				_ => {

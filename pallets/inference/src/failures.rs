@@ -126,7 +126,9 @@ impl<T: Config> Pallet<T> {
 		}
 		// Last, once everything is settled: nothing the callback does can undo it.
 		let Some(callback) = callback else { return Weight::zero() };
-		let delivered = T::ResultCallback::deliver_failure(id, &requester, kind, callback.limit);
+		let delivered = Self::delivering(&callback, || {
+			T::ResultCallback::deliver_failure(id, &requester, kind, callback.limit)
+		});
 		Self::callback_delivered(id, delivered, &callback)
 	}
 

@@ -315,6 +315,13 @@ pub mod pallet {
 	#[pallet::storage]
 	pub type Callbacks<T: Config> = StorageMap<_, Twox64Concat, RequestId, Callback<T::AccountId>>;
 
+	/// The callback being delivered, while it runs (put before, removed after: never in a
+	/// block's final state). A request made from inside it (a contract re-requesting in
+	/// `onInferenceResult`) inherits its payer and fee multiplier: that callback's prepaid
+	/// weight paid for the new request's callback limit.
+	#[pallet::storage]
+	pub type DeliveringCallback<T: Config> = StorageValue<_, Callback<T::AccountId>>;
+
 	/// Expired requests whose requester asked for a callback: its callback and why the request
 	/// expired. Delivered in `on_idle` as the block's spare weight allows (see
 	/// [`expiry`]); at most `MaxPendingRequests` (a fuller queue drops the callback, with

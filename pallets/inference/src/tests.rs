@@ -1810,10 +1810,8 @@ fn unused_callback_weight_is_refunded_to_its_payer() {
 		assert_ok!(submit(attested, 0, output(3.0)));
 		let post = submit(attested, 1, output(3.0)).unwrap();
 		// Charged the callback's use and the refund's storage on top of its own weight.
-		let refund_weight = <<Test as frame_system::Config>::DbWeight as Get<
-			frame_support::weights::RuntimeDbWeight,
-		>>::get()
-		.reads_writes(2, 2);
+		let refund_weight =
+			Inference::callback_context_weight() + Inference::callback_refund_weight();
 		assert_eq!(
 			post.actual_weight,
 			Some(
@@ -1850,6 +1848,33 @@ fn unused_callback_weight_is_refunded_to_its_payer() {
 		run_to(Requests::<Test>::get(dropped).unwrap().deadline + 1);
 		assert_eq!(refunds().last(), Some(&(dropped, ALICE, limit, 5 * 600 - 1)));
 		assert_eq!(refunds().len(), 4, "nothing for the callback nobody paid");
+	});
+}
+
+/// A request made from inside a callback (a contract re-requesting in `onInferenceResult`)
+/// has its own callback paid by the outer callback's weight: its refund goes to the outer
+/// payer at the outer multiplier, and a callback nobody paid for passes that on.
+#[test]
+fn a_callback_registered_inside_a_callback_inherits_its_payer() {
+	new_test_ext(3).execute_with(|| {
+		let model = active_model(10);
+		let (inner, plain) = (request(model), request(model));
+		let limit = Weight::from_parts(600_000, 4_000);
+		let outer = Callback {
+			limit: MAX_CALLBACK,
+			payer: Some(ALICE),
+			fee_multiplier: sp_runtime::FixedU128::from_u32(3),
+		};
+		Inference::delivering(&outer, || {
+			assert_eq!(DeliveringCallback::<Test>::get(), Some(outer.clone()));
+			assert_ok!(Inference::register_callback(inner, limit, Some(BOB)));
+		});
+		assert_eq!(DeliveringCallback::<Test>::get(), None, "never left in state");
+		assert_eq!(Callbacks::<Test>::get(inner), Some(Callback { limit, ..outer.clone() }));
+		Inference::delivering(&unpaid(MAX_CALLBACK), || {
+			assert_ok!(Inference::register_callback(plain, limit, Some(BOB)));
+		});
+		assert_eq!(Callbacks::<Test>::get(plain).unwrap().payer, None);
 	});
 }
 

@@ -126,7 +126,9 @@ where
 		if !limit.all_lte(<T as pallet_inference::Config>::ResultCallback::max_weight()) {
 			return Err(revert("CallbackTooHeavy"));
 		}
-		env.charge(limit)?;
+		env.charge(
+			limit.saturating_add(pallet_inference::Pallet::<T>::register_callback_weight()),
+		)?;
 	}
 	let requester = env.caller().account_id().map_err(dispatch_error)?.clone();
 	let input = BoundedVec::try_from(input.to_vec()).map_err(|_| revert("InputTooLarge"))?;

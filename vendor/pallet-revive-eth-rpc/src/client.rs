@@ -737,7 +737,7 @@ impl Client {
 				},
 				SubscriptionType::FinalizedBlocks => {
 					let block_number = block.block_number();
-					let (receipt_infos, eth_hash) = match self
+					let (_receipt_infos, eth_hash) = match self
 						.receipt_provider
 						.get_processed_eth_block_hash(block_number, hash)
 						.await
@@ -758,14 +758,12 @@ impl Client {
 					self.advance_sync_head(block_number, hash).await;
 
 					if self.log_subscription_tx.receiver_count() > 0 {
-						let logs = match receipt_infos {
-							Some(infos) => infos.into_iter().flat_map(|r| r.logs).collect(),
-							None => {
-								self.receipt_provider
-									.logs_by_block_number(block_number, eth_hash)
-									.await?
-							},
-						};
+						// Verity: from the database, which also holds the logs of the chain's
+						// callbacks (callback_logs.rs), not only those of the receipts.
+						let logs = self
+							.receipt_provider
+							.logs_by_block_number(block_number, eth_hash)
+							.await?;
 						for log in logs {
 							let _ = self.log_subscription_tx.send(log);
 						}

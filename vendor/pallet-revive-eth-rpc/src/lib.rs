@@ -59,6 +59,10 @@ pub use fee_history_provider::*;
 mod receipt_extractor;
 pub use receipt_extractor::*;
 
+// Verity: logs contracts emit in the chain's callbacks (see callback_logs.rs).
+mod callback_logs;
+pub use callback_logs::*;
+
 mod apis;
 pub use apis::*;
 

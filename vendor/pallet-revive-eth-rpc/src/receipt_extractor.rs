@@ -108,7 +108,7 @@ fn decode_revive_event(
 /// Decode errors are logged and skipped to avoid losing the entire receipt.
 ///
 /// Returns `(reverted_extrinsics, logs_by_extrinsic)` keyed by extrinsic index.
-fn extract_revive_events(
+pub(crate) fn extract_revive_events(
 	block_events: &subxt::events::Events<SrcChainConfig>,
 	substrate_block_number: SubstrateBlockNumber,
 	eth_block_number: U256,
@@ -158,7 +158,7 @@ fn extract_revive_events(
 }
 
 /// Returns the revive transactions from a block, and whether any extrinsic decode failed.
-fn extract_eth_transacts<C: OfflineClientAtBlockT<SrcChainConfig>>(
+pub(crate) fn extract_eth_transacts<C: OfflineClientAtBlockT<SrcChainConfig>>(
 	block_extrinsics: &Extrinsics<'_, SrcChainConfig, C>,
 	block_number: SubstrateBlockNumber,
 ) -> Result<(Vec<(EthTransact, usize)>, bool), ClientError> {
@@ -361,7 +361,7 @@ impl ReceiptExtractor {
 	}
 
 	/// Resolve the Ethereum block hash for a substrate block, falling back to the substrate hash.
-	async fn resolve_eth_block_hash(
+	pub(crate) async fn resolve_eth_block_hash(
 		&self,
 		substrate_block_hash: H256,
 		substrate_block_number: SubstrateBlockNumber,

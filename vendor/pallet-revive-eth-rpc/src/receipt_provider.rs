@@ -550,6 +550,7 @@ impl<B: BlockInfoProvider> ReceiptProvider<B> {
 			.extract_from_block_with_eth_hash(block, *ethereum_hash)
 			.await?;
 		self.insert_into_db(block, &receipts, ethereum_hash).await?;
+		self.insert_callback_logs(block, ethereum_hash).await?;
 		Ok(())
 	}
 
@@ -560,7 +561,8 @@ impl<B: BlockInfoProvider> ReceiptProvider<B> {
 		receipts: &[(TransactionSigned, ReceiptInfo)],
 		ethereum_hash: &H256,
 	) -> Result<(), ClientError> {
-		self.insert(block, receipts, ethereum_hash).await
+		self.insert(block, receipts, ethereum_hash).await?;
+		self.insert_callback_logs(block, ethereum_hash).await
 	}
 
 	/// Insert receipts into the provider, updating the in-memory block cache for fork detection.
@@ -688,7 +690,27 @@ impl<B: BlockInfoProvider> ReceiptProvider<B> {
 			})
 			.collect();
 
-		for chunk in all_logs.chunks(self.db_ctx.log_insert_chunk_size) {
+		// Verity: the logs insert is shared with the callback logs (`insert_callback_logs`).
+		self.insert_logs(&mut db_tx, ethereum_hash_ref, block_number, &all_logs).await?;
+
+		let block_map = BlockHashMap::new(substrate_block_hash, *ethereum_hash);
+		insert_block_mapping(&mut *db_tx, &block_map).await?;
+
+		db_tx.commit().await?;
+		log::trace!(target: LOG_TARGET, "Inserted {} receipts for block #{block_number} ethereum: {ethereum_hash:?} substrate: {substrate_block_hash:?}", receipts.len());
+
+		Ok(())
+	}
+
+	/// Inserts `logs` (transaction index, transaction hash, log) of the block `ethereum_hash`.
+	async fn insert_logs(
+		&self,
+		db_tx: &mut sqlx::Transaction<'_, Sqlite>,
+		ethereum_hash_ref: &[u8],
+		block_number: i64,
+		logs: &[(i32, &[u8], &Log)],
+	) -> Result<(), ClientError> {
+		for chunk in logs.chunks(self.db_ctx.log_insert_chunk_size) {
 			let mut query_builder = QueryBuilder::<Sqlite>::new(
 				"INSERT OR REPLACE INTO logs(block_hash, transaction_index, log_index, address, block_number, transaction_hash, topic_0, topic_1, topic_2, topic_3, data) ",
 			);
@@ -705,15 +727,32 @@ impl<B: BlockInfoProvider> ReceiptProvider<B> {
 					.push_bind(log.topics.get(3).map(|v| &v[..]))
 					.push_bind(log.data.as_ref().map(|v| &v.0[..]));
 			});
-			query_builder.build().execute(&mut *db_tx).await?;
+			query_builder.build().execute(&mut **db_tx).await?;
 		}
+		Ok(())
+	}
 
-		let block_map = BlockHashMap::new(substrate_block_hash, *ethereum_hash);
-		insert_block_mapping(&mut *db_tx, &block_map).await?;
-
+	/// Verity: stores the logs that contracts emitted outside Ethereum transactions (in the
+	/// callbacks the chain makes, see `callback_logs.rs`), so that `eth_getLogs` and log
+	/// subscriptions list them. Idempotent (`INSERT OR REPLACE`); removed with their block on a
+	/// fork or pruning, like every log.
+	async fn insert_callback_logs(
+		&self,
+		block: &SubstrateBlock,
+		ethereum_hash: &H256,
+	) -> Result<(), ClientError> {
+		let logs = self.receipt_extractor.extract_callback_logs(block, *ethereum_hash).await?;
+		if logs.is_empty() {
+			return Ok(());
+		}
+		let rows: Vec<(i32, &[u8], &Log)> = logs
+			.iter()
+			.map(|log| (log.transaction_index.as_u32() as i32, log.transaction_hash.as_ref(), log))
+			.collect();
+		let mut db_tx = self.db_ctx.pool.begin().await?;
+		self.insert_logs(&mut db_tx, ethereum_hash.as_ref(), block.block_number() as i64, &rows)
+			.await?;
 		db_tx.commit().await?;
-		log::trace!(target: LOG_TARGET, "Inserted {} receipts for block #{block_number} ethereum: {ethereum_hash:?} substrate: {substrate_block_hash:?}", receipts.len());
-
 		Ok(())
 	}
 
@@ -902,7 +941,11 @@ impl<B: BlockInfoProvider> ReceiptProvider<B> {
 
 	/// Get the receipt for the given transaction hash.
 	pub async fn receipt_by_hash(&self, transaction_hash: &H256) -> Option<ReceiptInfo> {
-		let (block_hash, transaction_index) = self.find_transaction(transaction_hash).await?;
+		let Some((block_hash, transaction_index)) = self.find_transaction(transaction_hash).await
+		else {
+			// Verity: not an Ethereum transaction; maybe a callback's (callback_logs.rs).
+			return self.callback_receipt_by_hash(transaction_hash).await;
+		};
 
 		let block = match self.block_provider.block_by_hash(&block_hash).await {
 			Ok(Some(b)) => b,
@@ -926,6 +969,28 @@ impl<B: BlockInfoProvider> ReceiptProvider<B> {
 				None
 			},
 		}
+	}
+
+	/// Verity: the receipt of a callback's synthetic transaction (see `callback_logs.rs`), found
+	/// through its logs: they name the block.
+	async fn callback_receipt_by_hash(&self, transaction_hash: &H256) -> Option<ReceiptInfo> {
+		let hash: &[u8] = transaction_hash.as_ref();
+		let row = sqlx::query("SELECT block_hash FROM logs WHERE transaction_hash = $1 LIMIT 1")
+			.bind(hash)
+			.fetch_optional(&self.db_ctx.pool)
+			.await
+			.ok()??;
+		let ethereum_hash: Vec<u8> = row.try_get("block_hash").ok()?;
+		let substrate_hash = self.get_substrate_hash(&H256::from_slice(&ethereum_hash)).await?;
+		let block = self.block_provider.block_by_hash(&substrate_hash).await.ok()??;
+		self.receipt_extractor
+			.extract_callback_receipt(&block, *transaction_hash)
+			.await
+			.inspect_err(|err| {
+				log::trace!(target: LOG_TARGET,
+					"callback_receipt_by_hash: extraction failed for {transaction_hash:?}: {err:?}");
+			})
+			.ok()?
 	}
 
 	/// Get the signed transaction for the given transaction hash.
