@@ -18,6 +18,7 @@ from substrateinterface import Keypair
 
 import verity
 from verity import chain, vtns
+from verity import receipt as receipts
 from verity.client import VerityError
 from conftest import export_chain_spec
 
@@ -146,22 +147,50 @@ def test_receipt_verifies_against_another_node_and_tampering_is_refused(client, 
     with pytest.raises(VerityError, match="exactly one"):
         client.verify(receipt)
 
+    # The SDK's pure-Python check (verity.receipt, used above against a trusted node) and the
+    # CLI's agree: both accept the receipt and refuse every tamper below.
+    assert client.verify(receipt, trusted.rpc_url, cli=True) is True
+
     def refused(mutate) -> str:
         bad = json.loads(json.dumps(receipt))
         mutate(bad)
-        with pytest.raises(VerityError) as caught:
-            client.verify(bad, trusted.rpc_url)
-        assert "FAIL" in caught.value.reason, caught.value.reason
-        return str(caught.value)
+        reasons = []
+        for cli in (False, True):
+            with pytest.raises(VerityError) as caught:
+                client.verify(bad, trusted.rpc_url, cli=cli)
+            assert "FAIL" in caught.value.reason, caught.value.reason
+            reasons.append(str(caught.value))
+        print(f"[receipt] refused: python {reasons[0]!r}; cli {reasons[1]!r}")
+        return reasons[0]
 
     def flip_output(r):
         out = bytearray.fromhex(r["result"]["output"][2:])
         out[-1] ^= 1
         r["result"]["output"] = "0x" + out.hex()
 
+    def flip_proof_node(r):  # one byte of the node that holds the value
+        node = bytearray.fromhex(r["proof"][-1][2:])
+        node[len(node) // 2] ^= 0x40
+        r["proof"][-1] = "0x" + node.hex()
+
+    def other_block(r):  # a header of the attacker's, hashed right: not the trusted chain's
+        header = bytearray.fromhex(r["header"][2:])
+        header[-1] ^= 1
+        r["header"] = "0x" + header.hex()
+        r["blockHash"] = "0x" + chain.blake2_256(bytes(header)).hex()
+
+    def other_request(r):  # the proof of this result, claimed for another request
+        r["result"]["requestId"] += 1
+        r["storageKey"] = "0x" + receipts.result_storage_key(r["result"]["requestId"]).hex()
+
     assert "output" in refused(flip_output)
     assert "attesters" in refused(lambda r: r["result"]["attesters"].pop())
     assert "hash" in refused(lambda r: r.update(blockHash="0x" + "11" * 32))
+    assert "proof" in refused(flip_proof_node)
+    assert "proof" in refused(lambda r: r["proof"].pop(0))
+    assert "not canonical" in refused(other_block)
+    assert "storage key" in refused(lambda r: r["result"].update(requestId=r["result"]["requestId"] + 1))
+    assert "proof" in refused(other_request) or "no result" in refused(other_request)
 
 
 def test_bad_inputs_are_refused_before_any_transaction(client, cnn, models):
