@@ -54,7 +54,7 @@ def measure(substrate, model: str, load: int) -> dict:
     per_block = [sum(1 for b in scan.finalized.values() if b == n) for n in blocks]
     busy = [c for c in per_block if c]
     latency = [scan.finalized[r] - scan.requested[r] for r in scan.finalized]
-    intervals = [(scan.timestamps[b] - scan.timestamps[a]) / 1000 for a, b in zip(blocks, blocks[1:])]
+    intervals = [scan.timestamps[b] - scan.timestamps[a] for a, b in zip(blocks, blocks[1:])]
     return {
         "load": load,
         "request_blocks": len(set(scan.requested.values())),
@@ -92,12 +92,6 @@ def answer_transactions(substrate, blocks: list[int]) -> tuple[list[int], list[i
     return commits, reveals
 
 
-def block_time(substrate, number: int) -> float:
-    """The block's timestamp (the author's clock, seconds)."""
-    block_hash = substrate.get_block_hash(number)
-    return substrate.query("Timestamp", "Now", block_hash=block_hash).value / 1000
-
-
 def latency(substrate, model: str, samples: int = 10) -> list[dict]:
     """One request at a time: result block and GRANDPA finality, in blocks and seconds."""
     alice = Keypair.create_from_uri("//Alice")
@@ -115,10 +109,10 @@ def latency(substrate, model: str, samples: int = 10) -> list[dict]:
                 grandpa_at = time.time()
                 break
             time.sleep(0.1)
-        start = block_time(substrate, request_block)
+        start = chain.block_timestamp(substrate, request_block)
         rows.append({
             "blocks": result_block - request_block,
-            "seconds": block_time(substrate, result_block) - start,
+            "seconds": chain.block_timestamp(substrate, result_block) - start,
             "grandpa_seconds": grandpa_at - start,
             "grandpa_blocks_behind": chain.best_number(substrate) - result_block,
         })

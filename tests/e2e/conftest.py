@@ -74,8 +74,7 @@ def slot_report(net) -> str:
     substrate = chain.connect(net.nodes[0].ws_url)
     slot = chain.block_seconds(substrate)
     best = chain.best_number(substrate)
-    stamps = [substrate.query("Timestamp", "Now", block_hash=substrate.get_block_hash(n)).value / 1000
-              for n in range(1, best + 1)]
+    stamps = [chain.block_timestamp(substrate, n) for n in range(1, best + 1)]
     intervals = [b - a for a, b in zip(stamps, stamps[1:])]
     missed = sum(round(i / slot) - 1 for i in intervals if i > 1.5 * slot)
     return (f"shared network: {best} blocks of {slot:g} s over {stamps[-1] - stamps[0]:.0f} s, "

@@ -155,7 +155,7 @@ def test_spam_hits_the_pending_bound_and_keeps_the_block_time(network5, setup):
     scan = wait_until(all_outcomes, 300, "spam requests did not all conclude")
     end = max(scan.timestamps)
     blocks = sorted(scan.timestamps)
-    intervals = [(scan.timestamps[b] - scan.timestamps[a]) / 1000 for a, b in zip(blocks, blocks[1:])]
+    intervals = [scan.timestamps[b] - scan.timestamps[a] for a, b in zip(blocks, blocks[1:])]
     busy = [b for b in blocks if scan.pending[b] > 0]
     print(f"[spam] blocks #{blocks[0]}..#{end}: {len(scan.requested)} accepted, {len(scan.failures)} refused "
           f"({sorted(set(scan.failures))}), {len(scan.finalized)} finalized, {len(scan.expired)} expired")

@@ -278,6 +278,12 @@ def tolerance_e9(abs_tol: float, rel_tol: float) -> dict:
     return scaled
 
 
+def block_timestamp(substrate: SubstrateInterface, number: int, block_hash: str | None = None) -> float:
+    """Block `number`'s timestamp (its author's clock), in seconds."""
+    block_hash = block_hash or substrate.get_block_hash(number)
+    return substrate.query("Timestamp", "Now", block_hash=block_hash).value / 1000
+
+
 def block_seconds(substrate: SubstrateInterface) -> float:
     """The chain's block time in seconds (Aura's slot: twice the timestamp's minimum period)."""
     return substrate.get_constant("Timestamp", "MinimumPeriod").value * 2 / 1000
@@ -402,11 +408,11 @@ class Scan:
         self.struck: list[tuple[str, int]] = []   # (validator, request id)
         self.failures: list[str] = []             # error names of failed extrinsics
         self.fees: dict[str, int] = {}            # payer -> fees
-        self.timestamps: dict[int, int] = {}      # block -> ms
+        self.timestamps: dict[int, float] = {}    # block -> s
         self.pending: dict[int, int] = {}         # block -> PendingCount after it
         for number in range(first, last + 1):
             block_hash = substrate.get_block_hash(number)
-            self.timestamps[number] = substrate.query("Timestamp", "Now", block_hash=block_hash).value
+            self.timestamps[number] = block_timestamp(substrate, number, block_hash)
             self.pending[number] = substrate.query("Inference", "PendingCount", block_hash=block_hash).value
             for event in substrate.get_events(block_hash):
                 v = event.value

@@ -240,7 +240,7 @@ parameter_types! {
 	/// been charged 1.3 s, twice a 2 s block.
 	pub const MaxRequestsPerBlock: u32 = (256 * MILLISECS_PER_BLOCK / 6_000) as u32;
 	/// A minute (10 blocks of 6 s before issue 17).
-	pub const DefaultInferenceTimeout: BlockNumber = blocks(60_000);
+	pub const DefaultInferenceTimeout: BlockNumber = MINUTES;
 	pub const MaxInferenceTimeout: BlockNumber = HOURS;
 	pub const ResultRetention: BlockNumber = DAYS;
 	/// Pool priority of answers (commitments, reveals): above ordinary transactions that tip
