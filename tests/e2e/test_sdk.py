@@ -148,7 +148,7 @@ def test_receipt_verifies_against_another_node_and_tampering_is_refused(client, 
         client.verify(receipt)
 
     # The SDK's pure-Python check (verity.receipt, used above against a trusted node) and the
-    # CLI's agree: both accept the receipt and refuse every tamper below.
+    # CLI's agree: both accept the receipt and refuse every tamper below (nine).
     assert client.verify(receipt, trusted.rpc_url, cli=True) is True
 
     def refused(mutate) -> str:
@@ -189,6 +189,7 @@ def test_receipt_verifies_against_another_node_and_tampering_is_refused(client, 
     assert "proof" in refused(flip_proof_node)
     assert "proof" in refused(lambda r: r["proof"].pop(0))
     assert "not canonical" in refused(other_block)
+    assert "difference" in refused(lambda r: r["result"].update(maxDifferenceE9=r["result"]["maxDifferenceE9"] + 1))
     assert "storage key" in refused(lambda r: r["result"].update(requestId=r["result"]["requestId"] + 1))
     assert "proof" in refused(other_request) or "no result" in refused(other_request)
 

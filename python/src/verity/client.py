@@ -545,6 +545,8 @@ class Client:
             except (KeyError, TypeError, ValueError, AttributeError) as e:
                 reason = f"FAIL malformed receipt: {e!r}"
                 raise VerityError(f"the receipt does not verify: {reason}", reason=reason) from e
+            except (OSError, RuntimeError) as e:  # the trusted node did not answer
+                raise VerityError(f"the trusted node {url} did not answer: {e}") from e
             return True
         binary = chain.verity_binary()
         if not binary.is_file():

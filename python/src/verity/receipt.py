@@ -11,8 +11,8 @@ block's state. `verify(receipt, trusted_url)` checks, as `verity verify --truste
 4. the proof leads from the header's state root to a value under that key (a walk of the
    Substrate base-16 trie through the proof's nodes, each found by its blake2-256 hash);
 5. that value decodes as the result, and every claimed field (model, input hash, output, output
-   hash, attesters, dissenters, finalization block) equals the proven one, whose output hashes to
-   its output hash.
+   hash, attesters, dissenters, finalization block, largest difference) equals the proven one,
+   whose output hashes to its output hash.
 
 Any failure raises `ReceiptError` naming the check. Checking a GRANDPA justification against a
 chain spec alone (`verity verify --chain-spec`) is not done here.
@@ -241,7 +241,8 @@ def verify_proof(receipt: dict) -> dict:
               ("output hash", proven["output_hash"] == _hex(claimed["outputHash"])),
               ("attesters", proven["attesters"] == _claimed_executors(claimed["attesters"])),
               ("dissenters", proven["dissenters"] == _claimed_executors(claimed["dissenters"])),
-              ("finalization block", proven["attested_at"] == claimed["attestedAt"])]
+              ("finalization block", proven["attested_at"] == claimed["attestedAt"]),
+              ("largest difference", proven["max_difference_e9"] == claimed.get("maxDifferenceE9", 0))]
     for field, same in fields:
         if not same:
             raise ReceiptError("result mismatch", f"the claimed {field} is not the proven one")

@@ -13,15 +13,19 @@
 // `eth_getTransactionByHash` has no answer (no signed Ethereum transaction exists), and the
 // block's transaction list and count leave it out.
 use crate::{
-	ClientError, H160, Log, ReceiptExtractor, ReceiptInfo, client::SubstrateBlock,
-	extract_eth_transacts, extract_revive_events,
+	ClientError, H160, Log, ReceiptExtractor, ReceiptInfo, ReviveEvent, client::SubstrateBlock,
+	decode_revive_event, extract_eth_transacts, extract_revive_events,
 };
 use pallet_revive::evm::{H256, U256};
 use sp_crypto_hashing::keccak_256;
 use std::collections::HashSet;
+use subxt::events::Phase;
 
 /// The hash that stands for extrinsic `extrinsic_index` of the Substrate block `block_hash` in
-/// the logs it emitted: `keccak256("verity/callback" ++ block_hash ++ index as u32 LE)`.
+/// the logs it emitted: `keccak256("verity/callback" ++ block_hash ++ index as u32 LE)`. The
+/// block's hooks have their own indices past its extrinsics: `on_initialize` (`Initialization`)
+/// `extrinsics + 1`, `on_idle` / `on_finalize` (`Finalization`, where expiry callbacks run)
+/// `extrinsics`.
 pub fn callback_transaction_hash(block_hash: H256, extrinsic_index: usize) -> H256 {
 	let mut preimage = b"verity/callback".to_vec();
 	preimage.extend_from_slice(block_hash.as_bytes());
@@ -30,7 +34,9 @@ pub fn callback_transaction_hash(block_hash: H256, extrinsic_index: usize) -> H2
 }
 
 impl ReceiptExtractor {
-	/// The logs contracts emitted in `block` outside its Ethereum transactions.
+	/// The logs contracts emitted in `block` outside its Ethereum transactions: in other
+	/// extrinsics (the validators' answers, Substrate-signed `Revive.call`s) and in the block's
+	/// hooks (expiry callbacks, from `on_idle`).
 	pub async fn extract_callback_logs(
 		&self,
 		block: &SubstrateBlock,
@@ -40,20 +46,36 @@ impl ReceiptExtractor {
 			return Ok(vec![]);
 		}
 		let extrinsics = block.extrinsics().fetch().await?;
+		let count = extrinsics.len();
 		let (eth_transacts, _) = extract_eth_transacts(&extrinsics, block.block_number())?;
 		let eth_indices: HashSet<usize> = eth_transacts.into_iter().map(|(_, i)| i).collect();
 		let events = block.events().fetch().await?;
 		let block_hash = block.block_hash();
+		let eth_block_number = U256::from(block.block_number());
 		let (_, logs_by_extrinsic) = extract_revive_events(
 			&events,
 			block.block_number(),
-			U256::from(block.block_number()),
+			eth_block_number,
 			eth_block_hash,
 			|index| {
 				(!eth_indices.contains(&index)).then(|| callback_transaction_hash(block_hash, index))
 			},
 		);
 		let mut logs: Vec<Log> = logs_by_extrinsic.into_values().flatten().collect();
+		// Upstream's extraction keeps `ApplyExtrinsic` events only.
+		for event in events.iter().flatten() {
+			let index = match event.phase() {
+				Phase::Finalization => count,
+				Phase::Initialization => count + 1,
+				Phase::ApplyExtrinsic(_) => continue,
+			};
+			let hash = callback_transaction_hash(block_hash, index);
+			if let Some(ReviveEvent::Log(log)) =
+				decode_revive_event(&event, eth_block_number, hash, index, eth_block_hash)
+			{
+				logs.push(log);
+			}
+		}
 		logs.sort_by_key(|log| log.log_index);
 		Ok(logs)
 	}

@@ -52,14 +52,14 @@ use subxt::{
 type EventDetails<'a> = subxt::events::Event<'a, SrcChainConfig>;
 
 /// Outcome of decoding a single pallet-revive event.
-enum ReviveEvent {
+pub(crate) enum ReviveEvent {
 	Revert,
 	Log(Log),
 }
 
 /// Decode a single event detail into a [`ReviveEvent`], or `None` if it is not a pallet-revive
 /// event we care about.
-fn decode_revive_event(
+pub(crate) fn decode_revive_event(
 	event: &EventDetails<'_>,
 	block_number: U256,
 	transaction_hash: H256,

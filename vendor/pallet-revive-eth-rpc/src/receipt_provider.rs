@@ -549,8 +549,10 @@ impl<B: BlockInfoProvider> ReceiptProvider<B> {
 			.receipt_extractor
 			.extract_from_block_with_eth_hash(block, *ethereum_hash)
 			.await?;
-		self.insert_into_db(block, &receipts, ethereum_hash).await?;
-		self.insert_callback_logs(block, ethereum_hash).await?;
+		// Verity: with the logs of the chain's callbacks (callback_logs.rs), in one DB transaction.
+		let callback_logs =
+			self.receipt_extractor.extract_callback_logs(block, *ethereum_hash).await?;
+		self.insert_into_db(block, &receipts, ethereum_hash, &callback_logs).await?;
 		Ok(())
 	}
 
@@ -561,8 +563,11 @@ impl<B: BlockInfoProvider> ReceiptProvider<B> {
 		receipts: &[(TransactionSigned, ReceiptInfo)],
 		ethereum_hash: &H256,
 	) -> Result<(), ClientError> {
-		self.insert(block, receipts, ethereum_hash).await?;
-		self.insert_callback_logs(block, ethereum_hash).await
+		// Verity: with the logs of the chain's callbacks (callback_logs.rs), fetched before
+		// anything is written, so that a failed fetch leaves the block unprocessed.
+		let callback_logs =
+			self.receipt_extractor.extract_callback_logs(block, *ethereum_hash).await?;
+		self.insert(block, receipts, ethereum_hash, &callback_logs).await
 	}
 
 	/// Insert receipts into the provider, updating the in-memory block cache for fork detection.
@@ -574,10 +579,11 @@ impl<B: BlockInfoProvider> ReceiptProvider<B> {
 		block: &impl BlockInfo,
 		receipts: &[(TransactionSigned, ReceiptInfo)],
 		ethereum_hash: &H256,
+		callback_logs: &[Log],
 	) -> Result<(), ClientError> {
 		let block_map = BlockHashMap::new(block.hash(), *ethereum_hash);
 		self.prune_blocks(block.number(), &block_map).await?;
-		self.insert_into_db(block, receipts, ethereum_hash).await?;
+		self.insert_into_db(block, receipts, ethereum_hash, callback_logs).await?;
 		Ok(())
 	}
 
@@ -640,6 +646,7 @@ impl<B: BlockInfoProvider> ReceiptProvider<B> {
 		block: &impl BlockInfo,
 		receipts: &[(TransactionSigned, ReceiptInfo)],
 		ethereum_hash: &H256,
+		callback_logs: &[Log],
 	) -> Result<(), ClientError> {
 		let block_number = block.number() as i64;
 		let substrate_block_hash = block.hash();
@@ -688,29 +695,13 @@ impl<B: BlockInfoProvider> ReceiptProvider<B> {
 				let tx_hash: &[u8] = receipt.transaction_hash.as_ref();
 				receipt.logs.iter().map(move |log| (tx_index, tx_hash, log))
 			})
+			// Verity: the logs of the chain's callbacks, under their synthetic transactions.
+			.chain(callback_logs.iter().map(|log| {
+				(log.transaction_index.as_u32() as i32, log.transaction_hash.as_ref(), log)
+			}))
 			.collect();
 
-		// Verity: the logs insert is shared with the callback logs (`insert_callback_logs`).
-		self.insert_logs(&mut db_tx, ethereum_hash_ref, block_number, &all_logs).await?;
-
-		let block_map = BlockHashMap::new(substrate_block_hash, *ethereum_hash);
-		insert_block_mapping(&mut *db_tx, &block_map).await?;
-
-		db_tx.commit().await?;
-		log::trace!(target: LOG_TARGET, "Inserted {} receipts for block #{block_number} ethereum: {ethereum_hash:?} substrate: {substrate_block_hash:?}", receipts.len());
-
-		Ok(())
-	}
-
-	/// Inserts `logs` (transaction index, transaction hash, log) of the block `ethereum_hash`.
-	async fn insert_logs(
-		&self,
-		db_tx: &mut sqlx::Transaction<'_, Sqlite>,
-		ethereum_hash_ref: &[u8],
-		block_number: i64,
-		logs: &[(i32, &[u8], &Log)],
-	) -> Result<(), ClientError> {
-		for chunk in logs.chunks(self.db_ctx.log_insert_chunk_size) {
+		for chunk in all_logs.chunks(self.db_ctx.log_insert_chunk_size) {
 			let mut query_builder = QueryBuilder::<Sqlite>::new(
 				"INSERT OR REPLACE INTO logs(block_hash, transaction_index, log_index, address, block_number, transaction_hash, topic_0, topic_1, topic_2, topic_3, data) ",
 			);
@@ -727,32 +718,15 @@ impl<B: BlockInfoProvider> ReceiptProvider<B> {
 					.push_bind(log.topics.get(3).map(|v| &v[..]))
 					.push_bind(log.data.as_ref().map(|v| &v.0[..]));
 			});
-			query_builder.build().execute(&mut **db_tx).await?;
+			query_builder.build().execute(&mut *db_tx).await?;
 		}
-		Ok(())
-	}
 
-	/// Verity: stores the logs that contracts emitted outside Ethereum transactions (in the
-	/// callbacks the chain makes, see `callback_logs.rs`), so that `eth_getLogs` and log
-	/// subscriptions list them. Idempotent (`INSERT OR REPLACE`); removed with their block on a
-	/// fork or pruning, like every log.
-	async fn insert_callback_logs(
-		&self,
-		block: &SubstrateBlock,
-		ethereum_hash: &H256,
-	) -> Result<(), ClientError> {
-		let logs = self.receipt_extractor.extract_callback_logs(block, *ethereum_hash).await?;
-		if logs.is_empty() {
-			return Ok(());
-		}
-		let rows: Vec<(i32, &[u8], &Log)> = logs
-			.iter()
-			.map(|log| (log.transaction_index.as_u32() as i32, log.transaction_hash.as_ref(), log))
-			.collect();
-		let mut db_tx = self.db_ctx.pool.begin().await?;
-		self.insert_logs(&mut db_tx, ethereum_hash.as_ref(), block.block_number() as i64, &rows)
-			.await?;
+		let block_map = BlockHashMap::new(substrate_block_hash, *ethereum_hash);
+		insert_block_mapping(&mut *db_tx, &block_map).await?;
+
 		db_tx.commit().await?;
+		log::trace!(target: LOG_TARGET, "Inserted {} receipts for block #{block_number} ethereum: {ethereum_hash:?} substrate: {substrate_block_hash:?}", receipts.len());
+
 		Ok(())
 	}
 

@@ -211,7 +211,7 @@ pub fn verify<R: InferenceRuntime>(
 
 	let claimed = &receipt.result;
 	let view = ResultView::new::<R>(claimed.request_id, &proven);
-	let fields: [(&'static str, bool); 7] = [
+	let fields: [(&'static str, bool); 8] = [
 		("model", view.model == claimed.model),
 		("input hash", view.input_hash == claimed.input_hash),
 		("output", view.output == claimed.output),
@@ -219,6 +219,7 @@ pub fn verify<R: InferenceRuntime>(
 		("attesters", view.attesters == claimed.attesters),
 		("dissenters", view.dissenters == claimed.dissenters),
 		("finalization block", view.attested_at == claimed.attested_at),
+		("largest difference", view.max_difference_e9 == claimed.max_difference_e9),
 	];
 	if let Some((field, _)) = fields.iter().find(|(_, same)| !same) {
 		return Err(ReceiptError::ResultMismatch(field));
