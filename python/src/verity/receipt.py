@@ -19,11 +19,12 @@ chain spec alone (`verity verify --chain-spec`) is not done here.
 """
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 
 import xxhash
 from scalecodec.utils.ss58 import ss58_decode
+
+from verity.chain import blake2_256
 
 RECEIPT_VERSION = 1
 HASH_LEN = 32
@@ -35,10 +36,6 @@ class ReceiptError(Exception):
     def __init__(self, check: str, detail: str = ""):
         super().__init__(f"FAIL {check}" + (f": {detail}" if detail else ""))
         self.check = check
-
-
-def blake2_256(data: bytes) -> bytes:
-    return hashlib.blake2b(data, digest_size=32).digest()
 
 
 def twox(data: bytes, bits: int) -> bytes:
