@@ -116,7 +116,7 @@ pub const VERSION: RuntimeVersion = RuntimeVersion {
 	spec_name: Cow::Borrowed("verity"),
 	impl_name: Cow::Borrowed("verity-node"),
 	authoring_version: 1,
-	spec_version: 103,
+	spec_version: 104,
 	impl_version: 1,
 	apis: apis::RUNTIME_API_VERSIONS,
 	transaction_version: 1,
@@ -243,6 +243,10 @@ mod runtime {
 	pub type Grandpa = pallet_grandpa;
 	#[runtime::pallet_index(10)]
 	pub type Revive = pallet_revive;
+	// Batches of calls in one transaction (`batch`, `batch_all`, `force_batch`): what wallets and
+	// polkadot.js use to send many requests at once.
+	#[runtime::pallet_index(11)]
+	pub type Utility = pallet_utility;
 	#[runtime::pallet_index(20)]
 	pub type Inference = pallet_inference;
 }

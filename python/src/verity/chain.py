@@ -406,7 +406,7 @@ class Scan:
         self.finalized: dict[int, int] = {}       # request id -> block
         self.expired: dict[int, int] = {}         # request id -> block
         self.struck: list[tuple[str, int]] = []   # (validator, request id)
-        self.failures: list[str] = []             # error names of failed extrinsics
+        self.failures: list[str] = []             # error names of failed extrinsics and batch calls
         self.fees: dict[str, int] = {}            # payer -> fees
         self.timestamps: dict[int, float] = {}    # block -> s
         self.pending: dict[int, int] = {}         # block -> PendingCount after it
@@ -430,6 +430,9 @@ class Scan:
                     self.fees[attrs["who"]] = self.fees.get(attrs["who"], 0) + attrs["actual_fee"] + attrs["tip"]
                 elif module == "System" and name == "ExtrinsicFailed":
                     self.failures.append(dispatch_error(substrate, attrs["dispatch_error"])["name"])
+                elif module == "Utility" and name in ("ItemFailed", "BatchInterrupted"):
+                    # A call of a batch failed (`force_batch` goes on, `batch` stops there).
+                    self.failures.append(dispatch_error(substrate, attrs["error"])["name"])
 
 
 def best_number(substrate: SubstrateInterface) -> int:

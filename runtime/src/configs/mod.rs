@@ -113,6 +113,15 @@ impl pallet_sudo::Config for Runtime {
 	type WeightInfo = pallet_sudo::weights::SubstrateWeight<Runtime>;
 }
 
+/// A batch's weight is the sum of its calls' (each charged its own worst case) plus the
+/// reference per-call overhead; `dispatch_as` and `with_weight` need root.
+impl pallet_utility::Config for Runtime {
+	type RuntimeEvent = RuntimeEvent;
+	type RuntimeCall = RuntimeCall;
+	type PalletsOrigin = OriginCaller;
+	type WeightInfo = pallet_utility::weights::SubstrateWeight<Runtime>;
+}
+
 parameter_types! {
 	pub const MaxValidators: u32 = 100;
 	pub const MinValidators: u32 = 1;
