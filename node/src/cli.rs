@@ -82,6 +82,11 @@ pub struct InferenceParams {
 	/// Do not run models even if this node is a validator with an `infr` key.
 	#[arg(long)]
 	pub no_inference: bool,
+	/// Fetch hosted models from loopback and private addresses too (a local test network, a
+	/// model server inside the validators' own network). Off by default: a model's owner
+	/// chooses its URLs, and every validator of its committee requests them.
+	#[arg(long)]
+	pub allow_private_model_hosts: bool,
 	/// Test only (`fault-injection` builds): submit corrupted outputs, as a byzantine
 	/// validator would.
 	#[cfg(feature = "fault-injection")]

@@ -6,7 +6,9 @@ use crate::{
 };
 use sc_cli::SubstrateCli;
 use sc_service::PartialComponents;
+#[cfg(feature = "fault-injection")]
 use std::sync::Arc;
+#[cfg(feature = "fault-injection")]
 use verity_primitives::host::InferenceEngine;
 use verity_runtime::opaque::Block;
 
@@ -128,8 +130,10 @@ pub fn run() -> sc_cli::Result<()> {
 			let params = cli.inference.clone();
 			let votes_behind = cli.finality.grandpa_votes_behind;
 			runner.run_node_until_exit(|config| async move {
-				let engine: Option<Arc<dyn InferenceEngine>> =
-					crate::service::inference_engine(&params, &config)?;
+				let (engine, fetch) = match crate::service::inference_engine(&params, &config)? {
+					Some((engine, fetch)) => (Some(engine), Some(fetch)),
+					None => (None, None),
+				};
 				#[cfg(feature = "fault-injection")]
 				let engine = match engine {
 					Some(e) if params.fault_corrupt_outputs => {
@@ -153,13 +157,14 @@ pub fn run() -> sc_cli::Result<()> {
 								Block,
 								<Block as sp_runtime::traits::Block>::Hash,
 							>,
-						>(config, engine, copy_answers, votes_behind)
+						>(config, engine, fetch, copy_answers, votes_behind)
 						.map_err(sc_cli::Error::Service)
 					}
 					sc_network::config::NetworkBackendType::Litep2p => {
 						service::new_full::<sc_network::Litep2pNetworkBackend>(
 							config,
 							engine,
+							fetch,
 							copy_answers,
 							votes_behind,
 						)

@@ -9,6 +9,7 @@ mod cli;
 mod command;
 #[cfg(feature = "fault-injection")]
 mod fault;
+mod hosted;
 mod inference_cmd;
 mod rpc;
 mod service;

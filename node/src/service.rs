@@ -9,6 +9,7 @@ use sc_telemetry::{Telemetry, TelemetryWorker};
 use sc_transaction_pool_api::OffchainTransactionPoolFactory;
 use sp_consensus_aura::sr25519::{AuthorityId as AuraId, AuthorityPair as AuraPair};
 use std::{sync::Arc, time::Duration};
+use verity_primitives::host::ModelFetch;
 use verity_runtime::{opaque::Block, RuntimeApi};
 
 /// Host functions the runtime may import. Every node registers the same set: a runtime that
@@ -153,13 +154,15 @@ pub fn new_partial(config: &Configuration) -> Result<Service, ServiceError> {
 }
 
 /// Builds and starts a full node (an authority when started with `--validator`).
-/// `engine`: the inference engine for this validator's off-chain worker, if it runs models.
+/// `engine`: the inference engine for this validator's off-chain worker, if it runs models;
+/// `fetch`: its downloads of hosted models.
 /// `copy_answers`: the copier fault (test builds with `fault-injection` only; else ignored).
 pub fn new_full<
 	N: sc_network::NetworkBackend<Block, <Block as sp_runtime::traits::Block>::Hash>,
 >(
 	config: Configuration,
 	engine: Option<Arc<dyn verity_primitives::host::InferenceEngine>>,
+	fetch: Option<Arc<dyn ModelFetch>>,
 	copy_answers: bool,
 	grandpa_votes_behind: u32,
 ) -> Result<TaskManager, ServiceError> {
@@ -231,13 +234,15 @@ pub fn new_full<
 				// The engine is reachable from off-chain workers only: block import, authoring
 				// and transaction validation never see this extension.
 				custom_extensions: move |_| {
-					engine
-						.iter()
-						.map(|e| {
-							Box::new(verity_primitives::host::InferenceExt::new(e.clone()))
-								as Box<dyn sp_externalities::Extension>
-						})
-						.collect()
+					let engine = engine.iter().map(|e| {
+						Box::new(verity_primitives::host::InferenceExt::new(e.clone()))
+							as Box<dyn sp_externalities::Extension>
+					});
+					let fetch = fetch.iter().map(|f| {
+						Box::new(verity_primitives::host::ModelFetchExt::new(f.clone()))
+							as Box<dyn sp_externalities::Extension>
+					});
+					engine.chain(fetch).collect()
 				},
 			})?;
 		task_manager.spawn_handle().spawn(
@@ -377,13 +382,17 @@ pub fn new_full<
 	Ok(task_manager)
 }
 
+/// A validator's engine and its downloads of hosted models.
+pub type Inference = (Arc<dyn verity_engine::InferenceEngine>, Arc<dyn ModelFetch>);
+
 /// The engine of a running node, if it should run models: validators unless `--no-inference`.
 /// Models run in worker processes (`verity-node inference-worker`, see
-/// `verity_engine::worker`), never in the node.
+/// `verity_engine::worker`), never in the node. With it, the node's downloads of hosted models
+/// into the same model folder (`crate::hosted`).
 pub fn inference_engine(
 	params: &crate::cli::InferenceParams,
 	config: &sc_service::Configuration,
-) -> Result<Option<Arc<dyn verity_engine::InferenceEngine>>, sc_cli::Error> {
+) -> Result<Option<Inference>, sc_cli::Error> {
 	if params.no_inference || !config.role.is_authority() {
 		log::info!(target: "verity", "inference disabled on this node");
 		return Ok(None);
@@ -433,5 +442,10 @@ pub fn inference_engine(
 	);
 	let pool = verity_engine::worker::WorkerPool::new(pool).map_err(sc_cli::Error::Input)?;
 	log::info!(target: "verity", "inference engine ready: {summary}");
-	Ok(Some(Arc::new(pool)))
+	let limits = verity_model_fetch::Limits {
+		allow_private: params.allow_private_model_hosts,
+		..Default::default()
+	};
+	let fetch = crate::hosted::HostedModels::new(limits, &model_dir);
+	Ok(Some((Arc::new(pool), Arc::new(fetch))))
 }

@@ -13,7 +13,10 @@
 use alloc::vec::Vec;
 use codec::{Decode, Encode};
 use sp_runtime_interface::{
-	pass_by::{AllocateAndReturnByCodec, PassFatPointerAndRead, PassPointerAndReadCopy},
+	pass_by::{
+		AllocateAndReturnByCodec, PassFatPointerAndDecode, PassFatPointerAndRead,
+		PassPointerAndReadCopy,
+	},
 	runtime_interface,
 };
 
@@ -67,6 +70,40 @@ pub struct RunProfile {
 	/// Peak resident memory of the worker process during the run, in KiB (0 where not
 	/// measured).
 	pub peak_memory_kib: u32,
+}
+
+/// Where the file of a hosted model stands on this node (see `fetch_model`).
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+pub enum FetchStatus {
+	/// No fetching here: not an off-chain worker, or a node without inference.
+	Unavailable,
+	/// In the model folder with the right hash: it runs like any model.
+	Ready,
+	/// Being fetched (or waiting for a turn): bytes received so far.
+	Fetching { received: u64 },
+	/// Every URL failed (errors, wrong length or wrong bytes); the node's log says why.
+	Failed,
+}
+
+/// What the node plugs in behind `fetch_model`: its downloads of hosted models.
+#[cfg(feature = "std")]
+pub trait ModelFetch: Send + Sync {
+	/// Where the file of `code_hash` stands; the first ask starts fetching it from `urls`
+	/// (never blocks on the network).
+	fn status(&self, code_hash: &[u8; 32], size: u64, urls: &[Vec<u8>]) -> FetchStatus;
+}
+
+#[cfg(feature = "std")]
+sp_externalities::decl_extension! {
+	/// The node's model downloads, as an externalities extension of off-chain worker calls.
+	pub struct ModelFetchExt(std::sync::Arc<dyn ModelFetch>);
+}
+
+#[cfg(feature = "std")]
+impl ModelFetchExt {
+	pub fn new(fetch: std::sync::Arc<dyn ModelFetch>) -> Self {
+		ModelFetchExt(fetch)
+	}
 }
 
 /// What the node plugs in behind the host functions.
@@ -137,6 +174,21 @@ pub trait Inference {
 		match self.extension::<InferenceExt>() {
 			Some(engine) => engine.0.run(&model, input),
 			None => Err(EngineError::Unavailable),
+		}
+	}
+
+	/// Where the file of a hosted model (`code_hash`, `size` bytes, from `urls`) stands on
+	/// this node; the first ask starts fetching it in the background.
+	fn fetch_model(
+		&mut self,
+		code_hash: PassPointerAndReadCopy<[u8; 32], 32>,
+		size: u64,
+		urls: PassFatPointerAndDecode<Vec<Vec<u8>>>,
+	) -> AllocateAndReturnByCodec<FetchStatus> {
+		use sp_externalities::ExternalitiesExt;
+		match self.extension::<ModelFetchExt>() {
+			Some(fetch) => fetch.0.status(&code_hash, size, &urls),
+			None => FetchStatus::Unavailable,
 		}
 	}
 

@@ -6,9 +6,10 @@
 //! blake2-256 of the chain's genesis hash, the request id, its input hash, the member's key, the
 //! answer and a random salt. Commitments travel in one signed batch per validator and block
 //! (`commit_answers`). The **commit phase** of a request ends when every member of its
-//! committee has committed, or after its commit deadline (`drawn_at + CommitWindow`, at most
-//! the block before its deadline); commitments are refused after that. An answer is revealed by
-//! `submit_result` / `submit_failure` carrying the salt; it counts only if
+//! committee has committed, or after its commit deadline (`drawn_at + CommitWindow`, or
+//! `HostedFetchWindow` for a hosted model's probe, at most the block before its deadline);
+//! commitments are refused after that. An answer is revealed by `submit_result` /
+//! `submit_failure` carrying the salt; it counts only if
 //!
 //! - the member's commitment is in an earlier block than the reveal,
 //! - the commit phase is over (so every answer that will count was fixed before any was shown),
@@ -23,12 +24,13 @@ use frame_support::dispatch::DispatchResultWithPostInfo;
 use sp_runtime::{traits::Bounded, DispatchResult};
 
 impl<T: Config> Pallet<T> {
-	/// Last block in which `request` takes commitments: `CommitWindow` blocks after its
-	/// committee was fixed, and before its deadline (so that there is a block left to reveal in).
+	/// Last block in which `request` takes commitments: its commit window (`CommitWindow`, or
+	/// `HostedFetchWindow` for a hosted model's probe) after its committee was fixed, and before
+	/// its deadline (so that there is a block left to reveal in).
 	pub fn commit_deadline(request: &RequestOf<T>) -> BlockNumberOf<T> {
 		request
 			.drawn_at
-			.saturating_add(T::CommitWindow::get())
+			.saturating_add(request.commit_window)
 			.min(request.deadline.saturating_sub(1u32.into()))
 	}
 

@@ -56,6 +56,7 @@ pub mod committee;
 mod conclusion;
 mod expiry;
 mod failures;
+mod hosted;
 #[cfg(test)]
 mod mock;
 mod models;
@@ -71,6 +72,7 @@ pub mod types;
 pub mod weights;
 
 pub use answers::invalid_codes;
+pub(crate) use hosted::HostedModel;
 pub use requests::ANSWER_OVERHEAD_BYTES;
 pub use traits::{CallbackFee, OnDissent, ResultCallback};
 pub use types::*;
@@ -133,6 +135,9 @@ pub type RevealBatchOf<T> =
 	RevealBatch<<T as Config>::MaxOutputBytes, <T as Config>::MaxRevealsPerBatch>;
 
 #[frame_support::pallet]
+// `register_hosted_model` takes `register_model`'s arguments and two more; FRAME generates a
+// constructor of the call with all of them.
+#[allow(clippy::too_many_arguments)]
 pub mod pallet {
 	use super::*;
 	use frame_support::pallet_prelude::*;
@@ -233,6 +238,14 @@ pub mod pallet {
 		/// window is over.
 		#[pallet::constant]
 		type CommitWindow: Get<BlockNumberFor<Self>>;
+		/// Largest hosted model, in bytes (`register_hosted_model`: validators' nodes fetch it
+		/// over HTTP(S); only its metadata is on chain).
+		#[pallet::constant]
+		type MaxHostedModelBytes: Get<u32>;
+		/// The commit window of a hosted model's readiness probe: the committee's nodes fetch
+		/// the file first. The probe's timeout is this plus `CommitWindow`.
+		#[pallet::constant]
+		type HostedFetchWindow: Get<BlockNumberFor<Self>>;
 		/// Most reveals in one `reveal_answers` batch: its worst-case weight (each entry
 		/// concluding a request of the largest committee with the largest callback) must fit
 		/// one extrinsic of a block (checked by `integrity_test`).
@@ -269,6 +282,11 @@ pub mod pallet {
 	#[pallet::storage]
 	pub type ModelChunks<T: Config> =
 		StorageDoubleMap<_, Identity, ModelId, Twox64Concat, u32, BoundedVec<u8, T::MaxChunkBytes>>;
+
+	/// Where the file of each hosted model is served (`register_hosted_model`); uploaded
+	/// models have none.
+	#[pallet::storage]
+	pub type HostedModels<T: Config> = StorageMap<_, Identity, ModelId, ModelUrls>;
 
 	/// Pending requests per model (a model with pending requests cannot be removed).
 	#[pallet::storage]
@@ -538,6 +556,9 @@ pub mod pallet {
 			unused: Weight,
 			amount: BalanceOf<T>,
 		},
+		/// A hosted model was registered (after `ModelRegistered`): the committee's nodes fetch
+		/// its file from `urls` for its readiness probe.
+		ModelHosted { model: ModelId, urls: ModelUrls },
 	}
 
 	#[pallet::error]
@@ -637,6 +658,9 @@ pub mod pallet {
 		MoreAttestersThanCommittee,
 		/// The request's tolerance is looser than the model's (in its absolute or relative part).
 		ToleranceLooserThanModel,
+		/// A hosted model needs 1 to 4 URLs, each `http://` or `https://` followed by printable
+		/// ASCII without spaces, at most 256 bytes.
+		BadModelUrl,
 	}
 
 	#[pallet::hooks]
@@ -666,6 +690,11 @@ pub mod pallet {
 		}
 
 		fn integrity_test() {
+			assert!(
+				T::HostedFetchWindow::get().saturating_add(T::CommitWindow::get())
+					<= T::MaxTimeout::get(),
+				"a hosted model's probe times out after HostedFetchWindow + CommitWindow"
+			);
 			assert!(
 				T::MaxCommittee::get() <= verity_primitives::agreement::MAX_MEMBERS,
 				"agreement masks name at most 64 committee members"
@@ -752,7 +781,7 @@ pub mod pallet {
 		/// Delete a model and its bytes and release its deposit (nothing may be pending).
 		/// Attested results stay: they carry the model id, not the model.
 		#[pallet::call_index(4)]
-		#[pallet::weight(T::WeightInfo::remove_model(
+		#[pallet::weight(Pallet::<T>::remove_model_weight(
 			T::MaxModelBytes::get().div_ceil(T::MaxChunkBytes::get().max(1))
 		))]
 		pub fn remove_model(origin: OriginFor<T>, model: ModelId) -> DispatchResultWithPostInfo {
@@ -865,6 +894,31 @@ pub mod pallet {
 		/// (else `ToleranceLooserThanModel`). Without such agreement by the deadline the request
 		/// expires like any other. Its weight is `request_inference`'s: the same work and two
 		/// comparisons.
+		/// Register a hosted model: like `register_model`, but its file (up to
+		/// `MaxHostedModelBytes`) stays off chain, served at `urls`. Its readiness probe starts
+		/// at once (on `probe_input`, or zeros as in `complete_model_upload`): each committee
+		/// member's node fetches the file, checking size and hash, before it runs the probe
+		/// (within `HostedFetchWindow`); a member whose node cannot get the right bytes votes
+		/// `ModelUnavailable`, so the model becomes active only once a quorum holds it and ran
+		/// it. The deposit covers the URLs and a byte per KiB of the file.
+		#[pallet::call_index(11)]
+		#[pallet::weight(Pallet::<T>::register_hosted_model_weight())]
+		pub fn register_hosted_model(
+			origin: OriginFor<T>,
+			code_hash: H256,
+			size: u32,
+			urls: ModelUrls,
+			inputs: spec::TensorSpecs,
+			outputs: spec::TensorSpecs,
+			tolerance: verity_primitives::agreement::Tolerance,
+			fee: BalanceOf<T>,
+			probe_input: Option<BoundedVec<u8, T::MaxInputBytes>>,
+		) -> DispatchResultWithPostInfo {
+			let owner = ensure_signed(origin)?;
+			let model = HostedModel { code_hash, size, urls, inputs, outputs, tolerance, fee };
+			Self::do_register_hosted_model(owner, model, probe_input)
+		}
+
 		#[pallet::call_index(10)]
 		#[pallet::weight(T::WeightInfo::request_inference(input.len() as u32, T::MaxCommittee::get()))]
 		pub fn request_inference_with_rules(

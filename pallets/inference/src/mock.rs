@@ -73,6 +73,8 @@ pub const MAX_PER_BLOCK: u32 = 3;
 pub const DEFAULT_TIMEOUT: u64 = 5;
 /// Blocks a committee has to commit to its answers.
 pub const COMMIT_WINDOW: u64 = 2;
+/// Commit window of a hosted model's probe.
+pub const HOSTED_FETCH_WINDOW: u64 = 20;
 pub const RETENTION: u64 = 20;
 /// Blocks a registration has to complete its upload.
 pub const UPLOAD_WINDOW: u64 = 30;
@@ -108,6 +110,8 @@ impl pallet_inference::Config for Test {
 	type ResubmitAfter = frame_support::traits::ConstU64<3>;
 	type MaxFailuresInRow = frame_support::traits::ConstU32<3>;
 	type CommitWindow = frame_support::traits::ConstU64<COMMIT_WINDOW>;
+	type MaxHostedModelBytes = frame_support::traits::ConstU32<{ 2 << 30 }>;
+	type HostedFetchWindow = frame_support::traits::ConstU64<HOSTED_FETCH_WINDOW>;
 	type MaxPendingPerAccount = MaxPendingPerAccount;
 	type ExpiryFee = ExpiryFee;
 	type AnswerByteFee = AnswerByteFee;

@@ -175,12 +175,7 @@ impl<T: Config> Pallet<T> {
 			H256(sp_io::hashing::blake2_256(&bytes)) == info.code_hash,
 			Error::<T>::ModelHashMismatch
 		);
-		let input = match probe_input {
-			Some(input) => input,
-			None => spec::zero_input(&info.inputs, T::MaxInputBytes::get())
-				.and_then(|zeros| BoundedVec::try_from(zeros).ok())
-				.ok_or(Error::<T>::NoProbeInput)?,
-		};
+		let input = Self::probe_input(&info, probe_input)?;
 		let input_len = input.len() as u32;
 		info.status = ModelStatus::Probing;
 		let size = info.size;
@@ -196,6 +191,20 @@ impl<T: Config> Pallet<T> {
 			),
 		)
 		.into())
+	}
+
+	/// The input of a model's readiness probe: the owner's, else zeros of its input shapes with
+	/// dynamic dimensions at 1 ([`spec::zero_input`]).
+	pub(crate) fn probe_input(
+		info: &ModelOf<T>,
+		given: Option<BoundedVec<u8, T::MaxInputBytes>>,
+	) -> Result<BoundedVec<u8, T::MaxInputBytes>, Error<T>> {
+		match given {
+			Some(input) => Ok(input),
+			None => spec::zero_input(&info.inputs, T::MaxInputBytes::get())
+				.and_then(|zeros| BoundedVec::try_from(zeros).ok())
+				.ok_or(Error::<T>::NoProbeInput),
+		}
 	}
 
 	/// Weight of `complete_model_upload` for a model of `size` bytes: the hash check, and the
@@ -284,6 +293,7 @@ impl<T: Config> Pallet<T> {
 		ensure!(PendingByModel::<T>::get(model) == 0, Error::<T>::ModelHasPendingRequests);
 		let _ = ModelChunks::<T>::clear_prefix(model, info.chunks, None);
 		Models::<T>::remove(model);
+		HostedModels::<T>::remove(model);
 		FailureStreak::<T>::remove(model);
 		ModelProfiles::<T>::remove(model);
 		let released = T::Currency::release(
@@ -293,6 +303,11 @@ impl<T: Config> Pallet<T> {
 			Precision::BestEffort,
 		)?;
 		Self::deposit_event(Event::ModelRemoved { model, deposit_released: released });
-		Ok(Some(T::WeightInfo::remove_model(info.chunks)).into())
+		Ok(Some(Self::remove_model_weight(info.chunks)).into())
+	}
+
+	/// Weight of `remove_model` for a model of `chunks` chunks (and its hosted URLs).
+	pub fn remove_model_weight(chunks: u32) -> Weight {
+		T::WeightInfo::remove_model(chunks).saturating_add(T::DbWeight::get().writes(1))
 	}
 }

@@ -26,7 +26,7 @@
 use crate::*;
 use frame_system::offchain::SubmitTransaction;
 use sp_runtime::offchain::storage::{MutateStorageError, StorageRetrievalError, StorageValueRef};
-use verity_primitives::host::{inference as host, EngineError};
+use verity_primitives::host::{inference as host, EngineError, FetchStatus};
 
 const LOG_TARGET: &str = "runtime::inference::ocw";
 
@@ -43,6 +43,8 @@ pub enum OffchainError {
 	Signing,
 	/// The pool refused the transaction.
 	Submit,
+	/// The node is still fetching the hosted model's file: the request is run once it is in.
+	Fetching,
 }
 
 /// An answer computed here, kept until revealed: the output (with what the run cost, for a
@@ -99,7 +101,7 @@ pub fn run<T: Config>(now: BlockNumberOf<T>) {
 					commitments.push((id, hash));
 					batch_since.get_or_insert(sp_io::offchain::timestamp());
 				}
-				Err(OffchainError::AlreadyClaimed) => {}
+				Err(OffchainError::AlreadyClaimed | OffchainError::Fetching) => {}
 				Err(e) => {
 					budget -= 1;
 					log::warn!(target: LOG_TARGET, "request {id}: {e:?}");
@@ -212,12 +214,42 @@ fn update_index(key: &InferenceAuthorityId, id: RequestId, keep: bool) {
 	log::warn!(target: LOG_TARGET, "could not update the index of kept answers for request {id}");
 }
 
+/// Where a request's model file is, for this node.
+enum ModelFile {
+	/// On chain, in chunks (loaded into the engine unless it has it).
+	OnChain,
+	/// A hosted model's file, fetched into the model folder.
+	Fetched,
+	/// A hosted model's file this node cannot get: it answers `ModelUnavailable`.
+	Unavailable,
+}
+
+/// Where request `id`'s model file is; `OffchainError::Fetching` while the node fetches a hosted
+/// model's file.
+fn model_file<T: Config>(id: RequestId) -> Result<ModelFile, OffchainError> {
+	let request = Requests::<T>::get(id).ok_or(OffchainError::Gone)?;
+	let Some(urls) = HostedModels::<T>::get(request.model) else { return Ok(ModelFile::OnChain) };
+	let model = Models::<T>::get(request.model).ok_or(OffchainError::Gone)?;
+	let urls: Vec<Vec<u8>> = urls.into_iter().map(|u| u.into_inner()).collect();
+	match host::fetch_model(model.code_hash.0, model.size.into(), urls) {
+		FetchStatus::Ready if host::has_model(model.code_hash.0) => Ok(ModelFile::Fetched),
+		// Ready but gone from the folder (the engine deletes a file whose hash is wrong): the
+		// next ask fetches it again.
+		FetchStatus::Ready | FetchStatus::Fetching { .. } => Err(OffchainError::Fetching),
+		FetchStatus::Failed => Ok(ModelFile::Unavailable),
+		FetchStatus::Unavailable => Err(OffchainError::Engine(EngineError::Unavailable)),
+	}
+}
+
 /// Runs request `id` for `key`, keeps the answer with a fresh salt, and returns its commitment.
 fn answer<T: Config>(
 	now: BlockNumberOf<T>,
 	id: RequestId,
 	key: &InferenceAuthorityId,
 ) -> Result<H256, OffchainError> {
+	// A hosted model's file comes from its URLs, fetched by the node in the background: until
+	// it is in, the request waits (unclaimed, so that the first block after runs it).
+	let file = model_file::<T>(id)?;
 	if !claim::<T>(b"claim", T::ResubmitAfter::get(), now, id, key) {
 		return Err(OffchainError::AlreadyClaimed);
 	}
@@ -226,17 +258,22 @@ fn answer<T: Config>(
 	let input = RequestInputs::<T>::get(id).ok_or(OffchainError::Gone)?;
 	// The engine keeps models by the hash of their bytes (several ids can share them).
 	let model_id = model.code_hash.0;
-	let loaded = if host::has_model(model_id) {
-		Ok(())
-	} else {
-		host::load_model(model_id, &Pallet::<T>::model_bytes(&request.model, model.chunks))
+	let loaded = match file {
+		// The node's download is in the model folder, where the engine loads it from.
+		ModelFile::Fetched => Ok(()),
+		ModelFile::Unavailable => Err(Ok(FailureKind::ModelUnavailable)),
+		ModelFile::OnChain if host::has_model(model_id) => Ok(()),
+		ModelFile::OnChain => {
+			host::load_model(model_id, &Pallet::<T>::model_bytes(&request.model, model.chunks))
+				.map_err(failure_kind)
+		}
 	};
 	// A probe runs within the node's own limit and reports what it cost; a profiled model runs
 	// within the budget its probe set.
 	let probe = model.status == ModelStatus::Probing;
 	let budget = ModelProfiles::<T>::get(request.model).map_or(0, |p| p.run_budget_millis());
 	let outcome =
-		loaded.and_then(|()| host::run_measured(model_id, &input, budget)).map_err(failure_kind);
+		loaded.and_then(|()| host::run_measured(model_id, &input, budget).map_err(failure_kind));
 	let outcome = outcome.and_then(|(output, profile)| {
 		if output.len() > T::MaxOutputBytes::get() as usize {
 			Err(Ok(FailureKind::OutputTooLarge))

@@ -97,6 +97,13 @@ impl<T: Config> Pallet<T> {
 		};
 		let quorum = Self::quorum_of(committee_size, &rules);
 		let deadline = drawn_at.saturating_add(timeout);
+		// Only a probe reads whether its model is hosted (a model takes no other request then).
+		let commit_window =
+			if model.status == ModelStatus::Probing && HostedModels::<T>::contains_key(model_id) {
+				T::HostedFetchWindow::get()
+			} else {
+				T::CommitWindow::get()
+			};
 		ExpiryQueue::<T>::try_mutate(deadline.saturating_add(1u32.into()), |queue| {
 			queue.try_push(id)
 		})
@@ -120,6 +127,7 @@ impl<T: Config> Pallet<T> {
 				status: RequestStatus::Pending,
 				drawn_at,
 				rules,
+				commit_window,
 			},
 		);
 		RequestInputs::<T>::insert(id, input);

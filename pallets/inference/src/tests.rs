@@ -2740,3 +2740,158 @@ fn probe_inputs_follow_the_request_rules() {
 		Inference::do_try_state().unwrap();
 	});
 }
+
+// ----------------------------------------------------------------------------------------------
+// Hosted models.
+
+fn urls(list: &[&str]) -> ModelUrls {
+	BoundedVec::truncate_from(
+		list.iter().map(|u| BoundedVec::truncate_from(u.as_bytes().to_vec())).collect(),
+	)
+}
+
+/// Registers ALICE's hosted model of `size` bytes (code hash of `b"hosted"`) at one URL; its
+/// probe is the last request.
+fn hosted_model(size: u32) -> ModelId {
+	let code = hash(b"hosted");
+	assert_ok!(Inference::register_hosted_model(
+		RuntimeOrigin::signed(ALICE),
+		code,
+		size,
+		urls(&["https://models.example/m.onnx"]),
+		inputs(),
+		outputs(),
+		TOL,
+		FEE,
+		None
+	));
+	id_of(ALICE, code)
+}
+
+/// A hosted model keeps only its metadata and URLs on chain; its probe opens at once, with a
+/// commit window of `HostedFetchWindow` (the nodes fetch the file first): a member that commits
+/// after `CommitWindow` still counts, where an ordinary request's commit phase would be over.
+/// Probed, it is active like any model; removed, its URLs go with it and the deposit (base, the
+/// URLs' bytes and a byte per KiB of the file) comes back.
+#[test]
+fn hosted_models_are_probed_after_the_nodes_fetch_them() {
+	new_test_ext(3).execute_with(|| {
+		let size = 500 * 1024 * 1024;
+		let model = hosted_model(size);
+		let info = Models::<Test>::get(model).unwrap();
+		assert_eq!(info.status, ModelStatus::Probing);
+		assert_eq!((info.size, info.uploaded, info.chunks), (size, size, 0));
+		let stored = urls(&["https://models.example/m.onnx"]);
+		assert_eq!(HostedModels::<Test>::get(model), Some(stored.clone()));
+		let deposit = MODEL_DEPOSIT_BASE
+			+ MODEL_DEPOSIT_PER_BYTE * (stored.encoded_size() as u128 + (size / 1024) as u128);
+		assert_eq!(info.deposit, deposit);
+		assert_eq!(Balances::balance_on_hold(&HoldReason::ModelDeposit.into(), &ALICE), deposit);
+		System::assert_has_event(Event::ModelHosted { model, urls: stored }.into());
+		let probe = NextRequestId::<Test>::get() - 1;
+		let opened = Requests::<Test>::get(probe).unwrap();
+		assert_eq!(opened.commit_window, HOSTED_FETCH_WINDOW);
+		assert_eq!(opened.deadline, opened.drawn_at + HOSTED_FETCH_WINDOW + COMMIT_WINDOW);
+		// Past the ordinary commit window, members still commit (their nodes were fetching).
+		run_to(System::block_number() + COMMIT_WINDOW + 3);
+		assert!(!Inference::commit_phase_over(probe, &opened, System::block_number()));
+		pass_probe(model);
+		assert_eq!(Models::<Test>::get(model).unwrap().status, ModelStatus::Active);
+		// Its requests have the ordinary commit window.
+		let r = request(model);
+		assert_eq!(Requests::<Test>::get(r).unwrap().commit_window, COMMIT_WINDOW);
+		commit_all(&[(r, 0, out(1.0)), (r, 1, out(1.0)), (r, 2, out(1.0))]);
+		for m in 0..2 {
+			assert_ok!(submit(r, m, output(1.0)));
+		}
+		assert_eq!(Requests::<Test>::get(r).unwrap().status, RequestStatus::Attested);
+		assert_ok!(Inference::remove_model(RuntimeOrigin::signed(ALICE), model));
+		assert!(HostedModels::<Test>::get(model).is_none());
+		assert_eq!(Balances::balance_on_hold(&HoldReason::ModelDeposit.into(), &ALICE), 0);
+		Inference::do_try_state().unwrap();
+	});
+}
+
+/// A hosted model whose file the committee's nodes cannot get (every URL failed or served
+/// other bytes) is rejected with that reason, and never takes requests.
+#[test]
+fn a_hosted_model_nobody_can_fetch_is_rejected_as_unavailable() {
+	new_test_ext(3).execute_with(|| {
+		let model = hosted_model(4096);
+		let probe = NextRequestId::<Test>::get() - 1;
+		let unavailable = Ans::Fail(FailureKind::ModelUnavailable);
+		commit_all(&[(probe, 0, unavailable.clone()), (probe, 1, unavailable)]);
+		assert_ok!(fail(probe, 0, FailureKind::ModelUnavailable));
+		assert_ok!(fail(probe, 1, FailureKind::ModelUnavailable));
+		assert_eq!(Models::<Test>::get(model).unwrap().status, ModelStatus::Rejected);
+		System::assert_has_event(
+			Event::ModelRejected {
+				model,
+				request_id: probe,
+				kind: Some(FailureKind::ModelUnavailable),
+			}
+			.into(),
+		);
+		assert_noop!(
+			Inference::request_inference(
+				RuntimeOrigin::signed(BOB),
+				model,
+				input([1.0, 2.0]),
+				FEE,
+				None
+			),
+			Error::<Test>::ModelNotActive
+		);
+		assert!(FailureKind::ModelUnavailable.counts_against_model());
+		Inference::do_try_state().unwrap();
+	});
+}
+
+#[test]
+fn register_hosted_model_errors() {
+	new_test_ext(3).execute_with(|| {
+		let register = |who: AccountId, code: H256, size: u32, list: ModelUrls| {
+			Inference::register_hosted_model(
+				RuntimeOrigin::signed(who),
+				code,
+				size,
+				list,
+				inputs(),
+				outputs(),
+				TOL,
+				FEE,
+				None,
+			)
+		};
+		let code = hash(b"hosted");
+		let good = urls(&["https://models.example/m.onnx"]);
+		for bad in [
+			urls(&[]),
+			urls(&["ftp://models.example/m.onnx"]),
+			urls(&["https://models.example/m.onnx", "file:///etc/passwd"]),
+			urls(&["https://models.example/a b"]),
+			urls(&["https://"]),
+		] {
+			assert_noop!(register(ALICE, code, 10, bad), Error::<Test>::BadModelUrl);
+		}
+		assert_noop!(register(ALICE, code, 0, good.clone()), Error::<Test>::EmptyModel);
+		assert_noop!(
+			register(ALICE, code, (2 << 30) + 1, good.clone()),
+			Error::<Test>::ModelTooLarge
+		);
+		assert_noop!(register(POOR, code, 10, good.clone()), Error::<Test>::InsufficientBalance);
+		assert_ok!(register(ALICE, code, 10, good.clone()));
+		assert_noop!(
+			register(ALICE, code, 10, good.clone()),
+			Error::<Test>::ModelAlreadyRegistered
+		);
+		// Nothing of a refused registration stays (no model, URLs, hold or request).
+		assert!(HostedModels::<Test>::iter().count() == 1);
+		// The probe is an ordinary request: with no executors it cannot open, and nothing stays.
+		Executors::<Test>::kill();
+		let other = hash(b"other");
+		assert_noop!(register(BOB, other, 10, good), Error::<Test>::NoExecutors);
+		assert!(Models::<Test>::get(id_of(BOB, other)).is_none());
+		Inference::do_try_state().unwrap();
+	});
+}

@@ -99,6 +99,15 @@ impl<BlockNumber> ModelProfile<BlockNumber> {
 	}
 }
 
+/// Most URLs of a hosted model (tried in order).
+pub const MAX_MODEL_URLS: u32 = 4;
+/// Longest URL of a hosted model, in bytes.
+pub const MAX_URL_BYTES: u32 = 256;
+/// A URL (`http://` or `https://`, printable ASCII) where a hosted model's file is served.
+pub type ModelUrl = BoundedVec<u8, frame_support::traits::ConstU32<MAX_URL_BYTES>>;
+/// The URLs of a hosted model.
+pub type ModelUrls = BoundedVec<ModelUrl, frame_support::traits::ConstU32<MAX_MODEL_URLS>>;
+
 /// A registered model.
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, TypeInfo, MaxEncodedLen)]
 pub struct ModelInfo<AccountId, Balance, BlockNumber> {
@@ -184,6 +193,9 @@ pub enum FailureKind {
 	RunFailed,
 	/// The worker process running the model died.
 	WorkerDied,
+	/// The validator's node could not get a hosted model's file: every URL failed, or served
+	/// another length or other bytes than registered.
+	ModelUnavailable,
 }
 
 impl FailureKind {
@@ -199,6 +211,7 @@ impl FailureKind {
 				| FailureKind::OutputMismatch
 				| FailureKind::RunFailed
 				| FailureKind::WorkerDied
+				| FailureKind::ModelUnavailable
 		)
 	}
 }
@@ -314,6 +327,9 @@ where
 	pub drawn_at: BlockNumber,
 	/// What the requester demanded beyond the model's defaults (`quorum` includes it).
 	pub rules: RequestRules,
+	/// Blocks after `drawn_at` in which members commit: `CommitWindow`, or `HostedFetchWindow`
+	/// for the readiness probe of a hosted model (its file is fetched first).
+	pub commit_window: BlockNumber,
 }
 
 /// An attested result and its provenance.

@@ -24,7 +24,7 @@ import subprocess
 import tempfile
 import time
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -324,7 +324,7 @@ class Client:
 
     def register(self, path: str | Path, fee: int = 1_000_000_000, abs_tol: float = 1e-5, rel_tol: float = 1e-6,
                  probe_inputs: Mapping | None = None, wait: bool = True, wait_secs: float = 120,
-                 progress: Callable[[int, int], None] | None = None) -> str:
+                 progress: Callable[[int, int], None] | None = None, urls: Sequence[str] | None = None) -> str:
         """Registers the ONNX model at `path` and uploads it (1 MiB chunks) as `verity register`
         does; returns its id (0x hex), which pins the owner (this client's signer), the bytes,
         the specs ONNX Runtime reads from the model, the tolerance and the `fee` each request
@@ -338,6 +338,12 @@ class Client:
         budget). With `wait` (default) it returns once the probe passed and the model takes
         requests, and raises VerityError if the model was rejected. `progress(done, total)` is
         called after each chunk.
+
+        With `urls` the model is **hosted** (`register_hosted_model`, up to 2 GiB): nothing is
+        uploaded; the file at `path` is read for its hash, size and specs, and the validators'
+        nodes fetch it from the URLs (http or https, tried in order; each node checks size and
+        hash) before they run the probe. A model no quorum of them can fetch is rejected with
+        reason `ModelUnavailable`; the nodes' logs say what each URL did.
 
         Unlike `verity register`, it does not screen the model for what the validators refuse
         (external data, unknown operator domains, ...) beyond ONNX Runtime loading it: such a
@@ -362,14 +368,24 @@ class Client:
             raise VerityError(f"model {model_id} is already registered and {status}: it takes no requests"
                               + ("; remove it with remove_model to release its deposit" if status == "rejected"
                                  else ""), status=status)
+        if existing is None and urls:
+            receipt = self._submit("register_hosted_model", {
+                "code_hash": "0x" + chain.blake2_256(data).hex(), "size": len(data),
+                # A BoundedVec goes as a one-element list (see chain.spec_arg).
+                "urls": [["0x" + url.encode().hex() for url in urls]],
+                "inputs": chain.spec_arg(inputs), "outputs": chain.spec_arg(outputs), "tolerance": tol, "fee": fee,
+                "probe_input": None if probe is None else "0x" + probe.hex()})
+            self._registered(receipt, model_id)
+            if not wait:
+                return model_id
+            return self._wait_probed(model_id, wait_secs, self.substrate.get_block_number(receipt.block_hash))
+        if urls:
+            raise VerityError(f"model {model_id} is registered and {status}: it is not a hosted model", status=status)
         if existing is None:
             receipt = self._submit("register_model", {
                 "code_hash": "0x" + chain.blake2_256(data).hex(), "size": len(data),
                 "inputs": chain.spec_arg(inputs), "outputs": chain.spec_arg(outputs), "tolerance": tol, "fee": fee})
-            registered = [e.value["attributes"]["model"] for e in receipt.triggered_events
-                          if e.value["module_id"] == "Inference" and e.value["event_id"] == "ModelRegistered"]
-            if registered != [model_id]:
-                raise VerityError(f"the registration landed as {registered}, not as model {model_id}")
+            self._registered(receipt, model_id)
             uploaded = 0
         else:
             uploaded = existing["uploaded"]
@@ -387,6 +403,18 @@ class Client:
         if not wait:
             return model_id
         return self._wait_probed(model_id, wait_secs, self.substrate.get_block_number(receipt.block_hash))
+
+    @staticmethod
+    def _registered(receipt, model_id: str) -> None:
+        registered = [e.value["attributes"]["model"] for e in receipt.triggered_events
+                      if e.value["module_id"] == "Inference" and e.value["event_id"] == "ModelRegistered"]
+        if registered != [model_id]:
+            raise VerityError(f"the registration landed as {registered}, not as model {model_id}")
+
+    def hosted_urls(self, model_id: str) -> list[str] | None:
+        """The URLs of a hosted model (None: not hosted, or no such model)."""
+        urls = self.substrate.query("Inference", "HostedModels", [model_id]).value
+        return None if urls is None else [chain.to_bytes(u).decode() for u in chain.unwrap(urls)]
 
     def _wait_probed(self, model_id: str, wait_secs: float, probe_block: int | None) -> str:
         """Waits until the readiness probe of `model_id` ended; raises VerityError unless the

@@ -295,6 +295,11 @@ impl pallet_inference::Config for Runtime {
 	// the reveals by at most this many blocks: 18 s (3 blocks of 6 s before issue 17), the
 	// off-chain workers' time to run a block's worth of requests under load.
 	type CommitWindow = ConstU32<{ blocks(18_000) }>;
+	// Hosted models: up to 2 GiB (the largest ONNX protobuf; workers need the memory to load
+	// it, `--inference-memory-mib`), fetched by the committee's nodes within 10 minutes
+	// (2 GiB at 4 MB/s) before they run the readiness probe.
+	type MaxHostedModelBytes = ConstU32<{ 2 << 30 }>;
+	type HostedFetchWindow = ConstU32<{ blocks(600_000) }>;
 	// 1/16 of the pending set: filling it takes 16 funded accounts.
 	type MaxPendingPerAccount = ConstU32<64>;
 	// Members that ran an expired request's model keep a tenth of its fee.

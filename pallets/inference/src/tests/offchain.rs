@@ -14,7 +14,9 @@ use std::sync::{
 	atomic::{AtomicU32, Ordering},
 	Arc, Mutex,
 };
-use verity_primitives::host::{EngineError, InferenceEngine, InferenceExt, RunProfile};
+use verity_primitives::host::{
+	EngineError, FetchStatus, InferenceEngine, InferenceExt, ModelFetch, ModelFetchExt, RunProfile,
+};
 
 type Shared<S> = Arc<parking_lot::RwLock<S>>;
 type EngineAnswer = Result<Vec<u8>, EngineError>;
@@ -306,5 +308,82 @@ fn a_probe_reports_its_cost_and_later_runs_get_the_profiles_budget() {
 		assert_eq!(*harness.engine.budgets.lock().unwrap(), vec![0, budget]);
 		let sent = harness.pooled();
 		assert_eq!(commitments(&sent[0]).len(), 1);
+	});
+}
+
+/// What the worker asked the node's downloads: code hash, size, URLs.
+type Asked = ([u8; 32], u64, Vec<Vec<u8>>);
+
+/// The node's downloads as the worker sees them: a fixed status, and what it was asked.
+#[derive(Default)]
+struct FakeFetch {
+	status: Mutex<Option<FetchStatus>>,
+	asked: Mutex<Vec<Asked>>,
+}
+
+impl ModelFetch for FakeFetch {
+	fn status(&self, code_hash: &[u8; 32], size: u64, urls: &[Vec<u8>]) -> FetchStatus {
+		self.asked.lock().unwrap().push((*code_hash, size, urls.to_vec()));
+		self.status.lock().unwrap().clone().expect("a status set by the test")
+	}
+}
+
+fn with_fetch(status: FetchStatus) -> (sp_io::TestExternalities, Harness, Arc<FakeFetch>) {
+	let (mut ext, harness) = ocw_ext();
+	let fetch = Arc::new(FakeFetch { status: Mutex::new(Some(status)), ..Default::default() });
+	ext.register_extension(ModelFetchExt::new(fetch.clone()));
+	(ext, harness, fetch)
+}
+
+/// A hosted model's probe waits, unclaimed, while the node fetches the file (nothing runs or
+/// goes out), and runs in the first block after the file is in.
+#[test]
+fn a_hosted_model_runs_once_the_node_holds_its_file() {
+	let (mut ext, harness, fetch) = with_fetch(FetchStatus::Fetching { received: 10 });
+	ext.execute_with(|| {
+		let probe_model = hosted_model(4096);
+		let probe = NextRequestId::<Test>::get() - 1;
+		for _ in 0..3 {
+			offchain_worker();
+			assert!(harness.pooled().is_empty());
+			run_to(System::block_number() + 1);
+		}
+		assert_eq!(harness.runs(), 0);
+		let asked = fetch.asked.lock().unwrap().clone();
+		assert_eq!(asked.len(), 3);
+		assert_eq!(
+			asked[0],
+			(hash(b"hosted").0, 4096, vec![b"https://models.example/m.onnx".to_vec()])
+		);
+		*fetch.status.lock().unwrap() = Some(FetchStatus::Ready);
+		offchain_worker();
+		let sent = harness.pooled();
+		assert_eq!(commitments(&sent[0]), vec![(probe, commitment_of(probe, 0, &out(1.0)))]);
+		assert_eq!(harness.runs(), 1);
+		assert_eq!(Models::<Test>::get(probe_model).unwrap().status, ModelStatus::Probing);
+	});
+}
+
+/// A node that cannot get the file (every URL failed, or served other bytes) commits to the
+/// failure `ModelUnavailable` without running anything; a node that does not fetch at all (no
+/// extension: not a validator's worker) sends nothing.
+#[test]
+fn a_hosted_model_the_node_cannot_fetch_is_answered_unavailable() {
+	let (mut ext, harness, _) = with_fetch(FetchStatus::Failed);
+	ext.execute_with(|| {
+		hosted_model(4096);
+		let probe = NextRequestId::<Test>::get() - 1;
+		offchain_worker();
+		let sent = harness.pooled();
+		let unavailable = Ans::Fail(FailureKind::ModelUnavailable);
+		assert_eq!(commitments(&sent[0]), vec![(probe, commitment_of(probe, 0, &unavailable))]);
+		assert_eq!(harness.runs(), 0);
+	});
+	let (mut ext, harness) = ocw_ext();
+	ext.execute_with(|| {
+		hosted_model(4096);
+		offchain_worker();
+		assert!(harness.pooled().is_empty());
+		assert_eq!(harness.runs(), 0);
 	});
 }
