@@ -11,23 +11,66 @@ use crate::node::{hex, Node};
 /// One named check and whether it passed.
 pub type Check = (String, bool);
 
+/// What `verify --reexecute` re-runs with: the node that serves model and input, the engine
+/// settings, and whether a hosted model may be fetched from private addresses.
+pub struct Rerun<'a> {
+	pub node: &'a Node,
+	pub engine: &'a verity_engine::EngineParams,
+	pub allow_private_model_hosts: bool,
+}
+
 /// Re-executes `result` (of `request_id`) from the state at `at`.
-pub fn reexecute(
-	node: &Node,
-	engine: &Engine,
-	result: &ResultView,
-	at: H256,
-) -> Result<Vec<Check>, String> {
+pub fn reexecute(rerun: &Rerun, result: &ResultView, at: H256) -> Result<Vec<Check>, String> {
+	let node = rerun.node;
 	let input = node
 		.request_input(result.request_id, at)?
 		.ok_or("the request's input is gone (pruned after its retention)")?;
 	let model = node
 		.model(result.model, Some(at))?
 		.ok_or("the model was removed; re-run it from its file with `verity-node inference run`")?;
-	let bytes = node.model_bytes(result.model, at)?.ok_or("the model's bytes are not available")?;
+	let bytes = match node.hosted_urls(result.model, at)? {
+		Some(urls) => fetch_hosted(&model, urls, rerun.allow_private_model_hosts)?,
+		None => node.model_bytes(result.model, at)?.ok_or("the model's bytes are not available")?,
+	};
+	let engine = rerun.engine.engine()?;
+	let engine = &engine;
 	// A tolerance the request demanded (request rules), as long as the node keeps the request.
 	let demanded = node.request(result.request_id)?.and_then(|r| r.tolerance());
 	compare_under(engine, &model, &bytes, &input, result, demanded)
+}
+
+/// The file of a hosted model, fetched from its URLs (size and hash checked while streaming)
+/// into `<temp>/verity-models/<code hash>.onnx`, where a later check finds it.
+fn fetch_hosted(
+	model: &ModelView,
+	urls: Vec<String>,
+	allow_private: bool,
+) -> Result<Vec<u8>, String> {
+	let code_hash = model.code_hash.0;
+	let dir = std::env::temp_dir().join("verity-models");
+	std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+	let file = dir.join(format!("{}.onnx", hex(&code_hash).trim_start_matches("0x")));
+	if let Ok(bytes) = std::fs::read(&file) {
+		if sp_crypto_hashing::blake2_256(&bytes) == code_hash {
+			return Ok(bytes);
+		}
+	}
+	eprintln!("fetching the hosted model ({} bytes) from {}", model.size, urls.join(", "));
+	let source = verity_model_fetch::Source { urls, code_hash, size: model.size.into() };
+	let limits = verity_model_fetch::Limits { allow_private, ..Default::default() };
+	let runtime = tokio::runtime::Builder::new_current_thread()
+		.enable_all()
+		.build()
+		.map_err(|e| format!("starting the download: {e}"))?;
+	let received = std::sync::atomic::AtomicU64::new(0);
+	runtime
+		.block_on(verity_model_fetch::Client::new(limits).fetch(&source, &file, &received))
+		.map_err(|errors| {
+			let reasons: Vec<String> =
+				errors.iter().map(|(url, e)| format!("{url}: {e}")).collect();
+			format!("the hosted model could not be fetched: {}", reasons.join("; "))
+		})?;
+	std::fs::read(&file).map_err(|e| format!("{}: {e}", file.display()))
 }
 
 /// The checks of a result against the model (`bytes`) and input it names, re-running the model.

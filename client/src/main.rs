@@ -9,7 +9,7 @@ use pallet_inference_rpc::{
 	receipt::{self, Receipt, Trust, TrustedChain},
 	views::{ModelStatus, RequestStatus, ResultView},
 };
-use sp_core::{crypto::Ss58Codec, H256};
+use sp_core::{crypto::Ss58Codec, Get, H256};
 use std::{
 	io::Write,
 	path::PathBuf,
@@ -73,6 +73,11 @@ enum Command {
 		/// Longest wait for the readiness probe, in seconds.
 		#[arg(long = "wait-secs", default_value_t = 120)]
 		wait_secs: u64,
+		/// Host the model instead of uploading it (up to 2 GiB; uploads stop at 16 MiB): the
+		/// validators' nodes fetch the file from these URLs (http or https, tried in order, up
+		/// to 4), checking its size and hash, before they run its readiness probe.
+		#[arg(long = "url", value_name = "URL")]
+		urls: Vec<String>,
 	},
 	/// Request inference and (unless --no-wait) wait for the result: by default until a quorum
 	/// agreed (contracts can use it from that block on), with --final also until GRANDPA made
@@ -168,9 +173,14 @@ enum Command {
 		/// --reexecute, which reads the model and the input from --rpc and checks their hashes).
 		#[arg(long)]
 		chain_spec: Option<PathBuf>,
-		/// Also re-run the model on the request's input and compare under its tolerance.
+		/// Also re-run the model on the request's input and compare under its tolerance (a
+		/// hosted model's file is fetched from its URLs, size and hash checked).
 		#[arg(long)]
 		reexecute: bool,
+		/// With --reexecute: fetch hosted models from loopback and private addresses too (by
+		/// default only public ones: the model's owner chose its URLs).
+		#[arg(long)]
+		allow_private_model_hosts: bool,
 		#[clap(flatten)]
 		engine: EngineParams,
 	},
@@ -217,10 +227,10 @@ fn run(cli: Cli) -> Result<(), String> {
 			println!("page {} ({} model(s))", page.page, page.models.len());
 			Ok(())
 		}
-		Command::Register { model, fee, abs_tol, rel_tol, suri, probe_inputs, wait_secs } => {
+		Command::Register { model, fee, abs_tol, rel_tol, suri, probe_inputs, wait_secs, urls } => {
 			let signer = Signer::from_suri(&suri)?;
 			let probe = Probe { inputs: probe_inputs, wait: Duration::from_secs(wait_secs) };
-			register(&rpc, &model, fee, tolerance(abs_tol, rel_tol)?, &signer, &probe)
+			register(&rpc, &model, fee, tolerance(abs_tol, rel_tol)?, &signer, &probe, &urls)
 		}
 		Command::Request {
 			model,
@@ -273,7 +283,15 @@ fn run(cli: Cli) -> Result<(), String> {
 			}
 			Ok(())
 		}
-		Command::Verify { request, receipt, trusted_rpc, chain_spec, reexecute, engine } => {
+		Command::Verify {
+			request,
+			receipt,
+			trusted_rpc,
+			chain_spec,
+			reexecute,
+			allow_private_model_hosts,
+			engine,
+		} => {
 			let receipt: Receipt = match (request, receipt) {
 				(Some(id), _) => {
 					let receipt = rpc.receipt(id)?;
@@ -310,7 +328,8 @@ fn run(cli: Cli) -> Result<(), String> {
 				Some(path) => trust_chain_spec(&path)?,
 				None => trust_node(node, &receipt)?,
 			};
-			verify(&trust, &receipt, reexecute.then_some((node, &engine)))
+			let rerun = check::Rerun { node, engine: &engine, allow_private_model_hosts };
+			verify(&trust, &receipt, reexecute.then_some(rerun))
 		}
 	}
 }
@@ -368,10 +387,22 @@ fn register(
 	tolerance: Tolerance,
 	signer: &Signer,
 	probe: &Probe,
+	urls: &[String],
 ) -> Result<(), String> {
+	let urls = hosted_urls(urls)?;
 	let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
 	let code_hash = H256(sp_crypto_hashing::blake2_256(&bytes));
 	let size = u32::try_from(bytes.len()).map_err(|_| "the model is larger than 4 GiB")?;
+	let (limit, what) = match urls {
+		Some(_) => (<Runtime as pallet_inference::Config>::MaxHostedModelBytes::get(), "hosted"),
+		None => (<Runtime as pallet_inference::Config>::MaxModelBytes::get(), "uploaded"),
+	};
+	if size > limit {
+		return Err(format!(
+			"the model has {size} bytes, more than the {limit} of an {what} model{}",
+			if urls.is_none() { "; serve it over HTTP(S) and register it with --url" } else { "" }
+		));
+	}
 	// Refused here for the reason the validators' engine would refuse it.
 	verity_engine::screen_model(&bytes)
 		.map_err(|e| format!("validators would refuse this model: {e}"))?;
@@ -416,6 +447,37 @@ fn register(
 		Some(m) => {
 			println!("resuming the upload at byte {}", m.uploaded);
 			m.uploaded as usize
+		}
+		None if urls.is_some() => {
+			let probe_input = probe_input
+				.map(|input| {
+					frame_support::BoundedVec::try_from(input)
+						.map_err(|_| "the probe input is larger than the chain's MaxInputBytes")
+				})
+				.transpose()?;
+			let call = RuntimeCall::Inference(pallet_inference::Call::register_hosted_model {
+				code_hash,
+				size,
+				urls: urls.expect("matched"),
+				inputs,
+				outputs,
+				tolerance,
+				fee,
+				probe_input,
+			});
+			let included = submit(rpc, signer, call)?;
+			let registered = included.events.iter().any(|e| {
+				matches!(e, RuntimeEvent::Inference(pallet_inference::Event::ModelRegistered { model, .. }) if *model == id)
+			});
+			if !registered {
+				return Err(format!("the registration landed without registering model {id:?}"));
+			}
+			println!(
+				"registered as a hosted model in block #{}; the validators fetch it and run its \
+				 readiness probe",
+				included.block_number
+			);
+			return wait_for_probe(rpc, id, probe.wait);
 		}
 		None => {
 			for (side, specs) in [("input ", &inputs), ("output", &outputs)] {
@@ -491,6 +553,26 @@ fn register(
 		included.block_number
 	);
 	wait_for_probe(rpc, id, probe.wait)
+}
+
+/// `--url`s as the chain takes them (None: none given, the model is uploaded), refused here
+/// for the reason the chain would refuse them.
+fn hosted_urls(urls: &[String]) -> Result<Option<pallet_inference::ModelUrls>, String> {
+	if urls.is_empty() {
+		return Ok(None);
+	}
+	let mut list = Vec::new();
+	for url in urls {
+		if !pallet_inference::is_model_url(url.as_bytes()) {
+			return Err(format!("--url {url}: the chain takes http:// and https:// URLs of printable ASCII without spaces"));
+		}
+		list.push(frame_support::BoundedVec::try_from(url.as_bytes().to_vec()).map_err(|_| {
+			format!("--url {url}: longer than {} bytes", pallet_inference::MAX_URL_BYTES)
+		})?);
+	}
+	frame_support::BoundedVec::try_from(list)
+		.map(Some)
+		.map_err(|_| format!("at most {} --url", pallet_inference::MAX_MODEL_URLS))
 }
 
 /// Waits until the readiness probe of model `id` ended: prints its profile once it is active,
@@ -755,11 +837,7 @@ fn trust_chain_spec(path: &std::path::Path) -> Result<Trust, String> {
 	Ok(Trust::ChainSpec(genesis))
 }
 
-fn verify(
-	trust: &Trust,
-	receipt: &Receipt,
-	reexecute: Option<(&Node, &EngineParams)>,
-) -> Result<(), String> {
+fn verify(trust: &Trust, receipt: &Receipt, reexecute: Option<check::Rerun>) -> Result<(), String> {
 	let result = receipt::verify::<Runtime>(receipt, trust).map_err(|e| format!("FAIL {e}"))?;
 	match (trust, &receipt.finality) {
 		(Trust::ChainSpec(_), Some(evidence)) => println!(
@@ -787,11 +865,11 @@ fn verify(
 		result.attesters.len(),
 		result.attesters.iter().map(|a| a.account.to_ss58check()).collect::<Vec<_>>().join(", ")
 	);
-	if let Some((node, args)) = reexecute {
+	if let Some(rerun) = reexecute {
 		// The proven result, not the one the receipt claims; the model and input read from
 		// `node` are checked against its hashes.
 		let proven = ResultView::new::<Runtime>(receipt.result.request_id, &result);
-		let checks = check::reexecute(node, &args.engine()?, &proven, receipt.block_hash)?;
+		let checks = check::reexecute(&rerun, &proven, receipt.block_hash)?;
 		check::report(&checks)?;
 	}
 	println!("verified");

@@ -110,6 +110,16 @@ impl Node {
 		Ok(bytes.map(|b| b.0))
 	}
 
+	/// The URLs of a hosted model at `at` (None: not hosted, or no such model), read from
+	/// storage (`Inference::HostedModels`).
+	pub fn hosted_urls(&self, id: H256, at: H256) -> Result<Option<Vec<String>>, String> {
+		let key = pallet_inference::HostedModels::<verity_runtime::Runtime>::hashed_key_for(id);
+		let Some(raw) = self.storage(&key, Some(at))? else { return Ok(None) };
+		let urls = <pallet_inference::ModelUrls as codec::Decode>::decode(&mut &raw[..])
+			.map_err(|e| format!("decoding the model's URLs: {e}"))?;
+		Ok(Some(urls.iter().map(|u| String::from_utf8_lossy(u).into_owned()).collect()))
+	}
+
 	pub fn request(&self, id: u64) -> Result<Option<RequestView>, String> {
 		self.optional("reading the request", self.client.get_request(id, None))
 	}

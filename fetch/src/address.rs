@@ -43,7 +43,20 @@ fn is_public_v4(ip: Ipv4Addr) -> bool {
 }
 
 fn is_public_v6(ip: Ipv6Addr) -> bool {
-	let first = ip.segments()[0];
+	let segments = ip.segments();
+	let first = segments[0];
+	// 2002::/16 (6to4) carries an IPv4 address in its next 32 bits.
+	if first == 0x2002 {
+		let [a, b] = segments[1].to_be_bytes();
+		let [c, d] = segments[2].to_be_bytes();
+		return is_public_v4(Ipv4Addr::new(a, b, c, d));
+	}
+	// ::/64 holds no global unicast: ::/96 (IPv4-compatible, deprecated), ::ffff:0:0/96
+	// (IPv4-translated), loopback, unspecified (IPv4-mapped ones were checked as IPv4 by
+	// `is_public`).
+	if segments[..4] == [0; 4] {
+		return false;
+	}
 	!(ip.is_unspecified()
 		|| ip.is_loopback()
 		|| ip.is_multicast()
@@ -54,7 +67,11 @@ fn is_public_v6(ip: Ipv6Addr) -> bool {
 		// 2001:db8::/32, documentation.
 		|| (first == 0x2001 && ip.segments()[1] == 0xdb8)
 		// 64:ff9b::/96 and friends (NAT64) reach IPv4 addresses this check cannot see.
-		|| first == 0x64)
+		|| first == 0x64
+		// 2001::/32 (Teredo), fec0::/10 (site-local, deprecated), 100::/64 (discard).
+		|| (first == 0x2001 && segments[1] == 0)
+		|| (first & 0xffc0) == 0xfec0
+		|| (first == 0x100 && segments[1..4] == [0, 0, 0]))
 }
 
 /// Parses and checks a URL: http or https only, with a host; a host given as an address must
@@ -144,10 +161,17 @@ mod tests {
 			"::ffff:169.254.169.254",
 			"2001:db8::1",
 			"64:ff9b::a9fe:a9fe",
+			"::7f00:1",
+			"::ffff:0:7f00:1",
+			"2002:7f00:1::1",
+			"2002:a9fe:a9fe::1",
+			"2001:0:4136:e378::1",
+			"fec0::1",
+			"100::1",
 		] {
 			assert!(!is_public(ip.parse().unwrap()), "{ip}");
 		}
-		for ip in ["1.1.1.1", "8.8.8.8", "2606:4700::1111", "::ffff:1.1.1.1"] {
+		for ip in ["1.1.1.1", "8.8.8.8", "2606:4700::1111", "::ffff:1.1.1.1", "2002:0101:0101::1"] {
 			assert!(is_public(ip.parse().unwrap()), "{ip}");
 		}
 	}

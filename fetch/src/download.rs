@@ -15,6 +15,7 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
 use tokio::io::AsyncWriteExt;
 use tokio::time::timeout;
 
@@ -78,6 +79,18 @@ impl Client {
 		destination: &Path,
 		received: &AtomicU64,
 	) -> Result<(), Vec<(String, FetchError)>> {
+		self.fetch_until(source, destination, received, &|| false).await
+	}
+
+	/// [`Client::fetch`], given up with [`FetchError::Abandoned`] as soon as `abandoned` says so
+	/// (checked between chunks) and with [`FetchError::TooSlow`] after [`Limits::max_duration`].
+	pub async fn fetch_until(
+		&self,
+		source: &Source,
+		destination: &Path,
+		received: &AtomicU64,
+		abandoned: &(dyn Fn() -> bool + Sync),
+	) -> Result<(), Vec<(String, FetchError)>> {
 		if source.size > self.limits.max_bytes {
 			let error = FetchError::TooLarge { size: source.size, max: self.limits.max_bytes };
 			return Err(vec![(String::new(), error)]);
@@ -85,11 +98,18 @@ impl Client {
 		if source.urls.is_empty() {
 			return Err(vec![(String::new(), FetchError::BadUrl("no URL".into()))]);
 		}
-		let part = part_path(destination);
+		let part = part_path(destination, source);
+		let until = Until { deadline: Instant::now() + self.limits.max_duration, abandoned };
 		let mut errors = Vec::new();
 		for url in &source.urls {
 			received.store(0, Ordering::Relaxed);
-			match self.fetch_one(url, source, &part, received).await {
+			let attempt = self.fetch_one(url, source, &part, received, &until);
+			// The overall deadline also bounds a server that never answers a byte.
+			let outcome = match tokio::time::timeout_at(until.deadline.into(), attempt).await {
+				Ok(outcome) => outcome,
+				Err(_) => Err(FetchError::TooSlow),
+			};
+			match outcome {
 				Ok(()) => {
 					tokio::fs::rename(&part, destination)
 						.await
@@ -99,7 +119,11 @@ impl Client {
 				Err(e) => {
 					log::info!(target: crate::LOG_TARGET, "model {}: {url}: {e}", hex(&source.code_hash));
 					let _ = tokio::fs::remove_file(&part).await;
+					let stop = matches!(e, FetchError::TooSlow | FetchError::Abandoned);
 					errors.push((url.clone(), e));
+					if stop {
+						break;
+					}
 				}
 			}
 		}
@@ -112,9 +136,11 @@ impl Client {
 		source: &Source,
 		part: &Path,
 		received: &AtomicU64,
+		until: &Until<'_>,
 	) -> Result<(), FetchError> {
 		let limits = &self.limits;
 		let mut url = check_url(url, limits.allow_private)?;
+		free_space(part, source.size.saturating_add(limits.min_free_bytes))?;
 		let mut redirects = 0;
 		let response = loop {
 			let request = hyper::Request::get(url.as_str())
@@ -166,6 +192,7 @@ impl Client {
 				Ok(None) => break,
 				Ok(Some(frame)) => frame.map_err(|e| FetchError::Connect(error_chain(&e)))?,
 			};
+			until.check()?;
 			let Ok(data) = frame.into_data() else { continue };
 			total += data.len() as u64;
 			if total > source.size {
@@ -190,10 +217,54 @@ impl Client {
 	}
 }
 
-/// Where the bytes of a download go until their hash matched.
-pub fn part_path(destination: &Path) -> PathBuf {
+/// When a download gives up: its deadline, or when nobody wants it any more.
+struct Until<'a> {
+	deadline: Instant,
+	abandoned: &'a (dyn Fn() -> bool + Sync),
+}
+
+impl Until<'_> {
+	fn check(&self) -> Result<(), FetchError> {
+		if (self.abandoned)() {
+			Err(FetchError::Abandoned)
+		} else if Instant::now() > self.deadline {
+			Err(FetchError::TooSlow)
+		} else {
+			Ok(())
+		}
+	}
+}
+
+/// Fails unless the disk of `path` has `needed` bytes free (for unprivileged users).
+fn free_space(path: &Path, needed: u64) -> Result<(), FetchError> {
+	let dir = path.parent().unwrap_or(Path::new("."));
+	let c_dir = std::ffi::CString::new(dir.as_os_str().as_encoded_bytes())
+		.map_err(|e| FetchError::Io(e.to_string()))?;
+	// SAFETY: statvfs is plain data; the call fills it.
+	let mut stats: libc::statvfs = unsafe { std::mem::zeroed() };
+	// SAFETY: a NUL-terminated path and a statvfs to fill.
+	if unsafe { libc::statvfs(c_dir.as_ptr(), &mut stats) } != 0 {
+		let e = std::io::Error::last_os_error();
+		return Err(FetchError::Io(format!("{}: {e}", dir.display())));
+	}
+	let available = (stats.f_bavail as u64).saturating_mul(stats.f_frsize as u64);
+	if available < needed {
+		return Err(FetchError::NoSpace { needed, available });
+	}
+	Ok(())
+}
+
+/// Where the bytes of a download of `source` go until their hash matched: one file per source
+/// (two downloads of one hash from different URLs never write the same file), overwritten by
+/// the next attempt of the same source (nothing piles up after a crash).
+pub fn part_path(destination: &Path, source: &Source) -> PathBuf {
+	let mut tag = blake2b_simd::Params::new().hash_length(8).to_state();
+	tag.update(&source.size.to_le_bytes());
+	for url in &source.urls {
+		tag.update(url.as_bytes()).update(&[0]);
+	}
 	let mut name = destination.file_name().unwrap_or_default().to_os_string();
-	name.push(".part");
+	name.push(format!(".{}.part", hex(tag.finalize().as_bytes())));
 	destination.with_file_name(name)
 }
 

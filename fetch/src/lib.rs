@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 pub const LOG_TARGET: &str = "verity::fetch";
 
 /// A hosted model's file: where to get it and what it must be.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Source {
 	/// Tried in order until one serves the right bytes.
 	pub urls: Vec<String>,
@@ -51,6 +51,14 @@ pub struct Limits {
 	pub parallel: usize,
 	/// How long a failed download is remembered before the next ask tries again.
 	pub retry_after: Duration,
+	/// Longest a download may take, all its URLs together (a server that sends a byte every
+	/// few seconds would otherwise hold a turn for weeks).
+	pub max_duration: Duration,
+	/// A download nobody asked about for this long is dropped (its model's probe ended, the
+	/// model was removed): it gives its turn back.
+	pub abandon_after: Duration,
+	/// Free space the disk must keep beyond the file; a download that would leave less fails.
+	pub min_free_bytes: u64,
 }
 
 impl Default for Limits {
@@ -62,7 +70,10 @@ impl Default for Limits {
 			max_redirects: 3,
 			allow_private: false,
 			parallel: 2,
-			retry_after: Duration::from_secs(600),
+			retry_after: Duration::from_secs(1800),
+			max_duration: Duration::from_secs(600),
+			abandon_after: Duration::from_secs(60),
+			min_free_bytes: 1 << 30,
 		}
 	}
 }
@@ -90,15 +101,23 @@ pub enum FetchError {
 	Stalled,
 	/// Writing the file failed.
 	Io(String),
+	/// The download took longer than [`Limits::max_duration`].
+	TooSlow,
+	/// Nobody asked about the download for [`Limits::abandon_after`].
+	Abandoned,
+	/// The disk has too little free space for the file and [`Limits::min_free_bytes`].
+	NoSpace { needed: u64, available: u64 },
 }
 
 impl std::fmt::Display for FetchError {
 	fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
 		match self {
 			FetchError::BadUrl(e) => write!(f, "bad URL: {e}"),
-			FetchError::PrivateAddress(u) => {
-				write!(f, "{u} is not a public address (a node fetches from private ones only with --allow-private-model-hosts)")
-			}
+			FetchError::PrivateAddress(_) => write!(
+				f,
+				"not a public address (fetched from loopback and private addresses only with \
+				 --allow-private-model-hosts)"
+			),
 			FetchError::TooLarge { size, max } => {
 				write!(f, "{size} bytes, more than the {max} this node fetches")
 			}
@@ -120,6 +139,11 @@ impl std::fmt::Display for FetchError {
 			}
 			FetchError::Stalled => write!(f, "the server sent nothing for too long"),
 			FetchError::Io(e) => write!(f, "writing the file: {e}"),
+			FetchError::TooSlow => write!(f, "the download took too long"),
+			FetchError::Abandoned => write!(f, "nobody asked for the model any more"),
+			FetchError::NoSpace { needed, available } => {
+				write!(f, "{available} bytes free on disk, {needed} needed")
+			}
 		}
 	}
 }
@@ -141,19 +165,21 @@ pub enum Status {
 type Destination = Arc<dyn Fn(&[u8; 32]) -> PathBuf + Send + Sync>;
 
 enum Job {
-	Running(Arc<AtomicU64>),
+	/// Bytes received, and when the worker last asked.
+	Running(Arc<AtomicU64>, Arc<Mutex<Instant>>),
 	Failed(String, Instant),
 }
 
-/// The node's hosted-model downloads: one background task per file, at most
+/// The node's hosted-model downloads: one background task per [`Source`] (code hash, size and
+/// URLs: a model registered with another model's hash and bad URLs fails alone), at most
 /// [`Limits::parallel`] at once, started by the first [`Fetcher::status`] that finds the file
-/// missing.
+/// missing, dropped when nobody asks any more.
 #[derive(Clone)]
 pub struct Fetcher {
 	client: Client,
 	runtime: tokio::runtime::Handle,
 	destination: Destination,
-	jobs: Arc<Mutex<HashMap<[u8; 32], Job>>>,
+	jobs: Arc<Mutex<HashMap<Source, Job>>>,
 	turns: Arc<tokio::sync::Semaphore>,
 }
 
@@ -175,54 +201,90 @@ impl Fetcher {
 		}
 	}
 
-	/// Where `source` stands; starts fetching it when it is neither present, being fetched,
-	/// nor failed within [`Limits::retry_after`]. Never blocks on the network.
+	/// Where `source` stands; starts fetching it when its file is not present, and it is
+	/// neither being fetched nor failed within [`Limits::retry_after`]. Never blocks on the
+	/// network.
 	pub fn status(&self, source: &Source) -> Status {
 		let destination = (self.destination)(&source.code_hash);
+		// Whoever fetched it (the hash was checked), the file is what the model needs.
+		if destination.is_file() {
+			return Status::Ready(destination);
+		}
+		let limits = self.client.limits().clone();
 		let mut jobs = self.jobs.lock().expect("no panics while held");
-		match jobs.get(&source.code_hash) {
-			Some(Job::Running(received)) => {
+		jobs.retain(
+			|_, job| !matches!(job, Job::Failed(_, at) if at.elapsed() >= limits.retry_after),
+		);
+		match jobs.get(source) {
+			Some(Job::Running(received, asked)) => {
+				*asked.lock().expect("no panics while held") = Instant::now();
 				return Status::Fetching {
 					received: received.load(Ordering::Relaxed),
 					size: source.size,
-				}
+				};
 			}
-			Some(Job::Failed(reason, at)) if at.elapsed() < self.client.limits().retry_after => {
-				return Status::Failed(reason.clone())
-			}
-			_ => {}
-		}
-		if destination.is_file() {
-			jobs.remove(&source.code_hash);
-			return Status::Ready(destination);
+			Some(Job::Failed(reason, _)) => return Status::Failed(reason.clone()),
+			None => {}
 		}
 		let received = Arc::new(AtomicU64::new(0));
-		jobs.insert(source.code_hash, Job::Running(received.clone()));
+		let asked = Arc::new(Mutex::new(Instant::now()));
+		jobs.insert(source.clone(), Job::Running(received.clone(), asked.clone()));
 		let size = source.size;
 		let (client, jobs, turns, source) =
 			(self.client.clone(), self.jobs.clone(), self.turns.clone(), source.clone());
 		self.runtime.spawn(async move {
-			let outcome = match turns.acquire_owned().await {
-				Ok(_turn) => client.fetch(&source, &destination, &received).await,
-				Err(_) => Err(vec![(String::new(), FetchError::Io("shutting down".into()))]),
+			let abandoned =
+				|| asked.lock().expect("no panics while held").elapsed() > limits.abandon_after;
+			let outcome = match wait_turn(&turns, &abandoned).await {
+				Ok(_turn) => client.fetch_until(&source, &destination, &received, &abandoned).await,
+				Err(e) => Err(vec![(String::new(), e)]),
 			};
 			let mut jobs = jobs.lock().expect("no panics while held");
+			let hash = download::hex(&source.code_hash);
 			match outcome {
 				Ok(()) => {
-					log::info!(target: LOG_TARGET, "model 0x{}: fetched {} bytes", download::hex(&source.code_hash), source.size);
-					jobs.remove(&source.code_hash);
-				},
+					log::info!(target: LOG_TARGET, "model 0x{hash}: fetched {} bytes", source.size);
+					jobs.remove(&source);
+				}
+				Err(errors) if errors.iter().any(|(_, e)| *e == FetchError::Abandoned) => {
+					log::info!(target: LOG_TARGET, "model 0x{hash}: download dropped, nobody asks for it");
+					jobs.remove(&source);
+				}
 				Err(errors) => {
 					let reason = errors
 						.iter()
-						.map(|(url, e)| if url.is_empty() { e.to_string() } else { format!("{url}: {e}") })
+						.map(
+							|(url, e)| {
+								if url.is_empty() {
+									e.to_string()
+								} else {
+									format!("{url}: {e}")
+								}
+							},
+						)
 						.collect::<Vec<_>>()
 						.join("; ");
-					log::warn!(target: LOG_TARGET, "model 0x{}: not fetched: {reason}", download::hex(&source.code_hash));
-					jobs.insert(source.code_hash, Job::Failed(reason, Instant::now()));
-				},
+					log::warn!(target: LOG_TARGET, "model 0x{hash}: not fetched: {reason}");
+					jobs.insert(source, Job::Failed(reason, Instant::now()));
+				}
 			}
 		});
 		Status::Fetching { received: 0, size }
+	}
+}
+
+/// A turn to download, unless the download is abandoned while it waits.
+async fn wait_turn(
+	turns: &Arc<tokio::sync::Semaphore>,
+	abandoned: &impl Fn() -> bool,
+) -> Result<tokio::sync::OwnedSemaphorePermit, FetchError> {
+	loop {
+		match tokio::time::timeout(Duration::from_millis(250), turns.clone().acquire_owned()).await
+		{
+			Ok(Ok(turn)) => return Ok(turn),
+			Ok(Err(_)) => return Err(FetchError::Io("shutting down".into())),
+			Err(_) if abandoned() => return Err(FetchError::Abandoned),
+			Err(_) => {}
+		}
 	}
 }

@@ -23,6 +23,8 @@ enum Reply {
 	Endless,
 	/// The head of a 200 with a length, then nothing for `Duration`.
 	Stall(Duration),
+	/// The head of a 200 announcing 1000 bytes, then a byte every `Duration` (at most 1000).
+	Drip(Duration),
 	Status(u16),
 	Redirect(String),
 }
@@ -91,6 +93,17 @@ async fn respond(
 				.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 1000\r\nconnection: close\r\n\r\n")
 				.await?;
 			tokio::time::sleep(pause).await;
+			Ok(())
+		}
+		Reply::Drip(pause) => {
+			socket
+				.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 1000\r\nconnection: close\r\n\r\n")
+				.await?;
+			for _ in 0..1000 {
+				tokio::time::sleep(pause).await;
+				socket.write_all(b"x").await?;
+				sent.fetch_add(1, Ordering::SeqCst);
+			}
 			Ok(())
 		}
 		Reply::Endless => {
@@ -429,4 +442,116 @@ fn the_fetcher_downloads_once_and_remembers_failures() {
 	);
 	assert_eq!(fetcher.status(&wrong), status, "the failure is remembered");
 	assert_eq!(server.connections.load(Ordering::SeqCst), 2);
+}
+
+/// A server that sends a byte now and then never trips the idle timeout; the download's overall
+/// deadline ends it (and the other URLs are not tried after it: the time is up).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dripping_server_is_cut_at_the_deadline() {
+	let server = serve(|_| Reply::Drip(Duration::from_millis(100))).await;
+	let dir = folder("drip");
+	let data = bytes(1000, 13);
+	let limits = Limits { max_duration: Duration::from_secs(1), ..limits() };
+	let started = Instant::now();
+	let urls = vec![server.url("/a"), server.url("/b")];
+	let errors = fetch_into(&dir, limits, &source(urls.clone(), &data)).await.unwrap_err();
+	assert_eq!(errors, vec![(urls[0].clone(), FetchError::TooSlow)]);
+	assert!(started.elapsed() < Duration::from_secs(3), "{:?}", started.elapsed());
+	assert_eq!(server.connections.load(Ordering::SeqCst), 1);
+	assert!(leftovers(&dir).is_empty());
+}
+
+/// A download that would leave the disk with less than `min_free_bytes` fails before it
+/// connects.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_download_that_would_fill_the_disk_is_refused() {
+	let server = serve(|_| Reply::Endless).await;
+	let dir = folder("space");
+	let data = bytes(1000, 14);
+	let limits = Limits { min_free_bytes: u64::MAX / 2, ..limits() };
+	let error = only_error(fetch_into(&dir, limits, &source(vec![server.url("/m")], &data)).await);
+	assert!(
+		matches!(error, FetchError::NoSpace { needed, .. } if needed == u64::MAX / 2 + 1000),
+		"{error:?}"
+	);
+	assert_eq!(server.connections.load(Ordering::SeqCst), 0);
+}
+
+fn fetcher(runtime: &tokio::runtime::Runtime, dir: &Path, limits: Limits) -> Fetcher {
+	let to = dir.to_path_buf();
+	Fetcher::new(limits, runtime.handle().clone(), move |hash| {
+		to.join(format!("{}.onnx", hash.iter().map(|b| format!("{b:02x}")).collect::<String>()))
+	})
+}
+
+fn wait_done(fetcher: &Fetcher, source: &Source) -> Status {
+	let deadline = Instant::now() + Duration::from_secs(30);
+	loop {
+		let status = fetcher.status(source);
+		if !matches!(status, Status::Fetching { .. }) || Instant::now() > deadline {
+			return status;
+		}
+		std::thread::sleep(Duration::from_millis(5));
+	}
+}
+
+/// Another model registered with the same code hash and URLs that fail (front-running the
+/// real owner) does not make the real model's download fail: downloads are kept per hash, size
+/// and URLs, and a file that is in serves every model of its hash.
+#[test]
+fn a_failing_source_does_not_poison_another_of_the_same_hash() {
+	let runtime =
+		tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+	let data = Arc::new(bytes(1 << 20, 15));
+	let body = data.clone();
+	let server = runtime.block_on(serve(move |path| match path {
+		"/good" => Reply::Body { body: body.clone(), length: Some(body.len() as u64), send: None },
+		_ => Reply::Status(404),
+	}));
+	let dir = folder("poison");
+	let fetcher = fetcher(&runtime, &dir, limits());
+	let bad = source(vec![server.url("/nothing")], &data);
+	let good = source(vec![server.url("/good")], &data);
+	assert!(matches!(wait_done(&fetcher, &bad), Status::Failed(_)));
+	assert!(matches!(wait_done(&fetcher, &good), Status::Ready(_)));
+	// Once the file is in, it is ready for the failed source too (the hash is what counts).
+	assert!(matches!(fetcher.status(&bad), Status::Ready(_)));
+	// A lying size with the same hash fails alone too.
+	let lying = Source { size: 10, ..good.clone() };
+	std::fs::remove_dir_all(&dir).unwrap();
+	std::fs::create_dir_all(&dir).unwrap();
+	assert!(matches!(wait_done(&fetcher, &lying), Status::Failed(_)));
+	assert!(matches!(wait_done(&fetcher, &good), Status::Ready(_)));
+}
+
+/// A download nobody asks about any more (its probe ended, its model was removed) is dropped
+/// and gives its turn back: the next download gets it.
+#[test]
+fn an_abandoned_download_gives_its_turn_back() {
+	let runtime =
+		tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+	let data = Arc::new(bytes(1 << 20, 16));
+	let body = data.clone();
+	let server = runtime.block_on(serve(move |path| match path {
+		"/drip" => Reply::Drip(Duration::from_millis(50)),
+		_ => Reply::Body { body: body.clone(), length: Some(body.len() as u64), send: None },
+	}));
+	let dir = folder("abandon");
+	let limits = Limits { parallel: 1, abandon_after: Duration::from_millis(300), ..limits() };
+	let fetcher = fetcher(&runtime, &dir, limits);
+	let dripping = source(vec![server.url("/drip")], &bytes(1000, 17));
+	assert!(matches!(fetcher.status(&dripping), Status::Fetching { .. }));
+	std::thread::sleep(Duration::from_millis(100));
+	// The only turn is taken: another download waits...
+	let good = source(vec![server.url("/good")], &data);
+	assert!(matches!(fetcher.status(&good), Status::Fetching { .. }));
+	// ...and gets it once nobody asked about the dripping one for 300 ms.
+	let started = Instant::now();
+	assert!(matches!(wait_done(&fetcher, &good), Status::Ready(_)));
+	assert!(started.elapsed() < Duration::from_secs(5), "{:?}", started.elapsed());
+	// Dropped, not failed: asked again, it starts again.
+	let before = server.connections.load(Ordering::SeqCst);
+	assert!(matches!(fetcher.status(&dripping), Status::Fetching { .. }));
+	std::thread::sleep(Duration::from_millis(200));
+	assert_eq!(server.connections.load(Ordering::SeqCst), before + 1);
 }

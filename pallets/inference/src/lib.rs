@@ -72,6 +72,7 @@ pub mod types;
 pub mod weights;
 
 pub use answers::invalid_codes;
+pub use hosted::is_model_url;
 pub(crate) use hosted::HostedModel;
 pub use requests::ANSWER_OVERHEAD_BYTES;
 pub use traits::{CallbackFee, OnDissent, ResultCallback};
