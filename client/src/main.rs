@@ -465,13 +465,7 @@ fn register(
 				fee,
 				probe_input,
 			});
-			let included = submit(rpc, signer, call)?;
-			let registered = included.events.iter().any(|e| {
-				matches!(e, RuntimeEvent::Inference(pallet_inference::Event::ModelRegistered { model, .. }) if *model == id)
-			});
-			if !registered {
-				return Err(format!("the registration landed without registering model {id:?}"));
-			}
+			let included = submit_registration(rpc, signer, call, id)?;
 			println!(
 				"registered as a hosted model in block #{}; the validators fetch it and run its \
 				 readiness probe",
@@ -498,13 +492,7 @@ fn register(
 				tolerance,
 				fee,
 			});
-			let included = submit(rpc, signer, call)?;
-			let registered = included.events.iter().any(|e| {
-				matches!(e, RuntimeEvent::Inference(pallet_inference::Event::ModelRegistered { model, .. }) if *model == id)
-			});
-			if !registered {
-				return Err(format!("the registration landed without registering model {id:?}"));
-			}
+			let included = submit_registration(rpc, signer, call, id)?;
 			println!("registered in block #{}", included.block_number);
 			0
 		}
@@ -553,6 +541,23 @@ fn register(
 		included.block_number
 	);
 	wait_for_probe(rpc, id, probe.wait)
+}
+
+/// Submits a registration of model `id` and checks that it registered that id.
+fn submit_registration(
+	rpc: &Node,
+	signer: &Signer,
+	call: RuntimeCall,
+	id: H256,
+) -> Result<tx::Included, String> {
+	let included = submit(rpc, signer, call)?;
+	let registered = included.events.iter().any(|e| {
+		matches!(e, RuntimeEvent::Inference(pallet_inference::Event::ModelRegistered { model, .. }) if *model == id)
+	});
+	if !registered {
+		return Err(format!("the registration landed without registering model {id:?}"));
+	}
+	Ok(included)
 }
 
 /// `--url`s as the chain takes them (None: none given, the model is uploaded), refused here

@@ -41,12 +41,14 @@ impl<T: Config> Pallet<T> {
 	) -> DispatchResultWithPostInfo {
 		let HostedModel { code_hash, size, urls, inputs, outputs, tolerance, fee } = model;
 		ensure!(!urls.is_empty() && urls.iter().all(|u| is_model_url(u)), Error::<T>::BadModelUrl);
-		ensure!(size > 0, Error::<T>::EmptyModel);
-		ensure!(size <= T::MaxHostedModelBytes::get(), Error::<T>::ModelTooLarge);
-		spec::validate_specs(&inputs).map_err(|_| Error::<T>::BadInputSpec)?;
-		spec::validate_specs(&outputs).map_err(|_| Error::<T>::BadOutputSpec)?;
-		let model = Self::model_id(&owner, &code_hash, &inputs, &outputs, &tolerance, fee);
-		ensure!(!Models::<T>::contains_key(model), Error::<T>::ModelAlreadyRegistered);
+		let model = Self::new_model_id(
+			&owner,
+			(&code_hash, size, T::MaxHostedModelBytes::get()),
+			&inputs,
+			&outputs,
+			&tolerance,
+			fee,
+		)?;
 		// What the chain stores (the URLs), and a byte per KiB of the file the committee's
 		// nodes download and keep.
 		let charged_bytes = (urls.encoded_size() as u32).saturating_add(size / 1024);

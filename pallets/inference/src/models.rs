@@ -14,7 +14,7 @@
 use crate::*;
 use frame_support::dispatch::DispatchResultWithPostInfo;
 use frame_support::{ensure, traits::tokens::Precision};
-use sp_runtime::DispatchResult;
+use sp_runtime::{DispatchError, DispatchResult};
 
 impl<T: Config> Pallet<T> {
 	/// The bytes of a model, concatenated from its chunks.
@@ -42,6 +42,25 @@ impl<T: Config> Pallet<T> {
 		verity_primitives::model_id(&owner.encode(), code_hash, inputs, outputs, tolerance, fee)
 	}
 
+	/// The id of a model to be registered, once its size (`(code_hash, size, max size)`) and
+	/// specs are valid and the id is free.
+	pub(crate) fn new_model_id(
+		owner: &T::AccountId,
+		(code_hash, size, max_size): (&H256, u32, u32),
+		inputs: &spec::TensorSpecs,
+		outputs: &spec::TensorSpecs,
+		tolerance: &verity_primitives::agreement::Tolerance,
+		fee: BalanceOf<T>,
+	) -> Result<ModelId, DispatchError> {
+		ensure!(size > 0, Error::<T>::EmptyModel);
+		ensure!(size <= max_size, Error::<T>::ModelTooLarge);
+		spec::validate_specs(inputs).map_err(|_| Error::<T>::BadInputSpec)?;
+		spec::validate_specs(outputs).map_err(|_| Error::<T>::BadOutputSpec)?;
+		let model = Self::model_id(owner, code_hash, inputs, outputs, tolerance, fee);
+		ensure!(!Models::<T>::contains_key(model), Error::<T>::ModelAlreadyRegistered);
+		Ok(model)
+	}
+
 	/// Registers a model of `owner` whose bytes hash to `code_hash`, holds its deposit and
 	/// schedules the end of its upload window (see the `register_model` call).
 	pub(crate) fn do_register_model(
@@ -53,12 +72,14 @@ impl<T: Config> Pallet<T> {
 		tolerance: verity_primitives::agreement::Tolerance,
 		fee: BalanceOf<T>,
 	) -> DispatchResult {
-		ensure!(size > 0, Error::<T>::EmptyModel);
-		ensure!(size <= T::MaxModelBytes::get(), Error::<T>::ModelTooLarge);
-		spec::validate_specs(&inputs).map_err(|_| Error::<T>::BadInputSpec)?;
-		spec::validate_specs(&outputs).map_err(|_| Error::<T>::BadOutputSpec)?;
-		let model = Self::model_id(&owner, &code_hash, &inputs, &outputs, &tolerance, fee);
-		ensure!(!Models::<T>::contains_key(model), Error::<T>::ModelAlreadyRegistered);
+		let model = Self::new_model_id(
+			&owner,
+			(&code_hash, size, T::MaxModelBytes::get()),
+			&inputs,
+			&outputs,
+			&tolerance,
+			fee,
+		)?;
 		let now = frame_system::Pallet::<T>::block_number();
 		let upload_end = now.saturating_add(T::UploadWindow::get());
 		UploadDeadlines::<T>::try_append(upload_end, model)
