@@ -72,7 +72,9 @@ impl Default for Limits {
 			parallel: 2,
 			retry_after: Duration::from_secs(1800),
 			max_duration: Duration::from_secs(600),
-			abandon_after: Duration::from_secs(60),
+			// The worker asks every block while a request waits for the file, but a busy worker
+			// can reach the end of its time budget before it asks: minutes, not seconds.
+			abandon_after: Duration::from_secs(180),
 			min_free_bytes: 1 << 30,
 		}
 	}

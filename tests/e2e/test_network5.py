@@ -116,13 +116,16 @@ def test_spam_hits_the_pending_bound_and_keeps_the_block_time(network5, setup):
     bound = substrate.get_constant("Inference", "MaxPendingRequests").value
     per_account = substrate.get_constant("Inference", "MaxPendingPerAccount").value
     per_slot = substrate.get_constant("Inference", "MaxRequestsPerBlock").value
-    # More than the bound, sent as one `Utility.force_batch` per account: as single transactions
-    # the chain takes ~100 a block (the authors' time per transaction on 2 cores), and once the
-    # validators answer, their answers (~100 transactions a block) take precedence, so the pending
-    # set settled where requests came in as fast as results went out (peaks of 889-1014 of 1024,
-    # failing CI once). Batched, ~500 requests fit a block's weight: the set fills in the second
-    # block, before the first answers.
-    total = bound + 512
+    # Twice the bound and more, in `Utility.force_batch`es of 20. As single transactions the
+    # chain took ~100 a block (the authors' time per transaction on 2 cores) and, once the
+    # validators answered, their answers took precedence, so the pending set settled where
+    # requests came in as fast as results went out (peaks of 889-1014 of 1024; one CI failure
+    # at 941). Batches are bounded by block weight instead (~300 requests in the first block);
+    # with the 5 validators' answers taking most of each later block, the spam still lands at
+    # ~100 a block against ~25 concluded, so it needs to last: 1536 requests in batches of 60
+    # peaked at 1024 on one run and 998 on the next (batches of 60 rarely fit beside the
+    # answers); 2048 more than the bound in batches of 20 keep landing long after the set is full.
+    total = 2 * bound + 1024
     # One account alone cannot fill the pending set: enough accounts, each staying under its cap,
     # funded by the development accounts.
     count = -(-total // (per_account - 4))
@@ -135,11 +138,12 @@ def test_spam_hits_the_pending_bound_and_keeps_the_block_time(network5, setup):
                            for kp in signers), 60, "the spam accounts were not funded")
     issuance = substrate.query("Balances", "TotalIssuance").value
     sample = "0x" + chain.vtns.encode({"x": np.ones((1, 4), dtype=np.float32)}).hex()
-    # Timeouts of at least 2 minutes, so that the pending set is full before anything expires
-    # (5 validators on 2 cores conclude ~25 requests a block, so 1024 pending take ~80 s); spread
-    # over twice the deadline slots the spam would need (85 share a slot), since the blocks the
-    # batches land in shift their deadlines onto each other's.
-    first = chain.blocks(substrate, 120)
+    # Timeouts of at least 4 minutes, so that the pending set is full before anything expires
+    # (5 validators on 2 cores conclude ~25 requests a block, so 1024 pending take ~80 s, and
+    # the spam lands over ~30 blocks); spread over twice the deadline slots the spam would need
+    # (85 share a slot), since the blocks the batches land in shift their deadlines onto each
+    # other's.
+    first = chain.blocks(substrate, 240)
     timeouts = list(range(first, first + 2 * -(-total // per_slot)))
     assert total / len(timeouts) < per_slot
     requests = [[] for _ in signers]
@@ -148,10 +152,11 @@ def test_spam_hits_the_pending_bound_and_keeps_the_block_time(network5, setup):
             call_module="Inference", call_function="request_inference",
             call_params={"model": model, "input": sample, "max_fee": FEE, "timeout": timeouts[i % len(timeouts)]}))
     t0 = time.monotonic()
-    start = chain.submit_batch(substrate, [(kp, "Utility", "force_batch", {"calls": calls})
-                                           for kp, calls in zip(signers, requests)])
-    print(f"[spam] {total} requests in {len(signers)} batches signed and submitted in "
-          f"{time.monotonic() - t0:.1f}s after block #{start}")
+    batches = [(kp, "Utility", "force_batch", {"calls": calls[i:i + 20]})
+               for kp, calls in zip(signers, requests) for i in range(0, len(calls), 20)]
+    start = chain.submit_batch(substrate, batches)
+    print(f"[spam] {total} requests in {len(batches)} batches from {len(signers)} accounts signed and "
+          f"submitted in {time.monotonic() - t0:.1f}s after block #{start}")
 
     def all_outcomes():
         if chain.best_number(substrate) < start + 3 or substrate.query("Inference", "PendingCount").value:
@@ -159,7 +164,7 @@ def test_spam_hits_the_pending_bound_and_keeps_the_block_time(network5, setup):
         scan = chain.Scan(substrate, start + 1, chain.best_number(substrate))
         done = len(scan.requested) + len(scan.failures) >= total
         return scan if done else None
-    scan = wait_until(all_outcomes, 480, "spam requests did not all conclude")
+    scan = wait_until(all_outcomes, 600, "spam requests did not all conclude")
     end = max(scan.timestamps)
     blocks = sorted(scan.timestamps)
     intervals = [scan.timestamps[b] - scan.timestamps[a] for a, b in zip(blocks, blocks[1:])]
@@ -201,16 +206,20 @@ def test_one_account_is_capped_while_others_get_in(network5, setup):
     per_account = substrate.get_constant("Inference", "MaxPendingPerAccount").value
     greedy, other = Keypair.create_from_uri("//Alice"), Keypair.create_from_uri("//Bob")
     sample = "0x" + chain.vtns.encode({"x": np.ones((1, 4), dtype=np.float32)}).hex()
-    ask = lambda kp: (kp, "Inference", "request_inference",
-                      {"model": model, "input": sample, "max_fee": FEE, "timeout": 20})
-    start = chain.submit_batch(substrate, [ask(greedy)] * (per_account + 3) + [ask(other)])
+    # One deadline slot each: slots hold their requests until the deadline, concluded or not, and
+    # the spam test (batched, so landing in a few blocks) leaves some slots a minute ahead
+    # partly used (with one timeout for all, 17 of these were refused `DeadlineSlotFull`).
+    ask = lambda kp, i: (kp, "Inference", "request_inference",
+                         {"model": model, "input": sample, "max_fee": FEE, "timeout": 20 + i})
+    start = chain.submit_batch(substrate, [ask(greedy, i) for i in range(per_account + 3)]
+                               + [ask(other, per_account + 3)])
 
     def concluded():
         if chain.best_number(substrate) < start + 2 or substrate.query("Inference", "PendingCount").value:
             return None
         scan = chain.Scan(substrate, start + 1, chain.best_number(substrate))
         return scan if len(scan.requested) + len(scan.failures) >= per_account + 4 else None
-    scan = wait_until(concluded, 180, "the requests did not all conclude")
+    scan = wait_until(concluded, 240, "the requests did not all conclude")
     by = lambda kp: [r for r, who in scan.requester.items() if who == kp.ss58_address]
     print(f"[cap] {len(by(greedy))} accepted from one account, refused {scan.failures}, other: {by(other)}")
     assert len(by(greedy)) == per_account
