@@ -51,6 +51,8 @@ def network(tmp_path_factory):
                             extra_args=["--state-pruning", "archive-canonical"],
                             node_overrides=overrides)
     net.start()
+    # Every test finds the network connected (a test that ran first once saw 0 peers).
+    net.wait_connected()
     try:
         yield net
     finally:

@@ -303,6 +303,18 @@ class LocalNet:
                         raise TimeoutError(f"{node.name}: RPC not up after {timeout}s, see {node.log_path}")
                     time.sleep(0.5)
 
+    def wait_connected(self, timeout: float = 60.0) -> None:
+        """Waits until every node has every other node as a peer (`start` waits for the RPC
+        only: the peers connect a few seconds later)."""
+        deadline = time.monotonic() + timeout
+        want = len(self.nodes) - 1
+        for node in self.nodes:
+            while (peers := rpc(node.rpc_url, "system_health", timeout=2)["peers"]) < want:
+                self.check_alive()
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"{node.name}: {peers} peer(s) after {timeout}s, not {want}; see {node.log_path}")
+                time.sleep(0.5)
+
     def check_alive(self) -> None:
         for node in self.nodes:
             if node.process is not None and node.process.poll() is not None:
