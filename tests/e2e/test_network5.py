@@ -187,7 +187,9 @@ def test_spam_hits_the_pending_bound_and_keeps_the_block_time(network5, setup):
     # most one missed slot in a row while the chain is under load.
     slot = chain.block_seconds(substrate)
     assert abs(statistics.median(intervals) - slot) < 0.1, intervals
-    assert max(intervals) <= 2 * slot + 0.1, intervals
+    # Never two missed slots in a row (an interval of 3 slots); one missed slot is 2 slots plus
+    # the late author's jitter (4.106 s seen in CI against the former 2 slots + 0.1 s).
+    assert max(intervals) < 3 * slot - 0.5, intervals
     assert busy, "no block had pending requests"
     # Nothing lost: escrow back to zero; issuance reduced by exactly the fees (refused
     # requests paid their transaction fee too).
