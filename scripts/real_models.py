@@ -37,6 +37,9 @@ from verity import vtns
 WHEELS = {  # name: (pip requirement, file inside the wheel)
     "magika": ("magika==1.0.3", "magika/models/standard_v3_3/model.onnx"),
     "ocr_det": ("rapidocr-onnxruntime==1.4.4", "rapidocr_onnxruntime/models/ch_PP-OCRv4_det_infer.onnx"),
+    "ocr_rec": ("rapidocr-onnxruntime==1.4.4", "rapidocr_onnxruntime/models/ch_PP-OCRv4_rec_infer.onnx"),
+    "ocr_cls": ("rapidocr-onnxruntime==1.4.4",
+                "rapidocr_onnxruntime/models/ch_ppocr_mobile_v2.0_cls_infer.onnx"),
     "silero_vad": ("silero-vad==6.2.3", "silero_vad/data/silero_vad.onnx"),
 }
 
@@ -112,6 +115,11 @@ def inputs_for(name: str, rng) -> dict[str, np.ndarray]:
         return {"bytes": data}
     if name == "ocr_det":  # a 64x64 RGB image (sides multiple of 32; fits the chain's 64 KiB)
         return {"x": rng.random((1, 3, 64, 64), dtype=np.float32)}
+    if name == "ocr_rec":  # a 48x288 text line, normalised to [-1, 1] as rapidocr does: 166 KB in,
+        # 36 steps x 6625 character probabilities out (954 KB, under the chain's 1 MiB)
+        return {"x": (rng.random((1, 3, 48, 288), dtype=np.float32) - 0.5) / 0.5}
+    if name == "ocr_cls":  # a 48x192 text line (110 KB): upright or upside down
+        return {"x": (rng.random((1, 3, 48, 192), dtype=np.float32) - 0.5) / 0.5}
     if name == "silero_vad":  # 512 samples of 16 kHz audio, zero state
         return {"input": (0.1 * rng.standard_normal((1, 512))).astype(np.float32),
                 "state": np.zeros((2, 1, 128), dtype=np.float32), "sr": np.array(16000, dtype=np.int64)}

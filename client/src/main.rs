@@ -433,7 +433,11 @@ fn register(
 	let existing = rpc.model(id, None)?;
 	let probe_input = match probe.inputs.is_empty() {
 		true => None,
-		false => Some(formats::collect_inputs(&probe.inputs, &opened.inputs())?),
+		false => {
+			let input = formats::collect_inputs(&probe.inputs, &opened.inputs())?;
+			check_input_size("probe input", input.len())?;
+			Some(input)
+		}
 	};
 	let mut uploaded = match existing {
 		Some(m) if m.status == ModelStatus::Probing => {
@@ -449,12 +453,6 @@ fn register(
 			m.uploaded as usize
 		}
 		None if urls.is_some() => {
-			let probe_input = probe_input
-				.map(|input| {
-					frame_support::BoundedVec::try_from(input)
-						.map_err(|_| "the probe input is larger than the chain's MaxInputBytes")
-				})
-				.transpose()?;
 			let call = RuntimeCall::Inference(pallet_inference::Call::register_hosted_model {
 				code_hash,
 				size,
@@ -511,12 +509,6 @@ fn register(
 		progress(uploaded as u64, bytes.len() as u64, started);
 	}
 	println!();
-	let probe_input = probe_input
-		.map(|input| {
-			frame_support::BoundedVec::try_from(input)
-				.map_err(|_| "the probe input is larger than the chain's MaxInputBytes")
-		})
-		.transpose()?;
 	let included = submit(
 		rpc,
 		signer,
@@ -639,6 +631,19 @@ fn wait_for_probe(rpc: &Node, id: H256, limit: Duration) -> Result<(), String> {
 	}
 }
 
+/// Refuses an input over the chain's `MaxInputBytes` before anything is sent (the chain would
+/// fail the transaction with `InputTooLarge`, and charge its fee).
+fn check_input_size(what: &str, len: usize) -> Result<(), String> {
+	let max = <Runtime as pallet_inference::Config>::MaxInputBytes::get() as usize;
+	if len > max {
+		return Err(format!(
+			"the {what} is {len} bytes encoded; the chain takes at most {max} (MaxInputBytes): \
+			 send a smaller tensor (a smaller image, batch or sequence)"
+		));
+	}
+	Ok(())
+}
+
 fn request(
 	rpc: &Node,
 	model: H256,
@@ -652,6 +657,7 @@ fn request(
 	let wanted: Vec<(String, Option<tensor::DType>)> =
 		info.inputs.iter().map(|s| (s.name.clone(), tensor::DType::from_name(&s.dtype))).collect();
 	let input = formats::collect_inputs(inputs, &wanted)?;
+	check_input_size("input", input.len())?;
 	let max_fee = match max_fee {
 		Some(fee) => fee,
 		// The model's fee, or the fee floor for this input when that is higher.
@@ -668,8 +674,6 @@ fn request(
 			));
 		}
 	}
-	let input = frame_support::BoundedVec::try_from(input)
-		.map_err(|_| "the input is larger than the chain accepts")?;
 	let call = RuntimeCall::Inference(if rules == Default::default() {
 		pallet_inference::Call::request_inference { model, input, max_fee, timeout }
 	} else {
@@ -698,6 +702,22 @@ fn request(
 		.ok_or("the request was included but no InferenceRequested event was found".into())
 }
 
+/// The kind of failure the committee agreed on for request `id` (its `InferenceFailed` event,
+/// in blocks `from..=to`).
+fn failure_kind(rpc: &Node, id: u64, from: u32, to: u32) -> Option<pallet_inference::FailureKind> {
+	(from..=to).rev().find_map(|number| {
+		let hash = rpc.block_hash(number).ok()??;
+		tx::block_events(rpc, hash).ok()?.into_iter().find_map(|record| match record.event {
+			RuntimeEvent::Inference(pallet_inference::Event::InferenceFailed {
+				request_id,
+				kind,
+				..
+			}) if request_id == id => Some(kind),
+			_ => None,
+		})
+	})
+}
+
 fn wait_for_result(rpc: &Node, id: u64, limit: Duration) -> Result<(), String> {
 	let started = Instant::now();
 	let mut last_block = 0;
@@ -718,10 +738,14 @@ fn wait_for_result(rpc: &Node, id: u64, limit: Duration) -> Result<(), String> {
 				return Err(format!("request {id} expired without a quorum; its fee was refunded"))
 			}
 			RequestStatus::Failed => {
+				let kind = failure_kind(rpc, id, request.created_at, best).map_or_else(
+					|| "see its Inference.InferenceFailed event".into(),
+					|k| format!("{k:?}"),
+				);
 				return Err(format!(
 					"request {id} failed: a quorum of validators could not run the model on this \
-					 input (the reason is in the Inference.InferenceFailed event); the fee paid them"
-				))
+					 input ({kind}); the fee paid them"
+				));
 			}
 			_ if started.elapsed() > limit => return Err(format!("no result after {limit:?}")),
 			_ => std::thread::sleep(Duration::from_millis(500)),

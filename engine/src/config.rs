@@ -40,7 +40,8 @@ impl EngineConfig {
 			cache_capacity: 8,
 			model_dir: None,
 			max_input_elements: 1 << 20,
-			max_output_bytes: 64 * 1024,
+			// The chain's `MaxOutputBytes` (1 MiB): a larger output is an agreed failure.
+			max_output_bytes: 1024 * 1024,
 			optimize_graph: true,
 		}
 	}

@@ -572,14 +572,40 @@ pub fn summarize(tensors: &[Tensor]) -> Vec<String> {
 /// `outputs.vtns`.
 pub fn write_outputs(dir: &Path, encoded: &[u8], tensors: &[Tensor]) -> Result<(), String> {
 	std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+	// Stems in use, lowercased (case-insensitive file systems); two names may map to one stem
+	// (`a/b` and `a_b`): the later gets a number.
+	let mut used: Vec<String> = Vec::new();
 	for t in tensors {
-		std::fs::write(dir.join(format!("{}.pb", t.name)), write_tensor_proto(t))
+		let base = output_file_stem(&t.name);
+		let mut stem = base.clone();
+		let mut n = used.len();
+		while used.contains(&stem.to_lowercase()) {
+			stem = format!("{base}_{n}");
+			n += 1;
+		}
+		std::fs::write(dir.join(format!("{stem}.pb")), write_tensor_proto(t))
 			.map_err(|e| e.to_string())?;
 		if let Some(npy) = write_npy(t) {
-			std::fs::write(dir.join(format!("{}.npy", t.name)), npy).map_err(|e| e.to_string())?;
+			std::fs::write(dir.join(format!("{stem}.npy")), npy).map_err(|e| e.to_string())?;
 		}
+		used.push(stem.to_lowercase());
 	}
 	std::fs::write(dir.join("outputs.vtns"), encoded).map_err(|e| e.to_string())
+}
+
+/// The file name (without extension) of output `name` in an output folder. The model's owner
+/// chose the name (PaddleOCR's `save_infer_model/scale_0.tmp_1`; a hostile `../../.bashrc`):
+/// every character but ASCII letters, digits, `_`, `.` and `-` becomes `_`, and a name that
+/// would be empty or hidden gets a leading `_`, so that files stay in the folder.
+pub fn output_file_stem(name: &str) -> String {
+	let mut stem: String = name
+		.chars()
+		.map(|c| if c.is_ascii_alphanumeric() || "_.-".contains(c) { c } else { '_' })
+		.collect();
+	if stem.is_empty() || stem.starts_with('.') {
+		stem.insert(0, '_');
+	}
+	stem
 }
 
 #[cfg(test)]
@@ -590,6 +616,54 @@ mod tests {
 		let mut t = Tensor::from_f32("x", vec![2, 3], &[1.0, 2.0, 3.0, 4.0, 5.0, 6.5]);
 		t.name = String::new();
 		t
+	}
+
+	/// Output names come from the model's owner: none writes outside the output folder, and
+	/// names with `/` (PaddleOCR's) get a file.
+	#[test]
+	fn output_files_stay_in_their_folder() {
+		let root = std::env::temp_dir().join(format!("verity-outputs-{}", std::process::id()));
+		let dir = root.join("a").join("out");
+		let named = |name: &str| {
+			let mut t = sample();
+			t.name = name.into();
+			t
+		};
+		let tensors = [
+			named("../../escape"),
+			named("/tmp/absolute"),
+			named("save_infer_model/scale_0.tmp_1"),
+			named("save_infer_model_scale_0.tmp_1"),
+			named(""),
+			named("outputs"),
+			named("y"),
+			named("y_7"),
+			named("Y"),
+		];
+		write_outputs(&dir, b"vtns", &tensors).unwrap();
+		let mut files: Vec<String> = std::fs::read_dir(&dir)
+			.unwrap()
+			.map(|e| e.unwrap().file_name().into_string().unwrap())
+			.filter(|f| f.ends_with(".npy"))
+			.collect();
+		files.sort();
+		assert_eq!(
+			files,
+			[
+				"Y_8.npy",
+				"_.._.._escape.npy",
+				"_.npy",
+				"_tmp_absolute.npy",
+				"outputs.npy",
+				"save_infer_model_scale_0.tmp_1.npy",
+				"save_infer_model_scale_0.tmp_1_3.npy",
+				"y.npy",
+				"y_7.npy",
+			]
+		);
+		assert!(!root.join("escape.npy").exists() && !root.join("a").join("escape.npy").exists());
+		assert_eq!(std::fs::read(dir.join("outputs.vtns")).unwrap(), b"vtns");
+		std::fs::remove_dir_all(&root).unwrap();
 	}
 
 	#[test]

@@ -116,7 +116,7 @@ pub const VERSION: RuntimeVersion = RuntimeVersion {
 	spec_name: Cow::Borrowed("verity"),
 	impl_name: Cow::Borrowed("verity-node"),
 	authoring_version: 1,
-	spec_version: 104,
+	spec_version: 105,
 	impl_version: 1,
 	apis: apis::RUNTIME_API_VERSIONS,
 	transaction_version: 1,
@@ -199,7 +199,11 @@ pub type Executive = frame_executive::Executive<
 	frame_system::ChainContext<Runtime>,
 	Runtime,
 	AllPalletsWithSystem,
+	Migrations,
 >;
+
+/// Storage migrations run at the next runtime upgrade (each runs once, by storage version).
+pub type Migrations = (pallet_inference::migrations::MigrateV0ToV1<Runtime>,);
 
 // ----------------------------------------------------------------------------------------------
 // Pallets

@@ -993,7 +993,7 @@ fn callbacks_cannot_be_faked_through_a_self_call_or_by_a_third_party() {
 			assert_ok!(Inference::request_inference(
 				RuntimeOrigin::signed(Sr25519Keyring::Bob.to_account_id()),
 				model,
-				BoundedVec::truncate_from(input.clone()),
+				input.clone(),
 				FEE,
 				None,
 			));

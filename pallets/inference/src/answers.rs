@@ -60,16 +60,29 @@ impl<T: Config> Pallet<T> {
 		last.saturating_sub(now).saturating_add(1u32.into()).try_into().unwrap_or(u64::MAX)
 	}
 
-	/// Every rule a submission must meet: those of [`Self::check_member`], and an output that
-	/// decodes and matches the model's output spec.
+	/// Every rule a revealed result must meet: those of [`Self::check_member`], an output that
+	/// decodes and matches the model's output spec (a reference must name an output of that
+	/// length already revealed for the request: it was checked then), and its commitment.
 	pub(crate) fn check_submission(
-		submission: &SubmissionOf<T>,
+		submission: &RevealedOf<T>,
 	) -> Result<(RequestOf<T>, u32), Error<T>> {
-		let (request, member) = Self::check_member(submission.request_id, &submission.executor)?;
-		let commitment = Self::revealable(submission.request_id, &request, member)?;
-		let model = Models::<T>::get(request.model).ok_or(Error::<T>::UnknownModel)?;
-		if !Self::output_matches(&submission.output, &model) {
-			return Err(Error::<T>::MalformedOutput);
+		let id = submission.request_id;
+		let (request, member) = Self::check_member(id, &submission.executor)?;
+		let commitment = Self::revealable(id, &request, member)?;
+		match &submission.output {
+			RevealedOutput::Bytes(output) => {
+				let model = Models::<T>::get(request.model).ok_or(Error::<T>::UnknownModel)?;
+				if !Self::output_matches(output, &model) {
+					return Err(Error::<T>::MalformedOutput);
+				}
+			}
+			RevealedOutput::Same { len } => {
+				// Reads the length prefix only.
+				let stored = SubmittedOutputs::<T>::decode_len(id, submission.output_hash);
+				if stored != Some(*len as usize) {
+					return Err(Error::<T>::UnknownOutput);
+				}
+			}
 		}
 		if submission.commitment(Self::genesis_hash(), &request.input_hash) != commitment {
 			return Err(Error::<T>::CommitmentMismatch);
@@ -103,7 +116,8 @@ impl<T: Config> Pallet<T> {
 		submission: &SubmissionOf<T>,
 		signature: &<InferenceAuthorityId as RuntimeAppPublic>::Signature,
 	) -> TransactionValidityWithRefund {
-		let (request, _) = Self::check_submission(submission).map_err(Self::invalid_answer)?;
+		let (request, _) =
+			Self::check_submission(&submission.clone().revealed()).map_err(Self::invalid_answer)?;
 		if !submission.executor.verify(&Self::signing_payload(submission, &request), signature) {
 			return Err(InvalidTransaction::BadProof.into());
 		}

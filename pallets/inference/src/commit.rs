@@ -219,23 +219,41 @@ impl<T: Config> Pallet<T> {
 	/// largest callback. The dispatch is the same code as `submit_result` / `submit_failure`
 	/// per entry; the signature is checked once, in `authorize`.
 	pub fn reveal_answers_weight(batch: &RevealBatchOf<T>) -> Weight {
-		batch.reveals.iter().fold(Weight::zero(), |total, reveal| {
-			let entry = match reveal {
-				Reveal::Result { output, .. } => T::WeightInfo::submit_result(
-					conclusion::charged_output_len(output.len()),
-					T::MaxCommittee::get(),
-				),
-				Reveal::Failure { .. } => Self::submit_failure_base_weight(),
-			};
-			total.saturating_add(entry).saturating_add(Self::callback_weight())
-		})
+		batch
+			.reveals
+			.iter()
+			.fold(Weight::zero(), |total, reveal| total.saturating_add(Self::reveal_weight(reveal)))
+	}
+
+	/// The most weight an off-chain worker puts in one `reveal_answers` batch: what one normal
+	/// extrinsic may weigh.
+	pub fn reveal_batch_budget() -> Weight {
+		<T as frame_system::Config>::BlockWeights::get()
+			.get(frame_support::dispatch::DispatchClass::Normal)
+			.max_extrinsic
+			.unwrap_or(Weight::MAX)
+	}
+
+	/// What one entry of `reveal_answers` is charged before dispatch: a result (carried or
+	/// named by reference) completing the largest committee's quorum, or a failure doing so,
+	/// and the largest callback. Off-chain workers fill a batch up to an extrinsic's weight.
+	pub fn reveal_weight(reveal: &Reveal<T::MaxOutputBytes>) -> Weight {
+		let entry = match reveal {
+			Reveal::Result { .. } | Reveal::SameOutput { .. } => T::WeightInfo::submit_result(
+				conclusion::charged_output_len(reveal.output_len()),
+				T::MaxCommittee::get(),
+			),
+			Reveal::Failure { .. } => Self::submit_failure_base_weight(),
+		};
+		entry.saturating_add(Self::callback_weight())
 	}
 
 	/// Weight of `reveal_answers`' pool validity: the checks of each entry, as benchmarked for
-	/// `submit_result` (each with a signature check, where the batch has one: an upper bound).
+	/// `submit_result` (each with a signature check, where the batch has one: an upper bound)
+	/// on the bytes it carries (a reference is checked by its stored length alone).
 	pub fn authorize_reveal_answers_weight(batch: &RevealBatchOf<T>) -> Weight {
 		batch.reveals.iter().fold(Weight::zero(), |total, reveal| {
-			total.saturating_add(T::WeightInfo::authorize_submit_result(reveal.output_len()))
+			total.saturating_add(T::WeightInfo::authorize_submit_result(reveal.carried_len()))
 		})
 	}
 

@@ -9,8 +9,8 @@ use frame_support::dispatch::DispatchResultWithPostInfo;
 /// `max_difference_e9`; f16 and bf16 outputs pack two elements into those bytes (the most
 /// elements per byte of any type compared element by element), so every output is charged as
 /// twice its length.
-pub(crate) fn charged_output_len(len: usize) -> u32 {
-	(len as u32).saturating_mul(2)
+pub(crate) fn charged_output_len(len: u32) -> u32 {
+	len.saturating_mul(2)
 }
 use sp_runtime::DispatchError;
 
@@ -19,12 +19,12 @@ impl<T: Config> Pallet<T> {
 	/// up front for the largest committee and callback; the actual weight counts the results
 	/// compared and what the callback used.
 	pub(crate) fn do_submit_result(submission: SubmissionOf<T>) -> DispatchResultWithPostInfo {
-		Ok(Some(Self::reveal_result(submission)?).into())
+		Ok(Some(Self::reveal_result(submission.revealed())?).into())
 	}
 
 	/// [`Self::do_submit_result`] returning the actual weight (also one entry of
 	/// `reveal_answers`).
-	pub(crate) fn reveal_result(submission: SubmissionOf<T>) -> Result<Weight, DispatchError> {
+	pub(crate) fn reveal_result(submission: RevealedOf<T>) -> Result<Weight, DispatchError> {
 		let (request, member) = Self::check_submission(&submission)?;
 		let executor = Self::answered(submission.request_id, &request, member);
 		Self::deposit_event(Event::ResultSubmitted { request_id: submission.request_id, executor });
@@ -36,29 +36,46 @@ impl<T: Config> Pallet<T> {
 				ProbeReports::<T>::insert(submission.request_id, member, profile);
 			}
 		}
-		let output_len = charged_output_len(submission.output.len());
-		let (compared, callback) =
-			Self::record_and_conclude(submission.request_id, request, member, submission.output);
+		let output_len = charged_output_len(submission.output_len());
+		let (compared, callback) = Self::record_and_conclude(
+			submission.request_id,
+			request,
+			member,
+			submission.output_hash,
+			submission.output,
+		);
 		Ok(T::WeightInfo::submit_result(output_len, compared)
 			.saturating_add(callback)
 			.saturating_add(extra))
 	}
 
-	/// Records `member`'s result, comparing it once with each earlier result, then concludes
-	/// the request if a quorum agrees or expires it if everyone answered without agreement.
-	/// Returns how many earlier results were compared and the weight its callback used.
+	/// Records `member`'s result (its output's bytes once per request: a reference names bytes
+	/// already stored), comparing it with each earlier result, then concludes the request if a
+	/// quorum agrees or expires it if everyone answered without agreement. Returns how many
+	/// earlier results were compared and the weight its callback used.
 	pub(crate) fn record_and_conclude(
 		id: RequestId,
 		request: RequestOf<T>,
 		member: u32,
-		output: BoundedVec<u8, T::MaxOutputBytes>,
+		output_hash: H256,
+		output: RevealedOutput<T::MaxOutputBytes>,
 	) -> (u32, Weight) {
 		let Some(model) = Models::<T>::get(request.model) else { return (0, Weight::zero()) };
 		let tolerance = request.rules.tolerance.unwrap_or(model.tolerance);
-		let supports = Self::tally(id, member, &output, tolerance);
+		let (len, bytes) = match output {
+			RevealedOutput::Bytes(bytes) => (bytes.len() as u32, Some(bytes)),
+			RevealedOutput::Same { len } => (len, None),
+		};
+		let mine = bytes.as_ref().map(|b| b.as_slice());
+		let supports = Self::tally(id, member, output_hash, len, mine, tolerance);
 		let compared = supports.len() as u32 - 1;
+		Submissions::<T>::insert(id, member, output_hash);
+		if let Some(bytes) = bytes {
+			if !SubmittedOutputs::<T>::contains_key(id, output_hash) {
+				SubmittedOutputs::<T>::insert(id, output_hash, bytes);
+			}
+		}
 		let Some((leader, verdict)) = leader(&supports, request.quorum) else {
-			Submissions::<T>::insert(id, member, output);
 			if Self::all_revealed(id) {
 				let extra = Self::expire(id, request, ExpiryReason::NoAgreement);
 				// Whether it was a probe, and rejecting its model; who revealed (with rules).
@@ -66,28 +83,53 @@ impl<T: Config> Pallet<T> {
 			}
 			return (compared, Weight::zero());
 		};
-		// The output that stands, and the newest one when it is another (it is not stored).
-		let (stood, newest) = if leader == member {
-			(output, None)
-		} else {
-			(Submissions::<T>::get(id, leader).unwrap_or_default(), Some((member, output)))
-		};
-		(compared, Self::conclude_attested(id, request, supports, verdict, stood, newest))
+		(compared, Self::conclude_attested(id, request, supports, verdict, leader))
 	}
 
-	/// Compares `member`'s `output` with each earlier result of request `id` (once each) and
-	/// stores who agrees with whom; returns every result's support, the new one last.
+	/// Compares `member`'s output (of `output_hash` and `len` bytes; its `bytes` if it carried
+	/// them, else they are stored) with each earlier result of request `id` and stores who
+	/// agrees with whom; returns every result's support, the new one last. Identical outputs
+	/// agree without a look at their bytes; each other distinct output is compared once, and
+	/// only when it has the same length: outputs agree only with the same layout (names, types,
+	/// shapes) and equal exact-typed data, whose encodings have one length. The length comes
+	/// from the stored value's prefix, so a reveal never reads more than its own length of
+	/// earlier outputs (what it is charged for), however large another member's output is.
 	pub(crate) fn tally(
 		id: RequestId,
 		member: u32,
-		output: &[u8],
+		output_hash: H256,
+		len: u32,
+		bytes: Option<&[u8]>,
 		tolerance: verity_primitives::agreement::Tolerance,
 	) -> Vec<(u32, Support)> {
 		let mut supports: Vec<(u32, Support)> = SubmissionSupport::<T>::iter_prefix(id).collect();
 		let mut new = Support::new(member, supports.len() as u32);
+		let mut own: Option<BoundedVec<u8, T::MaxOutputBytes>> = None;
+		let mut verdicts: Vec<(H256, bool)> = Vec::new();
 		for (other, support) in supports.iter_mut() {
 			let Some(earlier) = Submissions::<T>::get(id, *other) else { continue };
-			if outputs_agree(&earlier, output, tolerance, Self::max_elements()) {
+			let agree = if earlier == output_hash {
+				true
+			} else if let Some((_, agree)) = verdicts.iter().find(|(h, _)| *h == earlier) {
+				*agree
+			} else if SubmittedOutputs::<T>::decode_len(id, earlier) != Some(len as usize) {
+				verdicts.push((earlier, false));
+				false
+			} else {
+				let mine = match bytes {
+					Some(bytes) => bytes,
+					None => own
+						.get_or_insert_with(|| {
+							SubmittedOutputs::<T>::get(id, output_hash).unwrap_or_default()
+						})
+						.as_slice(),
+				};
+				let theirs = SubmittedOutputs::<T>::get(id, earlier).unwrap_or_default();
+				let agree = outputs_agree(&theirs, mine, tolerance, Self::max_elements());
+				verdicts.push((earlier, agree));
+				agree
+			};
+			if agree {
 				Support::link((support, *other), (&mut new, member));
 				SubmissionSupport::<T>::insert(id, *other, *support);
 			}
@@ -97,18 +139,16 @@ impl<T: Config> Pallet<T> {
 		supports
 	}
 
-	/// Ends a request with the `output` a quorum (`verdict`) agreed on (`newest`: the output
-	/// that completed the quorum, when it is not `output`): pays the attesters,
-	/// strikes the dissenters, stores the result (and activates the model if this was its
-	/// readiness probe), then calls the requester back if it asked. Returns the weight the
-	/// callback (or the probe's profile) used.
+	/// Ends a request with the output of `leader` that a quorum (`verdict`) agreed on: pays the
+	/// attesters, strikes the dissenters, stores the result (and activates the model if this
+	/// was its readiness probe), then calls the requester back if it asked. Returns the weight
+	/// the callback (or the probe's profile) used.
 	pub(crate) fn conclude_attested(
 		id: RequestId,
 		mut request: RequestOf<T>,
 		mut supports: Vec<(u32, Support)>,
 		verdict: Support,
-		output: BoundedVec<u8, T::MaxOutputBytes>,
-		newest: Option<(u32, BoundedVec<u8, T::MaxOutputBytes>)>,
+		leader: u32,
 	) -> Weight {
 		// Attesters and dissenters in submission order.
 		supports.sort_by_key(|(_, s)| s.order);
@@ -129,24 +169,37 @@ impl<T: Config> Pallet<T> {
 			Self::strike(id, &dissenters);
 		}
 
-		let output_hash = H256(sp_io::hashing::blake2_256(&output));
-		// Every revealed output was read (and compared) by the submissions that made the
-		// quorum, this one included: these reads are of this block's cache.
+		let output_hash = Submissions::<T>::get(id, leader).unwrap_or_default();
+		let output = SubmittedOutputs::<T>::get(id, output_hash).unwrap_or_default();
+		// Every distinct revealed output was read (and compared) by the submissions that made
+		// the quorum, this one included: these reads are of this block's cache.
 		let max_elements = T::MaxOutputBytes::get() as usize;
 		let stood = verity_primitives::tensor::decode(&output, max_elements).unwrap_or_default();
-		let spread_of = |m: u32| {
-			let apart = |other: &[u8]| {
-				let other = verity_primitives::tensor::decode(other, max_elements).ok()?;
-				verity_primitives::agreement::spread_e9(&stood, &other)
-			};
-			match &newest {
-				Some((n, other)) if *n == m => apart(other),
-				_ => apart(&Submissions::<T>::get(id, m)?),
+		// Each distinct output is decoded and measured once.
+		let mut measured: Vec<(H256, Option<Spread>)> = Vec::new();
+		let mut spread_of = |m: u32| {
+			let hash = Submissions::<T>::get(id, m)?;
+			if hash == output_hash {
+				return Some(Spread::default());
 			}
+			if let Some((_, spread)) = measured.iter().find(|(h, _)| *h == hash) {
+				return *spread;
+			}
+			// Another length is another layout: no spread (as `spread_e9` would find).
+			if SubmittedOutputs::<T>::decode_len(id, hash) != Some(output.len()) {
+				measured.push((hash, None));
+				return None;
+			}
+			let other = SubmittedOutputs::<T>::get(id, hash)?;
+			let spread = verity_primitives::tensor::decode(&other, max_elements)
+				.ok()
+				.and_then(|other| verity_primitives::agreement::spread_e9(&stood, &other));
+			measured.push((hash, spread));
+			spread
 		};
-		// Each output is decoded and measured once: the attesters' (their largest absolute
-		// difference is the result's) and, on a probe, every revealed one, dissenters' included
-		// (a probe has no callback: its charged allowance covers this).
+		// The attesters' spreads (their largest absolute difference is the result's) and, on a
+		// probe, every revealed one's, dissenters' included (a probe has no callback: its
+		// charged allowance covers this).
 		let is_probe = Self::is_probe(&request);
 		let spreads: Vec<(bool, Spread)> = supports
 			.iter()

@@ -153,6 +153,7 @@ impl<T: Config> Pallet<T> {
 			*n = if left == 0 { None } else { Some(left) };
 		});
 		let _ = Submissions::<T>::clear_prefix(id, committee, None);
+		let _ = SubmittedOutputs::<T>::clear_prefix(id, committee, None);
 		let _ = SubmissionSupport::<T>::clear_prefix(id, committee, None);
 		let _ = FailureVotes::<T>::clear_prefix(id, committee, None);
 		let _ = ProbeReports::<T>::clear_prefix(id, committee, None);

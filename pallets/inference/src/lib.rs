@@ -57,6 +57,7 @@ mod conclusion;
 mod expiry;
 mod failures;
 mod hosted;
+pub mod migrations;
 #[cfg(test)]
 mod mock;
 mod models;
@@ -129,6 +130,8 @@ pub type ResultOf<T> = InferenceResult<
 >;
 /// A result submission.
 pub type SubmissionOf<T> = ResultSubmission<<T as Config>::MaxOutputBytes>;
+/// A revealed result, as checked and recorded.
+pub type RevealedOf<T> = Revealed<<T as Config>::MaxOutputBytes>;
 /// A batch of commitments (at most `MaxRunsPerBlock`, what one off-chain worker run answers).
 pub type CommitBatchOf<T> = CommitBatch<<T as Config>::MaxRunsPerBlock>;
 /// A batch of reveals (at most `MaxRevealsPerBatch`).
@@ -144,7 +147,11 @@ pub mod pallet {
 	use frame_support::pallet_prelude::*;
 	use frame_system::pallet_prelude::*;
 
+	/// v1: `Submissions` holds output hashes, `SubmittedOutputs` the bytes ([`migrations`]).
+	const STORAGE_VERSION: StorageVersion = StorageVersion::new(1);
+
 	#[pallet::pallet]
+	#[pallet::storage_version(STORAGE_VERSION)]
 	pub struct Pallet<T>(_);
 
 	/// Reasons for the funds this pallet holds.
@@ -265,6 +272,11 @@ pub mod pallet {
 		/// [`Pallet::request_fee`]).
 		#[pallet::constant]
 		type AnswerByteFee: Get<BalanceOf<Self>>;
+		/// Part of the fee floor of a request: paid per byte of its input and of the model's
+		/// largest output, which the chain keeps for `ResultRetention` blocks (see
+		/// [`Pallet::request_fee`]).
+		#[pallet::constant]
+		type RetainedByteFee: Get<BalanceOf<Self>>;
 		/// Hook for dissenting validators.
 		type OnDissent: OnDissent<Self::AccountId>;
 		/// Calls requesters back with their results (contracts' `onInferenceResult`).
@@ -310,14 +322,22 @@ pub mod pallet {
 	pub type RequestInputs<T: Config> =
 		StorageMap<_, Twox64Concat, RequestId, BoundedVec<u8, T::MaxInputBytes>>;
 
-	/// Results submitted for pending requests: `(request, committee index) -> output`.
+	/// Results revealed for pending requests: `(request, committee index) -> output hash`
+	/// (the bytes are in `SubmittedOutputs`, once per distinct output).
 	#[pallet::storage]
-	pub type Submissions<T: Config> = StorageDoubleMap<
+	pub type Submissions<T: Config> =
+		StorageDoubleMap<_, Twox64Concat, RequestId, Twox64Concat, u32, H256>;
+
+	/// The distinct outputs revealed for pending requests: `(request, output hash) -> output`.
+	/// Members whose output is byte for byte one already here reveal it by reference
+	/// (`Reveal::SameOutput`). At most one per committee member; cleared when the request ends.
+	#[pallet::storage]
+	pub type SubmittedOutputs<T: Config> = StorageDoubleMap<
 		_,
 		Twox64Concat,
 		RequestId,
-		Twox64Concat,
-		u32,
+		Identity,
+		H256,
 		BoundedVec<u8, T::MaxOutputBytes>,
 	>;
 
@@ -662,6 +682,11 @@ pub mod pallet {
 		/// A hosted model needs 1 to 4 URLs, each `http://` or `https://` followed by printable
 		/// ASCII without spaces, at most 256 bytes.
 		BadModelUrl,
+		/// The input (or probe input) is larger than `MaxInputBytes`.
+		InputTooLarge,
+		/// A reveal by reference names no output revealed for the request, or gives another
+		/// length than the stored output's.
+		UnknownOutput,
 	}
 
 	#[pallet::hooks]
@@ -700,19 +725,20 @@ pub mod pallet {
 				T::MaxCommittee::get() <= verity_primitives::agreement::MAX_MEMBERS,
 				"agreement masks name at most 64 committee members"
 			);
-			let full_batch = T::WeightInfo::submit_result(
-				conclusion::charged_output_len(T::MaxOutputBytes::get() as usize),
+			// Off-chain workers fill reveal batches up to an extrinsic's weight
+			// (`offchain::send_reveals`); the largest entry must fit that alone, and a batch of
+			// the most entries of the smallest outputs too.
+			let largest = T::WeightInfo::submit_result(
+				conclusion::charged_output_len(T::MaxOutputBytes::get()),
 				T::MaxCommittee::get(),
 			)
-			.saturating_add(Pallet::<T>::callback_weight())
-			.saturating_mul(T::MaxRevealsPerBatch::get().into());
-			let max_extrinsic = <T as frame_system::Config>::BlockWeights::get()
-				.get(frame_support::dispatch::DispatchClass::Normal)
-				.max_extrinsic;
-			assert!(
-				max_extrinsic.is_none_or(|max| full_batch.all_lte(max)),
-				"a full reveal batch must fit one extrinsic"
-			);
+			.saturating_add(Pallet::<T>::callback_weight());
+			let smallest = T::WeightInfo::submit_result(0, T::MaxCommittee::get())
+				.saturating_add(Pallet::<T>::callback_weight())
+				.saturating_mul(T::MaxRevealsPerBatch::get().into());
+			let budget = Pallet::<T>::reveal_batch_budget();
+			assert!(largest.all_lte(budget), "the largest reveal must fit a batch");
+			assert!(smallest.all_lte(budget), "a batch of the smallest reveals must fit");
 		}
 
 		#[cfg(feature = "try-runtime")]
@@ -767,9 +793,11 @@ pub mod pallet {
 		pub fn complete_model_upload(
 			origin: OriginFor<T>,
 			model: ModelId,
-			probe_input: Option<BoundedVec<u8, T::MaxInputBytes>>,
+			probe_input: Option<Vec<u8>>,
 		) -> DispatchResultWithPostInfo {
-			Self::do_complete_upload(ensure_signed(origin)?, model, probe_input)
+			let owner = ensure_signed(origin)?;
+			let probe_input = probe_input.map(Self::bound_input).transpose()?;
+			Self::do_complete_upload(owner, model, probe_input)
 		}
 
 		/// Stop new requests for a model; pending requests still finish.
@@ -789,16 +817,17 @@ pub mod pallet {
 			Self::do_remove_model(ensure_signed(origin)?, model)
 		}
 
-		/// Ask for inference: `input` holds the input tensors (docs/tensor-format.md) and must
-		/// match the model's input spec. The model's fee (at most `max_fee`) is held until the
-		/// request is attested (paid to the agreeing validators) or expires (refunded). Results
-		/// are accepted for `timeout` blocks (`DefaultTimeout` if `None`).
+		/// Ask for inference: `input` holds the input tensors (docs/tensor-format.md), at most
+		/// `MaxInputBytes` (else `InputTooLarge`), and must match the model's input spec. The
+		/// model's fee (at most `max_fee`) is held until the request is attested (paid to the
+		/// agreeing validators) or expires (refunded). Results are accepted for `timeout` blocks
+		/// (`DefaultTimeout` if `None`).
 		#[pallet::call_index(5)]
 		#[pallet::weight(T::WeightInfo::request_inference(input.len() as u32, T::MaxCommittee::get()))]
 		pub fn request_inference(
 			origin: OriginFor<T>,
 			model: ModelId,
-			input: BoundedVec<u8, T::MaxInputBytes>,
+			input: Vec<u8>,
 			max_fee: BalanceOf<T>,
 			timeout: Option<BlockNumberFor<T>>,
 		) -> DispatchResult {
@@ -813,7 +842,7 @@ pub mod pallet {
 		/// when this result completes a quorum.
 		#[pallet::call_index(6)]
 		#[pallet::weight(T::WeightInfo::submit_result(
-			conclusion::charged_output_len(submission.output.len()),
+			conclusion::charged_output_len(submission.output.len() as u32),
 			T::MaxCommittee::get(),
 		).saturating_add(Pallet::<T>::callback_weight()))]
 		#[pallet::weight_of_authorize(T::WeightInfo::authorize_submit_result(
@@ -889,12 +918,6 @@ pub mod pallet {
 			Self::do_reveal_answers(batch)
 		}
 
-		/// Like `request_inference`, demanding more than the model's defaults (`rules`): at
-		/// least `min_attesters` agreeing members (up to the committee, or `u32::MAX` for all of
-		/// it, else `MoreAttestersThanCommittee`) and agreement under a tolerance at most the model's
-		/// (else `ToleranceLooserThanModel`). Without such agreement by the deadline the request
-		/// expires like any other. Its weight is `request_inference`'s: the same work and two
-		/// comparisons.
 		/// Register a hosted model: like `register_model`, but its file (up to
 		/// `MaxHostedModelBytes`) stays off chain, served at `urls`. Its readiness probe starts
 		/// at once (on `probe_input`, or zeros as in `complete_model_upload`): each committee
@@ -913,19 +936,26 @@ pub mod pallet {
 			outputs: spec::TensorSpecs,
 			tolerance: verity_primitives::agreement::Tolerance,
 			fee: BalanceOf<T>,
-			probe_input: Option<BoundedVec<u8, T::MaxInputBytes>>,
+			probe_input: Option<Vec<u8>>,
 		) -> DispatchResultWithPostInfo {
 			let owner = ensure_signed(origin)?;
+			let probe_input = probe_input.map(Self::bound_input).transpose()?;
 			let model = HostedModel { code_hash, size, urls, inputs, outputs, tolerance, fee };
 			Self::do_register_hosted_model(owner, model, probe_input)
 		}
 
+		/// Like `request_inference`, demanding more than the model's defaults (`rules`): at
+		/// least `min_attesters` agreeing members (up to the committee, or `u32::MAX` for all of
+		/// it, else `MoreAttestersThanCommittee`) and agreement under a tolerance at most the model's
+		/// (else `ToleranceLooserThanModel`). Without such agreement by the deadline the request
+		/// expires like any other. Its weight is `request_inference`'s: the same work and two
+		/// comparisons.
 		#[pallet::call_index(10)]
 		#[pallet::weight(T::WeightInfo::request_inference(input.len() as u32, T::MaxCommittee::get()))]
 		pub fn request_inference_with_rules(
 			origin: OriginFor<T>,
 			model: ModelId,
-			input: BoundedVec<u8, T::MaxInputBytes>,
+			input: Vec<u8>,
 			max_fee: BalanceOf<T>,
 			timeout: Option<BlockNumberFor<T>>,
 			rules: RequestRules,

@@ -83,8 +83,10 @@ parameter_types! {
 	pub QuorumRatio: Perbill = Perbill::from_rational(2u32, 3u32);
 	pub ExpiryFee: Perbill = Perbill::from_percent(10);
 	pub static AnswerByteFee: u128 = 0;
+	pub static RetainedByteFee: u128 = 0;
 	pub static MaxCommittee: u32 = DEFAULT_COMMITTEE;
 	pub static MaxPendingPerAccount: u32 = MAX_PENDING;
+	pub static MaxOutputBytes: u32 = 256;
 }
 
 impl pallet_inference::Config for Test {
@@ -95,7 +97,7 @@ impl pallet_inference::Config for Test {
 	type ModelDepositBase = ConstU128<MODEL_DEPOSIT_BASE>;
 	type ModelDepositPerByte = ConstU128<MODEL_DEPOSIT_PER_BYTE>;
 	type MaxInputBytes = ConstU32<256>;
-	type MaxOutputBytes = ConstU32<256>;
+	type MaxOutputBytes = MaxOutputBytes;
 	type MaxExecutors = ConstU32<8>;
 	type MaxCommittee = MaxCommittee;
 	type QuorumRatio = QuorumRatio;
@@ -115,6 +117,7 @@ impl pallet_inference::Config for Test {
 	type MaxPendingPerAccount = MaxPendingPerAccount;
 	type ExpiryFee = ExpiryFee;
 	type AnswerByteFee = AnswerByteFee;
+	type RetainedByteFee = RetainedByteFee;
 	type UploadWindow = frame_support::traits::ConstU64<UPLOAD_WINDOW>;
 	type MaxUploadsPerBlock = ConstU32<2>;
 	type MaxRevealsPerBatch = ConstU32<4>;

@@ -353,12 +353,13 @@ fn reveal_due<T: Config>(now: BlockNumberOf<T>, key: &InferenceAuthorityId) {
 		if committed.at > now || !Pallet::<T>::commit_phase_over(id, &request, next) {
 			continue;
 		}
-		if !claim::<T>(b"reveal", reveal_after, now, id, key) {
+		let Some(entry) = kept_reveal::<T>(now, id, key, member, request.deadline) else {
+			log::warn!(target: LOG_TARGET, "no kept answer to reveal for request {id}");
 			continue;
-		}
-		match kept_reveal::<T>(id, key) {
-			Some(entry) => reveals.push(entry),
-			None => log::warn!(target: LOG_TARGET, "no kept answer to reveal for request {id}"),
+		};
+		let Some(entry) = entry else { continue };
+		if claim::<T>(b"reveal", reveal_after, now, id, key) {
+			reveals.push(entry);
 		}
 	}
 	send_reveals::<T>(now, key, reveals);
@@ -391,48 +392,112 @@ fn kept_answer(id: RequestId, key: &InferenceAuthorityId) -> Option<(LocalAnswer
 /// Drops the kept answer of `key` to request `id`.
 fn forget(id: RequestId, key: &InferenceAuthorityId) {
 	StorageValueRef::persistent(&answer_key(id, key)).clear();
+	StorageValueRef::persistent(&held_key(id, key)).clear();
 	update_index(key, id, false);
 }
 
-/// The kept answer of `key` to request `id` as a reveal.
-fn kept_reveal<T: Config>(
-	id: RequestId,
-	key: &InferenceAuthorityId,
-) -> Option<Reveal<T::MaxOutputBytes>> {
-	let (local, salt) = kept_answer(id, key)?;
-	Some(match local {
-		LocalAnswer::Output(output, profile) => Reveal::Result {
-			request_id: id,
-			output: BoundedVec::try_from(output).ok()?,
-			salt,
-			profile,
-		},
-		LocalAnswer::Failure(kind) => Reveal::Failure { request_id: id, kind, salt },
-	})
+/// Outputs above this many bytes go on chain once per request: the first member to reveal
+/// (the lowest committee index that committed) sends the bytes, the others wait a block and
+/// reveal an identical output by reference ([`Reveal::SameOutput`]; 16 members revealing a
+/// 1 MiB output would need 16 MiB, over four blocks).
+const SHARED_OUTPUT_BYTES: usize = 4 * 1024;
+
+/// Where `key` notes the block it first held back its reveal of request `id`.
+fn held_key(id: RequestId, key: &InferenceAuthorityId) -> Vec<u8> {
+	(b"verity/inference/held", id, key).encode()
 }
 
-/// Most output bytes in one reveal batch (the block takes 3.75 MiB of normal transactions).
+/// The kept answer of `key` (committee member `member`) to request `id` as a reveal (`None`
+/// if there is none): an output identical to one already revealed for the request goes by
+/// reference; a large output waits one block (`Some(None)`) unless this member reveals first
+/// or waiting would miss the request's `deadline`.
+fn kept_reveal<T: Config>(
+	now: BlockNumberOf<T>,
+	id: RequestId,
+	key: &InferenceAuthorityId,
+	member: u32,
+	deadline: BlockNumberOf<T>,
+) -> Option<Option<Reveal<T::MaxOutputBytes>>> {
+	let (local, salt) = kept_answer(id, key)?;
+	let (output, profile) = match local {
+		LocalAnswer::Output(output, profile) => (output, profile),
+		LocalAnswer::Failure(kind) => {
+			return Some(Some(Reveal::Failure { request_id: id, kind, salt }))
+		}
+	};
+	let hash = output_hash(&output);
+	let len = output.len() as u32;
+	if SubmittedOutputs::<T>::decode_len(id, hash) == Some(output.len()) {
+		return Some(Some(Reveal::SameOutput {
+			request_id: id,
+			output_hash: hash,
+			len,
+			salt,
+			profile,
+		}));
+	}
+	// Sent now, the reveal lands in `now + 1`; held back, in `now + 2`, which must be in time.
+	let in_time = now.saturating_add(2u32.into()) <= deadline;
+	if output.len() > SHARED_OUTPUT_BYTES && in_time && hold_back::<T>(now, id, key, member) {
+		return Some(None);
+	}
+	let output = BoundedVec::try_from(output).ok()?;
+	Some(Some(Reveal::Result { request_id: id, output, salt, profile }))
+}
+
+/// Whether `member` holds back its large output for a block so that it can reveal the first
+/// member's identical one by reference: only when nobody has revealed a result yet, it is not
+/// the first committed member, and it has not held back before.
+fn hold_back<T: Config>(
+	now: BlockNumberOf<T>,
+	id: RequestId,
+	key: &InferenceAuthorityId,
+	member: u32,
+) -> bool {
+	let after_another = (0..member).any(|m| Commitments::<T>::contains_key(id, m));
+	if !after_another || Submissions::<T>::iter_prefix_values(id).next().is_some() {
+		return false;
+	}
+	let held_key = held_key(id, key);
+	let held = StorageValueRef::persistent(&held_key);
+	match held.get::<BlockNumberOf<T>>().ok().flatten() {
+		Some(at) => at >= now,
+		None => {
+			held.set(&now);
+			true
+		}
+	}
+}
+
+/// Most output bytes in one reveal batch (the block takes 3.75 MiB of normal transactions); a
+/// larger output (up to `MaxOutputBytes`) goes alone.
 const REVEAL_BATCH_BYTES: u32 = 512 * 1024;
 
 /// Sends `reveals` in as few signed `reveal_answers` transactions as fit: at most
-/// `MaxRevealsPerBatch` reveals and `REVEAL_BATCH_BYTES` of outputs each.
+/// `MaxRevealsPerBatch` reveals, `REVEAL_BATCH_BYTES` of outputs and an extrinsic's weight each
+/// (entries are charged by their output's size: three 1 MiB outputs fill it).
 fn send_reveals<T: Config>(
 	now: BlockNumberOf<T>,
 	key: &InferenceAuthorityId,
 	reveals: Vec<Reveal<T::MaxOutputBytes>>,
 ) {
 	let mut batch: Vec<Reveal<T::MaxOutputBytes>> = Vec::new();
-	let mut bytes = 0u32;
+	let (mut bytes, mut weight) = (0u32, Weight::zero());
 	let max = T::MaxRevealsPerBatch::get().max(1) as usize;
+	let budget = Pallet::<T>::reveal_batch_budget();
 	for reveal in reveals {
-		let len = reveal.output_len();
+		let len = reveal.carried_len();
+		let charged = Pallet::<T>::reveal_weight(&reveal);
 		if !batch.is_empty()
-			&& (batch.len() >= max || bytes.saturating_add(len) > REVEAL_BATCH_BYTES)
+			&& (batch.len() >= max
+				|| bytes.saturating_add(len) > REVEAL_BATCH_BYTES
+				|| !weight.saturating_add(charged).all_lte(budget))
 		{
 			send_reveal_batch::<T>(now, key, core::mem::take(&mut batch));
-			bytes = 0;
+			(bytes, weight) = (0, Weight::zero());
 		}
 		bytes = bytes.saturating_add(len);
+		weight = weight.saturating_add(charged);
 		batch.push(reveal);
 	}
 	if !batch.is_empty() {

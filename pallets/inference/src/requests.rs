@@ -14,16 +14,24 @@ impl<T: Config> Pallet<T> {
 		T::MaxInputBytes::get().max(T::MaxOutputBytes::get()) as usize
 	}
 
+	/// An input as stored: at most `MaxInputBytes`, else `InputTooLarge` (calls take inputs as
+	/// plain bytes so that an oversized one fails with this error rather than as an
+	/// undecodable transaction).
+	pub fn bound_input(input: Vec<u8>) -> Result<BoundedVec<u8, T::MaxInputBytes>, Error<T>> {
+		BoundedVec::try_from(input).map_err(|_| Error::<T>::InputTooLarge)
+	}
+
 	/// Validates and records a request; returns its id. Shared by the extrinsic and the
 	/// contract precompile.
 	pub fn do_request(
 		requester: T::AccountId,
 		model_id: ModelId,
-		input: BoundedVec<u8, T::MaxInputBytes>,
+		input: Vec<u8>,
 		max_fee: BalanceOf<T>,
 		timeout: Option<BlockNumberOf<T>>,
 		rules: RequestRules,
 	) -> Result<RequestId, DispatchError> {
+		let input = Self::bound_input(input)?;
 		let model = Models::<T>::get(model_id).ok_or(Error::<T>::UnknownModel)?;
 		ensure!(model.status == ModelStatus::Active, Error::<T>::ModelNotActive);
 		if let Some(tolerance) = rules.tolerance {
@@ -153,12 +161,19 @@ impl<T: Config> Pallet<T> {
 	/// input, largest output ([`Self::largest_output`]) and `ANSWER_OVERHEAD_BYTES` (what the
 	/// committee's answers put on chain).
 	pub fn request_fee(model: &ModelOf<T>, input_len: u32, committee: u32) -> BalanceOf<T> {
-		let bytes = input_len
-			.saturating_add(Self::largest_output(model))
-			.saturating_add(ANSWER_OVERHEAD_BYTES);
-		let floor =
-			T::AnswerByteFee::get().saturating_mul(bytes.into()).saturating_mul(committee.into());
+		let retained = input_len.saturating_add(Self::largest_output(model));
+		let answered = retained.saturating_add(ANSWER_OVERHEAD_BYTES);
+		let floor = T::AnswerByteFee::get()
+			.saturating_mul(answered.into())
+			.saturating_mul(committee.into())
+			.saturating_add(T::RetainedByteFee::get().saturating_mul(retained.into()));
 		model.fee.max(floor)
+	}
+
+	/// Encoded size of the stored result of request `id` (its output is most of it), without
+	/// reading it into the runtime: what a contract's read of the result is charged for.
+	pub fn result_encoded_len(id: RequestId) -> Option<u32> {
+		sp_io::storage::read(&Results::<T>::hashed_key_for(id), &mut [], 0)
 	}
 
 	/// The largest output `model` can give: its encoded size when every output dimension is

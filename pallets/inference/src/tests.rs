@@ -31,8 +31,8 @@ fn outputs() -> TensorSpecs {
 	BoundedVec::truncate_from(vec![tensor_spec("y", DType::F32, &[Dim::Dynamic, Dim::Fixed(1)])])
 }
 
-fn input(x: [f32; 2]) -> BoundedVec<u8, <Test as Config>::MaxInputBytes> {
-	BoundedVec::try_from(encode_owned(&[Tensor::from_f32("x", vec![1, 2], &x)])).unwrap()
+fn input(x: [f32; 2]) -> Vec<u8> {
+	encode_owned(&[Tensor::from_f32("x", vec![1, 2], &x)])
 }
 
 fn output(y: f32) -> Vec<u8> {
@@ -202,6 +202,8 @@ fn salt(executor: u8) -> Salt {
 enum Ans {
 	Out(Vec<u8>),
 	Fail(FailureKind),
+	/// An output revealed by reference (`Reveal::SameOutput`).
+	Same(Vec<u8>),
 }
 
 fn out(y: f32) -> Ans {
@@ -212,7 +214,7 @@ fn out(y: f32) -> Ans {
 fn commitment_of(r: RequestId, executor: u8, answer: &Ans) -> H256 {
 	let request = Requests::<Test>::get(r).unwrap();
 	let answer = match answer {
-		Ans::Out(o) => Answer::Output(o),
+		Ans::Out(o) | Ans::Same(o) => Answer::Output(o),
 		Ans::Fail(kind) => Answer::Failure(*kind),
 	};
 	commitment(
@@ -725,13 +727,7 @@ fn bad_inputs_are_rejected_precisely() {
 	new_test_ext(3).execute_with(|| {
 		let model = active_model(10);
 		let req = |bytes: Vec<u8>| {
-			Inference::request_inference(
-				RuntimeOrigin::signed(BOB),
-				model,
-				BoundedVec::try_from(bytes).unwrap(),
-				FEE,
-				None,
-			)
+			Inference::request_inference(RuntimeOrigin::signed(BOB), model, bytes, FEE, None)
 		};
 		assert_noop!(req(b"garbage".to_vec()), Error::<Test>::InputUndecodable);
 		assert_noop!(req(encode_owned(&[])), Error::<Test>::InputTensorCount);
@@ -1401,15 +1397,17 @@ fn assignments_index_the_open_work_of_each_key() {
 }
 
 #[test]
-fn the_fee_floor_charges_committee_times_answer_bytes() {
+fn the_fee_floor_charges_committee_times_answer_bytes_and_the_retained_bytes() {
 	AnswerByteFee::set(10);
+	RetainedByteFee::set(7);
 	new_test_ext(3).execute_with(|| {
 		let model = active_model(10);
 		let info = Models::<Test>::get(model).unwrap();
 		// Dynamic output dimensions: the largest output is `MaxOutputBytes` (256).
 		assert_eq!(Inference::largest_output(&info), 256);
 		let len = input([1.0, 2.0]).len() as u128;
-		let floor = 10 * 3 * (len + 256 + ANSWER_OVERHEAD_BYTES as u128);
+		// Each member's answer, and the input and output kept for the retention period.
+		let floor = 10 * 3 * (len + 256 + ANSWER_OVERHEAD_BYTES as u128) + 7 * (len + 256);
 		assert!(floor > FEE);
 		assert_eq!(Inference::quote(model, len as u32), Some(floor));
 		// Offering the model's fee is not enough any more.
@@ -1447,6 +1445,47 @@ fn the_fee_floor_charges_committee_times_answer_bytes() {
 		assert_eq!(Inference::quote(H256::repeat_byte(9), 10), None);
 	});
 	AnswerByteFee::set(0);
+	RetainedByteFee::set(0);
+}
+
+/// An input one byte over `MaxInputBytes` fails with a pallet error the client can decode (a
+/// bounded call argument made the whole transaction undecodable: a runtime trap in the pool).
+#[test]
+fn an_input_over_the_limit_is_a_pallet_error() {
+	new_test_ext(3).execute_with(|| {
+		let model = active_model(10);
+		let max = <<Test as Config>::MaxInputBytes as Get<u32>>::get() as usize;
+		for call in [
+			Inference::request_inference(
+				RuntimeOrigin::signed(BOB),
+				model,
+				vec![0; max + 1],
+				FEE,
+				None,
+			),
+			Inference::request_inference_with_rules(
+				RuntimeOrigin::signed(BOB),
+				model,
+				vec![0; max + 1],
+				FEE,
+				None,
+				Default::default(),
+			),
+		] {
+			assert_eq!(call, Err(Error::<Test>::InputTooLarge.into()));
+		}
+		// At the limit it is checked as a tensor list like any input.
+		assert_noop!(
+			Inference::request_inference(
+				RuntimeOrigin::signed(BOB),
+				model,
+				vec![0; max],
+				FEE,
+				None
+			),
+			Error::<Test>::InputUndecodable
+		);
+	});
 }
 
 // ----------------------------------------------------------------------------------------------
@@ -2426,6 +2465,13 @@ fn reveal_batch(
 				profile: None,
 			},
 			Ans::Fail(kind) => Reveal::Failure { request_id, kind, salt: salt(executor) },
+			Ans::Same(o) => Reveal::SameOutput {
+				request_id,
+				output_hash: output_hash(&o),
+				len: o.len() as u32,
+				salt: salt(executor),
+				profile: None,
+			},
 		})
 		.collect();
 	let batch = RevealBatch {
@@ -2538,6 +2584,92 @@ fn reveal_batch_rules() {
 		assert_ok!(reveal(1, vec![(a, out(1.0)), (b, out(2.0))]));
 		assert_eq!(Requests::<Test>::get(a).unwrap().status, RequestStatus::Attested);
 		assert_eq!(Requests::<Test>::get(b).unwrap().status, RequestStatus::Attested);
+	});
+}
+
+/// Outputs go on chain once per request: a member whose output is byte for byte one already
+/// revealed names it by hash and length. The reference opens the member's own commitment, so a
+/// member that committed to something else (a guess) cannot adopt another's output.
+#[test]
+fn identical_outputs_are_stored_once_and_revealed_by_reference() {
+	new_test_ext(3).execute_with(|| {
+		let model = active_model(10);
+		let r = request(model);
+		commit_all(&[(r, 0, out(1.0)), (r, 1, out(1.0)), (r, 2, out(7.0))]);
+		let (same, hash) = (Ans::Same(output(1.0)), output_hash(&output(1.0)));
+		let dispatch = |executor, answers| {
+			let (batch, signature) = reveal_batch(executor, answers);
+			Inference::reveal_answers(RawOrigin::Authorized.into(), batch, signature)
+		};
+		// Nobody revealed it yet: the reference names nothing.
+		assert_noop!(dispatch(1, vec![(r, same.clone())]), Error::<Test>::UnknownOutput);
+		let (batch, signature) = reveal_batch(1, vec![(r, same.clone())]);
+		assert_eq!(
+			authorize_reveals(&batch, &signature).map(|_| ()),
+			Err(InvalidTransaction::BadProof)
+		);
+		assert_ok!(reveal(0, vec![(r, out(1.0))]));
+		assert_eq!(Submissions::<Test>::get(r, 0), Some(hash));
+		assert_eq!(SubmittedOutputs::<Test>::get(r, hash).map(|o| o.to_vec()), Some(output(1.0)));
+		// Member 2 committed to 7.0: member 0's output is not its own to reveal.
+		assert_noop!(dispatch(2, vec![(r, same.clone())]), Error::<Test>::CommitmentMismatch);
+		// A reference with another length than the stored output's.
+		let (mut batch, _) = reveal_batch(1, vec![(r, same.clone())]);
+		if let Reveal::SameOutput { len, .. } = &mut batch.reveals[0] {
+			*len += 1;
+		}
+		let signature = executor_pair(1).sign(&Inference::reveal_payload(&batch)).into();
+		assert_noop!(
+			Inference::reveal_answers(RawOrigin::Authorized.into(), batch, signature),
+			Error::<Test>::UnknownOutput
+		);
+		// Member 1's reference completes the quorum: the result is the stored bytes, and the
+		// request's revealed outputs are cleared with it.
+		let (batch, signature) = reveal_batch(1, vec![(r, same)]);
+		assert!(authorize_reveals(&batch, &signature).is_ok());
+		// Charged for the output it names, though it carries none.
+		assert_eq!(
+			Inference::reveal_answers_weight(&batch),
+			<Test as Config>::WeightInfo::submit_result(
+				2 * output(1.0).len() as u32,
+				<Test as Config>::MaxCommittee::get()
+			)
+			.saturating_add(Inference::callback_weight())
+		);
+		assert_ok!(Inference::reveal_answers(RawOrigin::Authorized.into(), batch, signature));
+		assert_eq!(Requests::<Test>::get(r).unwrap().status, RequestStatus::Attested);
+		let result = Results::<Test>::get(r).unwrap();
+		assert_eq!((result.output.to_vec(), result.output_hash), (output(1.0), hash));
+		assert_eq!(result.attesters.len(), 2);
+		// What a contract's read of it is charged for: the stored size, not `MaxOutputBytes`.
+		assert_eq!(Inference::result_encoded_len(r), Some(result.encode().len() as u32));
+		assert_eq!(Inference::result_encoded_len(r + 1), None);
+		assert_eq!(SubmittedOutputs::<Test>::iter_prefix(r).count(), 0);
+		assert_eq!(Submissions::<Test>::iter_prefix(r).count(), 0);
+	});
+}
+
+/// A reference to an output that differs from the earlier ones is compared with them under the
+/// tolerance like the bytes would be (each distinct output once); a dissenting reference is
+/// struck like a dissenting output.
+#[test]
+fn a_reference_is_compared_like_its_bytes() {
+	new_test_ext(4).execute_with(|| {
+		let model = active_model(10);
+		let r = request(model);
+		// 4 members, quorum 3: 0 and 2 answer 1.0, 1 and 3 answer 5.0 (far apart).
+		commit_all(&[(r, 0, out(1.0)), (r, 1, out(5.0)), (r, 2, out(1.0)), (r, 3, out(5.0))]);
+		assert_ok!(reveal(0, vec![(r, out(1.0))]));
+		assert_ok!(reveal(1, vec![(r, out(5.0))]));
+		assert_ok!(reveal(2, vec![(r, Ans::Same(output(1.0)))]));
+		assert_eq!(SubmittedOutputs::<Test>::iter_prefix(r).count(), 2);
+		let support = |m| SubmissionSupport::<Test>::get(r, m).unwrap();
+		// 2 agrees with 0 (identical) and not with 1 (compared).
+		assert!(support(2).has(0) && !support(2).has(1) && support(0).has(2));
+		assert_ok!(reveal(3, vec![(r, Ans::Same(output(5.0)))]));
+		// Two against two: no quorum of 3, everyone answered.
+		assert_eq!(Requests::<Test>::get(r).unwrap().status, RequestStatus::Expired);
+		assert_eq!(SubmittedOutputs::<Test>::iter_prefix(r).count(), 0);
 	});
 }
 
@@ -2722,10 +2854,10 @@ fn probe_inputs_follow_the_request_rules() {
 		let model = all_bytes_in(10, inputs());
 		let complete =
 			|probe| Inference::complete_model_upload(RuntimeOrigin::signed(ALICE), model, probe);
-		let wrong =
-			BoundedVec::try_from(encode_owned(&[Tensor::from_f32("x", vec![1, 3], &[0.0; 3])]))
-				.unwrap();
+		let wrong = encode_owned(&[Tensor::from_f32("x", vec![1, 3], &[0.0; 3])]);
 		assert_noop!(complete(Some(wrong)), Error::<Test>::InputTensorShape);
+		// One byte over `MaxInputBytes`: a pallet error, not an undecodable call.
+		assert_noop!(complete(Some(vec![0; 257])), Error::<Test>::InputTooLarge);
 		assert_ok!(complete(Some(input([4.0, 5.0]))));
 		let probe = NextRequestId::<Test>::get() - 1;
 		assert_eq!(RequestInputs::<Test>::get(probe).unwrap(), input([4.0, 5.0]));
@@ -2893,5 +3025,30 @@ fn register_hosted_model_errors() {
 		assert_noop!(register(BOB, other, 10, good), Error::<Test>::NoExecutors);
 		assert!(Models::<Test>::get(id_of(BOB, other)).is_none());
 		Inference::do_try_state().unwrap();
+	});
+}
+
+/// v0 → v1: each member's stored output bytes become its output's hash, the bytes kept once
+/// per distinct output; the storage version moves to 1 and a second run does nothing.
+#[test]
+fn the_v1_migration_stores_outputs_once_by_hash() {
+	use frame_support::traits::{GetStorageVersion, OnRuntimeUpgrade, StorageVersion};
+	new_test_ext(3).execute_with(|| {
+		StorageVersion::new(0).put::<Inference>();
+		let (a, b) = (output(1.0), output(2.0));
+		for (member, bytes) in [(0u32, &a), (1, &a), (2, &b)] {
+			let key = Submissions::<Test>::hashed_key_for(7, member);
+			frame_support::storage::unhashed::put(&key, &bytes.to_vec());
+		}
+		crate::migrations::MigrateV0ToV1::<Test>::on_runtime_upgrade();
+		assert_eq!(Inference::on_chain_storage_version(), StorageVersion::new(1));
+		assert_eq!(Submissions::<Test>::get(7, 0), Some(output_hash(&a)));
+		assert_eq!(Submissions::<Test>::get(7, 1), Some(output_hash(&a)));
+		assert_eq!(Submissions::<Test>::get(7, 2), Some(output_hash(&b)));
+		assert_eq!(SubmittedOutputs::<Test>::iter_prefix(7).count(), 2);
+		assert_eq!(SubmittedOutputs::<Test>::get(7, output_hash(&b)).map(|o| o.to_vec()), Some(b));
+		// Versioned: it runs once.
+		crate::migrations::MigrateV0ToV1::<Test>::on_runtime_upgrade();
+		assert_eq!(Submissions::<Test>::get(7, 0), Some(output_hash(&a)));
 	});
 }

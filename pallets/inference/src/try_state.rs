@@ -38,6 +38,7 @@ impl<T: Config> Pallet<T> {
 			if r.status != RequestStatus::Pending {
 				ensure!(
 					Submissions::<T>::iter_prefix(id).next().is_none()
+						&& SubmittedOutputs::<T>::iter_prefix(id).next().is_none()
 						&& SubmissionSupport::<T>::iter_prefix(id).next().is_none()
 						&& FailureVotes::<T>::iter_prefix(id).next().is_none()
 						&& Commitments::<T>::iter_prefix(id).next().is_none()
@@ -56,11 +57,22 @@ impl<T: Config> Pallet<T> {
 						"Assignments differ from the members yet to answer"
 					);
 				}
-				for (member, _) in Submissions::<T>::iter_prefix(id) {
+				for (member, hash) in Submissions::<T>::iter_prefix(id) {
 					ensure!(
 						Commitments::<T>::contains_key(id, member),
 						"reveal without commitment"
 					);
+					ensure!(
+						SubmittedOutputs::<T>::contains_key(id, hash),
+						"submission without its output"
+					);
+				}
+				for (hash, output) in SubmittedOutputs::<T>::iter_prefix(id) {
+					ensure!(
+						Submissions::<T>::iter_prefix_values(id).any(|h| h == hash),
+						"output nobody revealed"
+					);
+					ensure!(hash == output_hash(&output), "output under another hash");
 				}
 			}
 		}
@@ -89,6 +101,12 @@ impl<T: Config> Pallet<T> {
 		}
 		for (id, _, _) in Submissions::<T>::iter() {
 			ensure!(Requests::<T>::contains_key(id), "orphaned submission");
+		}
+		for (id, _) in SubmittedOutputs::<T>::iter_keys() {
+			ensure!(
+				Requests::<T>::get(id).is_some_and(|r| r.status == RequestStatus::Pending),
+				"revealed output of a request that is not pending"
+			);
 		}
 		for id in Callbacks::<T>::iter_keys() {
 			ensure!(

@@ -416,6 +416,69 @@ impl<MaxOutput: Get<u32>> ResultSubmission<MaxOutput> {
 			&self.salt,
 		)
 	}
+
+	/// The submission as the chain records it.
+	pub fn revealed(self) -> Revealed<MaxOutput> {
+		Revealed {
+			request_id: self.request_id,
+			executor: self.executor,
+			output_hash: output_hash(&self.output),
+			output: RevealedOutput::Bytes(self.output),
+			salt: self.salt,
+			profile: self.profile,
+		}
+	}
+}
+
+/// The output of a revealed result: its bytes, or a reference to an identical output another
+/// member of the committee already revealed (see [`Reveal::SameOutput`]).
+#[derive(CloneNoBound, DebugNoBound, PartialEqNoBound, EqNoBound)]
+pub enum RevealedOutput<MaxOutput: Get<u32>> {
+	/// The output tensors.
+	Bytes(BoundedVec<u8, MaxOutput>),
+	/// The output is byte for byte the one of this hash revealed earlier for the request, of
+	/// `len` bytes (checked against the stored output; it sets the charged weight).
+	Same { len: u32 },
+}
+
+/// A revealed result as the chain checks and records it: from `submit_result` or from an entry
+/// of `reveal_answers` (with its output's bytes or a reference to identical ones).
+#[derive(CloneNoBound, DebugNoBound, PartialEqNoBound, EqNoBound)]
+pub struct Revealed<MaxOutput: Get<u32>> {
+	pub request_id: RequestId,
+	pub executor: InferenceAuthorityId,
+	/// blake2-256 of the output (what the commitment binds).
+	pub output_hash: H256,
+	pub output: RevealedOutput<MaxOutput>,
+	pub salt: Salt,
+	pub profile: Option<RunProfile>,
+}
+
+impl<MaxOutput: Get<u32>> Revealed<MaxOutput> {
+	/// The commitment this reveal opens.
+	pub fn commitment(&self, genesis_hash: impl Encode, input_hash: &H256) -> H256 {
+		commitment_of(
+			genesis_hash,
+			self.request_id,
+			input_hash,
+			&self.executor,
+			AnswerDigest::Output(self.output_hash),
+			&self.salt,
+		)
+	}
+
+	/// Bytes of the output (carried or referenced).
+	pub fn output_len(&self) -> u32 {
+		match &self.output {
+			RevealedOutput::Bytes(bytes) => bytes.len() as u32,
+			RevealedOutput::Same { len } => *len,
+		}
+	}
+}
+
+/// blake2-256 of an output's bytes: what commitments bind and results record.
+pub fn output_hash(output: &[u8]) -> H256 {
+	H256(sp_io::hashing::blake2_256(output))
 }
 
 /// Random bytes an executor mixes into its commitment so that nobody can test guesses of its
@@ -429,20 +492,50 @@ pub enum Answer<'a> {
 	Failure(FailureKind),
 }
 
-/// Context of commitments, so that a commitment is never valid as anything else.
-pub const COMMITMENT_CONTEXT: &[u8; 16] = b"verity/commit/v1";
+/// What a commitment binds of an answer: an output by its hash (so that a member can reveal an
+/// output identical to one already on chain by reference), or a failure.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Encode)]
+pub enum AnswerDigest {
+	Output(H256),
+	Failure(FailureKind),
+}
+
+impl From<Answer<'_>> for AnswerDigest {
+	fn from(answer: Answer<'_>) -> Self {
+		match answer {
+			Answer::Output(output) => AnswerDigest::Output(output_hash(output)),
+			Answer::Failure(kind) => AnswerDigest::Failure(kind),
+		}
+	}
+}
+
+/// Context of commitments, so that a commitment is never valid as anything else (v2: outputs
+/// are bound by their hash).
+pub const COMMITMENT_CONTEXT: &[u8; 16] = b"verity/commit/v2";
 
 /// The commitment of `executor` to `answer` for request `request_id` (with input `input_hash`)
-/// on the chain of `genesis_hash`: blake2-256 of all of it and the salt. Published before any
-/// answer is revealed, it binds the member to an answer it computed itself (commit–reveal: a
-/// member that did not run the model has nothing to commit to, and once answers are revealed the
-/// commit phase is over).
+/// on the chain of `genesis_hash`: blake2-256 of all of it (an output by its blake2-256) and the
+/// salt. Published before any answer is revealed, it binds the member to an answer it computed
+/// itself (commit–reveal: a member that did not run the model has nothing to commit to, and once
+/// answers are revealed the commit phase is over).
 pub fn commitment(
 	genesis_hash: impl Encode,
 	request_id: RequestId,
 	input_hash: &H256,
 	executor: &InferenceAuthorityId,
 	answer: Answer<'_>,
+	salt: &Salt,
+) -> H256 {
+	commitment_of(genesis_hash, request_id, input_hash, executor, answer.into(), salt)
+}
+
+/// [`commitment`] of an answer's digest.
+pub fn commitment_of(
+	genesis_hash: impl Encode,
+	request_id: RequestId,
+	input_hash: &H256,
+	executor: &InferenceAuthorityId,
+	answer: AnswerDigest,
 	salt: &Salt,
 ) -> H256 {
 	let payload =
@@ -524,21 +617,43 @@ pub enum Reveal<MaxOutput: Get<u32>> {
 	},
 	/// A failure of one kind, and the commitment's salt.
 	Failure { request_id: RequestId, kind: FailureKind, salt: Salt },
+	/// A result whose output is byte for byte one already revealed for the request (by another
+	/// member), named by its blake2-256 and length: the bytes go on chain once per request, not
+	/// once per member (outputs reach `MaxOutputBytes`, 1 MiB).
+	SameOutput {
+		request_id: RequestId,
+		output_hash: H256,
+		len: u32,
+		salt: Salt,
+		profile: Option<RunProfile>,
+	},
 }
 
 impl<MaxOutput: Get<u32>> Reveal<MaxOutput> {
 	/// The request it answers.
 	pub fn request_id(&self) -> RequestId {
 		match self {
-			Reveal::Result { request_id, .. } | Reveal::Failure { request_id, .. } => *request_id,
+			Reveal::Result { request_id, .. }
+			| Reveal::Failure { request_id, .. }
+			| Reveal::SameOutput { request_id, .. } => *request_id,
 		}
 	}
 
-	/// Bytes of its output (0 for a failure).
+	/// Bytes of its output, carried or referenced (0 for a failure): what its weight is
+	/// charged for.
 	pub fn output_len(&self) -> u32 {
 		match self {
 			Reveal::Result { output, .. } => output.len() as u32,
+			Reveal::SameOutput { len, .. } => *len,
 			Reveal::Failure { .. } => 0,
+		}
+	}
+
+	/// Bytes of output it carries (a reference carries none).
+	pub fn carried_len(&self) -> u32 {
+		match self {
+			Reveal::Result { output, .. } => output.len() as u32,
+			Reveal::SameOutput { .. } | Reveal::Failure { .. } => 0,
 		}
 	}
 }
@@ -573,13 +688,22 @@ impl<MaxOutput: Get<u32>, MaxEntries: Get<u32>> RevealBatch<MaxOutput, MaxEntrie
 		(REVEAL_SIGNING_CONTEXT, genesis_hash, &self.executor, &self.reveals).encode()
 	}
 
-	/// The result submission of entry `reveal` (`None` for a failure).
-	pub fn result(&self, reveal: &Reveal<MaxOutput>) -> Option<ResultSubmission<MaxOutput>> {
+	/// The revealed result of entry `reveal` (`None` for a failure).
+	pub fn result(&self, reveal: &Reveal<MaxOutput>) -> Option<Revealed<MaxOutput>> {
 		match reveal {
-			Reveal::Result { request_id, output, salt, profile } => Some(ResultSubmission {
+			Reveal::Result { request_id, output, salt, profile } => Some(Revealed {
 				request_id: *request_id,
 				executor: self.executor.clone(),
-				output: output.clone(),
+				output_hash: output_hash(output),
+				output: RevealedOutput::Bytes(output.clone()),
+				salt: *salt,
+				profile: *profile,
+			}),
+			Reveal::SameOutput { request_id, output_hash, len, salt, profile } => Some(Revealed {
+				request_id: *request_id,
+				executor: self.executor.clone(),
+				output_hash: *output_hash,
+				output: RevealedOutput::Same { len: *len },
 				salt: *salt,
 				profile: *profile,
 			}),
@@ -596,7 +720,7 @@ impl<MaxOutput: Get<u32>, MaxEntries: Get<u32>> RevealBatch<MaxOutput, MaxEntrie
 				kind: *kind,
 				salt: *salt,
 			}),
-			Reveal::Result { .. } => None,
+			Reveal::Result { .. } | Reveal::SameOutput { .. } => None,
 		}
 	}
 }

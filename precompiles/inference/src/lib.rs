@@ -19,7 +19,7 @@ use alloy_core::{
 };
 use core::{marker::PhantomData, num::NonZero};
 use frame_support::pallet_prelude::Encode;
-use frame_support::{traits::Get, BoundedVec};
+use frame_support::traits::Get;
 use pallet_inference::{
 	weights::WeightInfo, ModelStatus, RequestRules, RequestStatus, ResultCallback as _, Tolerance,
 };
@@ -131,7 +131,9 @@ where
 		)?;
 	}
 	let requester = env.caller().account_id().map_err(dispatch_error)?.clone();
-	let input = BoundedVec::try_from(input.to_vec()).map_err(|_| revert("InputTooLarge"))?;
+	if input.len() > <T as pallet_inference::Config>::MaxInputBytes::get() as usize {
+		return Err(revert("InputTooLarge"));
+	}
 	let max_fee = u128::try_from(*max_fee)
 		.ok()
 		.and_then(|fee| pallet_inference::BalanceOf::<T>::try_from(fee).ok())
@@ -140,7 +142,7 @@ where
 	let id = pallet_inference::Pallet::<T>::do_request(
 		requester,
 		H256(model.0),
-		input,
+		input.to_vec(),
 		max_fee,
 		timeout,
 		rules,
@@ -220,8 +222,12 @@ where
 				Ok(U256::from(status).abi_encode())
 			}
 			IInferenceCalls::getResult(getResultCall { requestId }) => {
-				let max = <T as pallet_inference::Config>::MaxOutputBytes::get() as u64;
-				env.charge(read_weight::<T>(1, max))?;
+				// Charged for the stored result's size (its output, up to 1 MiB, is most of it),
+				// known before it is read: a contract reading a small result pays for that.
+				env.charge(read_weight::<T>(1, 0))?;
+				let len = pallet_inference::Pallet::<T>::result_encoded_len(*requestId)
+					.ok_or_else(|| revert("NoResult"))?;
+				env.charge(read_weight::<T>(0, len.into()))?;
 				let r = pallet_inference::Results::<T>::get(*requestId)
 					.ok_or_else(|| revert("NoResult"))?;
 				let attested_at: u32 =
@@ -235,8 +241,10 @@ where
 					.abi_encode_params())
 			}
 			IInferenceCalls::getAgreement(getAgreementCall { requestId }) => {
-				let result = <pallet_inference::ResultOf<T> as frame_support::pallet_prelude::MaxEncodedLen>::max_encoded_len() as u64;
-				env.charge(read_weight::<T>(2, result.saturating_add(REQUEST_BYTES)))?;
+				env.charge(read_weight::<T>(2, REQUEST_BYTES))?;
+				let result = pallet_inference::Pallet::<T>::result_encoded_len(*requestId)
+					.ok_or_else(|| revert("NoResult"))?;
+				env.charge(read_weight::<T>(0, result.into()))?;
 				let (r, request) = pallet_inference::Results::<T>::get(*requestId)
 					.zip(pallet_inference::Requests::<T>::get(*requestId))
 					.ok_or_else(|| revert("NoResult"))?;

@@ -435,5 +435,21 @@ class Scan:
                     self.failures.append(dispatch_error(substrate, attrs["error"])["name"])
 
 
+def reveal_sizes(substrate: SubstrateInterface, request_id: int, first: int, last: int) -> list[tuple[int, str, int]]:
+    """Each revealed result of `request_id` in blocks `first..=last` (a `ResultSubmitted`
+    event): (block, validator, encoded size of the extrinsic that revealed it)."""
+    found = []
+    for number in range(first, last + 1):
+        block_hash = substrate.get_block_hash(number)
+        extrinsics = substrate.rpc_request("chain_getBlock", [block_hash])["result"]["block"]["extrinsics"]
+        for event in substrate.get_events(block_hash):
+            v = event.value
+            if (v["module_id"] == "Inference" and v["event_id"] == "ResultSubmitted"
+                    and v["attributes"]["request_id"] == request_id):
+                size = (len(extrinsics[v["extrinsic_idx"]]) - 2) // 2
+                found.append((number, v["attributes"]["executor"], size))
+    return found
+
+
 def best_number(substrate: SubstrateInterface) -> int:
     return substrate.get_block_number(substrate.get_chain_head())

@@ -441,6 +441,10 @@ class Client:
 
     # ---- inference ---------------------------------------------------------------------------
 
+    def max_input_bytes(self) -> int:
+        """The largest encoded input the chain takes (its `MaxInputBytes`)."""
+        return int(self.substrate.get_constant("Inference", "MaxInputBytes").value)
+
     def infer(self, model_id: str, inputs: Mapping, max_fee: int | None = None, timeout: int | None = None,
               final: bool = False, wait_secs: float = 300, min_attesters: int = 0,
               tolerance: tuple[float, float] | None = None) -> Inference:
@@ -464,6 +468,10 @@ class Client:
         if model["status"] != "active":
             raise VerityError(f"model {model_id} is {model['status']}: it takes no requests", status=model["status"])
         encoded = vtns.encode(check_inputs(inputs, model["inputs"], f"model {model_id[:10]}…"))
+        limit = self.max_input_bytes()
+        if len(encoded) > limit:
+            raise VerityError(f"the input is {len(encoded)} bytes encoded; the chain takes at most {limit} "
+                              "(MaxInputBytes): send a smaller tensor (a smaller image, batch or sequence)")
         if max_fee is None:
             max_fee = self.quote(model_id, len(encoded))
             if max_fee is None:

@@ -237,8 +237,11 @@ parameter_types! {
 	pub const ModelDepositBase: Balance = UNIT;
 	/// 16 MiB model: about 16.8 VRT of deposit.
 	pub const ModelDepositPerByte: Balance = MICRO_UNIT;
-	pub const MaxInputBytes: u32 = 64 * 1024;
-	pub const MaxOutputBytes: u32 = 64 * 1024;
+	/// 1 MiB each (issue 14; 64 KiB before): a 3x224x224 f32 image is 602 KB. A 1 MiB input
+	/// is a 1 MiB transaction (3.75 MiB of normal transactions fit a block); a 1 MiB output goes
+	/// on chain once per request (identical outputs are revealed by reference).
+	pub const MaxInputBytes: u32 = 1024 * 1024;
+	pub const MaxOutputBytes: u32 = 1024 * 1024;
 	pub const MaxCommittee: u32 = 16;
 	pub QuorumRatio: Perbill = Perbill::from_rational(2u32, 3u32);
 	pub const MaxPendingRequests: u32 = 1024;
@@ -259,10 +262,16 @@ parameter_types! {
 	/// since blocks are 2 s: 3e12.
 	pub const InferenceUnsignedPriority: u64 = 3_000_000_000_000;
 	pub const InferenceExpiryFee: Perbill = Perbill::from_percent(10);
-	/// Fee floor per committee member and byte of input and largest output: a 64 KiB answer
-	/// costs 65.5 µVRT per member (a thousandth of what the same bytes cost in a signed
-	/// transaction, `TransactionByteFee`).
-	pub const AnswerByteFee: Balance = MICRO_UNIT / 1_000;
+	/// Fee floor per committee member and byte of input and largest output: 0.1 nVRT. It was
+	/// 1 nVRT while outputs were at most 64 KiB and every member put its output on chain; now a
+	/// model with dynamic output dimensions is priced for 1 MiB (16 times more bytes) and
+	/// identical outputs go on chain once (`Reveal::SameOutput`), so the committee factor
+	/// counts them 3-16 times: 3 members cost ~0.42 mVRT for such a model with the retained
+	/// bytes (0.2 mVRT before).
+	pub const AnswerByteFee: Balance = MICRO_UNIT / 10_000;
+	/// Fee floor per byte of input and largest output that the chain keeps for
+	/// `ResultRetention` (a day): 0.1 nVRT, 1 MiB kept costs ~0.1 mVRT.
+	pub const RetainedByteFee: Balance = MICRO_UNIT / 10_000;
 }
 
 impl pallet_inference::Config for Runtime {
@@ -305,6 +314,7 @@ impl pallet_inference::Config for Runtime {
 	// Members that ran an expired request's model keep a tenth of its fee.
 	type ExpiryFee = InferenceExpiryFee;
 	type AnswerByteFee = AnswerByteFee;
+	type RetainedByteFee = RetainedByteFee;
 	// A day to upload up to 16 chunks; then an incomplete registration is cleared (1 VRT of
 	// its deposit burnt).
 	type UploadWindow = ConstU32<DAYS>;

@@ -90,15 +90,20 @@ impl Harness {
 /// `new_test_ext(3)` with the off-chain extensions, executor 0's key in the keystore and an
 /// engine that answers `output(1.0)`; the worker's salts are `salt(0)`.
 fn ocw_ext() -> (sp_io::TestExternalities, Harness) {
+	ocw_ext_of(0)
+}
+
+/// [`ocw_ext`] with executor `executor`'s key (its salts are `salt(executor)`).
+fn ocw_ext_of(executor: u8) -> (sp_io::TestExternalities, Harness) {
 	let mut ext = new_test_ext(3);
 	let (offchain, clock) = TestOffchainExt::new();
-	clock.write().seed = salt(0);
+	clock.write().seed = salt(executor);
 	let (pool, pool_state) = TestTransactionPoolExt::new();
 	let keystore = sp_keystore::testing::MemoryKeystore::new();
-	let seed = format!("0x{}", sp_core::hexdisplay::HexDisplay::from(&[1u8; 32]));
+	let seed = format!("0x{}", sp_core::hexdisplay::HexDisplay::from(&[executor + 1; 32]));
 	let key =
 		keystore.sr25519_generate_new(verity_primitives::INFERENCE_KEY_TYPE, Some(&seed)).unwrap();
-	assert_eq!(InferenceAuthorityId::from(key), executor_key(0));
+	assert_eq!(InferenceAuthorityId::from(key), executor_key(executor));
 	let engine = Arc::new(FakeEngine {
 		output: Mutex::new(Ok(output(1.0))),
 		runs: AtomicU32::new(0),
@@ -386,4 +391,105 @@ fn a_hosted_model_the_node_cannot_fetch_is_answered_unavailable() {
 		assert!(harness.pooled().is_empty());
 		assert_eq!(harness.runs(), 0);
 	});
+}
+
+/// A large output goes on chain once per request: a member after the first one that committed
+/// holds its reveal back a block; then it reveals the first member's identical output by
+/// reference, or its own bytes when nothing identical came.
+#[test]
+fn a_large_output_waits_a_block_and_goes_by_reference() {
+	MaxOutputBytes::set(16 * 1024);
+	let (mut ext, harness) = ocw_ext_of(1);
+	ext.execute_with(|| {
+		// 1,500 f32 values: ~6 KB, over the 4 KiB that are always revealed at once.
+		let values: Vec<f32> = (0..1500).map(|i| i as f32).collect();
+		let large = encode_owned(&[Tensor::from_f32("y", vec![1500, 1], &values)]);
+		let model = active_model(10);
+		*harness.engine.output.lock().unwrap() = Ok(large.clone());
+		let (r, s) = (request(model), request(model));
+		offchain_worker();
+		for call in harness.pooled() {
+			dispatch(call);
+		}
+		for m in [0, 2] {
+			let answer = Ans::Out(large.clone());
+			assert_ok!(commit(
+				m,
+				vec![(r, commitment_of(r, m, &answer)), (s, commitment_of(s, m, &answer))]
+			));
+		}
+		run_to(System::block_number() + 1);
+		offchain_worker();
+		assert!(harness.pooled().is_empty(), "member 1 waits for member 0's bytes");
+		// Member 0 reveals its bytes for `r` only.
+		assert_ok!(reveal(0, vec![(r, Ans::Out(large.clone()))]));
+		run_to(System::block_number() + 1);
+		offchain_worker();
+		let sent = harness.pooled();
+		assert_eq!(sent.len(), 1);
+		assert_eq!(
+			reveals(&sent[0]),
+			vec![
+				Reveal::SameOutput {
+					request_id: r,
+					output_hash: output_hash(&large),
+					len: large.len() as u32,
+					salt: salt(1),
+					profile: None,
+				},
+				Reveal::Result {
+					request_id: s,
+					output: BoundedVec::try_from(large.clone()).unwrap(),
+					salt: salt(1),
+					profile: None,
+				},
+			]
+		);
+		dispatch(sent.into_iter().next().unwrap());
+		let result = Results::<Test>::get(r).expect("attested");
+		assert_eq!(result.output.to_vec(), large);
+		assert_eq!(result.attesters.len(), 2);
+		assert_eq!(SubmittedOutputs::<Test>::iter_prefix(s).count(), 1);
+	});
+	MaxOutputBytes::set(256);
+}
+
+/// Holding a large output back never makes a reveal miss the deadline: with a timeout of two
+/// blocks (one to commit in, one to reveal in) every member reveals its bytes at once.
+#[test]
+fn a_large_output_is_not_held_back_past_the_deadline() {
+	MaxOutputBytes::set(16 * 1024);
+	let (mut ext, harness) = ocw_ext_of(1);
+	ext.execute_with(|| {
+		let values: Vec<f32> = (0..1500).map(|i| i as f32).collect();
+		let large = encode_owned(&[Tensor::from_f32("y", vec![1500, 1], &values)]);
+		let model = active_model(10);
+		*harness.engine.output.lock().unwrap() = Ok(large.clone());
+		let r = NextRequestId::<Test>::get();
+		assert_ok!(Inference::request_inference(
+			RuntimeOrigin::signed(BOB),
+			model,
+			input([1.0, 2.0]),
+			FEE,
+			Some(2)
+		));
+		offchain_worker();
+		for call in harness.pooled() {
+			dispatch(call);
+		}
+		for m in [0, 2] {
+			assert_ok!(commit(m, vec![(r, commitment_of(r, m, &Ans::Out(large.clone())))]));
+		}
+		run_to(System::block_number() + 1);
+		offchain_worker();
+		let sent = harness.pooled();
+		assert_eq!(sent.len(), 1, "revealed at once: a block later would be past the deadline");
+		assert!(
+			matches!(&reveals(&sent[0])[..], [Reveal::Result { request_id, .. }] if *request_id == r)
+		);
+		dispatch(sent.into_iter().next().unwrap());
+		assert_ok!(reveal(0, vec![(r, Ans::Same(large.clone()))]));
+		assert_eq!(Requests::<Test>::get(r).unwrap().status, RequestStatus::Attested);
+	});
+	MaxOutputBytes::set(256);
 }
