@@ -127,6 +127,7 @@ def test_a_1_mib_output_goes_on_chain_once(network, registered, corpus):
     # Every member's revealed result, with the size of the transaction that carried it.
     reveals = chain.reveal_sizes(substrate, request_id, request["drawn_at"], result["attested_at"])
     assert len(reveals) >= len(result["attesters"]) >= 2, reveals
+    print(f"[ocr_rec] output {len(output)} bytes; reveals (block, validator, transaction bytes): {reveals}")
     carrying = [r for r in reveals if r[2] >= len(output)]
     assert len(carrying) == 1, reveals
     # The others named it by hash: their transactions are far smaller than the output (they

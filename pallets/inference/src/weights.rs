@@ -73,8 +73,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `145`
 		//  Estimated: `7084`
-		// Minimum execution time: 100_679_000 picoseconds.
-		Weight::from_parts(106_898_000, 0)
+		// Minimum execution time: 102_842_000 picoseconds.
+		Weight::from_parts(106_969_000, 0)
 			.saturating_add(Weight::from_parts(0, 7084))
 			.saturating_add(T::DbWeight::get().reads(4_u64))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
@@ -88,11 +88,11 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `218`
 		//  Estimated: `7084`
-		// Minimum execution time: 15_743_000 picoseconds.
-		Weight::from_parts(13_849_465, 0)
+		// Minimum execution time: 16_505_000 picoseconds.
+		Weight::from_parts(19_988_579, 0)
 			.saturating_add(Weight::from_parts(0, 7084))
-			// Standard Error: 2
-			.saturating_add(Weight::from_parts(589, 0).saturating_mul(c.into()))
+			// Standard Error: 1
+			.saturating_add(Weight::from_parts(650, 0).saturating_mul(c.into()))
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().writes(2_u64))
 	}
@@ -108,6 +108,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Inference::PendingByAccount` (`max_values`: None, `max_size`: Some(44), added: 2519, mode: `MaxEncodedLen`)
 	/// Storage: `Inference::NextRequestId` (r:1 w:1)
 	/// Proof: `Inference::NextRequestId` (`max_values`: Some(1), `max_size`: Some(8), added: 503, mode: `MaxEncodedLen`)
+	/// Storage: `Inference::HostedModels` (r:1 w:0)
+	/// Proof: `Inference::HostedModels` (`max_values`: None, `max_size`: Some(1065), added: 3540, mode: `MaxEncodedLen`)
 	/// Storage: `Inference::ExpiryQueue` (r:1 w:1)
 	/// Proof: `Inference::ExpiryQueue` (`max_values`: None, `max_size`: Some(694), added: 3169, mode: `MaxEncodedLen`)
 	/// Storage: `System::Account` (r:1 w:1)
@@ -119,20 +121,20 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Inference::Assignments` (r:0 w:1)
 	/// Proof: `Inference::Assignments` (`max_values`: None, `max_size`: Some(64), added: 2539, mode: `MaxEncodedLen`)
 	/// Storage: `Inference::RequestInputs` (r:0 w:1)
-	/// Proof: `Inference::RequestInputs` (`max_values`: None, `max_size`: Some(65556), added: 68031, mode: `MaxEncodedLen`)
+	/// Proof: `Inference::RequestInputs` (`max_values`: None, `max_size`: Some(1048596), added: 1051071, mode: `MaxEncodedLen`)
 	/// Storage: `Inference::Requests` (r:0 w:1)
-	/// Proof: `Inference::Requests` (`max_values`: None, `max_size`: Some(1191), added: 3666, mode: `MaxEncodedLen`)
+	/// Proof: `Inference::Requests` (`max_values`: None, `max_size`: Some(1195), added: 3670, mode: `MaxEncodedLen`)
 	/// The range of component `s` is `[1, 16777216]`.
 	fn complete_model_upload(s: u32, ) -> Weight {
 		// Proof Size summary in bytes:
 		//  Measured:  `1398632`
 		//  Estimated: `601617 + s * (1 ±0)`
-		// Minimum execution time: 116_433_000 picoseconds.
-		Weight::from_parts(1_033_563_444, 0)
+		// Minimum execution time: 111_605_000 picoseconds.
+		Weight::from_parts(585_379_367, 0)
 			.saturating_add(Weight::from_parts(0, 601617))
-			// Standard Error: 23
-			.saturating_add(Weight::from_parts(1_706, 0).saturating_mul(s.into()))
-			.saturating_add(T::DbWeight::get().reads(10_u64))
+			// Standard Error: 8
+			.saturating_add(Weight::from_parts(1_777, 0).saturating_mul(s.into()))
+			.saturating_add(T::DbWeight::get().reads(11_u64))
 			.saturating_add(T::DbWeight::get().writes(11_u64))
 			.saturating_add(Weight::from_parts(0, 1).saturating_mul(s.into()))
 	}
@@ -142,8 +144,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `270`
 		//  Estimated: `7084`
-		// Minimum execution time: 13_029_000 picoseconds.
-		Weight::from_parts(15_954_000, 0)
+		// Minimum execution time: 13_631_000 picoseconds.
+		Weight::from_parts(14_982_000, 0)
 			.saturating_add(Weight::from_parts(0, 7084))
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
@@ -162,19 +164,21 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Inference::FailureStreak` (`max_values`: None, `max_size`: Some(36), added: 2511, mode: `MaxEncodedLen`)
 	/// Storage: `Inference::ModelProfiles` (r:0 w:1)
 	/// Proof: `Inference::ModelProfiles` (`max_values`: None, `max_size`: Some(108), added: 2583, mode: `MaxEncodedLen`)
+	/// Storage: `Inference::HostedModels` (r:0 w:1)
+	/// Proof: `Inference::HostedModels` (`max_values`: None, `max_size`: Some(1065), added: 3540, mode: `MaxEncodedLen`)
 	/// The range of component `n` is `[1, 16]`.
 	fn remove_model(n: u32, ) -> Weight {
 		// Proof Size summary in bytes:
 		//  Measured:  `392 + n * (47 ±0)`
 		//  Estimated: `7084 + n * (1051099 ±0)`
-		// Minimum execution time: 45_828_000 picoseconds.
-		Weight::from_parts(48_078_648, 0)
+		// Minimum execution time: 47_981_000 picoseconds.
+		Weight::from_parts(50_849_891, 0)
 			.saturating_add(Weight::from_parts(0, 7084))
-			// Standard Error: 3_043
-			.saturating_add(Weight::from_parts(1_230_031, 0).saturating_mul(n.into()))
+			// Standard Error: 3_183
+			.saturating_add(Weight::from_parts(1_202_583, 0).saturating_mul(n.into()))
 			.saturating_add(T::DbWeight::get().reads(4_u64))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(n.into())))
-			.saturating_add(T::DbWeight::get().writes(5_u64))
+			.saturating_add(T::DbWeight::get().writes(6_u64))
 			.saturating_add(T::DbWeight::get().writes((1_u64).saturating_mul(n.into())))
 			.saturating_add(Weight::from_parts(0, 1051099).saturating_mul(n.into()))
 	}
@@ -199,30 +203,30 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Inference::Assignments` (r:0 w:16)
 	/// Proof: `Inference::Assignments` (`max_values`: None, `max_size`: Some(64), added: 2539, mode: `MaxEncodedLen`)
 	/// Storage: `Inference::RequestInputs` (r:0 w:1)
-	/// Proof: `Inference::RequestInputs` (`max_values`: None, `max_size`: Some(65556), added: 68031, mode: `MaxEncodedLen`)
+	/// Proof: `Inference::RequestInputs` (`max_values`: None, `max_size`: Some(1048596), added: 1051071, mode: `MaxEncodedLen`)
 	/// Storage: `Inference::Requests` (r:0 w:1)
-	/// Proof: `Inference::Requests` (`max_values`: None, `max_size`: Some(1191), added: 3666, mode: `MaxEncodedLen`)
-	/// The range of component `i` is `[64, 65536]`.
+	/// Proof: `Inference::Requests` (`max_values`: None, `max_size`: Some(1195), added: 3670, mode: `MaxEncodedLen`)
+	/// The range of component `i` is `[64, 1048576]`.
 	/// The range of component `k` is `[1, 16]`.
 	fn request_inference(i: u32, k: u32, ) -> Weight {
 		// Proof Size summary in bytes:
 		//  Measured:  `555 + k * (64 ±0)`
 		//  Estimated: `7887`
-		// Minimum execution time: 162_030_000 picoseconds.
-		Weight::from_parts(93_613_519, 0)
+		// Minimum execution time: 167_528_000 picoseconds.
+		Weight::from_parts(36_450_021, 0)
 			.saturating_add(Weight::from_parts(0, 7887))
-			// Standard Error: 25
-			.saturating_add(Weight::from_parts(1_531, 0).saturating_mul(i.into()))
-			// Standard Error: 105_040
-			.saturating_add(Weight::from_parts(4_842_846, 0).saturating_mul(k.into()))
+			// Standard Error: 31
+			.saturating_add(Weight::from_parts(1_905, 0).saturating_mul(i.into()))
+			// Standard Error: 2_111_590
+			.saturating_add(Weight::from_parts(5_384_267, 0).saturating_mul(k.into()))
 			.saturating_add(T::DbWeight::get().reads(9_u64))
 			.saturating_add(T::DbWeight::get().writes(9_u64))
 			.saturating_add(T::DbWeight::get().writes((1_u64).saturating_mul(k.into())))
 	}
 	/// Storage: `Inference::Requests` (r:1 w:0)
-	/// Proof: `Inference::Requests` (`max_values`: None, `max_size`: Some(1191), added: 3666, mode: `MaxEncodedLen`)
+	/// Proof: `Inference::Requests` (`max_values`: None, `max_size`: Some(1195), added: 3670, mode: `MaxEncodedLen`)
 	/// Storage: `Inference::Submissions` (r:1 w:0)
-	/// Proof: `Inference::Submissions` (`max_values`: None, `max_size`: Some(65568), added: 68043, mode: `MaxEncodedLen`)
+	/// Proof: `Inference::Submissions` (`max_values`: None, `max_size`: Some(60), added: 2535, mode: `MaxEncodedLen`)
 	/// Storage: `Inference::FailureVotes` (r:1 w:0)
 	/// Proof: `Inference::FailureVotes` (`max_values`: None, `max_size`: Some(29), added: 2504, mode: `MaxEncodedLen`)
 	/// Storage: `Inference::Commitments` (r:1 w:0)
@@ -233,22 +237,22 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Inference::Models` (`max_values`: None, `max_size`: Some(3619), added: 6094, mode: `MaxEncodedLen`)
 	/// Storage: `System::BlockHash` (r:1 w:0)
 	/// Proof: `System::BlockHash` (`max_values`: None, `max_size`: Some(44), added: 2519, mode: `MaxEncodedLen`)
-	/// The range of component `o` is `[64, 65536]`.
+	/// The range of component `o` is `[64, 1048576]`.
 	fn authorize_submit_result(o: u32, ) -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `907`
-		//  Estimated: `69033`
-		// Minimum execution time: 78_116_000 picoseconds.
-		Weight::from_parts(82_015_041, 0)
-			.saturating_add(Weight::from_parts(0, 69033))
-			// Standard Error: 2
-			.saturating_add(Weight::from_parts(5_442, 0).saturating_mul(o.into()))
+		//  Measured:  `911`
+		//  Estimated: `7084`
+		// Minimum execution time: 84_606_000 picoseconds.
+		Weight::from_parts(77_070_274, 0)
+			.saturating_add(Weight::from_parts(0, 7084))
+			// Standard Error: 31
+			.saturating_add(Weight::from_parts(5_666, 0).saturating_mul(o.into()))
 			.saturating_add(T::DbWeight::get().reads(7_u64))
 	}
 	/// Storage: `Inference::Requests` (r:1 w:1)
-	/// Proof: `Inference::Requests` (`max_values`: None, `max_size`: Some(1191), added: 3666, mode: `MaxEncodedLen`)
-	/// Storage: `Inference::Submissions` (r:16 w:15)
-	/// Proof: `Inference::Submissions` (`max_values`: None, `max_size`: Some(65568), added: 68043, mode: `MaxEncodedLen`)
+	/// Proof: `Inference::Requests` (`max_values`: None, `max_size`: Some(1195), added: 3670, mode: `MaxEncodedLen`)
+	/// Storage: `Inference::Submissions` (r:16 w:16)
+	/// Proof: `Inference::Submissions` (`max_values`: None, `max_size`: Some(60), added: 2535, mode: `MaxEncodedLen`)
 	/// Storage: `Inference::FailureVotes` (r:1 w:0)
 	/// Proof: `Inference::FailureVotes` (`max_values`: None, `max_size`: Some(29), added: 2504, mode: `MaxEncodedLen`)
 	/// Storage: `Inference::Commitments` (r:16 w:16)
@@ -261,6 +265,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `System::BlockHash` (`max_values`: None, `max_size`: Some(44), added: 2519, mode: `MaxEncodedLen`)
 	/// Storage: `Inference::SubmissionSupport` (r:16 w:16)
 	/// Proof: `Inference::SubmissionSupport` (`max_values`: None, `max_size`: Some(40), added: 2515, mode: `MaxEncodedLen`)
+	/// Storage: `Inference::SubmittedOutputs` (r:16 w:16)
+	/// Proof: `Inference::SubmittedOutputs` (`max_values`: None, `max_size`: Some(1048628), added: 1051103, mode: `Measured`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
 	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(157), added: 2632, mode: `MaxEncodedLen`)
 	/// Storage: `System::Account` (r:17 w:17)
@@ -274,7 +280,7 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Inference::PendingByModel` (r:1 w:1)
 	/// Proof: `Inference::PendingByModel` (`max_values`: None, `max_size`: Some(36), added: 2511, mode: `MaxEncodedLen`)
 	/// Storage: `Inference::Results` (r:0 w:1)
-	/// Proof: `Inference::Results` (`max_values`: None, `max_size`: Some(67714), added: 70189, mode: `MaxEncodedLen`)
+	/// Proof: `Inference::Results` (`max_values`: None, `max_size`: Some(1050754), added: 1053229, mode: `MaxEncodedLen`)
 	/// Storage: `Inference::Assignments` (r:0 w:16)
 	/// Proof: `Inference::Assignments` (`max_values`: None, `max_size`: Some(64), added: 2539, mode: `MaxEncodedLen`)
 	/// Storage: `Inference::FailureStreak` (r:0 w:1)
@@ -283,25 +289,26 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// The range of component `k` is `[0, 16]`.
 	fn submit_result(o: u32, k: u32, ) -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `0 + k * (65737 ±0) + o * (15 ±0)`
-		//  Estimated: `57926 + k * (64799 ±17)`
-		// Minimum execution time: 362_217_000 picoseconds.
-		Weight::from_parts(365_842_000, 0)
-			.saturating_add(Weight::from_parts(0, 57926))
-			// Standard Error: 2_825
-			.saturating_add(Weight::from_parts(35_215, 0).saturating_mul(o.into()))
-			// Standard Error: 11_500_638
-			.saturating_add(Weight::from_parts(221_489_446, 0).saturating_mul(k.into()))
+		//  Measured:  `0 + k * (65806 ±0) + o * (15 ±0)`
+		//  Estimated: `7084 + k * (26459 ±18) + o * (5 ±0)`
+		// Minimum execution time: 331_331_000 picoseconds.
+		Weight::from_parts(361_886_000, 0)
+			.saturating_add(Weight::from_parts(0, 7084))
+			// Standard Error: 3_007
+			.saturating_add(Weight::from_parts(36_309, 0).saturating_mul(o.into()))
+			// Standard Error: 12_241_152
+			.saturating_add(Weight::from_parts(250_521_790, 0).saturating_mul(k.into()))
 			.saturating_add(T::DbWeight::get().reads(14_u64))
-			.saturating_add(T::DbWeight::get().reads((4_u64).saturating_mul(k.into())))
-			.saturating_add(T::DbWeight::get().writes(11_u64))
-			.saturating_add(T::DbWeight::get().writes((5_u64).saturating_mul(k.into())))
-			.saturating_add(Weight::from_parts(0, 64799).saturating_mul(k.into()))
+			.saturating_add(T::DbWeight::get().reads((5_u64).saturating_mul(k.into())))
+			.saturating_add(T::DbWeight::get().writes(12_u64))
+			.saturating_add(T::DbWeight::get().writes((6_u64).saturating_mul(k.into())))
+			.saturating_add(Weight::from_parts(0, 26459).saturating_mul(k.into()))
+			.saturating_add(Weight::from_parts(0, 5).saturating_mul(o.into()))
 	}
 	/// Storage: `Inference::Requests` (r:1 w:1)
-	/// Proof: `Inference::Requests` (`max_values`: None, `max_size`: Some(1191), added: 3666, mode: `MaxEncodedLen`)
+	/// Proof: `Inference::Requests` (`max_values`: None, `max_size`: Some(1195), added: 3670, mode: `MaxEncodedLen`)
 	/// Storage: `Inference::Submissions` (r:1 w:0)
-	/// Proof: `Inference::Submissions` (`max_values`: None, `max_size`: Some(65568), added: 68043, mode: `MaxEncodedLen`)
+	/// Proof: `Inference::Submissions` (`max_values`: None, `max_size`: Some(60), added: 2535, mode: `MaxEncodedLen`)
 	/// Storage: `Inference::FailureVotes` (r:17 w:16)
 	/// Proof: `Inference::FailureVotes` (`max_values`: None, `max_size`: Some(29), added: 2504, mode: `MaxEncodedLen`)
 	/// Storage: `Inference::Commitments` (r:16 w:16)
@@ -331,13 +338,13 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// The range of component `k` is `[1, 16]`.
 	fn submit_failure(k: u32, ) -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `1120 + k * (211 ±0)`
-		//  Estimated: `69033 + k * (2603 ±0)`
-		// Minimum execution time: 179_086_000 picoseconds.
-		Weight::from_parts(169_391_473, 0)
-			.saturating_add(Weight::from_parts(0, 69033))
-			// Standard Error: 319_822
-			.saturating_add(Weight::from_parts(50_514_068, 0).saturating_mul(k.into()))
+		//  Measured:  `1124 + k * (211 ±0)`
+		//  Estimated: `7084 + k * (2603 ±0)`
+		// Minimum execution time: 181_339_000 picoseconds.
+		Weight::from_parts(151_253_423, 0)
+			.saturating_add(Weight::from_parts(0, 7084))
+			// Standard Error: 196_766
+			.saturating_add(Weight::from_parts(53_154_684, 0).saturating_mul(k.into()))
 			.saturating_add(T::DbWeight::get().reads(13_u64))
 			.saturating_add(T::DbWeight::get().reads((3_u64).saturating_mul(k.into())))
 			.saturating_add(T::DbWeight::get().writes(9_u64))
@@ -351,7 +358,7 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Inference::ExpiryQueue` (r:1 w:1)
 	/// Proof: `Inference::ExpiryQueue` (`max_values`: None, `max_size`: Some(694), added: 3169, mode: `Measured`)
 	/// Storage: `Inference::Requests` (r:170 w:170)
-	/// Proof: `Inference::Requests` (`max_values`: None, `max_size`: Some(1191), added: 3666, mode: `Measured`)
+	/// Proof: `Inference::Requests` (`max_values`: None, `max_size`: Some(1195), added: 3670, mode: `Measured`)
 	/// Storage: `Inference::Commitments` (r:1445 w:1360)
 	/// Proof: `Inference::Commitments` (`max_values`: None, `max_size`: Some(64), added: 2539, mode: `Measured`)
 	/// Storage: `Balances::Holds` (r:2 w:2)
@@ -365,7 +372,9 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Inference::PendingByAccount` (r:2 w:2)
 	/// Proof: `Inference::PendingByAccount` (`max_values`: None, `max_size`: Some(44), added: 2519, mode: `Measured`)
 	/// Storage: `Inference::Submissions` (r:1360 w:1360)
-	/// Proof: `Inference::Submissions` (`max_values`: None, `max_size`: Some(65568), added: 68043, mode: `Measured`)
+	/// Proof: `Inference::Submissions` (`max_values`: None, `max_size`: Some(60), added: 2535, mode: `Measured`)
+	/// Storage: `Inference::SubmittedOutputs` (r:1360 w:1360)
+	/// Proof: `Inference::SubmittedOutputs` (`max_values`: None, `max_size`: Some(1048628), added: 1051103, mode: `Measured`)
 	/// Storage: `Inference::SubmissionSupport` (r:1360 w:1360)
 	/// Proof: `Inference::SubmissionSupport` (`max_values`: None, `max_size`: Some(40), added: 2515, mode: `Measured`)
 	/// Storage: `Inference::PendingCount` (r:1 w:1)
@@ -375,11 +384,11 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Inference::PruneQueue` (r:1 w:2)
 	/// Proof: `Inference::PruneQueue` (`max_values`: None, `max_size`: Some(694), added: 3169, mode: `Measured`)
 	/// Storage: `Inference::Results` (r:0 w:85)
-	/// Proof: `Inference::Results` (`max_values`: None, `max_size`: Some(67714), added: 70189, mode: `Measured`)
+	/// Proof: `Inference::Results` (`max_values`: None, `max_size`: Some(1050754), added: 1053229, mode: `Measured`)
 	/// Storage: `Inference::Assignments` (r:0 w:1360)
 	/// Proof: `Inference::Assignments` (`max_values`: None, `max_size`: Some(64), added: 2539, mode: `Measured`)
 	/// Storage: `Inference::RequestInputs` (r:0 w:85)
-	/// Proof: `Inference::RequestInputs` (`max_values`: None, `max_size`: Some(65556), added: 68031, mode: `Measured`)
+	/// Proof: `Inference::RequestInputs` (`max_values`: None, `max_size`: Some(1048596), added: 1051071, mode: `Measured`)
 	/// Storage: `Inference::CommitCounts` (r:0 w:85)
 	/// Proof: `Inference::CommitCounts` (`max_values`: None, `max_size`: Some(20), added: 2495, mode: `Measured`)
 	/// The range of component `q` is `[0, 85]`.
@@ -387,22 +396,20 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// The range of component `p` is `[0, 85]`.
 	fn on_initialize(q: u32, e: u32, p: u32, ) -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `11378 + e * (1112 ±0) + p * (77 ±0)`
-		//  Estimated: `221395 + e * (43190 ±1) + p * (2556 ±1) + q * (4 ±1)`
-		// Minimum execution time: 1_217_204_000 picoseconds.
-		Weight::from_parts(1_259_546_000, 0)
-			.saturating_add(Weight::from_parts(0, 221395))
-			// Standard Error: 3_523_094
-			.saturating_add(Weight::from_parts(1_032_576_394, 0).saturating_mul(e.into()))
-			// Standard Error: 3_523_094
-			.saturating_add(Weight::from_parts(4_176_947, 0).saturating_mul(p.into()))
+		//  Measured:  `11967 + e * (1663 ±0) + p * (77 ±0)`
+		//  Estimated: `221856 + e * (43741 ±1) + p * (2556 ±1) + q * (4 ±1)`
+		// Minimum execution time: 1_202_492_000 picoseconds.
+		Weight::from_parts(7_655_639_109, 0)
+			.saturating_add(Weight::from_parts(0, 221856))
+			// Standard Error: 13_603_049
+			.saturating_add(Weight::from_parts(1_144_692_111, 0).saturating_mul(e.into()))
 			.saturating_add(T::DbWeight::get().reads(105_u64))
-			.saturating_add(T::DbWeight::get().reads((50_u64).saturating_mul(e.into())))
+			.saturating_add(T::DbWeight::get().reads((66_u64).saturating_mul(e.into())))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(p.into())))
 			.saturating_add(T::DbWeight::get().writes(19_u64))
-			.saturating_add(T::DbWeight::get().writes((67_u64).saturating_mul(e.into())))
+			.saturating_add(T::DbWeight::get().writes((83_u64).saturating_mul(e.into())))
 			.saturating_add(T::DbWeight::get().writes((3_u64).saturating_mul(p.into())))
-			.saturating_add(Weight::from_parts(0, 43190).saturating_mul(e.into()))
+			.saturating_add(Weight::from_parts(0, 43741).saturating_mul(e.into()))
 			.saturating_add(Weight::from_parts(0, 2556).saturating_mul(p.into()))
 			.saturating_add(Weight::from_parts(0, 4).saturating_mul(q.into()))
 	}
@@ -411,7 +418,7 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Inference::CounterForExpiryCallbacks` (r:1 w:1)
 	/// Proof: `Inference::CounterForExpiryCallbacks` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
 	/// Storage: `Inference::Requests` (r:1 w:0)
-	/// Proof: `Inference::Requests` (`max_values`: None, `max_size`: Some(1191), added: 3666, mode: `MaxEncodedLen`)
+	/// Proof: `Inference::Requests` (`max_values`: None, `max_size`: Some(1195), added: 3670, mode: `MaxEncodedLen`)
 	/// Storage: `Revive::OriginalAccount` (r:1 w:0)
 	/// Proof: `Revive::OriginalAccount` (`max_values`: None, `max_size`: Some(52), added: 2527, mode: `MaxEncodedLen`)
 	/// Storage: `Revive::AccountInfoOf` (r:1 w:0)
@@ -420,10 +427,10 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Inference::DeliveringCallback` (`max_values`: Some(1), `max_size`: Some(65), added: 560, mode: `MaxEncodedLen`)
 	fn deliver_expiry_callback() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `2262`
+		//  Measured:  `2266`
 		//  Estimated: `6104`
-		// Minimum execution time: 74_320_000 picoseconds.
-		Weight::from_parts(85_637_000, 0)
+		// Minimum execution time: 61_371_000 picoseconds.
+		Weight::from_parts(76_193_000, 0)
 			.saturating_add(Weight::from_parts(0, 6104))
 			.saturating_add(T::DbWeight::get().reads(6_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
@@ -443,11 +450,11 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `513 + n * (748 ±0)`
 		//  Estimated: `3827 + n * (37873 ±1)`
-		// Minimum execution time: 3_645_000 picoseconds.
-		Weight::from_parts(3_855_000, 0)
+		// Minimum execution time: 3_605_000 picoseconds.
+		Weight::from_parts(46_732_787, 0)
 			.saturating_add(Weight::from_parts(0, 3827))
-			// Standard Error: 2_000_129
-			.saturating_add(Weight::from_parts(127_664_319, 0).saturating_mul(n.into()))
+			// Standard Error: 680_087
+			.saturating_add(Weight::from_parts(100_417_963, 0).saturating_mul(n.into()))
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().reads((18_u64).saturating_mul(n.into())))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
@@ -461,31 +468,31 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `System::ParentHash` (r:1 w:0)
 	/// Proof: `System::ParentHash` (`max_values`: Some(1), `max_size`: Some(32), added: 527, mode: `MaxEncodedLen`)
 	/// Storage: `Inference::Requests` (r:1024 w:1024)
-	/// Proof: `Inference::Requests` (`max_values`: None, `max_size`: Some(1191), added: 3666, mode: `MaxEncodedLen`)
+	/// Proof: `Inference::Requests` (`max_values`: None, `max_size`: Some(1195), added: 3670, mode: `MaxEncodedLen`)
 	/// Storage: `Inference::Assignments` (r:0 w:16384)
 	/// Proof: `Inference::Assignments` (`max_values`: None, `max_size`: Some(64), added: 2539, mode: `MaxEncodedLen`)
 	/// The range of component `d` is `[0, 1024]`.
 	fn draw_committees(d: u32, ) -> Weight {
 		// Proof Size summary in bytes:
 		//  Measured:  `6715 + d * (62 ±0)`
-		//  Estimated: `9679 + d * (3666 ±0)`
-		// Minimum execution time: 9_184_000 picoseconds.
-		Weight::from_parts(10_035_000, 0)
+		//  Estimated: `9679 + d * (3670 ±0)`
+		// Minimum execution time: 7_251_000 picoseconds.
+		Weight::from_parts(7_331_000, 0)
 			.saturating_add(Weight::from_parts(0, 9679))
-			// Standard Error: 942_104
-			.saturating_add(Weight::from_parts(71_397_360, 0).saturating_mul(d.into()))
+			// Standard Error: 291_428
+			.saturating_add(Weight::from_parts(60_404_955, 0).saturating_mul(d.into()))
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(d.into())))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 			.saturating_add(T::DbWeight::get().writes((17_u64).saturating_mul(d.into())))
-			.saturating_add(Weight::from_parts(0, 3666).saturating_mul(d.into()))
+			.saturating_add(Weight::from_parts(0, 3670).saturating_mul(d.into()))
 	}
 	/// Storage: `System::BlockHash` (r:1 w:0)
 	/// Proof: `System::BlockHash` (`max_values`: None, `max_size`: Some(44), added: 2519, mode: `MaxEncodedLen`)
 	/// Storage: `Inference::Requests` (r:512 w:0)
-	/// Proof: `Inference::Requests` (`max_values`: None, `max_size`: Some(1191), added: 3666, mode: `MaxEncodedLen`)
+	/// Proof: `Inference::Requests` (`max_values`: None, `max_size`: Some(1195), added: 3670, mode: `MaxEncodedLen`)
 	/// Storage: `Inference::Submissions` (r:512 w:0)
-	/// Proof: `Inference::Submissions` (`max_values`: None, `max_size`: Some(65568), added: 68043, mode: `Measured`)
+	/// Proof: `Inference::Submissions` (`max_values`: None, `max_size`: Some(60), added: 2535, mode: `Measured`)
 	/// Storage: `Inference::FailureVotes` (r:512 w:0)
 	/// Proof: `Inference::FailureVotes` (`max_values`: None, `max_size`: Some(29), added: 2504, mode: `MaxEncodedLen`)
 	/// Storage: `Inference::CommitCounts` (r:512 w:0)
@@ -496,20 +503,20 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn authorize_commit_answers(n: u32, ) -> Weight {
 		// Proof Size summary in bytes:
 		//  Measured:  `431 + n * (83 ±0)`
-		//  Estimated: `3509 + n * (3666 ±0)`
-		// Minimum execution time: 85_827_000 picoseconds.
-		Weight::from_parts(2_486_985, 0)
+		//  Estimated: `3509 + n * (3670 ±0)`
+		// Minimum execution time: 89_673_000 picoseconds.
+		Weight::from_parts(105_037_957, 0)
 			.saturating_add(Weight::from_parts(0, 3509))
-			// Standard Error: 617_344
-			.saturating_add(Weight::from_parts(20_014_879, 0).saturating_mul(n.into()))
+			// Standard Error: 90_854
+			.saturating_add(Weight::from_parts(14_919_478, 0).saturating_mul(n.into()))
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().reads((5_u64).saturating_mul(n.into())))
-			.saturating_add(Weight::from_parts(0, 3666).saturating_mul(n.into()))
+			.saturating_add(Weight::from_parts(0, 3670).saturating_mul(n.into()))
 	}
 	/// Storage: `Inference::Requests` (r:512 w:0)
-	/// Proof: `Inference::Requests` (`max_values`: None, `max_size`: Some(1191), added: 3666, mode: `MaxEncodedLen`)
+	/// Proof: `Inference::Requests` (`max_values`: None, `max_size`: Some(1195), added: 3670, mode: `MaxEncodedLen`)
 	/// Storage: `Inference::Submissions` (r:512 w:0)
-	/// Proof: `Inference::Submissions` (`max_values`: None, `max_size`: Some(65568), added: 68043, mode: `Measured`)
+	/// Proof: `Inference::Submissions` (`max_values`: None, `max_size`: Some(60), added: 2535, mode: `Measured`)
 	/// Storage: `Inference::FailureVotes` (r:512 w:0)
 	/// Proof: `Inference::FailureVotes` (`max_values`: None, `max_size`: Some(29), added: 2504, mode: `MaxEncodedLen`)
 	/// Storage: `Inference::CommitCounts` (r:512 w:512)
@@ -520,87 +527,88 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn commit_answers(n: u32, ) -> Weight {
 		// Proof Size summary in bytes:
 		//  Measured:  `377 + n * (83 ±0)`
-		//  Estimated: `1470 + n * (3666 ±0)`
-		// Minimum execution time: 60_260_000 picoseconds.
-		Weight::from_parts(62_953_000, 0)
-			.saturating_add(Weight::from_parts(0, 1470))
-			// Standard Error: 408_561
-			.saturating_add(Weight::from_parts(26_185_027, 0).saturating_mul(n.into()))
+		//  Estimated: `1471 + n * (3670 ±0)`
+		// Minimum execution time: 58_657_000 picoseconds.
+		Weight::from_parts(64_906_000, 0)
+			.saturating_add(Weight::from_parts(0, 1471))
+			// Standard Error: 68_956
+			.saturating_add(Weight::from_parts(23_089_604, 0).saturating_mul(n.into()))
 			.saturating_add(T::DbWeight::get().reads((5_u64).saturating_mul(n.into())))
 			.saturating_add(T::DbWeight::get().writes((2_u64).saturating_mul(n.into())))
-			.saturating_add(Weight::from_parts(0, 3666).saturating_mul(n.into()))
+			.saturating_add(Weight::from_parts(0, 3670).saturating_mul(n.into()))
 	}
 }
 
 /// The same measurements on ParityDB weights, for tests and mock runtimes.
 impl WeightInfo for () {
 	fn register_model() -> Weight {
-		Weight::from_parts(106_898_000, 0)
+		Weight::from_parts(106_969_000, 0)
 			.saturating_add(Weight::from_parts(0, 7084))
 			.saturating_add(ParityDbWeight::get().reads(4_u64))
 			.saturating_add(ParityDbWeight::get().writes(4_u64))
 	}
 	fn upload_model_chunk(c: u32, ) -> Weight {
-		Weight::from_parts(13_849_465, 0)
+		Weight::from_parts(19_988_579, 0)
 			.saturating_add(Weight::from_parts(0, 7084))
-			.saturating_add(Weight::from_parts(589, 0).saturating_mul(c.into()))
+			.saturating_add(Weight::from_parts(650, 0).saturating_mul(c.into()))
 			.saturating_add(ParityDbWeight::get().reads(1_u64))
 			.saturating_add(ParityDbWeight::get().writes(2_u64))
 	}
 	fn complete_model_upload(s: u32, ) -> Weight {
-		Weight::from_parts(1_033_563_444, 0)
+		Weight::from_parts(585_379_367, 0)
 			.saturating_add(Weight::from_parts(0, 601617))
-			.saturating_add(Weight::from_parts(1_706, 0).saturating_mul(s.into()))
-			.saturating_add(ParityDbWeight::get().reads(10_u64))
+			.saturating_add(Weight::from_parts(1_777, 0).saturating_mul(s.into()))
+			.saturating_add(ParityDbWeight::get().reads(11_u64))
 			.saturating_add(ParityDbWeight::get().writes(11_u64))
 			.saturating_add(Weight::from_parts(0, 1).saturating_mul(s.into()))
 	}
 	fn retire_model() -> Weight {
-		Weight::from_parts(15_954_000, 0)
+		Weight::from_parts(14_982_000, 0)
 			.saturating_add(Weight::from_parts(0, 7084))
 			.saturating_add(ParityDbWeight::get().reads(1_u64))
 			.saturating_add(ParityDbWeight::get().writes(1_u64))
 	}
 	fn remove_model(n: u32, ) -> Weight {
-		Weight::from_parts(48_078_648, 0)
+		Weight::from_parts(50_849_891, 0)
 			.saturating_add(Weight::from_parts(0, 7084))
-			.saturating_add(Weight::from_parts(1_230_031, 0).saturating_mul(n.into()))
+			.saturating_add(Weight::from_parts(1_202_583, 0).saturating_mul(n.into()))
 			.saturating_add(ParityDbWeight::get().reads(4_u64))
 			.saturating_add(ParityDbWeight::get().reads((1_u64).saturating_mul(n.into())))
-			.saturating_add(ParityDbWeight::get().writes(5_u64))
+			.saturating_add(ParityDbWeight::get().writes(6_u64))
 			.saturating_add(ParityDbWeight::get().writes((1_u64).saturating_mul(n.into())))
 			.saturating_add(Weight::from_parts(0, 1051099).saturating_mul(n.into()))
 	}
 	fn request_inference(i: u32, k: u32, ) -> Weight {
-		Weight::from_parts(93_613_519, 0)
+		Weight::from_parts(36_450_021, 0)
 			.saturating_add(Weight::from_parts(0, 7887))
-			.saturating_add(Weight::from_parts(1_531, 0).saturating_mul(i.into()))
-			.saturating_add(Weight::from_parts(4_842_846, 0).saturating_mul(k.into()))
+			.saturating_add(Weight::from_parts(1_905, 0).saturating_mul(i.into()))
+			.saturating_add(Weight::from_parts(5_384_267, 0).saturating_mul(k.into()))
 			.saturating_add(ParityDbWeight::get().reads(9_u64))
 			.saturating_add(ParityDbWeight::get().writes(9_u64))
 			.saturating_add(ParityDbWeight::get().writes((1_u64).saturating_mul(k.into())))
 	}
 	fn authorize_submit_result(o: u32, ) -> Weight {
-		Weight::from_parts(82_015_041, 0)
-			.saturating_add(Weight::from_parts(0, 69033))
-			.saturating_add(Weight::from_parts(5_442, 0).saturating_mul(o.into()))
+		Weight::from_parts(77_070_274, 0)
+			.saturating_add(Weight::from_parts(0, 7084))
+			.saturating_add(Weight::from_parts(5_666, 0).saturating_mul(o.into()))
 			.saturating_add(ParityDbWeight::get().reads(7_u64))
 	}
 	fn submit_result(o: u32, k: u32, ) -> Weight {
-		Weight::from_parts(365_842_000, 0)
-			.saturating_add(Weight::from_parts(0, 57926))
-			.saturating_add(Weight::from_parts(35_215, 0).saturating_mul(o.into()))
-			.saturating_add(Weight::from_parts(221_489_446, 0).saturating_mul(k.into()))
+		Weight::from_parts(361_886_000, 0)
+			.saturating_add(Weight::from_parts(0, 7084))
+			.saturating_add(Weight::from_parts(36_309, 0).saturating_mul(o.into()))
+			.saturating_add(Weight::from_parts(250_521_790, 0).saturating_mul(k.into()))
 			.saturating_add(ParityDbWeight::get().reads(14_u64))
-			.saturating_add(ParityDbWeight::get().reads((4_u64).saturating_mul(k.into())))
-			.saturating_add(ParityDbWeight::get().writes(11_u64))
-			.saturating_add(ParityDbWeight::get().writes((5_u64).saturating_mul(k.into())))
-			.saturating_add(Weight::from_parts(0, 64799).saturating_mul(k.into()))
+			.saturating_add(ParityDbWeight::get().reads((5_u64).saturating_mul(k.into())))
+			.saturating_add(ParityDbWeight::get().writes(12_u64))
+			.saturating_add(ParityDbWeight::get().writes((6_u64).saturating_mul(k.into())))
+			.saturating_add(Weight::from_parts(0, 26459).saturating_mul(k.into()))
+			.saturating_add(Weight::from_parts(0, 5).saturating_mul(o.into()))
 	}
 	fn submit_failure(k: u32, ) -> Weight {
-		Weight::from_parts(169_391_473, 0)
-			.saturating_add(Weight::from_parts(0, 69033))
-			.saturating_add(Weight::from_parts(50_514_068, 0).saturating_mul(k.into()))
+		Weight::from_parts(151_253_423, 0)
+			.saturating_add(Weight::from_parts(0, 7084))
+			.saturating_add(Weight::from_parts(53_154_684, 0).saturating_mul(k.into()))
 			.saturating_add(ParityDbWeight::get().reads(13_u64))
 			.saturating_add(ParityDbWeight::get().reads((3_u64).saturating_mul(k.into())))
 			.saturating_add(ParityDbWeight::get().writes(9_u64))
@@ -608,30 +616,29 @@ impl WeightInfo for () {
 			.saturating_add(Weight::from_parts(0, 2603).saturating_mul(k.into()))
 	}
 	fn on_initialize(q: u32, e: u32, p: u32, ) -> Weight {
-		Weight::from_parts(1_259_546_000, 0)
-			.saturating_add(Weight::from_parts(0, 221395))
-			.saturating_add(Weight::from_parts(1_032_576_394, 0).saturating_mul(e.into()))
-			.saturating_add(Weight::from_parts(4_176_947, 0).saturating_mul(p.into()))
+		Weight::from_parts(7_655_639_109, 0)
+			.saturating_add(Weight::from_parts(0, 221856))
+			.saturating_add(Weight::from_parts(1_144_692_111, 0).saturating_mul(e.into()))
 			.saturating_add(ParityDbWeight::get().reads(105_u64))
-			.saturating_add(ParityDbWeight::get().reads((50_u64).saturating_mul(e.into())))
+			.saturating_add(ParityDbWeight::get().reads((66_u64).saturating_mul(e.into())))
 			.saturating_add(ParityDbWeight::get().reads((1_u64).saturating_mul(p.into())))
 			.saturating_add(ParityDbWeight::get().writes(19_u64))
-			.saturating_add(ParityDbWeight::get().writes((67_u64).saturating_mul(e.into())))
+			.saturating_add(ParityDbWeight::get().writes((83_u64).saturating_mul(e.into())))
 			.saturating_add(ParityDbWeight::get().writes((3_u64).saturating_mul(p.into())))
-			.saturating_add(Weight::from_parts(0, 43190).saturating_mul(e.into()))
+			.saturating_add(Weight::from_parts(0, 43741).saturating_mul(e.into()))
 			.saturating_add(Weight::from_parts(0, 2556).saturating_mul(p.into()))
 			.saturating_add(Weight::from_parts(0, 4).saturating_mul(q.into()))
 	}
 	fn deliver_expiry_callback() -> Weight {
-		Weight::from_parts(85_637_000, 0)
+		Weight::from_parts(76_193_000, 0)
 			.saturating_add(Weight::from_parts(0, 6104))
 			.saturating_add(ParityDbWeight::get().reads(6_u64))
 			.saturating_add(ParityDbWeight::get().writes(3_u64))
 	}
 	fn expire_uploads(n: u32, ) -> Weight {
-		Weight::from_parts(3_855_000, 0)
+		Weight::from_parts(46_732_787, 0)
 			.saturating_add(Weight::from_parts(0, 3827))
-			.saturating_add(Weight::from_parts(127_664_319, 0).saturating_mul(n.into()))
+			.saturating_add(Weight::from_parts(100_417_963, 0).saturating_mul(n.into()))
 			.saturating_add(ParityDbWeight::get().reads(1_u64))
 			.saturating_add(ParityDbWeight::get().reads((18_u64).saturating_mul(n.into())))
 			.saturating_add(ParityDbWeight::get().writes(1_u64))
@@ -639,29 +646,29 @@ impl WeightInfo for () {
 			.saturating_add(Weight::from_parts(0, 37873).saturating_mul(n.into()))
 	}
 	fn draw_committees(d: u32, ) -> Weight {
-		Weight::from_parts(10_035_000, 0)
+		Weight::from_parts(7_331_000, 0)
 			.saturating_add(Weight::from_parts(0, 9679))
-			.saturating_add(Weight::from_parts(71_397_360, 0).saturating_mul(d.into()))
+			.saturating_add(Weight::from_parts(60_404_955, 0).saturating_mul(d.into()))
 			.saturating_add(ParityDbWeight::get().reads(3_u64))
 			.saturating_add(ParityDbWeight::get().reads((1_u64).saturating_mul(d.into())))
 			.saturating_add(ParityDbWeight::get().writes(1_u64))
 			.saturating_add(ParityDbWeight::get().writes((17_u64).saturating_mul(d.into())))
-			.saturating_add(Weight::from_parts(0, 3666).saturating_mul(d.into()))
+			.saturating_add(Weight::from_parts(0, 3670).saturating_mul(d.into()))
 	}
 	fn authorize_commit_answers(n: u32, ) -> Weight {
-		Weight::from_parts(2_486_985, 0)
+		Weight::from_parts(105_037_957, 0)
 			.saturating_add(Weight::from_parts(0, 3509))
-			.saturating_add(Weight::from_parts(20_014_879, 0).saturating_mul(n.into()))
+			.saturating_add(Weight::from_parts(14_919_478, 0).saturating_mul(n.into()))
 			.saturating_add(ParityDbWeight::get().reads(1_u64))
 			.saturating_add(ParityDbWeight::get().reads((5_u64).saturating_mul(n.into())))
-			.saturating_add(Weight::from_parts(0, 3666).saturating_mul(n.into()))
+			.saturating_add(Weight::from_parts(0, 3670).saturating_mul(n.into()))
 	}
 	fn commit_answers(n: u32, ) -> Weight {
-		Weight::from_parts(62_953_000, 0)
-			.saturating_add(Weight::from_parts(0, 1470))
-			.saturating_add(Weight::from_parts(26_185_027, 0).saturating_mul(n.into()))
+		Weight::from_parts(64_906_000, 0)
+			.saturating_add(Weight::from_parts(0, 1471))
+			.saturating_add(Weight::from_parts(23_089_604, 0).saturating_mul(n.into()))
 			.saturating_add(ParityDbWeight::get().reads((5_u64).saturating_mul(n.into())))
 			.saturating_add(ParityDbWeight::get().writes((2_u64).saturating_mul(n.into())))
-			.saturating_add(Weight::from_parts(0, 3666).saturating_mul(n.into()))
+			.saturating_add(Weight::from_parts(0, 3670).saturating_mul(n.into()))
 	}
 }
