@@ -393,6 +393,13 @@ fn a_hosted_model_the_node_cannot_fetch_is_answered_unavailable() {
 	});
 }
 
+/// 1,500 f32 values: ~6 KB, over the 4 KiB that are always revealed at once (the tests set
+/// `MaxOutputBytes` to 16 KiB).
+fn large_output() -> Vec<u8> {
+	let values: Vec<f32> = (0..1500).map(|i| i as f32).collect();
+	encode_owned(&[Tensor::from_f32("y", vec![1500, 1], &values)])
+}
+
 /// A large output goes on chain once per request: a member after the first one that committed
 /// holds its reveal back a block; then it reveals the first member's identical output by
 /// reference, or its own bytes when nothing identical came.
@@ -401,9 +408,7 @@ fn a_large_output_waits_a_block_and_goes_by_reference() {
 	MaxOutputBytes::set(16 * 1024);
 	let (mut ext, harness) = ocw_ext_of(1);
 	ext.execute_with(|| {
-		// 1,500 f32 values: ~6 KB, over the 4 KiB that are always revealed at once.
-		let values: Vec<f32> = (0..1500).map(|i| i as f32).collect();
-		let large = encode_owned(&[Tensor::from_f32("y", vec![1500, 1], &values)]);
+		let large = large_output();
 		let model = active_model(10);
 		*harness.engine.output.lock().unwrap() = Ok(large.clone());
 		let (r, s) = (request(model), request(model));
@@ -461,8 +466,7 @@ fn a_large_output_is_not_held_back_past_the_deadline() {
 	MaxOutputBytes::set(16 * 1024);
 	let (mut ext, harness) = ocw_ext_of(1);
 	ext.execute_with(|| {
-		let values: Vec<f32> = (0..1500).map(|i| i as f32).collect();
-		let large = encode_owned(&[Tensor::from_f32("y", vec![1500, 1], &values)]);
+		let large = large_output();
 		let model = active_model(10);
 		*harness.engine.output.lock().unwrap() = Ok(large.clone());
 		let r = NextRequestId::<Test>::get();
