@@ -354,10 +354,8 @@ fn reveal_due<T: Config>(now: BlockNumberOf<T>, key: &InferenceAuthorityId) {
 			continue;
 		}
 		let Some(entry) = kept_reveal::<T>(now, id, key, member, request.deadline) else {
-			log::warn!(target: LOG_TARGET, "no kept answer to reveal for request {id}");
 			continue;
 		};
-		let Some(entry) = entry else { continue };
 		if claim::<T>(b"reveal", reveal_after, now, id, key) {
 			reveals.push(entry);
 		}
@@ -407,42 +405,37 @@ fn held_key(id: RequestId, key: &InferenceAuthorityId) -> Vec<u8> {
 	(b"verity/inference/held", id, key).encode()
 }
 
-/// The kept answer of `key` (committee member `member`) to request `id` as a reveal (`None`
-/// if there is none): an output identical to one already revealed for the request goes by
-/// reference; a large output waits one block (`Some(None)`) unless this member reveals first
-/// or waiting would miss the request's `deadline`.
+/// The kept answer of `key` (committee member `member`) to request `id` as a reveal to send now:
+/// an output identical to one already revealed for the request goes by reference; a large
+/// output waits one block (`None`) unless this member reveals first or waiting would miss the
+/// request's `deadline`. `None` (with a warning) when no answer is kept.
 fn kept_reveal<T: Config>(
 	now: BlockNumberOf<T>,
 	id: RequestId,
 	key: &InferenceAuthorityId,
 	member: u32,
 	deadline: BlockNumberOf<T>,
-) -> Option<Option<Reveal<T::MaxOutputBytes>>> {
-	let (local, salt) = kept_answer(id, key)?;
+) -> Option<Reveal<T::MaxOutputBytes>> {
+	let Some((local, salt)) = kept_answer(id, key) else {
+		log::warn!(target: LOG_TARGET, "no kept answer to reveal for request {id}");
+		return None;
+	};
 	let (output, profile) = match local {
 		LocalAnswer::Output(output, profile) => (output, profile),
-		LocalAnswer::Failure(kind) => {
-			return Some(Some(Reveal::Failure { request_id: id, kind, salt }))
-		}
+		LocalAnswer::Failure(kind) => return Some(Reveal::Failure { request_id: id, kind, salt }),
 	};
 	let hash = output_hash(&output);
 	let len = output.len() as u32;
 	if SubmittedOutputs::<T>::decode_len(id, hash) == Some(output.len()) {
-		return Some(Some(Reveal::SameOutput {
-			request_id: id,
-			output_hash: hash,
-			len,
-			salt,
-			profile,
-		}));
+		return Some(Reveal::SameOutput { request_id: id, output_hash: hash, len, salt, profile });
 	}
 	// Sent now, the reveal lands in `now + 1`; held back, in `now + 2`, which must be in time.
 	let in_time = now.saturating_add(2u32.into()) <= deadline;
 	if output.len() > SHARED_OUTPUT_BYTES && in_time && hold_back::<T>(now, id, key, member) {
-		return Some(None);
+		return None;
 	}
 	let output = BoundedVec::try_from(output).ok()?;
-	Some(Some(Reveal::Result { request_id: id, output, salt, profile }))
+	Some(Reveal::Result { request_id: id, output, salt, profile })
 }
 
 /// Whether `member` holds back its large output for a block so that it can reveal the first

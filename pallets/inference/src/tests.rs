@@ -124,13 +124,18 @@ fn pass_probe(model: ModelId) {
 }
 
 fn request(model: ModelId) -> RequestId {
+	request_timed(model, None)
+}
+
+/// Bob's request of `model` with `timeout` (`None`: the default).
+fn request_timed(model: ModelId, timeout: Option<u64>) -> RequestId {
 	let id = NextRequestId::<Test>::get();
 	assert_ok!(Inference::request_inference(
 		RuntimeOrigin::signed(BOB),
 		model,
 		input([1.0, 2.0]),
 		FEE,
-		None
+		timeout
 	));
 	id
 }
@@ -817,13 +822,7 @@ fn pending_and_per_block_bounds_hold() {
 			Error::<Test>::DeadlineSlotFull
 		);
 		// ...but fits with another timeout.
-		assert_ok!(Inference::request_inference(
-			RuntimeOrigin::signed(BOB),
-			model,
-			input([1.0, 2.0]),
-			FEE,
-			Some(7)
-		));
+		request_timed(model, Some(7));
 		assert_eq!(PendingCount::<Test>::get(), MAX_PENDING);
 		run_to(2);
 		assert_noop!(
@@ -2284,14 +2283,7 @@ fn reveals_wait_for_the_commit_phase() {
 	new_test_ext(3).execute_with(|| {
 		let model = active_model(10);
 		let now = System::block_number();
-		let r = NextRequestId::<Test>::get();
-		assert_ok!(Inference::request_inference(
-			RuntimeOrigin::signed(BOB),
-			model,
-			input([1.0, 2.0]),
-			FEE,
-			Some(2)
-		));
+		let r = request_timed(model, Some(2));
 		run_to(now + 1);
 		let request = Requests::<Test>::get(r).unwrap();
 		assert_eq!(Inference::commit_deadline(&request), now + 1);
@@ -2650,8 +2642,8 @@ fn identical_outputs_are_stored_once_and_revealed_by_reference() {
 }
 
 /// A reference to an output that differs from the earlier ones is compared with them under the
-/// tolerance like the bytes would be (each distinct output once); a dissenting reference is
-/// struck like a dissenting output.
+/// tolerance like the bytes would be (each distinct output once); references that split the
+/// committee leave it without a quorum like outputs would.
 #[test]
 fn a_reference_is_compared_like_its_bytes() {
 	new_test_ext(4).execute_with(|| {

@@ -405,19 +405,7 @@ impl<MaxOutput: Get<u32>> ResultSubmission<MaxOutput> {
 			.encode()
 	}
 
-	/// The commitment this submission reveals.
-	pub fn commitment(&self, genesis_hash: impl Encode, input_hash: &H256) -> H256 {
-		commitment(
-			genesis_hash,
-			self.request_id,
-			input_hash,
-			&self.executor,
-			Answer::Output(&self.output),
-			&self.salt,
-		)
-	}
-
-	/// The submission as the chain records it.
+	/// The submission as the chain records it (its commitment is [`Revealed::commitment`]).
 	pub fn revealed(self) -> Revealed<MaxOutput> {
 		Revealed {
 			request_id: self.request_id,

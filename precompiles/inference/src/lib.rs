@@ -131,14 +131,12 @@ where
 		)?;
 	}
 	let requester = env.caller().account_id().map_err(dispatch_error)?.clone();
-	if input.len() > <T as pallet_inference::Config>::MaxInputBytes::get() as usize {
-		return Err(revert("InputTooLarge"));
-	}
 	let max_fee = u128::try_from(*max_fee)
 		.ok()
 		.and_then(|fee| pallet_inference::BalanceOf::<T>::try_from(fee).ok())
 		.ok_or_else(|| revert("FeeOutOfRange"))?;
 	let timeout = (timeout != 0).then(|| timeout.into());
+	// An input over `MaxInputBytes` reverts with the pallet's `InputTooLarge`.
 	let id = pallet_inference::Pallet::<T>::do_request(
 		requester,
 		H256(model.0),

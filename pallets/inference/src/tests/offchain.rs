@@ -393,11 +393,21 @@ fn a_hosted_model_the_node_cannot_fetch_is_answered_unavailable() {
 	});
 }
 
-/// 1,500 f32 values: ~6 KB, over the 4 KiB that are always revealed at once (the tests set
-/// `MaxOutputBytes` to 16 KiB).
-fn large_output() -> Vec<u8> {
-	let values: Vec<f32> = (0..1500).map(|i| i as f32).collect();
-	encode_owned(&[Tensor::from_f32("y", vec![1500, 1], &values)])
+/// Runs `test` as executor 1's worker (not the first member) whose engine answers a large
+/// output: 1,500 f32 values, ~6 KB, over the 4 KiB that are always revealed at once
+/// (`MaxOutputBytes` is 16 KiB meanwhile). `test` gets the harness, the output and an active
+/// model.
+fn with_large_output(test: impl FnOnce(&Harness, Vec<u8>, ModelId)) {
+	MaxOutputBytes::set(16 * 1024);
+	let (mut ext, harness) = ocw_ext_of(1);
+	ext.execute_with(|| {
+		let values: Vec<f32> = (0..1500).map(|i| i as f32).collect();
+		let large = encode_owned(&[Tensor::from_f32("y", vec![1500, 1], &values)]);
+		let model = active_model(10);
+		*harness.engine.output.lock().unwrap() = Ok(large.clone());
+		test(&harness, large, model);
+	});
+	MaxOutputBytes::set(256);
 }
 
 /// A large output goes on chain once per request: a member after the first one that committed
@@ -405,12 +415,7 @@ fn large_output() -> Vec<u8> {
 /// reference, or its own bytes when nothing identical came.
 #[test]
 fn a_large_output_waits_a_block_and_goes_by_reference() {
-	MaxOutputBytes::set(16 * 1024);
-	let (mut ext, harness) = ocw_ext_of(1);
-	ext.execute_with(|| {
-		let large = large_output();
-		let model = active_model(10);
-		*harness.engine.output.lock().unwrap() = Ok(large.clone());
+	with_large_output(|harness, large, model| {
 		let (r, s) = (request(model), request(model));
 		offchain_worker();
 		for call in harness.pooled() {
@@ -456,27 +461,14 @@ fn a_large_output_waits_a_block_and_goes_by_reference() {
 		assert_eq!(result.attesters.len(), 2);
 		assert_eq!(SubmittedOutputs::<Test>::iter_prefix(s).count(), 1);
 	});
-	MaxOutputBytes::set(256);
 }
 
 /// Holding a large output back never makes a reveal miss the deadline: with a timeout of two
 /// blocks (one to commit in, one to reveal in) every member reveals its bytes at once.
 #[test]
 fn a_large_output_is_not_held_back_past_the_deadline() {
-	MaxOutputBytes::set(16 * 1024);
-	let (mut ext, harness) = ocw_ext_of(1);
-	ext.execute_with(|| {
-		let large = large_output();
-		let model = active_model(10);
-		*harness.engine.output.lock().unwrap() = Ok(large.clone());
-		let r = NextRequestId::<Test>::get();
-		assert_ok!(Inference::request_inference(
-			RuntimeOrigin::signed(BOB),
-			model,
-			input([1.0, 2.0]),
-			FEE,
-			Some(2)
-		));
+	with_large_output(|harness, large, model| {
+		let r = request_timed(model, Some(2));
 		offchain_worker();
 		for call in harness.pooled() {
 			dispatch(call);
@@ -495,5 +487,4 @@ fn a_large_output_is_not_held_back_past_the_deadline() {
 		assert_ok!(reveal(0, vec![(r, Ans::Same(large.clone()))]));
 		assert_eq!(Requests::<Test>::get(r).unwrap().status, RequestStatus::Attested);
 	});
-	MaxOutputBytes::set(256);
 }
